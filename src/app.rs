@@ -1,0 +1,146 @@
+//! The HTTP application: state, routes, and a server that drains the writer when it stops.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::config::Config;
+use crate::ingest::{self, keys::KeyCache};
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::store::writer::{Writer, WriterStats, WriterTask};
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct AppState {
+    pub config: Config,
+    pub store: Store,
+    pub writer: Writer,
+    pub writer_stats: Arc<WriterStats>,
+    pub keys: KeyCache,
+    pub metrics: Metrics,
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    writer: WriterTask,
+    store: Store,
+}
+
+impl Application {
+    /// Opens the database, starts the writer and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let store = Store::open(&config).await?;
+        let stats = Arc::new(WriterStats::default());
+        let (writer, writer_task) = Writer::start(
+            store.writer_connection().await?,
+            config.limits.queue_size,
+            config.limits.max_batch,
+            stats.clone(),
+        );
+        let listener = TcpListener::bind(&config.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let workers = config.limits.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
+        let state = web::Data::new(AppState {
+            keys: KeyCache::new(store.clone()),
+            store: store.clone(),
+            writer,
+            writer_stats: stats,
+            metrics: Metrics::default(),
+            config,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(ingest::routes)
+                .route("/healthz", web::get().to(healthz))
+                .route("/metrics", web::get().to(metrics))
+                .default_service(web::to(not_found))
+        })
+        .workers(workers)
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            writer: writer_task,
+            store,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server gracefully from elsewhere (tests).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (or [`ServerHandle::stop`]); then finishes in-flight requests,
+    /// writes everything queued, and closes the database.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let served = self.server.await;
+        self.writer.stop().await;
+        self.store.close().await;
+        tracing::info!("stopped");
+        Ok(served?)
+    }
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    if state.store.ping().await {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unreachable"}))
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(
+            state
+                .metrics
+                .render(&state.writer_stats, state.writer.queue_depth()),
+        )
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({"detail": "not found"}))
+}
+
+/// `http://<public_key>@host:port/<project_id>` from a base URL.
+pub fn dsn(base_url: &str, public_key: &str, project_id: i64) -> String {
+    let base = base_url.trim_end_matches('/');
+    match base.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{public_key}@{rest}/{project_id}"),
+        None => format!("http://{public_key}@{base}/{project_id}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dsns() {
+        assert_eq!(
+            super::dsn("http://127.0.0.1:8000", "abc", 1),
+            "http://abc@127.0.0.1:8000/1"
+        );
+        assert_eq!(
+            super::dsn("https://snag.example.com/sentry/", "abc", 7),
+            "https://abc@snag.example.com/sentry/7"
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! Runtime configuration: every setting is a flag and a `SNAG_*` environment variable.
+//!
+//! The same [`Config`] is shared by every subcommand, so `SNAG_DATABASE_URL` points
+//! `snag project create` at the database of a running `snag serve`.
+
+use clap::Args;
+
+/// Settings that every subcommand shares.
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Database URL. SQLite: `sqlite://PATH` (the file and its folder are created when missing).
+    #[arg(
+        long,
+        env = "SNAG_DATABASE_URL",
+        default_value = "sqlite://snag-data/snag.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// SQLite `synchronous` mode: `normal` survives a crash of Snag (WAL), `full` also a power loss.
+    #[arg(
+        long,
+        env = "SNAG_SQLITE_SYNCHRONOUS",
+        default_value = "normal",
+        global = true
+    )]
+    pub sqlite_synchronous: SqliteSynchronous,
+
+    /// Public URL of this server, used in DSNs and links. Default: `http://<bind>`.
+    #[arg(long, env = "SNAG_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Address to listen on (serve) and to print in DSNs when no base URL is set.
+    #[arg(
+        long,
+        env = "SNAG_BIND",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    pub bind: String,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    Normal,
+    Full,
+}
+
+/// Size and queue limits of the ingest path.
+#[derive(Args, Debug, Clone)]
+pub struct Limits {
+    /// Largest event (or store body) in bytes, after decompression; larger answers 413.
+    #[arg(
+        long,
+        env = "SNAG_MAX_EVENT_SIZE",
+        default_value_t = 1024 * 1024,
+        global = true
+    )]
+    pub max_event_size: usize,
+
+    /// Largest envelope in bytes, before and after decompression; larger answers 413.
+    #[arg(
+        long,
+        env = "SNAG_MAX_ENVELOPE_SIZE",
+        default_value_t = 50 * 1024 * 1024,
+        global = true
+    )]
+    pub max_envelope_size: usize,
+
+    /// Largest single attachment in bytes; larger answers 413.
+    #[arg(
+        long,
+        env = "SNAG_MAX_ATTACHMENT_SIZE",
+        default_value_t = 20 * 1024 * 1024,
+        global = true
+    )]
+    pub max_attachment_size: usize,
+
+    /// Events waiting for the writer; past this the ingest answers 429 with Retry-After.
+    #[arg(long, env = "SNAG_QUEUE_SIZE", default_value_t = 20_000, global = true)]
+    pub queue_size: usize,
+
+    /// Most envelopes committed in one transaction.
+    #[arg(long, env = "SNAG_MAX_BATCH", default_value_t = 2_000, global = true)]
+    pub max_batch: usize,
+
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "SNAG_WORKERS", global = true)]
+    pub workers: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_event_size: 1024 * 1024,
+            max_envelope_size: 50 * 1024 * 1024,
+            max_attachment_size: 20 * 1024 * 1024,
+            queue_size: 20_000,
+            max_batch: 2_000,
+            workers: None,
+        }
+    }
+}
+
+impl Config {
+    /// A configuration for tests: the given database, port 0 on loopback.
+    pub fn for_tests(database_url: &str) -> Self {
+        Config {
+            database_url: database_url.to_owned(),
+            sqlite_synchronous: SqliteSynchronous::Normal,
+            base_url: None,
+            bind: "127.0.0.1:0".to_owned(),
+            limits: Limits {
+                workers: Some(2),
+                ..Limits::default()
+            },
+        }
+    }
+
+    /// The base URL DSNs are built from, without a trailing slash.
+    pub fn public_base_url(&self, bound: Option<std::net::SocketAddr>) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!(
+                "http://{}",
+                bound.map(|a| a.to_string()).unwrap_or(self.bind.clone())
+            ),
+        }
+    }
+}

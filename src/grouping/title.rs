@@ -1,0 +1,126 @@
+//! Title, culprit and metadata of an event, as Sentry derives them.
+//!
+//! ```text
+//! error:   "ValueError: invalid literal for int()"   culprit "app.views in handle" (python)
+//!                                                    culprit "handle(app/views)"   (javascript)
+//! message: "Order 1001 failed"                       culprit = transaction, else ""
+//! ```
+
+use serde_json::{Value, json};
+
+use crate::normalize::NormalizedEvent;
+use crate::protocol::event::Frame;
+
+const MAX_TITLE_CHARS: usize = 256;
+const MAX_CULPRIT_CHARS: usize = 200;
+
+pub fn describe(event: &NormalizedEvent) -> (String, String, Value) {
+    let culprit = event
+        .culprit
+        .clone()
+        .or_else(|| event.transaction.clone())
+        .or_else(|| generated_culprit(event))
+        .or_else(|| event.request_url.clone())
+        .unwrap_or_default();
+    let culprit = truncate(&culprit, MAX_CULPRIT_CHARS);
+
+    let Some(main) = event.exceptions.last() else {
+        let title = event
+            .message
+            .as_deref()
+            .and_then(first_line)
+            .map(|l| truncate(l, MAX_TITLE_CHARS))
+            .unwrap_or_else(|| "<unlabeled event>".to_owned());
+        return (title.clone(), culprit, json!({ "title": title }));
+    };
+
+    let crash = crash_frame(main.frames());
+    let value = main.value.as_deref().and_then(first_line);
+    let title = if main.is_synthetic() {
+        // JS captureMessage sends a synthetic exception beside the message; a captured
+        // non-Error object says what it was in the value.
+        event
+            .message
+            .as_deref()
+            .and_then(first_line)
+            .or(value)
+            .map(str::to_owned)
+            .or_else(|| crash.and_then(|f| f.function.clone()).filter(|f| f != "?"))
+            .unwrap_or_else(|| "<unknown>".to_owned())
+    } else {
+        let ty = main.ty.as_deref().unwrap_or("Error");
+        match value {
+            Some(v) => format!("{ty}: {v}"),
+            None => ty.to_owned(),
+        }
+    };
+    let culprit = if main.is_synthetic() && event.culprit.is_none() && event.transaction.is_none() {
+        String::new()
+    } else {
+        culprit
+    };
+    let mut metadata = serde_json::Map::new();
+    if !main.is_synthetic() {
+        metadata.insert("type".into(), json!(main.ty.as_deref().unwrap_or("Error")));
+    }
+    if let Some(v) = &main.value {
+        metadata.insert("value".into(), json!(truncate(v, 1024)));
+    }
+    if let Some(f) = crash {
+        if let Some(filename) = &f.filename {
+            metadata.insert("filename".into(), json!(filename));
+        }
+        if let Some(function) = &f.function {
+            metadata.insert("function".into(), json!(function));
+        }
+    }
+    (
+        truncate(&title, MAX_TITLE_CHARS),
+        culprit,
+        Value::Object(metadata),
+    )
+}
+
+/// The last in-app frame with a function, else the last frame.
+fn crash_frame(frames: &[Frame]) -> Option<&Frame> {
+    frames
+        .iter()
+        .rev()
+        .find(|f| f.in_app == Some(true) && f.function.is_some())
+        .or(frames.last())
+}
+
+/// From the crash frame backwards: the first in-app frame, else the top frame.
+fn generated_culprit(event: &NormalizedEvent) -> Option<String> {
+    let frames = event
+        .exceptions
+        .iter()
+        .rev()
+        .map(|e| e.frames())
+        .find(|f| !f.is_empty())
+        .or(event.stacktrace.as_ref().map(|s| s.frames.as_slice()))?;
+    let frame = frames
+        .iter()
+        .rev()
+        .find(|f| f.in_app == Some(true))
+        .or(frames.last())?;
+    let platform = frame.platform.as_deref().unwrap_or(&event.platform);
+    let function = frame.function.as_deref().unwrap_or("?");
+    let location = frame.module.as_deref().or(frame.filename.as_deref());
+    Some(match platform {
+        "native" | "cocoa" | "objc" | "swift" | "c" => function.to_owned(),
+        "javascript" | "node" => format!("{function}({})", location.unwrap_or("?")),
+        _ => format!("{} in {function}", location.unwrap_or("?")),
+    })
+}
+
+fn first_line(s: &str) -> Option<&str> {
+    s.lines().map(str::trim).find(|l| !l.is_empty())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}

@@ -1,0 +1,114 @@
+//! HTTP in: the Sentry ingest endpoints.
+//!
+//! ```text
+//! POST [/{prefix}]/api/{project_id}/envelope[/]   envelope (any Content-Type, any Content-Encoding)
+//! POST [/{prefix}]/api/{project_id}/store[/]      JSON event (legacy), or an envelope by Content-Type
+//! OPTIONS on both                                 CORS preflight
+//! → 200 {"id": "<event id>"} only after the envelope's rows are committed
+//! ```
+
+pub mod auth;
+pub mod body;
+mod envelope;
+pub mod keys;
+mod store;
+
+use actix_web::http::Method;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::app::AppState;
+use crate::error::IngestError;
+use crate::pipeline::{self, Received};
+
+/// CORS as Relay: any origin; the rate-limit headers readable by browser SDKs.
+fn cors_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Access-Control-Allow-Origin", "*"))
+        .add((
+            "Access-Control-Expose-Headers",
+            "x-sentry-error, x-sentry-rate-limits, retry-after",
+        ))
+}
+
+async fn preflight() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Access-Control-Allow-Methods", "POST, OPTIONS"))
+        .insert_header((
+            "Access-Control-Allow-Headers",
+            "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, \
+             authentication, authorization, content-encoding, transfer-encoding",
+        ))
+        .insert_header(("Access-Control-Max-Age", "3600"))
+        .finish()
+}
+
+/// Registers the ingest routes, with and without a trailing slash and a DSN path prefix.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for prefix in ["", "/{prefix:.+}"] {
+        for slash in ["/", ""] {
+            cfg.service(
+                web::resource(format!("{prefix}/api/{{project_id}}/envelope{slash}"))
+                    .wrap(cors_headers())
+                    .route(web::post().to(envelope::handle))
+                    .route(web::method(Method::OPTIONS).to(preflight)),
+            );
+            cfg.service(
+                web::resource(format!("{prefix}/api/{{project_id}}/store{slash}"))
+                    .wrap(cors_headers())
+                    .route(web::post().to(store::handle))
+                    .route(web::method(Method::OPTIONS).to(preflight)),
+            );
+        }
+    }
+}
+
+/// The project id of the path.
+fn project_id(req: &HttpRequest) -> Result<i64, IngestError> {
+    req.match_info()
+        .get("project_id")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| *p > 0)
+        .ok_or(IngestError::BadProjectId)
+}
+
+fn received(req: &HttpRequest, project_id: i64) -> Received {
+    Received {
+        project_id,
+        received_ms: crate::store::now_ms(),
+        client_ip: req.peer_addr().map(|a| a.ip().to_string()),
+    }
+}
+
+/// Prepares and commits a parsed envelope; answers its event id.
+async fn accept(
+    state: &AppState,
+    envelope: &crate::protocol::Envelope<'_>,
+    received: &Received,
+) -> Result<HttpResponse, IngestError> {
+    let prepared = pipeline::prepare(envelope, received, &state.config.limits)?;
+    pipeline::commit(&state.writer, prepared.job).await?;
+    for ty in prepared.counts {
+        state.metrics.accepted(ty, 1);
+    }
+    Ok(id_response(prepared.event_id))
+}
+
+fn id_response(event_id: Option<String>) -> HttpResponse {
+    match event_id {
+        Some(id) => HttpResponse::Ok().json(serde_json::json!({ "id": id })),
+        None => HttpResponse::Ok().json(serde_json::json!({})),
+    }
+}
+
+/// Counts a rejection before it becomes the response.
+fn counted<T>(state: &AppState, result: Result<T, IngestError>) -> Result<T, IngestError> {
+    if let Err(e) = &result {
+        state.metrics.rejected(e.reason());
+        match e {
+            IngestError::Internal(cause) => tracing::error!(%cause, "ingest failed"),
+            other => tracing::debug!(error = %other, "ingest rejected"),
+        }
+    }
+    result
+}

@@ -1,0 +1,58 @@
+//! `POST /api/{project_id}/store/`: the legacy endpoint (raven, sentry-python 1.x).
+//!
+//! The body is one JSON event, possibly `base64(zlib(json))`; with
+//! `Content-Type: application/x-sentry-envelope` it is an envelope.
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{accept, auth, body, counted, project_id, received};
+use crate::app::AppState;
+use crate::error::IngestError;
+use crate::protocol::{Envelope, Item, ItemType, envelope};
+
+pub async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, IngestError> {
+    counted(&state, handle_store(&req, payload, &state).await)
+}
+
+async fn handle_store(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<HttpResponse, IngestError> {
+    let project_id = project_id(req)?;
+    let key = auth::request_key(req)?.ok_or(IngestError::MissingAuth)?;
+    state.keys.authorize(&key, project_id).await?;
+    let limits = &state.config.limits;
+    let raw = body::read(payload, limits.max_envelope_size, "event").await?;
+    let is_envelope = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-sentry-envelope"));
+    if is_envelope {
+        let body = body::decode(req, raw, limits.max_envelope_size, "envelope")?;
+        let envelope = envelope::parse(&body)?;
+        return accept(state, &envelope, &received(req, project_id)).await;
+    }
+    let body = body::decode(req, raw, limits.max_event_size, "event")?;
+    let body = body::legacy_store_body(body, limits.max_event_size)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(IngestError::BadRequest("empty request body".into()));
+    }
+    // One event, handled as an envelope with a single item.
+    let item = Item {
+        ty: ItemType::Event,
+        headers: Default::default(),
+        payload: &body,
+    };
+    let envelope = Envelope {
+        headers: Default::default(),
+        items: vec![item],
+    };
+    accept(state, &envelope, &received(req, project_id)).await
+}

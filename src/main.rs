@@ -1,0 +1,28 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use snag::cli::{self, Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    snag::telemetry::init();
+    let result = match cli.command {
+        Command::Serve => actix_web::rt::System::new().block_on(cli::serve(cli.config)),
+        Command::Project(command) => runtime().block_on(cli::project(cli.config, command)),
+        Command::Bench(args) => runtime().block_on(snag::bench::run(cli.config, args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}

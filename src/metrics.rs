@@ -1,0 +1,96 @@
+//! Counters for `/metrics` (Prometheus text format).
+//!
+//! ```text
+//! snag_items_accepted_total{type="event"} 1042
+//! snag_requests_rejected_total{reason="too_large"} 3
+//! snag_writer_queue_depth 12
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::store::writer::WriterStats;
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    accepted: Mutex<BTreeMap<&'static str, u64>>,
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    pub fn accepted(&self, item_type: &'static str, n: u64) {
+        *self
+            .accepted
+            .lock()
+            .expect("metrics lock")
+            .entry(item_type)
+            .or_default() += n;
+    }
+
+    pub fn rejected(&self, reason: &'static str) {
+        *self
+            .rejected
+            .lock()
+            .expect("metrics lock")
+            .entry(reason)
+            .or_default() += 1;
+    }
+
+    pub fn render(&self, writer: &WriterStats, queue_depth: usize) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP snag_items_accepted_total Envelope items accepted, by item type.\n");
+        out.push_str("# TYPE snag_items_accepted_total counter\n");
+        for (ty, n) in self.accepted.lock().expect("metrics lock").iter() {
+            let _ = writeln!(out, "snag_items_accepted_total{{type=\"{ty}\"}} {n}");
+        }
+        out.push_str("# HELP snag_requests_rejected_total Ingest requests rejected, by reason.\n");
+        out.push_str("# TYPE snag_requests_rejected_total counter\n");
+        for (reason, n) in self.rejected.lock().expect("metrics lock").iter() {
+            let _ = writeln!(
+                out,
+                "snag_requests_rejected_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        let gauges = [
+            (
+                "snag_writer_queue_depth",
+                "gauge",
+                "Envelopes waiting for the writer.",
+                queue_depth as u64,
+            ),
+            (
+                "snag_writer_batches_total",
+                "counter",
+                "Transactions committed by the writer.",
+                writer.batches.load(Relaxed),
+            ),
+            (
+                "snag_writer_jobs_total",
+                "counter",
+                "Envelopes written by the writer.",
+                writer.jobs.load(Relaxed),
+            ),
+            (
+                "snag_writer_failed_jobs_total",
+                "counter",
+                "Envelopes whose write failed.",
+                writer.failed_jobs.load(Relaxed),
+            ),
+            (
+                "snag_writer_commit_seconds_total",
+                "counter",
+                "Time spent writing batches.",
+                writer.commit_micros.load(Relaxed) / 1_000_000,
+            ),
+        ];
+        for (name, kind, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        out
+    }
+}

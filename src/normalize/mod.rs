@@ -1,0 +1,219 @@
+//! Normalization: any shape an SDK sends in, one canonical event out. Pure functions.
+//!
+//! After [`normalize`], the stored JSON always has:
+//! ```json
+//! {"event_id": "<32 hex>", "timestamp": 1795312455.775, "received": 1795312456.001,
+//!  "level": "error", "platform": "python",
+//!  "logentry": {"formatted": "Failed for bob", "message": "Failed for %s", "params": ["bob"]},
+//!  "exception": {"values": [{"type": "…", "value": "…", "stacktrace": {"frames": […]}}]},
+//!  "breadcrumbs": {"values": […]}, "tags": [["key", "value"], …], "user": {…}, …}
+//! ```
+//! and keeps every other field it was sent, unchanged. Malformed optional fields are dropped,
+//! never a reason to reject the event.
+
+mod message;
+mod shapes;
+mod time;
+
+use serde_json::{Map, Value};
+
+use crate::protocol::event::{Exception, Stacktrace, Thread, read};
+use crate::protocol::parse_event_id;
+
+pub use time::{parse_level, parse_timestamp};
+
+/// What the ingest knows about an event besides its payload.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The envelope header's `event_id` (takes precedence over the payload's).
+    pub envelope_event_id: Option<String>,
+    /// Receive time, unix ms.
+    pub received_ms: i64,
+    /// The client's address, for `{{auto}}` user IPs.
+    pub client_ip: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NormalizeError {
+    #[error("the event is not a JSON object")]
+    NotAnObject,
+}
+
+/// A normalized event: the canonical JSON plus the fields the pipeline reads.
+#[derive(Debug, Clone)]
+pub struct NormalizedEvent {
+    pub event_id: String,
+    pub timestamp_ms: i64,
+    pub received_ms: i64,
+    pub level: String,
+    pub platform: String,
+    pub release: Option<String>,
+    pub environment: Option<String>,
+    pub transaction: Option<String>,
+    pub logger: Option<String>,
+    /// The client's own culprit, if it sent one.
+    pub culprit: Option<String>,
+    /// `logentry.formatted` (else `logentry.message`).
+    pub message: Option<String>,
+    /// `logentry.message` when it is a template that differs from the formatted text.
+    pub message_template: Option<String>,
+    /// Oldest cause first; the exception actually raised is last.
+    pub exceptions: Vec<Exception>,
+    /// Top-level stacktrace, or the crashed/current/first thread's when there is none.
+    pub stacktrace: Option<Stacktrace>,
+    pub fingerprint: Option<Vec<String>>,
+    pub checksum: Option<String>,
+    pub request_url: Option<String>,
+    /// `id:…`, `email:…`, `username:…` or `ip:…` (Sentry's `user` tag), the distinct-user key.
+    pub user_key: Option<String>,
+    /// Tags as sent (stringified, trimmed, bounded), in order.
+    pub tags: Vec<(String, String)>,
+    pub json: Map<String, Value>,
+}
+
+impl NormalizedEvent {
+    pub fn str_field(&self, name: &str) -> Option<&str> {
+        self.json.get(name).and_then(Value::as_str)
+    }
+}
+
+/// Normalizes one event payload.
+pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, NormalizeError> {
+    let Value::Object(mut json) = raw else {
+        return Err(NormalizeError::NotAnObject);
+    };
+
+    let event_id = ctx
+        .envelope_event_id
+        .as_deref()
+        .and_then(parse_event_id)
+        .or_else(|| {
+            json.get("event_id")
+                .and_then(Value::as_str)
+                .and_then(parse_event_id)
+        })
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    json.insert("event_id".into(), Value::String(event_id.clone()));
+
+    let timestamp_ms = time::event_time(json.get("timestamp"), ctx.received_ms);
+    json.insert("timestamp".into(), ms_to_seconds(timestamp_ms));
+    json.insert("received".into(), ms_to_seconds(ctx.received_ms));
+
+    let level = json
+        .get("level")
+        .and_then(parse_level)
+        .unwrap_or("error")
+        .to_owned();
+    json.insert("level".into(), Value::String(level.clone()));
+
+    let platform =
+        shapes::bounded_string(json.get("platform"), 64).unwrap_or_else(|| "other".into());
+    json.insert("platform".into(), Value::String(platform.clone()));
+
+    for (field, max) in [
+        ("release", 200),
+        ("environment", 64),
+        ("dist", 64),
+        ("transaction", 200),
+        ("server_name", 200),
+        ("logger", 64),
+        ("culprit", 200),
+    ] {
+        match shapes::bounded_string(json.get(field), max) {
+            Some(s) => json.insert(field.into(), Value::String(s)),
+            None => json.remove(field),
+        };
+    }
+
+    message::normalize_logentry(&mut json);
+    shapes::normalize_exceptions(&mut json);
+    shapes::normalize_values_container(
+        &mut json,
+        "breadcrumbs",
+        &["sentry.interfaces.Breadcrumbs"],
+    );
+    shapes::normalize_values_container(&mut json, "threads", &["sentry.interfaces.Threads"]);
+    shapes::normalize_top_stacktrace(&mut json);
+    shapes::normalize_user(&mut json, ctx.client_ip.as_deref());
+    let tags = shapes::normalize_tags(&mut json);
+    let fingerprint = shapes::normalize_fingerprint(&mut json);
+
+    let exceptions: Vec<Exception> = json
+        .get("exception")
+        .and_then(|e| e.get("values"))
+        .and_then(Value::as_array)
+        .map(|values| values.iter().filter_map(|v| read(Some(v))).collect())
+        .unwrap_or_default();
+    let stacktrace =
+        read::<Stacktrace>(json.get("stacktrace")).or_else(|| thread_stacktrace(&json));
+    let logentry = json.get("logentry");
+    let formatted = logentry
+        .and_then(|l| l.get("formatted"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let template = logentry
+        .and_then(|l| l.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let user_key = shapes::user_key(json.get("user"));
+
+    let get = |name: &str| json.get(name).and_then(Value::as_str).map(str::to_owned);
+    Ok(NormalizedEvent {
+        event_id,
+        timestamp_ms,
+        received_ms: ctx.received_ms,
+        level,
+        platform,
+        release: get("release"),
+        environment: get("environment"),
+        transaction: get("transaction"),
+        logger: get("logger"),
+        culprit: get("culprit"),
+        message: formatted.clone().or_else(|| template.clone()),
+        message_template: template.filter(|t| formatted.as_deref() != Some(t.as_str())),
+        exceptions,
+        stacktrace,
+        fingerprint,
+        checksum: get("checksum"),
+        request_url: json
+            .get("request")
+            .and_then(|r| r.get("url"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        user_key,
+        tags,
+        json,
+    })
+}
+
+fn ms_to_seconds(ms: i64) -> Value {
+    serde_json::Number::from_f64(ms as f64 / 1000.0)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}
+
+/// The stack of the crashed thread, else the current one, else the first with a stack.
+fn thread_stacktrace(json: &Map<String, Value>) -> Option<Stacktrace> {
+    let threads: Vec<Thread> = json
+        .get("threads")
+        .and_then(|t| t.get("values"))
+        .and_then(Value::as_array)
+        .map(|values| values.iter().filter_map(|v| read(Some(v))).collect())
+        .unwrap_or_default();
+    let with_stack = |t: &&Thread| t.stacktrace.as_ref().is_some_and(|s| !s.frames.is_empty());
+    threads
+        .iter()
+        .filter(with_stack)
+        .find(|t| t.crashed == Some(true))
+        .or_else(|| {
+            threads
+                .iter()
+                .filter(with_stack)
+                .find(|t| t.current == Some(true))
+        })
+        .or_else(|| threads.iter().find(with_stack))
+        .and_then(|t| t.stacktrace.clone())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,283 @@
+//! From a parsed envelope to committed rows, top-down as in DESIGN.md §1:
+//!
+//! ```text
+//! envelope items ─┬─ event      → parse JSON → normalize → group → EventRow ─┐
+//!                 ├─ attachment → AttachmentRow ─────────────────────────────┤→ WriteJob → writer
+//!                 ├─ user_report / feedback → UserReportRow ─────────────────┘   (200 after COMMIT)
+//!                 └─ everything else → counted, not stored
+//! ```
+//! [`prepare`] is pure CPU work done in the request handler; [`commit`] waits for the writer.
+
+use serde_json::Value;
+
+use crate::config::Limits;
+use crate::error::IngestError;
+use crate::grouping;
+use crate::normalize::{self, NormalizedEvent};
+use crate::protocol::{Envelope, Item, ItemType, parse_event_id};
+use crate::store::events::{AttachmentRow, EventRow, UserReportRow};
+use crate::store::writer::{SubmitError, WriteJob, Writer};
+
+/// Facts about the request an envelope came in.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub project_id: i64,
+    pub received_ms: i64,
+    pub client_ip: Option<String>,
+}
+
+/// An envelope ready for the writer.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The id to answer with: the envelope's, else its event's.
+    pub event_id: Option<String>,
+    pub job: WriteJob,
+    /// Items accepted, by type (for metrics).
+    pub counts: Vec<&'static str>,
+}
+
+/// Turns an envelope into rows. Fails (4xx) on the first item that is malformed or too large.
+pub fn prepare(
+    envelope: &Envelope,
+    received: &Received,
+    limits: &Limits,
+) -> Result<Prepared, IngestError> {
+    let header_event_id = envelope.header_str("event_id").and_then(parse_event_id);
+    let mut job = WriteJob::default();
+    let mut counts = Vec::with_capacity(envelope.items.len());
+    for item in &envelope.items {
+        match &item.ty {
+            ItemType::Event if job.event.is_none() => {
+                if item.payload.len() > limits.max_event_size {
+                    return Err(IngestError::TooLarge("event"));
+                }
+                let event = parse_event(item.payload, header_event_id.clone(), received)?;
+                job.event = Some(event_row(&event, received.project_id));
+            }
+            ItemType::Attachment => {
+                if item.payload.len() > limits.max_attachment_size {
+                    return Err(IngestError::TooLarge("attachment"));
+                }
+                job.attachments
+                    .push(attachment_row(item, header_event_id.as_deref(), received)?);
+            }
+            ItemType::UserReport => job
+                .user_reports
+                .push(user_report_row(item.payload, received)?),
+            ItemType::Feedback => job.user_reports.push(feedback_row(item.payload, received)?),
+            _ => {}
+        }
+        counts.push(item.ty.metric_name());
+    }
+    // Attachments sent before their event in the same envelope belong to it too.
+    let event_id = header_event_id.or_else(|| job.event.as_ref().map(|e| e.event_id.clone()));
+    if let Some(id) = &event_id {
+        for a in job.attachments.iter_mut().filter(|a| a.event_id.is_empty()) {
+            a.event_id = id.clone();
+        }
+    }
+    if job.attachments.iter().any(|a| a.event_id.is_empty()) {
+        return Err(IngestError::BadRequest(
+            "attachment without an event_id".into(),
+        ));
+    }
+    Ok(Prepared {
+        event_id,
+        job,
+        counts,
+    })
+}
+
+/// Queues the rows and waits for their COMMIT.
+pub async fn commit(writer: &Writer, job: WriteJob) -> Result<(), IngestError> {
+    if job.is_empty() {
+        return Ok(());
+    }
+    writer.submit(job).await.map_err(|e| match e {
+        SubmitError::QueueFull => IngestError::Overloaded,
+        SubmitError::Closed => IngestError::ShuttingDown,
+        SubmitError::Failed(e) => IngestError::Internal(e),
+    })
+}
+
+/// JSON → normalized event.
+pub fn parse_event(
+    payload: &[u8],
+    envelope_event_id: Option<String>,
+    received: &Received,
+) -> Result<NormalizedEvent, IngestError> {
+    let raw: Value =
+        serde_json::from_slice(payload).map_err(|e| IngestError::InvalidJson(e.to_string()))?;
+    let ctx = normalize::Context {
+        envelope_event_id,
+        received_ms: received.received_ms,
+        client_ip: received.client_ip.clone(),
+    };
+    normalize::normalize(raw, &ctx).map_err(|e| IngestError::InvalidJson(e.to_string()))
+}
+
+/// Groups a normalized event and packs it into its row.
+pub fn event_row(event: &NormalizedEvent, project_id: i64) -> EventRow {
+    let grouping = grouping::group(event);
+    let json = serde_json::to_vec(&event.json).expect("a JSON map always serializes");
+    let data = zstd::bulk::compress(&json, 1).expect("compressing to memory cannot fail");
+    EventRow {
+        project_id,
+        event_id: event.event_id.clone(),
+        hashes: grouping.hashes,
+        title: grouping.title,
+        culprit: grouping.culprit,
+        issue_type: grouping.issue_type.to_owned(),
+        level: event.level.clone(),
+        platform: event.platform.clone(),
+        release: event.release.clone(),
+        environment: event.environment.clone(),
+        user_key: event.user_key.clone(),
+        timestamp: event.timestamp_ms,
+        received: event.received_ms,
+        tags: issue_tags(event),
+        metadata: grouping.metadata.to_string(),
+        data,
+    }
+}
+
+/// The tags counted per issue: the event's fields that Sentry indexes as tags, then the
+/// event's own tags (a field wins over a tag of the same name).
+fn issue_tags(event: &NormalizedEvent) -> Vec<(String, String)> {
+    let main = event.exceptions.last();
+    let mechanism = main.and_then(|e| e.mechanism.as_ref());
+    let context = |ctx: &str, field: &str| {
+        event
+            .json
+            .get("contexts")
+            .and_then(|c| c.get(ctx))
+            .and_then(|c| c.get(field))
+            .and_then(Value::as_str)
+    };
+    let derived: [(&str, Option<String>); 11] = [
+        ("level", Some(event.level.clone())),
+        ("environment", event.environment.clone()),
+        ("release", event.release.clone()),
+        ("transaction", event.transaction.clone()),
+        (
+            "server_name",
+            event.str_field("server_name").map(str::to_owned),
+        ),
+        ("logger", event.logger.clone()),
+        ("user", event.user_key.clone()),
+        (
+            "url",
+            event
+                .request_url
+                .as_deref()
+                .map(|u| u.split(['?', '#']).next().unwrap_or(u).to_owned()),
+        ),
+        (
+            "handled",
+            mechanism
+                .and_then(|m| m.handled)
+                .map(|h| if h { "yes" } else { "no" }.to_owned()),
+        ),
+        ("mechanism", mechanism.and_then(|m| m.ty.clone())),
+        ("os.name", context("os", "name").map(str::to_owned)),
+    ];
+    let mut tags: Vec<(String, String)> = derived
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.filter(|v| !v.is_empty() && v.chars().count() <= 200)
+                .map(|v| (k.to_owned(), v))
+        })
+        .collect();
+    for (k, v) in [
+        ("browser.name", context("browser", "name")),
+        ("runtime.name", context("runtime", "name")),
+    ] {
+        if let Some(v) = v.filter(|v| !v.is_empty() && v.chars().count() <= 200) {
+            tags.push((k.to_owned(), v.to_owned()));
+        }
+    }
+    for (k, v) in &event.tags {
+        if !tags.iter().any(|(known, _)| known == k) {
+            tags.push((k.clone(), v.clone()));
+        }
+    }
+    tags
+}
+
+fn attachment_row(
+    item: &Item<'_>,
+    event_id: Option<&str>,
+    received: &Received,
+) -> Result<AttachmentRow, IngestError> {
+    Ok(AttachmentRow {
+        project_id: received.project_id,
+        // Filled from the envelope's event when the header has no id (see `prepare`).
+        event_id: event_id.map(str::to_owned).unwrap_or_default(),
+        filename: item
+            .header_str("filename")
+            .unwrap_or("attachment")
+            .chars()
+            .take(200)
+            .collect(),
+        content_type: item
+            .header_str("content_type")
+            .map(|c| c.chars().take(100).collect()),
+        attachment_type: item
+            .header_str("attachment_type")
+            .unwrap_or("event.attachment")
+            .chars()
+            .take(64)
+            .collect(),
+        data: item.payload.to_vec(),
+        received: received.received_ms,
+    })
+}
+
+/// Legacy `{"event_id", "name", "email", "comments"}`.
+fn user_report_row(payload: &[u8], received: &Received) -> Result<UserReportRow, IngestError> {
+    let report: Value =
+        serde_json::from_slice(payload).map_err(|e| IngestError::InvalidJson(e.to_string()))?;
+    let text = |k: &str| {
+        report
+            .get(k)
+            .and_then(Value::as_str)
+            .map(|s| s.chars().take(4096).collect::<String>())
+    };
+    Ok(UserReportRow {
+        project_id: received.project_id,
+        event_id: report
+            .get("event_id")
+            .and_then(Value::as_str)
+            .and_then(parse_event_id),
+        name: text("name"),
+        email: text("email"),
+        comments: text("comments")
+            .ok_or_else(|| IngestError::BadRequest("user_report without comments".into()))?,
+        received: received.received_ms,
+    })
+}
+
+/// Event-shaped feedback: `contexts.feedback{message, contact_email, name, associated_event_id}`.
+fn feedback_row(payload: &[u8], received: &Received) -> Result<UserReportRow, IngestError> {
+    let event: Value =
+        serde_json::from_slice(payload).map_err(|e| IngestError::InvalidJson(e.to_string()))?;
+    let feedback = event.get("contexts").and_then(|c| c.get("feedback"));
+    let text = |k: &str| {
+        feedback
+            .and_then(|f| f.get(k))
+            .and_then(Value::as_str)
+            .map(|s| s.chars().take(4096).collect::<String>())
+    };
+    Ok(UserReportRow {
+        project_id: received.project_id,
+        event_id: feedback
+            .and_then(|f| f.get("associated_event_id"))
+            .and_then(Value::as_str)
+            .and_then(parse_event_id),
+        name: text("name"),
+        email: text("contact_email"),
+        comments: text("message")
+            .ok_or_else(|| IngestError::BadRequest("feedback without a message".into()))?,
+        received: received.received_ms,
+    })
+}

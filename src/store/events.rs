@@ -1,0 +1,244 @@
+//! Rows the ingest writes (built by the pipeline, written by [`super::writer`]) and the reads
+//! of issues and events.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError};
+
+/// One event ready to store: grouped, normalized, compressed.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub project_id: i64,
+    /// 32 lowercase hex.
+    pub event_id: String,
+    /// Grouping hashes in priority order; the first one already linked to an issue wins.
+    pub hashes: Vec<String>,
+    pub title: String,
+    pub culprit: String,
+    /// `error` or `default`.
+    pub issue_type: String,
+    pub level: String,
+    pub platform: String,
+    pub release: Option<String>,
+    pub environment: Option<String>,
+    pub user_key: Option<String>,
+    /// Event time and receive time, unix ms.
+    pub timestamp: i64,
+    pub received: i64,
+    pub tags: Vec<(String, String)>,
+    /// JSON object: type, value, filename, function of the main exception.
+    pub metadata: String,
+    /// The normalized event as JSON, zstd-compressed.
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AttachmentRow {
+    pub project_id: i64,
+    pub event_id: String,
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub attachment_type: String,
+    pub data: Vec<u8>,
+    pub received: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserReportRow {
+    pub project_id: i64,
+    pub event_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub comments: String,
+    pub received: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredIssue {
+    pub id: i64,
+    pub project_id: i64,
+    pub short_id: i64,
+    pub primary_hash: String,
+    pub title: String,
+    pub culprit: String,
+    #[sqlx(rename = "type")]
+    pub issue_type: String,
+    pub level: String,
+    pub status: String,
+    pub substatus: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub times_seen: i64,
+    pub users_seen: i64,
+    pub first_release: Option<String>,
+    pub last_release: Option<String>,
+    pub metadata: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredEvent {
+    pub project_id: i64,
+    pub event_id: String,
+    pub issue_id: i64,
+    pub timestamp: i64,
+    pub received: i64,
+    pub level: String,
+    pub platform: String,
+    pub release: Option<String>,
+    pub environment: Option<String>,
+    pub user_key: Option<String>,
+    pub title: String,
+    pub data: Vec<u8>,
+}
+
+impl StoredEvent {
+    /// The normalized event as JSON.
+    pub fn json(&self) -> Result<serde_json::Value, StoreError> {
+        let raw = zstd::decode_all(self.data.as_slice())
+            .map_err(|e| StoreError::Invalid(format!("corrupt event data: {e}")))?;
+        serde_json::from_slice(&raw)
+            .map_err(|e| StoreError::Invalid(format!("corrupt event data: {e}")))
+    }
+}
+
+const ISSUE_COLUMNS: &str =
+    "id, project_id, short_id, primary_hash, title, culprit, type, level, status, substatus,
+    first_seen, last_seen, times_seen, users_seen, first_release, last_release, metadata";
+const EVENT_COLUMNS: &str = "project_id, event_id, issue_id, timestamp, received, level, platform, release, environment, user_key, title, data";
+
+impl Store {
+    /// A project's issues, most recently seen first.
+    pub async fn list_issues(&self, project_id: i64) -> Result<Vec<StoredIssue>, StoreError> {
+        let sql = format!(
+            "SELECT {ISSUE_COLUMNS} FROM issues WHERE project_id = ? ORDER BY last_seen DESC, id DESC"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn get_issue(&self, issue_id: i64) -> Result<Option<StoredIssue>, StoreError> {
+        let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE id = ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(issue_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn get_event(
+        &self,
+        project_id: i64,
+        event_id: &str,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = ? AND event_id = ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(project_id)
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// An issue's events, newest first.
+    pub async fn list_issue_events(
+        &self,
+        issue_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ? ORDER BY timestamp DESC, id DESC LIMIT ?"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(issue_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Every stored event id of a project (tests and the durability check).
+    pub async fn event_ids(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT event_id FROM events WHERE project_id = ?")
+                .bind(project_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// (key, value, count) of an issue's tags, most frequent first.
+    pub async fn issue_tags(
+        &self,
+        issue_id: i64,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT key, value, count FROM issue_tags WHERE issue_id = ? ORDER BY key, count DESC",
+        )
+        .bind(issue_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Sum of an issue's minute counters (equals `times_seen`).
+    pub async fn issue_minute_total(&self, issue_id: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(SUM(count), 0) FROM issue_minutes WHERE issue_id = ?",
+        )
+        .bind(issue_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// (filename, attachment_type, size) of the attachments stored for an event.
+    pub async fn event_attachments(
+        &self,
+        project_id: i64,
+        event_id: &str,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT filename, attachment_type, size FROM attachments WHERE project_id = ? AND event_id = ? ORDER BY id",
+        )
+        .bind(project_id)
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// (event_id, name, email, comments) of a project's user reports and feedback.
+    pub async fn user_reports(
+        &self,
+        project_id: i64,
+    ) -> Result<Vec<(Option<String>, Option<String>, Option<String>, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT event_id, name, email, comments FROM user_reports WHERE project_id = ? ORDER BY id",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+impl Store {
+    /// How many of these event ids a project has stored.
+    pub async fn count_events(
+        &self,
+        project_id: i64,
+        event_ids: &[String],
+    ) -> Result<i64, StoreError> {
+        let mut total = 0;
+        for chunk in event_ids.chunks(500) {
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT COUNT(*) FROM events WHERE project_id = ",
+            );
+            qb.push_bind(project_id).push(" AND event_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.clone());
+            }
+            qb.push(")");
+            let n: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+            total += n;
+        }
+        Ok(total)
+    }
+}

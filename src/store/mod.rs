@@ -1,0 +1,109 @@
+//! Storage: the only module that speaks SQL.
+//!
+//! SQLite in WAL mode. Ingest writes go through one batch writer ([`writer`]) that owns its own
+//! connection and commits many envelopes per transaction (group commit); everything else
+//! (projects, keys, reads) goes through a small pool. Migrations are embedded and run at open.
+
+pub mod events;
+pub mod projects;
+pub mod writer;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqliteConnection, SqlitePool};
+
+use crate::config::{Config, SqliteSynchronous as SyncSetting};
+
+pub use events::{StoredEvent, StoredIssue};
+pub use projects::{Project, ProjectKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create the database folder {0}")]
+    Folder(String, #[source] std::io::Error),
+    #[error("unsupported database URL {0:?}: Snag supports sqlite://PATH")]
+    UnsupportedUrl(String),
+    /// A unique name or key is already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// Input that the store refuses (bad name, bad key).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Handle to the database: a pool for reads and small writes.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    options: SqliteConnectOptions,
+}
+
+impl Store {
+    /// Opens (creating when missing) the database and brings its schema up to date.
+    pub async fn open(config: &Config) -> Result<Store, StoreError> {
+        let options = connect_options(&config.database_url, config.sqlite_synchronous)?;
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(4)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool, options })
+    }
+
+    /// A dedicated connection for the batch writer.
+    pub async fn writer_connection(&self) -> Result<SqliteConnection, StoreError> {
+        Ok(self.options.connect().await?)
+    }
+
+    /// True while the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn connect_options(url: &str, sync: SyncSetting) -> Result<SqliteConnectOptions, StoreError> {
+    if !url.starts_with("sqlite:") {
+        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+    }
+    let options = SqliteConnectOptions::from_str(url)?;
+    let filename = options.get_filename().to_owned();
+    if let Some(folder) = filename.parent().filter(|p| !p.as_os_str().is_empty())
+        && !is_memory(&filename)
+    {
+        std::fs::create_dir_all(folder)
+            .map_err(|e| StoreError::Folder(folder.display().to_string(), e))?;
+    }
+    Ok(options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(match sync {
+            SyncSetting::Normal => SqliteSynchronous::Normal,
+            SyncSetting::Full => SqliteSynchronous::Full,
+        })
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("temp_store", "memory")
+        .pragma("cache_size", "-16000"))
+}
+
+fn is_memory(path: &Path) -> bool {
+    let s = path.to_string_lossy();
+    s.contains(":memory:") || s.starts_with("file:sqlx-in-memory")
+}
+
+/// Milliseconds since the Unix epoch, the time unit of every table.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,207 @@
+//! Projects and their DSN keys.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError, now_ms};
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct Project {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ProjectKey {
+    pub project_id: i64,
+    pub public_key: String,
+    pub secret_key: String,
+    pub active: bool,
+}
+
+/// What `create_project` may be told beyond the name (to keep a DSN when moving from Sentry).
+#[derive(Debug, Default, Clone)]
+pub struct NewProject {
+    pub name: String,
+    pub id: Option<i64>,
+    pub public_key: Option<String>,
+}
+
+impl Store {
+    /// Creates a project with one active key. Names are slugs: `[a-z0-9][a-z0-9_-]*`, ≤ 50 chars.
+    pub async fn create_project(
+        &self,
+        new: &NewProject,
+    ) -> Result<(Project, ProjectKey), StoreError> {
+        validate_slug(&new.name)?;
+        let public_key = match &new.public_key {
+            Some(k) => {
+                validate_public_key(k)?;
+                k.clone()
+            }
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        if let Some(id) = new.id
+            && id <= 0
+        {
+            return Err(StoreError::Invalid(format!(
+                "project id must be positive, got {id}"
+            )));
+        }
+        let secret_key = uuid::Uuid::new_v4().simple().to_string();
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let project: Project = sqlx::query_as(
+            "INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?) RETURNING id, name, created_at",
+        )
+        .bind(new.id)
+        .bind(&new.name)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "a project with this name or id already exists"))?;
+        sqlx::query(
+            "INSERT INTO project_keys (project_id, public_key, secret_key, active, created_at) VALUES (?, ?, ?, 1, ?)",
+        )
+        .bind(project.id)
+        .bind(&public_key)
+        .bind(&secret_key)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "this public key is already in use"))?;
+        tx.commit().await?;
+        let key = ProjectKey {
+            project_id: project.id,
+            public_key,
+            secret_key,
+            active: true,
+        };
+        Ok((project, key))
+    }
+
+    /// Every project with its keys, in id order.
+    pub async fn list_projects(&self) -> Result<Vec<(Project, Vec<ProjectKey>)>, StoreError> {
+        let projects: Vec<Project> =
+            sqlx::query_as("SELECT id, name, created_at FROM projects ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        let keys: Vec<ProjectKey> = sqlx::query_as(
+            "SELECT project_id, public_key, secret_key, active FROM project_keys ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(projects
+            .into_iter()
+            .map(|p| {
+                let mine = keys
+                    .iter()
+                    .filter(|k| k.project_id == p.id)
+                    .cloned()
+                    .collect();
+                (p, mine)
+            })
+            .collect())
+    }
+
+    /// The key with this public part, if any (active or not).
+    pub async fn find_key(&self, public_key: &str) -> Result<Option<ProjectKey>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT project_id, public_key, secret_key, active FROM project_keys WHERE public_key = ?",
+        )
+        .bind(public_key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn set_key_active(&self, public_key: &str, active: bool) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE project_keys SET active = ? WHERE public_key = ?")
+            .bind(active)
+            .bind(public_key)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Creates the project `default` when the database has no project at all.
+    pub async fn ensure_default_project(
+        &self,
+    ) -> Result<Option<(Project, ProjectKey)>, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects")
+            .fetch_one(&self.pool)
+            .await?;
+        if count > 0 {
+            return Ok(None);
+        }
+        let new = NewProject {
+            name: "default".into(),
+            ..Default::default()
+        };
+        match self.create_project(&new).await {
+            Ok(created) => Ok(Some(created)),
+            // Another process (a second node, a CLI) created it first.
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn conflict(e: sqlx::Error, message: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() || db.is_check_violation() => {
+            StoreError::Conflict(message.to_owned())
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
+fn validate_slug(name: &str) -> Result<(), StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 50
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "invalid project name {name:?}: use 1-50 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+        )))
+    }
+}
+
+fn validate_public_key(key: &str) -> Result<(), StoreError> {
+    if !key.is_empty() && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "invalid public key {key:?}: use 1-64 ASCII letters or digits"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(validate_slug("default").is_ok());
+        assert!(validate_slug("my-app_2").is_ok());
+        assert!(validate_slug("").is_err());
+        assert!(validate_slug("-x").is_err());
+        assert!(validate_slug("My App").is_err());
+        assert!(validate_slug(&"a".repeat(51)).is_err());
+    }
+
+    #[test]
+    fn public_keys() {
+        assert!(validate_public_key("publickey").is_ok());
+        assert!(validate_public_key("a b").is_err());
+        assert!(validate_public_key("").is_err());
+    }
+}

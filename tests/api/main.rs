@@ -1,0 +1,9 @@
+//! The one integration test binary: real servers on port 0, real SQLite files, real SDKs.
+
+mod bad_input;
+mod cli;
+mod durability;
+mod helpers;
+mod ingest;
+mod python_sdk;
+mod replay;
