@@ -90,6 +90,11 @@ CREATE TABLE issue_users (
     PRIMARY KEY (issue_id, user_key)
 ) WITHOUT ROWID;
 
+-- users_seen counts issue_users; an INSERT … ON CONFLICT DO NOTHING fires this only for new users.
+CREATE TRIGGER issue_users_count AFTER INSERT ON issue_users BEGIN
+    UPDATE issues SET users_seen = users_seen + 1 WHERE id = NEW.issue_id;
+END;
+
 -- Attachments arrive with, before or without their event: linked by event_id, not by row.
 CREATE TABLE attachments (
     id              INTEGER PRIMARY KEY,

@@ -29,6 +29,7 @@ pub struct Application {
     server: Server,
     writer: WriterTask,
     store: Store,
+    checkpoints: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -42,6 +43,18 @@ impl Application {
             config.limits.max_batch,
             stats.clone(),
         );
+        let checkpoints = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = store.checkpoint().await {
+                        tracing::warn!(error = %e, "checkpoint failed");
+                    }
+                }
+            })
+        };
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
@@ -75,6 +88,7 @@ impl Application {
             server,
             writer: writer_task,
             store,
+            checkpoints,
         })
     }
 
@@ -92,6 +106,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
         self.writer.stop().await;
+        self.checkpoints.abort();
         self.store.close().await;
         tracing::info!("stopped");
         Ok(served?)

@@ -6,9 +6,12 @@
 //! the acknowledged event ids are looked up in the database afterwards.
 
 use std::io::Write;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::config::Config;
 use crate::ingest::auth::parse_dsn;
@@ -58,53 +61,55 @@ struct Tally {
     throttled: u64,
     failed: u64,
     bytes_sent: u64,
-    bytes_raw: u64,
 }
 
 pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<()> {
     let dsn = parse_dsn(&args.dsn).map_err(|e| anyhow::anyhow!("{e}: {:?}", args.dsn))?;
-    let url = envelope_url(&args.dsn, dsn.project_id)?;
+    let target = Target::from_dsn(&args.dsn, dsn.project_id)?;
     let auth = format!(
         "Sentry sentry_key={}, sentry_version=7, sentry_client=snag-bench/1.0",
         dsn.public_key
     );
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .build()?;
+    let issues = args.issues.max(1);
+    let bodies = Arc::new(RwLock::new(compressed_events(issues)));
     println!(
-        "bench: {} concurrent senders for {:?} to {url}, {} distinct issues",
-        args.concurrency, args.duration, args.issues
+        "bench: {} concurrent senders for {:?} to {}{}, {issues} distinct issues",
+        args.concurrency, args.duration, target.addr, target.path
     );
 
     let started = Instant::now();
     let deadline = started + args.duration;
+    // Event timestamps move on: every issue's event is re-rendered and re-compressed each second.
+    let refresher = {
+        let bodies = bodies.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let fresh = tokio::task::spawn_blocking(move || compressed_events(issues))
+                    .await
+                    .expect("render");
+                *bodies.write().expect("bodies lock") = fresh;
+            }
+        })
+    };
     let mut tasks = Vec::new();
     for worker in 0..args.concurrency {
-        let (client, url, auth) = (client.clone(), url.clone(), auth.clone());
-        let issues = args.issues.max(1);
+        let (target, auth, bodies) = (target.clone(), auth.clone(), bodies.clone());
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
+            let mut connection = None;
             let mut n = worker;
             while Instant::now() < deadline {
                 let event_id = uuid::Uuid::new_v4().simple().to_string();
-                let raw = envelope(&event_id, n % issues);
-                let body = gzip(raw.as_bytes());
+                let event = bodies.read().expect("bodies lock")[n % issues].clone();
                 n += 7;
+                let body = [gzip(envelope_header(&event_id).as_bytes()), event].concat();
                 let sent = Instant::now();
-                let response = client
-                    .post(&url)
-                    .header("X-Sentry-Auth", &auth)
-                    .header("Content-Type", "application/x-sentry-envelope")
-                    .header("Content-Encoding", "gzip")
-                    .body(body.clone())
-                    .send()
-                    .await;
-                match response.map(|r| r.status().as_u16()) {
+                match target.post(&mut connection, &auth, &body).await {
                     Ok(200) => {
                         tally.latencies_us.push(sent.elapsed().as_micros() as u64);
                         tally.accepted.push(event_id);
                         tally.bytes_sent += body.len() as u64;
-                        tally.bytes_raw += raw.len() as u64;
                     }
                     Ok(429) => {
                         tally.throttled += 1;
@@ -124,9 +129,24 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<()> {
         total.throttled += t.throttled;
         total.failed += t.failed;
         total.bytes_sent += t.bytes_sent;
-        total.bytes_raw += t.bytes_raw;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    refresher.abort();
+    report(&mut total, elapsed);
+    if args.verify {
+        let accepted = total.accepted.len() as i64;
+        let store = Store::open(&config).await?;
+        let stored = store.count_events(dsn.project_id, &total.accepted).await?;
+        println!("stored: {stored} of {accepted} acknowledged events are in the database");
+        store.close().await;
+        if stored != accepted {
+            anyhow::bail!("{} acknowledged events are missing", accepted - stored);
+        }
+    }
+    Ok(())
+}
+
+fn report(total: &mut Tally, elapsed: f64) {
     let accepted = total.accepted.len();
     total.latencies_us.sort_unstable();
     let pct = |p: f64| {
@@ -137,7 +157,6 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<()> {
             v[((v.len() - 1) as f64 * p) as usize] as f64 / 1000.0
         }
     };
-    let per_event = |bytes: u64| bytes.checked_div(accepted as u64).unwrap_or(0);
     println!(
         "sent {} requests in {elapsed:.1}s: {accepted} accepted (200), {} throttled (429), {} failed",
         accepted as u64 + total.throttled + total.failed,
@@ -151,45 +170,143 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<()> {
         pct(0.99)
     );
     println!(
-        "envelope size: {} B gzip on the wire, {} B decompressed",
-        per_event(total.bytes_sent),
-        per_event(total.bytes_raw)
+        "envelope size: {} B gzip on the wire, about {} B decompressed",
+        total.bytes_sent.checked_div(accepted as u64).unwrap_or(0),
+        event_template(0).len()
     );
-    if args.verify {
-        let store = Store::open(&config).await?;
-        let stored = store.count_events(dsn.project_id, &total.accepted).await?;
-        println!("stored: {stored} of {accepted} acknowledged events are in the database");
-        store.close().await;
-        if stored != accepted as i64 {
-            anyhow::bail!(
-                "{} acknowledged events are missing",
-                accepted as i64 - stored
-            );
-        }
-    }
-    Ok(())
 }
 
-/// `http://key@host:port/prefix/42` → `http://host:port/prefix/api/42/envelope/`.
-fn envelope_url(dsn: &str, project_id: i64) -> anyhow::Result<String> {
-    let (scheme, rest) = dsn
-        .split_once("://")
-        .ok_or_else(|| anyhow::anyhow!("invalid dsn"))?;
-    let (_, location) = rest
-        .split_once('@')
-        .ok_or_else(|| anyhow::anyhow!("invalid dsn"))?;
-    let base = location
-        .trim_end_matches('/')
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(location);
-    Ok(format!("{scheme}://{base}/api/{project_id}/envelope/"))
+/// Where envelopes go, and a minimal HTTP/1.1 keep-alive client for it: one write per
+/// request, so the load generator leaves as much CPU as it can to the server it measures.
+#[derive(Clone)]
+struct Target {
+    addr: String,
+    path: String,
+}
+
+impl Target {
+    /// `http://key@host:port/prefix/42` → `host:port` and `/prefix/api/42/envelope/`.
+    fn from_dsn(dsn: &str, project_id: i64) -> anyhow::Result<Target> {
+        let rest = dsn
+            .strip_prefix("http://")
+            .ok_or_else(|| anyhow::anyhow!("the bench speaks plain http:// only"))?;
+        let (_, location) = rest
+            .split_once('@')
+            .ok_or_else(|| anyhow::anyhow!("invalid dsn"))?;
+        let (host, path) = location.split_once('/').unwrap_or((location, ""));
+        let prefix = path
+            .trim_end_matches('/')
+            .rsplit_once('/')
+            .map(|(p, _)| format!("/{p}"))
+            .unwrap_or_default();
+        let addr = if host.contains(':') {
+            host.to_owned()
+        } else {
+            format!("{host}:80")
+        };
+        Ok(Target {
+            addr,
+            path: format!("{prefix}/api/{project_id}/envelope/"),
+        })
+    }
+
+    /// POSTs `body` and returns the status; reconnects when the connection was closed.
+    async fn post(
+        &self,
+        connection: &mut Option<TcpStream>,
+        auth: &str,
+        body: &[u8],
+    ) -> std::io::Result<u16> {
+        if connection.is_none() {
+            let stream = TcpStream::connect(&self.addr).await?;
+            stream.set_nodelay(true)?;
+            *connection = Some(stream);
+        }
+        let stream = connection.as_mut().expect("connected");
+        let mut request = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nX-Sentry-Auth: {auth}\r\nContent-Type: application/x-sentry-envelope\r\n\
+             Content-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            self.path,
+            self.addr,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        let result = exchange(stream, &request).await;
+        if result.is_err() {
+            *connection = None;
+        }
+        result
+    }
+}
+
+async fn exchange(stream: &mut TcpStream, request: &[u8]) -> std::io::Result<u16> {
+    stream.write_all(request).await?;
+    let mut response = Vec::with_capacity(512);
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed",
+            ));
+        }
+        response.extend_from_slice(&buf[..n]);
+        if let Some(status) = complete_response_status(&response) {
+            return Ok(status);
+        }
+    }
+}
+
+/// The status of an HTTP/1.1 response once its head and Content-Length body are complete.
+fn complete_response_status(response: &[u8]) -> Option<u16> {
+    let head_end = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&response[..head_end]).ok()?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        })
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0);
+    (response.len() >= head_end + 4 + length).then_some(status)
+}
+
+/// Every issue's event item (item header + payload), gzipped, stamped with the current time.
+/// A request sends a small gzip member with its envelope header (a fresh event id, which takes
+/// precedence over the payload's) followed by one of these: valid multi-member gzip, which the
+/// server inflates in full like any other body.
+fn compressed_events(issues: usize) -> Vec<Vec<u8>> {
+    let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    (0..issues)
+        .map(|issue| {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let payload = event_template(issue)
+                .replace(TIME_SLOT, &ts)
+                .replace(ID_SLOT, &id);
+            gzip(
+                format!(
+                    "{{\"type\":\"event\",\"length\":{}}}\n{payload}\n",
+                    payload.len()
+                )
+                .as_bytes(),
+            )
+        })
+        .collect()
+}
+
+fn envelope_header(event_id: &str) -> String {
+    let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    format!("{{\"event_id\":\"{event_id}\",\"sent_at\":\"{ts}\"}}\n")
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(
         Vec::with_capacity(data.len() / 3),
-        flate2::Compression::new(6),
+        flate2::Compression::default(),
     );
     encoder.write_all(data).expect("writing to memory");
     encoder.finish().expect("writing to memory")
@@ -204,10 +321,12 @@ const EXCEPTIONS: [&str; 6] = [
     "RuntimeError",
 ];
 
-/// One envelope of a realistic Python error event that groups into issue `issue`.
-fn envelope(event_id: &str, issue: usize) -> String {
-    let now = chrono::Utc::now();
-    let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+const ID_SLOT: &str = "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@";
+const TIME_SLOT: &str = "%%%%%%%%%%%%%%%%%%%%%%%%%%%";
+
+/// A realistic Python error event that groups into issue `issue`, with slots for id and time.
+fn event_template(issue: usize) -> String {
+    let (event_id, ts) = (ID_SLOT, TIME_SLOT);
     let ty = EXCEPTIONS[issue % EXCEPTIONS.len()];
     let module = format!("shop.services.area{}", issue / EXCEPTIONS.len());
     let frames: Vec<serde_json::Value> = (0..12)
@@ -254,12 +373,7 @@ fn envelope(event_id: &str, issue: usize) -> String {
         "breadcrumbs": {"values": (0..5).map(|i| serde_json::json!({"timestamp": ts, "category": "query", "message": format!("SELECT * FROM orders WHERE id = {i}"), "level": "info"})).collect::<Vec<_>>()},
         "sdk": {"name": "sentry.python.django", "version": "2.75.0"},
     });
-    let header = serde_json::json!({"event_id": event_id, "sent_at": ts});
-    let payload = event.to_string();
-    format!(
-        "{header}\n{{\"type\":\"event\",\"length\":{}}}\n{payload}\n",
-        payload.len()
-    )
+    event.to_string()
 }
 
 #[cfg(test)]
@@ -275,22 +389,53 @@ mod tests {
     }
 
     #[test]
-    fn urls_from_dsns() {
+    fn targets_from_dsns() {
+        let t = Target::from_dsn("http://k@127.0.0.1:8000/3", 3).unwrap();
         assert_eq!(
-            envelope_url("http://k@127.0.0.1:8000/3", 3).unwrap(),
-            "http://127.0.0.1:8000/api/3/envelope/"
+            (t.addr.as_str(), t.path.as_str()),
+            ("127.0.0.1:8000", "/api/3/envelope/")
         );
+        let t = Target::from_dsn("http://k@h/sentry/3", 3).unwrap();
         assert_eq!(
-            envelope_url("https://k@h/sentry/3", 3).unwrap(),
-            "https://h/sentry/api/3/envelope/"
+            (t.addr.as_str(), t.path.as_str()),
+            ("h:80", "/sentry/api/3/envelope/")
         );
+        assert!(Target::from_dsn("https://k@h/3", 3).is_err());
     }
 
     #[test]
-    fn envelopes_parse_and_are_several_kb() {
-        let raw = envelope("0123456789abcdef0123456789abcdef", 5);
-        let env = crate::protocol::envelope::parse(raw.as_bytes()).unwrap();
-        assert_eq!(env.items.len(), 1);
-        assert!(raw.len() > 4000, "{}", raw.len());
+    fn bodies_are_multi_member_gzip_envelopes_of_several_kb() {
+        use std::io::Read;
+        let event = &compressed_events(3)[1];
+        let body = [
+            gzip(envelope_header("0123456789abcdef0123456789abcdef").as_bytes()),
+            event.clone(),
+        ]
+        .concat();
+        let mut raw = Vec::new();
+        flate2::read::MultiGzDecoder::new(body.as_slice())
+            .read_to_end(&mut raw)
+            .unwrap();
+        let env = crate::protocol::envelope::parse(&raw).unwrap();
+        assert_eq!(
+            env.header_str("event_id"),
+            Some("0123456789abcdef0123456789abcdef")
+        );
+        let payload: serde_json::Value = serde_json::from_slice(env.items[0].payload).unwrap();
+        assert!(env.items[0].payload.len() > 4000);
+        assert_eq!(payload["exception"]["values"][1]["type"], "KeyError");
+    }
+
+    #[test]
+    fn response_completeness() {
+        assert_eq!(
+            complete_response_status(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"),
+            Some(200)
+        );
+        assert_eq!(
+            complete_response_status(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{"),
+            None
+        );
+        assert_eq!(complete_response_status(b"HTTP/1.1 429 Too"), None);
     }
 }

@@ -120,7 +120,7 @@ pub fn parse_event(
 pub fn event_row(event: &NormalizedEvent, project_id: i64) -> EventRow {
     let grouping = grouping::group(event);
     let json = serde_json::to_vec(&event.json).expect("a JSON map always serializes");
-    let data = zstd::bulk::compress(&json, 1).expect("compressing to memory cannot fail");
+    let data = compress(&json);
     EventRow {
         project_id,
         event_id: event.event_id.clone(),
@@ -139,6 +139,20 @@ pub fn event_row(event: &NormalizedEvent, project_id: i64) -> EventRow {
         metadata: grouping.metadata.to_string(),
         data,
     }
+}
+
+/// zstd level 1 with one reusable context per thread (creating a context costs more than
+/// compressing a typical event).
+fn compress(data: &[u8]) -> Vec<u8> {
+    thread_local! {
+        static COMPRESSOR: std::cell::RefCell<zstd::bulk::Compressor<'static>> =
+            std::cell::RefCell::new(zstd::bulk::Compressor::new(1).expect("zstd level 1"));
+    }
+    COMPRESSOR.with(|c| {
+        c.borrow_mut()
+            .compress(data)
+            .expect("compressing to memory cannot fail")
+    })
 }
 
 /// The tags counted per issue: the event's fields that Sentry indexes as tags, then the

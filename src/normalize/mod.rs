@@ -17,7 +17,7 @@ mod time;
 
 use serde_json::{Map, Value};
 
-use crate::protocol::event::{Exception, Stacktrace, Thread, read};
+use crate::protocol::event::{Exception, Stacktrace, Thread, objects};
 use crate::protocol::parse_event_id;
 
 pub use time::{parse_level, parse_timestamp};
@@ -138,14 +138,10 @@ pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, Normalize
     let tags = shapes::normalize_tags(&mut json);
     let fingerprint = shapes::normalize_fingerprint(&mut json);
 
-    let exceptions: Vec<Exception> = json
-        .get("exception")
-        .and_then(|e| e.get("values"))
-        .and_then(Value::as_array)
-        .map(|values| values.iter().filter_map(|v| read(Some(v))).collect())
-        .unwrap_or_default();
-    let stacktrace =
-        read::<Stacktrace>(json.get("stacktrace")).or_else(|| thread_stacktrace(&json));
+    let exceptions: Vec<Exception> = objects(json.get("exception").and_then(|e| e.get("values")))
+        .map(Exception::read)
+        .collect();
+    let stacktrace = Stacktrace::read(json.get("stacktrace")).or_else(|| thread_stacktrace(&json));
     let logentry = json.get("logentry");
     let formatted = logentry
         .and_then(|l| l.get("formatted"))
@@ -194,12 +190,9 @@ fn ms_to_seconds(ms: i64) -> Value {
 
 /// The stack of the crashed thread, else the current one, else the first with a stack.
 fn thread_stacktrace(json: &Map<String, Value>) -> Option<Stacktrace> {
-    let threads: Vec<Thread> = json
-        .get("threads")
-        .and_then(|t| t.get("values"))
-        .and_then(Value::as_array)
-        .map(|values| values.iter().filter_map(|v| read(Some(v))).collect())
-        .unwrap_or_default();
+    let threads: Vec<Thread> = objects(json.get("threads").and_then(|t| t.get("values")))
+        .map(Thread::read)
+        .collect();
     let with_stack = |t: &&Thread| t.stacktrace.as_ref().is_some_and(|s| !s.frames.is_empty());
     threads
         .iter()

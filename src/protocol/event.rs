@@ -1,7 +1,8 @@
 //! Typed, lenient views of the parts of an event that grouping and titles read.
 //!
 //! A field of the wrong type reads as absent instead of failing the event (Relay nulls such
-//! fields too): `{"lineno": "12"}` gives `lineno: None`, never an error.
+//! fields too): `{"lineno": "12"}` gives `lineno: None`, never an error. The views are read
+//! straight from the borrowed JSON, so nothing but the kept strings is copied.
 //!
 //! ```json
 //! {"exception": {"values": [{"type": "ValueError", "value": "bad", "module": "__main__",
@@ -9,95 +10,115 @@
 //!   "stacktrace": {"frames": [{"filename": "app.py", "function": "main", "lineno": 3, "in_app": true}]}}]}}
 //! ```
 
-use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 use serde_json::Value;
 
-/// Deserializes `T`, or `None` when the value has another shape.
-fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: DeserializeOwned,
-{
-    let value = Value::deserialize(deserializer)?;
-    Ok(T::deserialize(value).ok())
+fn string(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-/// A list whose malformed entries are dropped.
-fn lenient_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: DeserializeOwned,
-{
-    match Value::deserialize(deserializer)? {
-        Value::Array(items) => Ok(items
-            .into_iter()
-            .filter_map(|v| T::deserialize(v).ok())
-            .collect()),
-        _ => Ok(Vec::new()),
-    }
+fn boolean(value: &Value, key: &str) -> Option<bool> {
+    value.get(key).and_then(Value::as_bool)
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+fn number(value: &Value, key: &str) -> Option<u64> {
+    value.get(key).and_then(Value::as_u64)
+}
+
+/// The objects of a JSON list (other entries dropped); empty when it is not a list.
+pub fn objects(value: Option<&Value>) -> impl Iterator<Item = &Value> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| v.is_object())
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Frame {
-    #[serde(deserialize_with = "lenient")]
     pub filename: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub abs_path: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub function: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub raw_function: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub module: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub package: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub platform: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub lineno: Option<u64>,
-    #[serde(deserialize_with = "lenient")]
     pub colno: Option<u64>,
-    #[serde(deserialize_with = "lenient")]
     pub context_line: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub in_app: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+impl Frame {
+    pub fn read(v: &Value) -> Frame {
+        Frame {
+            filename: string(v, "filename"),
+            abs_path: string(v, "abs_path"),
+            function: string(v, "function"),
+            raw_function: string(v, "raw_function"),
+            module: string(v, "module"),
+            package: string(v, "package"),
+            platform: string(v, "platform"),
+            lineno: number(v, "lineno"),
+            colno: number(v, "colno"),
+            context_line: string(v, "context_line"),
+            in_app: boolean(v, "in_app"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stacktrace {
-    #[serde(deserialize_with = "lenient_list")]
     pub frames: Vec<Frame>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+impl Stacktrace {
+    /// `None` unless `v` is an object.
+    pub fn read(v: Option<&Value>) -> Option<Stacktrace> {
+        let v = v.filter(|v| v.is_object())?;
+        Some(Stacktrace {
+            frames: objects(v.get("frames")).map(Frame::read).collect(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Mechanism {
-    #[serde(rename = "type", deserialize_with = "lenient")]
     pub ty: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub handled: Option<bool>,
-    #[serde(deserialize_with = "lenient")]
     pub synthetic: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+impl Mechanism {
+    pub fn read(v: Option<&Value>) -> Option<Mechanism> {
+        let v = v.filter(|v| v.is_object())?;
+        Some(Mechanism {
+            ty: string(v, "type"),
+            handled: boolean(v, "handled"),
+            synthetic: boolean(v, "synthetic"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Exception {
-    #[serde(rename = "type", deserialize_with = "lenient")]
     pub ty: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub value: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub module: Option<String>,
-    #[serde(deserialize_with = "lenient")]
     pub stacktrace: Option<Stacktrace>,
-    #[serde(deserialize_with = "lenient")]
     pub mechanism: Option<Mechanism>,
 }
 
 impl Exception {
+    pub fn read(v: &Value) -> Exception {
+        Exception {
+            ty: string(v, "type"),
+            value: string(v, "value"),
+            module: string(v, "module"),
+            stacktrace: Stacktrace::read(v.get("stacktrace")),
+            mechanism: Mechanism::read(v.get("mechanism")),
+        }
+    }
+
     pub fn is_synthetic(&self) -> bool {
         self.mechanism
             .as_ref()
@@ -113,20 +134,21 @@ impl Exception {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Thread {
-    #[serde(deserialize_with = "lenient")]
     pub stacktrace: Option<Stacktrace>,
-    #[serde(deserialize_with = "lenient")]
     pub crashed: Option<bool>,
-    #[serde(deserialize_with = "lenient")]
     pub current: Option<bool>,
 }
 
-/// Reads `T` from a JSON value leniently (`None` when the shape is wrong).
-pub fn read<T: DeserializeOwned>(value: Option<&Value>) -> Option<T> {
-    value.and_then(|v| T::deserialize(v).ok())
+impl Thread {
+    pub fn read(v: &Value) -> Thread {
+        Thread {
+            stacktrace: Stacktrace::read(v.get("stacktrace")),
+            crashed: boolean(v, "crashed"),
+            current: boolean(v, "current"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -136,10 +158,7 @@ mod tests {
 
     #[test]
     fn wrong_types_read_as_absent() {
-        let frame: Frame = read(Some(
-            &json!({"function": 3, "lineno": "12", "in_app": true}),
-        ))
-        .unwrap();
+        let frame = Frame::read(&json!({"function": 3, "lineno": "12", "in_app": true}));
         assert_eq!(frame.function, None);
         assert_eq!(frame.lineno, None);
         assert_eq!(frame.in_app, Some(true));
@@ -147,9 +166,20 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_dropped() {
-        let st: Stacktrace = read(Some(&json!({"frames": [1, {"function": "f"}, null]}))).unwrap();
+        let st = Stacktrace::read(Some(&json!({"frames": [1, {"function": "f"}, null]}))).unwrap();
         assert_eq!(st.frames.len(), 1);
-        let st: Stacktrace = read(Some(&json!({"frames": "nope"}))).unwrap();
+        let st = Stacktrace::read(Some(&json!({"frames": "nope"}))).unwrap();
         assert!(st.frames.is_empty());
+        assert_eq!(Stacktrace::read(Some(&json!("nope"))), None);
+    }
+
+    #[test]
+    fn exceptions() {
+        let e =
+            Exception::read(&json!({"type": "E", "value": 5, "mechanism": {"synthetic": true}}));
+        assert_eq!(e.ty.as_deref(), Some("E"));
+        assert_eq!(e.value, None);
+        assert!(e.is_synthetic());
+        assert!(e.frames().is_empty());
     }
 }
