@@ -46,7 +46,7 @@ impl Application {
         let checkpoints = {
             let store = store.clone();
             tokio::spawn(async move {
-                let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+                let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
                 loop {
                     every.tick().await;
                     if let Err(e) = store.checkpoint().await {

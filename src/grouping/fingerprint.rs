@@ -35,10 +35,10 @@ pub fn hashes(parts: &[String], variants: &[Values], event: &NormalizedEvent) ->
         .collect()
 }
 
-/// The variable name of `{{ name }}`, lower-cased.
+/// The variable name of `{{ name }}`, as written (tag names are case-sensitive).
 fn variable(part: &str) -> Option<String> {
     let inner = part.trim().strip_prefix("{{")?.strip_suffix("}}")?;
-    Some(inner.trim().to_ascii_lowercase())
+    Some(inner.trim().to_owned())
 }
 
 fn resolve(part: &str, event: &NormalizedEvent) -> String {

@@ -89,10 +89,13 @@ fn default_variants(event: &NormalizedEvent) -> Vec<Values> {
         let system = exception_values(&event.exceptions, &event.platform, false);
         return stack_variants(app, system);
     }
-    if let Some(st) = &event.stacktrace {
+    // A stack whose frames contribute nothing (native frames without symbols, say) gives way
+    // to the message, or every such event would share the empty hash.
+    if let Some(st) = &event.stacktrace
+        && let Some(system) = frames_values(&st.frames, &event.platform, false)
+    {
         let app = frames_values(&st.frames, &event.platform, true);
-        let system = frames_values(&st.frames, &event.platform, false);
-        return stack_variants(app.map(|v| (v, true)), system.map(|v| (v, true)));
+        return stack_variants(app.map(|v| (v, true)), Some((system, true)));
     }
     match event.message_template.as_ref().or(event.message.as_ref()) {
         Some(message) => vec![vec![message.clone()]],
@@ -154,6 +157,13 @@ fn frame_values(frame: &Frame, platform: &str) -> Vec<String> {
     let platform = frame.platform.as_deref().unwrap_or(platform);
     let js = matches!(platform, "javascript" | "node");
     let mut values = Vec::with_capacity(3);
+    // A file name served from a URL changes with every deploy of a hashed bundle: it does not
+    // contribute (GROUPING.md §5); the function and context line do.
+    let url_file = frame.abs_path.as_deref().is_some_and(|p| {
+        ["http:", "https:", "blob:", "applewebdata:"]
+            .iter()
+            .any(|scheme| p.starts_with(scheme))
+    });
     let location = frame
         .module
         .clone()
@@ -161,6 +171,7 @@ fn frame_values(frame: &Frame, platform: &str) -> Vec<String> {
             frame
                 .filename
                 .as_deref()
+                .filter(|_| !url_file)
                 .map(|f| basename(f).to_lowercase())
         })
         .filter(|l| !matches!(l.as_str(), "<anonymous>" | "[native code]"));

@@ -1,27 +1,86 @@
-//! The SQL of one batch: two round trips to SQLite, however many envelopes it holds.
+//! The SQL of one batch: two fixed queries, however many envelopes it holds.
 //!
 //! ```text
-//! 1. BEGIN IMMEDIATE; SELECT … stored event ids; SELECT … linked hashes; SELECT … max ids
-//! 2. INSERT issues; INSERT issue_hashes; INSERT events; INSERT issue_users;
-//!    UPDATE issues; UPSERT issue_minutes; UPSERT issue_tags; INSERT attachments, user_reports;
-//!    COMMIT
+//! 1. LOOKUP: BEGIN IMMEDIATE; SELECT stored event ids; SELECT linked hashes; SELECT max ids
+//! 2. WRITE:  INSERT issues; INSERT issue_hashes; INSERT events; INSERT issue_users;
+//!            UPDATE issues; UPSERT issue_minutes; UPSERT issue_tags; INSERT attachments,
+//!            user_reports; COMMIT
 //! ```
-//! Each statement sent to sqlx is a hop to its SQLite thread; on a busy 2-core machine a hop
-//! costs far more than the SQL it carries, so the batch sends two multi-statement queries.
-//! IMMEDIATE holds the write lock from the first read, so what step 1 read (and the issue ids
-//! chosen from it) stays true until COMMIT. `issues.users_seen` is kept by a trigger on
+//! Every query sent to sqlx is a hop to its SQLite thread, and on a busy 2-core machine a hop
+//! costs more than the SQL it carries; so does parsing SQL whose text changes with the batch
+//! size. So each step is one multi-statement query of constant text (prepared once, cached by
+//! sqlx), and the rows travel as JSON arrays, one bound parameter per statement, that SQLite
+//! expands with `jsonb_each` (blobs hex-encoded, restored by `unhex`). `jsonb_each` hands each
+//! row over as binary JSONB, so `value->>k` does not parse the row's text again per column. Each statement takes
+//! exactly one positional `?`, bound in statement order: sqlx 0.9 mis-binds numbered `?N`
+//! parameters across the statements of one query (it treats the unnamed lower slots as
+//! positional and runs out of arguments), so they are not used here.
+//!
+//! ```json
+//! events = [[project_id, "event_id", issue_id, timestamp, received, "level", "platform",
+//!        "release", "environment", "user_key", "title", "<hex of the compressed event>"], …]
+//! ```
+//! IMMEDIATE holds the write lock from the first read, so what the lookup read (and the issue
+//! ids chosen from it) stays true until COMMIT. `issues.users_seen` is kept by a trigger on
 //! `issue_users`, which fires only for users new to the issue.
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use serde_json::{Value, json};
+use sqlx::SqliteConnection;
 
 use super::StoreError;
 use super::events::EventRow;
 use super::writer::WriteJob;
 
-/// Most rows per multi-row statement; well under SQLite's bind-variable limit.
-const ROWS_PER_STATEMENT: usize = 128;
+const LOOKUP: &str = "BEGIN IMMEDIATE;
+SELECT 'event', e.project_id, e.event_id, 0 FROM jsonb_each(?) j
+    JOIN events e ON e.project_id = j.value->>0 AND e.event_id = j.value->>1;
+SELECT 'hash', h.project_id, h.hash, h.issue_id FROM jsonb_each(?) j
+    JOIN issue_hashes h ON h.project_id = j.value->>0 AND h.hash = j.value->>1;
+SELECT 'issue', 0, '', COALESCE(MAX(id), 0) FROM issues;
+SELECT 'short', p.value, '', COALESCE((SELECT MAX(short_id) FROM issues WHERE project_id = p.value), 0)
+    FROM jsonb_each(?) p;";
+
+const WRITE: &str = "INSERT INTO issues (id, project_id, short_id, primary_hash, title, culprit, type, level,
+                    first_seen, last_seen, first_release, last_release, metadata)
+    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7,
+           value->>8, value->>8, value->>9, value->>9, value->>10 FROM jsonb_each(?);
+INSERT INTO issue_hashes (project_id, hash, issue_id)
+    SELECT value->>0, value->>1, value->>2 FROM jsonb_each(?);
+INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release,
+                    environment, user_key, title, data)
+    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7,
+           value->>8, value->>9, value->>10, unhex(value->>11) FROM jsonb_each(?);
+INSERT INTO issue_users (issue_id, user_key)
+    SELECT value->>0, value->>1 FROM jsonb_each(?) WHERE true
+    ON CONFLICT DO NOTHING;
+UPDATE issues SET
+        times_seen = times_seen + v.n,
+        first_seen = MIN(first_seen, v.seen),
+        last_seen = MAX(last_seen, v.seen),
+        title = v.title, culprit = v.culprit, level = v.level, metadata = v.metadata,
+        last_release = COALESCE(v.release, last_release),
+        first_release = COALESCE(first_release, v.release),
+        substatus = CASE WHEN status = 'resolved' THEN 'regressed' ELSE substatus END,
+        status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END
+    FROM (SELECT value->>0 AS id, value->>1 AS n, value->>2 AS seen, value->>3 AS title,
+                 value->>4 AS culprit, value->>5 AS level, value->>6 AS release, value->>7 AS metadata
+          FROM jsonb_each(?)) AS v
+    WHERE issues.id = v.id;
+INSERT INTO issue_minutes (issue_id, minute, count)
+    SELECT value->>0, value->>1, value->>2 FROM jsonb_each(?) WHERE true
+    ON CONFLICT (issue_id, minute) DO UPDATE SET count = count + excluded.count;
+INSERT INTO issue_tags (issue_id, key, value, count, first_seen, last_seen)
+    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?) WHERE true
+    ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
+        first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen);
+INSERT INTO attachments (project_id, event_id, filename, content_type, attachment_type, size, data, created_at)
+    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, length(unhex(value->>5)), unhex(value->>5), value->>6
+    FROM jsonb_each(?);
+INSERT INTO user_reports (project_id, event_id, name, email, comments, created_at)
+    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?);
+COMMIT;";
 
 /// Writes the jobs atomically.
 pub async fn write(conn: &mut SqliteConnection, jobs: &[&WriteJob]) -> Result<(), StoreError> {
@@ -44,19 +103,22 @@ async fn write_in_transaction(
         .filter(|e| !known.stored.contains(&(e.project_id, e.event_id.clone())))
         .collect();
     let plan = Plan::new(&events, known);
-
-    let mut qb = QueryBuilder::<Sqlite>::new("");
-    push_new_issues(&mut qb, &plan.new_issues);
-    push_hash_links(&mut qb, &plan.new_links);
-    push_events(&mut qb, &events, &plan.issue_ids);
-    push_issue_users(&mut qb, &events, &plan.issue_ids);
-    push_issue_updates(&mut qb, &events, &plan.issue_ids);
-    push_minutes(&mut qb, &events, &plan.issue_ids);
-    push_tags(&mut qb, &events, &plan.issue_ids);
-    push_attachments(&mut qb, jobs);
-    push_user_reports(&mut qb, jobs);
-    qb.push("COMMIT");
-    qb.build().persistent(false).execute(&mut *conn).await?;
+    let params = [
+        new_issue_rows(&plan.new_issues),
+        hash_link_rows(&plan.new_links),
+        event_rows(&events, &plan.issue_ids),
+        issue_user_rows(&events, &plan.issue_ids),
+        issue_update_rows(&events, &plan.issue_ids),
+        minute_rows(&events, &plan.issue_ids),
+        tag_rows(&events, &plan.issue_ids),
+        attachment_rows(jobs),
+        user_report_rows(jobs),
+    ];
+    let mut query = sqlx::query(WRITE);
+    for rows in params {
+        query = query.bind(Value::Array(rows).to_string());
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -78,43 +140,22 @@ struct Known {
     max_short_id: HashMap<i64, i64>,
 }
 
-/// Round trip 1: take the write lock and read what exists.
+/// Query 1: take the write lock and read what exists.
 async fn lookup(conn: &mut SqliteConnection, events: &[&EventRow]) -> Result<Known, StoreError> {
-    let mut qb = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE;\n");
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        qb.push(
-            "SELECT 'event', project_id, event_id, 0 FROM events WHERE (project_id, event_id) IN (",
-        );
-        push_pairs(
-            &mut qb,
-            chunk.iter().map(|e| (e.project_id, e.event_id.as_str())),
-        );
-        qb.push(");\n");
-    }
-    let hashes: Vec<(i64, &str)> = events
+    let event_keys: Vec<Value> = events
+        .iter()
+        .map(|e| json!([e.project_id, e.event_id]))
+        .collect();
+    let hashes: HashSet<(i64, &str)> = events
         .iter()
         .flat_map(|e| e.hashes.iter().map(move |h| (e.project_id, h.as_str())))
-        .collect::<HashSet<_>>()
-        .into_iter()
         .collect();
-    for chunk in hashes.chunks(ROWS_PER_STATEMENT) {
-        qb.push("SELECT 'hash', project_id, hash, issue_id FROM issue_hashes WHERE (project_id, hash) IN (");
-        push_pairs(&mut qb, chunk.iter().copied());
-        qb.push(");\n");
-    }
-    qb.push("SELECT 'issue', 0, '', COALESCE(MAX(id), 0) FROM issues;\n");
+    let hash_keys: Vec<Value> = hashes.into_iter().map(|(p, h)| json!([p, h])).collect();
     let projects: HashSet<i64> = events.iter().map(|e| e.project_id).collect();
-    if !projects.is_empty() {
-        qb.push("SELECT 'short', project_id, '', MAX(short_id) FROM issues WHERE project_id IN (");
-        let mut list = qb.separated(", ");
-        for p in projects {
-            list.push_bind(p);
-        }
-        qb.push(") GROUP BY project_id");
-    }
-    let rows: Vec<(String, i64, String, i64)> = qb
-        .build_query_as()
-        .persistent(false)
+    let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(LOOKUP)
+        .bind(Value::Array(event_keys).to_string())
+        .bind(Value::Array(hash_keys).to_string())
+        .bind(json!(projects).to_string())
         .fetch_all(&mut *conn)
         .await?;
     let mut known = Known::default();
@@ -133,17 +174,6 @@ async fn lookup(conn: &mut SqliteConnection, events: &[&EventRow]) -> Result<Kno
         }
     }
     Ok(known)
-}
-
-fn push_pairs<'a>(qb: &mut QueryBuilder<Sqlite>, pairs: impl Iterator<Item = (i64, &'a str)>) {
-    let mut list = qb.separated(", ");
-    for (project_id, key) in pairs {
-        list.push("(");
-        list.push_bind_unseparated(project_id);
-        list.push_unseparated(", ");
-        list.push_bind_unseparated(key.to_owned());
-        list.push_unseparated(")");
-    }
 }
 
 /// Which issue each event goes to: the first of its hashes already linked to an issue, else
@@ -190,93 +220,72 @@ impl<'a> Plan<'a> {
     }
 }
 
-fn push_new_issues(qb: &mut QueryBuilder<Sqlite>, issues: &[(i64, i64, &EventRow)]) {
-    for chunk in issues.chunks(ROWS_PER_STATEMENT) {
-        qb.push(
-            "INSERT INTO issues (id, project_id, short_id, primary_hash, title, culprit, type, level,
-                                 first_seen, last_seen, first_release, last_release, metadata) ",
-        );
-        qb.push_values(chunk, |mut row, (id, short_id, e)| {
-            row.push_bind(*id)
-                .push_bind(e.project_id)
-                .push_bind(*short_id)
-                .push_bind(e.hashes.first().cloned().unwrap_or_default())
-                .push_bind(e.title.clone())
-                .push_bind(e.culprit.clone())
-                .push_bind(e.issue_type.clone())
-                .push_bind(e.level.clone())
-                .push_bind(e.timestamp)
-                .push_bind(e.timestamp)
-                .push_bind(e.release.clone())
-                .push_bind(e.release.clone())
-                .push_bind(e.metadata.clone());
-        });
-        qb.push(";\n");
-    }
-}
-
-fn push_hash_links(qb: &mut QueryBuilder<Sqlite>, links: &[(i64, &str, i64)]) {
-    for chunk in links.chunks(ROWS_PER_STATEMENT) {
-        qb.push("INSERT INTO issue_hashes (project_id, hash, issue_id) ");
-        qb.push_values(chunk, |mut row, (project_id, hash, issue_id)| {
-            row.push_bind(*project_id)
-                .push_bind(hash.to_string())
-                .push_bind(*issue_id);
-        });
-        qb.push(";\n");
-    }
-}
-
-fn push_events(qb: &mut QueryBuilder<Sqlite>, events: &[&EventRow], issue_ids: &[i64]) {
-    let rows: Vec<(&EventRow, i64)> = events
+fn new_issue_rows(issues: &[(i64, i64, &EventRow)]) -> Vec<Value> {
+    issues
         .iter()
-        .copied()
-        .zip(issue_ids.iter().copied())
-        .collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        qb.push(
-            "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform,
-                                 release, environment, user_key, title, data) ",
-        );
-        qb.push_values(chunk, |mut row, (e, issue_id)| {
-            row.push_bind(e.project_id)
-                .push_bind(e.event_id.clone())
-                .push_bind(*issue_id)
-                .push_bind(e.timestamp)
-                .push_bind(e.received)
-                .push_bind(e.level.clone())
-                .push_bind(e.platform.clone())
-                .push_bind(e.release.clone())
-                .push_bind(e.environment.clone())
-                .push_bind(e.user_key.clone())
-                .push_bind(e.title.clone())
-                .push_bind(e.data.clone());
-        });
-        qb.push(";\n");
-    }
+        .map(|(id, short_id, e)| {
+            json!([
+                id,
+                e.project_id,
+                short_id,
+                e.hashes.first(),
+                e.title,
+                e.culprit,
+                e.issue_type,
+                e.level,
+                e.timestamp,
+                e.release,
+                e.metadata
+            ])
+        })
+        .collect()
 }
 
-/// Links each event's user to its issue; the trigger counts the new ones in `users_seen`.
-fn push_issue_users(qb: &mut QueryBuilder<Sqlite>, events: &[&EventRow], issue_ids: &[i64]) {
-    let pairs: Vec<(i64, &str)> = events
+fn hash_link_rows(links: &[(i64, &str, i64)]) -> Vec<Value> {
+    links
+        .iter()
+        .map(|(project_id, hash, issue_id)| json!([project_id, hash, issue_id]))
+        .collect()
+}
+
+fn event_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
+    events
+        .iter()
+        .zip(issue_ids)
+        .map(|(e, issue_id)| {
+            json!([
+                e.project_id,
+                e.event_id,
+                issue_id,
+                e.timestamp,
+                e.received,
+                e.level,
+                e.platform,
+                e.release,
+                e.environment,
+                e.user_key,
+                e.title,
+                hex::encode(&e.data)
+            ])
+        })
+        .collect()
+}
+
+/// Each event's user linked to its issue; the trigger counts the new ones in `users_seen`.
+fn issue_user_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
+    let pairs: HashSet<(i64, &str)> = events
         .iter()
         .zip(issue_ids)
         .filter_map(|(e, id)| e.user_key.as_deref().map(|u| (*id, u)))
-        .collect::<HashSet<_>>()
-        .into_iter()
         .collect();
-    for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
-        qb.push("INSERT INTO issue_users (issue_id, user_key) ");
-        qb.push_values(chunk, |mut row, (issue_id, user)| {
-            row.push_bind(*issue_id).push_bind(user.to_string());
-        });
-        qb.push(" ON CONFLICT DO NOTHING;\n");
-    }
+    pairs
+        .into_iter()
+        .map(|(id, user)| json!([id, user]))
+        .collect()
 }
 
-/// Counts, last seen, and the latest event's title/culprit/level/release per issue; a resolved
-/// issue seen again becomes unresolved/regressed.
-fn push_issue_updates(qb: &mut QueryBuilder<Sqlite>, events: &[&EventRow], issue_ids: &[i64]) {
+/// Per issue: events in the batch, and the latest event's time, title, culprit, level, release.
+fn issue_update_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
     let mut latest: HashMap<i64, (i64, &EventRow)> = HashMap::new();
     for (event, id) in events.iter().zip(issue_ids) {
         let entry = latest.entry(*id).or_insert((0, event));
@@ -285,52 +294,37 @@ fn push_issue_updates(qb: &mut QueryBuilder<Sqlite>, events: &[&EventRow], issue
             entry.1 = event;
         }
     }
-    let rows: Vec<(i64, (i64, &EventRow))> = latest.into_iter().collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        qb.push("WITH v(id, n, seen, title, culprit, level, release, metadata) AS (");
-        qb.push_values(chunk, |mut row, (id, (n, e))| {
-            row.push_bind(*id)
-                .push_bind(*n)
-                .push_bind(e.timestamp)
-                .push_bind(e.title.clone())
-                .push_bind(e.culprit.clone())
-                .push_bind(e.level.clone())
-                .push_bind(e.release.clone())
-                .push_bind(e.metadata.clone());
-        });
-        qb.push(
-            ") UPDATE issues SET
-                times_seen = times_seen + v.n,
-                first_seen = MIN(first_seen, v.seen),
-                last_seen = MAX(last_seen, v.seen),
-                title = v.title, culprit = v.culprit, level = v.level, metadata = v.metadata,
-                last_release = COALESCE(v.release, last_release),
-                first_release = COALESCE(first_release, v.release),
-                substatus = CASE WHEN status = 'resolved' THEN 'regressed' ELSE substatus END,
-                status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END
-             FROM v WHERE issues.id = v.id;\n",
-        );
-    }
+    latest
+        .into_iter()
+        .map(|(id, (n, e))| {
+            json!([
+                id,
+                n,
+                e.timestamp,
+                e.title,
+                e.culprit,
+                e.level,
+                e.release,
+                e.metadata
+            ])
+        })
+        .collect()
 }
 
-fn push_minutes(qb: &mut QueryBuilder<Sqlite>, events: &[&EventRow], issue_ids: &[i64]) {
+fn minute_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
     let mut counts: HashMap<(i64, i64), i64> = HashMap::new();
     for (event, id) in events.iter().zip(issue_ids) {
         *counts
             .entry((*id, event.timestamp.div_euclid(60_000)))
             .or_default() += 1;
     }
-    let rows: Vec<((i64, i64), i64)> = counts.into_iter().collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        qb.push("INSERT INTO issue_minutes (issue_id, minute, count) ");
-        qb.push_values(chunk, |mut row, ((id, minute), n)| {
-            row.push_bind(*id).push_bind(*minute).push_bind(*n);
-        });
-        qb.push(" ON CONFLICT (issue_id, minute) DO UPDATE SET count = count + excluded.count;\n");
-    }
+    counts
+        .into_iter()
+        .map(|((id, minute), n)| json!([id, minute, n]))
+        .collect()
 }
 
-fn push_tags(qb: &mut QueryBuilder<Sqlite>, events: &[&EventRow], issue_ids: &[i64]) {
+fn tag_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
     // (issue, key, value) -> (count, first seen, last seen)
     let mut counts: HashMap<(i64, &str, &str), (i64, i64, i64)> = HashMap::new();
     for (event, id) in events.iter().zip(issue_ids) {
@@ -344,56 +338,41 @@ fn push_tags(qb: &mut QueryBuilder<Sqlite>, events: &[&EventRow], issue_ids: &[i
             entry.2 = entry.2.max(event.timestamp);
         }
     }
-    let rows: Vec<_> = counts.into_iter().collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        qb.push("INSERT INTO issue_tags (issue_id, key, value, count, first_seen, last_seen) ");
-        qb.push_values(chunk, |mut row, ((id, key, value), (n, first, last))| {
-            row.push_bind(*id)
-                .push_bind(key.to_string())
-                .push_bind(value.to_string())
-                .push_bind(*n)
-                .push_bind(*first)
-                .push_bind(*last);
-        });
-        qb.push(
-            " ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
-              first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen);\n",
-        );
-    }
+    counts
+        .into_iter()
+        .map(|((id, key, value), (n, first, last))| json!([id, key, value, n, first, last]))
+        .collect()
 }
 
-fn push_attachments(qb: &mut QueryBuilder<Sqlite>, jobs: &[&WriteJob]) {
-    let rows: Vec<_> = jobs.iter().flat_map(|j| &j.attachments).collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        qb.push("INSERT INTO attachments (project_id, event_id, filename, content_type, attachment_type, size, data, created_at) ");
-        qb.push_values(chunk, |mut row, a| {
-            row.push_bind(a.project_id)
-                .push_bind(a.event_id.clone())
-                .push_bind(a.filename.clone())
-                .push_bind(a.content_type.clone())
-                .push_bind(a.attachment_type.clone())
-                .push_bind(a.data.len() as i64)
-                .push_bind(a.data.clone())
-                .push_bind(a.received);
-        });
-        qb.push(";\n");
-    }
+fn attachment_rows(jobs: &[&WriteJob]) -> Vec<Value> {
+    jobs.iter()
+        .flat_map(|j| &j.attachments)
+        .map(|a| {
+            json!([
+                a.project_id,
+                a.event_id,
+                a.filename,
+                a.content_type,
+                a.attachment_type,
+                hex::encode(&a.data),
+                a.received
+            ])
+        })
+        .collect()
 }
 
-fn push_user_reports(qb: &mut QueryBuilder<Sqlite>, jobs: &[&WriteJob]) {
-    let rows: Vec<_> = jobs.iter().flat_map(|j| &j.user_reports).collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        qb.push(
-            "INSERT INTO user_reports (project_id, event_id, name, email, comments, created_at) ",
-        );
-        qb.push_values(chunk, |mut row, r| {
-            row.push_bind(r.project_id)
-                .push_bind(r.event_id.clone())
-                .push_bind(r.name.clone())
-                .push_bind(r.email.clone())
-                .push_bind(r.comments.clone())
-                .push_bind(r.received);
-        });
-        qb.push(";\n");
-    }
+fn user_report_rows(jobs: &[&WriteJob]) -> Vec<Value> {
+    jobs.iter()
+        .flat_map(|j| &j.user_reports)
+        .map(|r| {
+            json!([
+                r.project_id,
+                r.event_id,
+                r.name,
+                r.email,
+                r.comments,
+                r.received
+            ])
+        })
+        .collect()
 }
