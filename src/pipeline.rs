@@ -15,6 +15,7 @@ use crate::error::IngestError;
 use crate::grouping;
 use crate::normalize::{self, NormalizedEvent};
 use crate::protocol::{Envelope, Item, ItemType, parse_event_id};
+use crate::store::batch::EncodedEvent;
 use crate::store::events::{AttachmentRow, EventRow, UserReportRow};
 use crate::store::writer::{SubmitError, WriteJob, Writer};
 
@@ -52,7 +53,8 @@ pub fn prepare(
                     return Err(IngestError::TooLarge("event"));
                 }
                 let event = parse_event(item.payload, header_event_id.clone(), received)?;
-                job.event = Some(event_row(&event, received.project_id));
+                // Serialized here, in parallel, not in the single writer.
+                job.event = Some(EncodedEvent::new(event_row(&event, received.project_id)));
             }
             ItemType::Attachment => {
                 if item.payload.len() > limits.max_attachment_size {

@@ -1,7 +1,7 @@
 //! The SQL of one batch: two fixed queries, however many envelopes it holds.
 //!
 //! ```text
-//! 1. LOOKUP: BEGIN IMMEDIATE; SELECT stored event ids; SELECT linked hashes; SELECT max ids
+//! 1. LOOKUP: BEGIN IMMEDIATE; SELECT {stored event ids, linked hashes, max ids} as one JSON row
 //! 2. WRITE:  INSERT issues; INSERT issue_hashes; INSERT events; INSERT issue_users;
 //!            UPDATE issues; UPSERT issue_minutes; UPSERT issue_tags; INSERT attachments,
 //!            user_reports; COMMIT
@@ -16,6 +16,9 @@
 //! parameters across the statements of one query (it treats the unnamed lower slots as
 //! positional and runs out of arguments), so they are not used here.
 //!
+//! Each event's fragments are serialized in its request handler ([`EncodedEvent`]); the writer
+//! only splices in issue ids, and SQLite itself counts tags and minutes (`GROUP BY`).
+//!
 //! ```json
 //! events = [[project_id, "event_id", issue_id, timestamp, received, "level", "platform",
 //!        "release", "environment", "user_key", "title", "<hex of the compressed event>"], …]
@@ -26,6 +29,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 
@@ -33,14 +37,17 @@ use super::StoreError;
 use super::events::EventRow;
 use super::writer::WriteJob;
 
+/// One row, one JSON document: every result row would be a message (and a wake-up) of its own.
 const LOOKUP: &str = "BEGIN IMMEDIATE;
-SELECT 'event', e.project_id, e.event_id, 0 FROM jsonb_each(?) j
-    JOIN events e ON e.project_id = j.value->>0 AND e.event_id = j.value->>1;
-SELECT 'hash', h.project_id, h.hash, h.issue_id FROM jsonb_each(?) j
-    JOIN issue_hashes h ON h.project_id = j.value->>0 AND h.hash = j.value->>1;
-SELECT 'issue', 0, '', COALESCE(MAX(id), 0) FROM issues;
-SELECT 'short', p.value, '', COALESCE((SELECT MAX(short_id) FROM issues WHERE project_id = p.value), 0)
-    FROM jsonb_each(?) p;";
+SELECT json_object(
+    'events', (SELECT json_group_array(json_array(e.project_id, e.event_id)) FROM jsonb_each(?) j
+               JOIN events e ON e.project_id = j.value->>0 AND e.event_id = j.value->>1),
+    'hashes', (SELECT json_group_array(json_array(h.project_id, h.hash, h.issue_id)) FROM jsonb_each(?) j
+               JOIN issue_hashes h ON h.project_id = j.value->>0 AND h.hash = j.value->>1),
+    'max_issue_id', (SELECT COALESCE(MAX(id), 0) FROM issues),
+    'max_short_ids', (SELECT json_group_array(json_array(p.value,
+                          (SELECT COALESCE(MAX(short_id), 0) FROM issues WHERE project_id = p.value)))
+                      FROM jsonb_each(?) p));";
 
 const WRITE: &str = "INSERT INTO issues (id, project_id, short_id, primary_hash, title, culprit, type, level,
                     first_seen, last_seen, first_release, last_release, metadata)
@@ -69,10 +76,11 @@ UPDATE issues SET
           FROM jsonb_each(?)) AS v
     WHERE issues.id = v.id;
 INSERT INTO issue_minutes (issue_id, minute, count)
-    SELECT value->>0, value->>1, value->>2 FROM jsonb_each(?) WHERE true
+    SELECT value->>0, value->>1, COUNT(*) FROM jsonb_each(?) WHERE true GROUP BY 1, 2
     ON CONFLICT (issue_id, minute) DO UPDATE SET count = count + excluded.count;
 INSERT INTO issue_tags (issue_id, key, value, count, first_seen, last_seen)
-    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?) WHERE true
+    SELECT e.value->>0, t.value->>0, t.value->>1, COUNT(*), MIN(e.value->>1), MAX(e.value->>1)
+    FROM jsonb_each(?) e, jsonb_each(e.value, '$[2]') t WHERE true GROUP BY 1, 2, 3
     ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
         first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen);
 INSERT INTO attachments (project_id, event_id, filename, content_type, attachment_type, size, data, created_at)
@@ -82,48 +90,214 @@ INSERT INTO user_reports (project_id, event_id, name, email, comments, created_a
     SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?);
 COMMIT;";
 
-/// Writes the jobs atomically.
-pub async fn write(conn: &mut SqliteConnection, jobs: &[&WriteJob]) -> Result<(), StoreError> {
-    let result = write_in_transaction(conn, jobs).await;
-    if result.is_err() {
-        // Undo whatever part of the batch ran; harmless when no transaction is open.
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-    }
-    result
+/// An event row with its JSON fragments serialized ahead of time, in the request handler (in
+/// parallel), so that the single writer only splices in the issue id.
+#[derive(Debug)]
+pub struct EncodedEvent {
+    row: EventRow,
+    /// `,timestamp,received,"level","platform",release,environment,user_key,"title","<hex>"]`
+    event_tail: String,
+    /// `,"title","culprit","level",release,"metadata"]`
+    update_tail: String,
+    /// `[["key","value"],…]`
+    tags: String,
+    /// `"id:42"` or `null`
+    user: String,
 }
 
-async fn write_in_transaction(
+impl EncodedEvent {
+    pub fn new(row: EventRow) -> EncodedEvent {
+        let text = |s: &str| Value::from(s).to_string();
+        let option =
+            |s: &Option<String>| s.as_deref().map(text).unwrap_or_else(|| "null".to_owned());
+        let event_tail = format!(
+            ",{},{},{},{},{},{},{},{},\"{}\"]",
+            row.timestamp,
+            row.received,
+            text(&row.level),
+            text(&row.platform),
+            option(&row.release),
+            option(&row.environment),
+            option(&row.user_key),
+            text(&row.title),
+            hex_string(&row.data),
+        );
+        let update_tail = format!(
+            ",{},{},{},{},{}]",
+            text(&row.title),
+            text(&row.culprit),
+            text(&row.level),
+            option(&row.release),
+            text(&row.metadata)
+        );
+        let tags = Value::from(
+            row.tags
+                .iter()
+                .map(|(k, v)| json!([k, v]))
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
+        let user = option(&row.user_key);
+        EncodedEvent {
+            row,
+            event_tail,
+            update_tail,
+            tags,
+            user,
+        }
+    }
+}
+
+impl std::ops::Deref for EncodedEvent {
+    type Target = EventRow;
+    fn deref(&self) -> &EventRow {
+        &self.row
+    }
+}
+
+/// Lower-case hex, for blobs that travel inside JSON (`unhex` restores them).
+fn hex_string(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+    String::from_utf8(out).expect("hex digits are ASCII")
+}
+
+/// `[a,b,…]` from rows that are already JSON.
+fn json_list(rows: impl Iterator<Item = String>) -> String {
+    let mut out = String::from("[");
+    for (i, row) in rows.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&row);
+    }
+    out.push(']');
+    out
+}
+
+/// The WRITE query and, in the same round trip, the LOOKUP of the batch queued behind it.
+static WRITE_THEN_LOOKUP: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{WRITE}\n{LOOKUP}"));
+
+/// Statements of WRITE (the last is COMMIT): once that many have completed, the batch is
+/// committed, whatever happens to the LOOKUP after it.
+const WRITE_STATEMENTS: usize = 10;
+
+/// What [`write`] did.
+pub struct Outcome {
+    /// Whether the batch is committed.
+    pub result: Result<(), StoreError>,
+    /// The next batch's lookup, done in the same round trip; its transaction is open.
+    pub next: Option<Known>,
+}
+
+/// Writes `jobs` atomically. `known` is their lookup when an earlier round trip already did
+/// it (its transaction is open); when `next` has jobs, their lookup rides on this round trip.
+pub async fn write(
     conn: &mut SqliteConnection,
     jobs: &[&WriteJob],
-) -> Result<(), StoreError> {
+    known: Option<Known>,
+    next: &[&WriteJob],
+) -> Outcome {
     let candidates = unique_events(jobs);
-    let known = lookup(conn, &candidates).await?;
-    let events: Vec<&EventRow> = candidates
+    let known = match known {
+        Some(known) => known,
+        None => match lookup(conn, &candidates).await {
+            Ok(known) => known,
+            Err(e) => return rolled_back(conn, e).await,
+        },
+    };
+    let events: Vec<&EncodedEvent> = candidates
         .into_iter()
         .filter(|e| !known.stored.contains(&(e.project_id, e.event_id.clone())))
         .collect();
     let plan = Plan::new(&events, known);
     let params = [
-        new_issue_rows(&plan.new_issues),
-        hash_link_rows(&plan.new_links),
+        Value::Array(new_issue_rows(&plan.new_issues)).to_string(),
+        Value::Array(hash_link_rows(&plan.new_links)).to_string(),
         event_rows(&events, &plan.issue_ids),
         issue_user_rows(&events, &plan.issue_ids),
         issue_update_rows(&events, &plan.issue_ids),
         minute_rows(&events, &plan.issue_ids),
         tag_rows(&events, &plan.issue_ids),
-        attachment_rows(jobs),
-        user_report_rows(jobs),
+        Value::Array(attachment_rows(jobs)).to_string(),
+        Value::Array(user_report_rows(jobs)).to_string(),
     ];
-    let mut query = sqlx::query(WRITE);
+    let next_events = unique_events(next);
+    let sql: &'static str = if next.is_empty() {
+        WRITE
+    } else {
+        WRITE_THEN_LOOKUP.as_str()
+    };
+    let mut query = sqlx::query(sql);
     for rows in params {
-        query = query.bind(Value::Array(rows).to_string());
+        query = query.bind(rows);
     }
-    query.execute(&mut *conn).await?;
-    Ok(())
+    if !next.is_empty() {
+        for rows in lookup_params(&next_events) {
+            query = query.bind(rows);
+        }
+    }
+    // Statement by statement, to know whether COMMIT ran if something fails after it.
+    let mut completed = 0;
+    let mut rows = Vec::new();
+    #[allow(deprecated)] // multi-statement queries: see the module documentation
+    let mut results = query.fetch_many(&mut *conn);
+    let failure = loop {
+        match results.next().await {
+            None => break None,
+            Some(Ok(sqlx::Either::Left(_))) => completed += 1,
+            Some(Ok(sqlx::Either::Right(row))) => rows.push(row),
+            Some(Err(e)) => break Some(e),
+        }
+    };
+    drop(results);
+    match failure {
+        None if next.is_empty() => Outcome {
+            result: Ok(()),
+            next: None,
+        },
+        None => match known_from_rows(&rows) {
+            Ok(known) => Outcome {
+                result: Ok(()),
+                next: Some(known),
+            },
+            Err(_) => {
+                // Committed; the next batch will do its own lookup.
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                Outcome {
+                    result: Ok(()),
+                    next: None,
+                }
+            }
+        },
+        Some(e) if completed >= WRITE_STATEMENTS => {
+            tracing::warn!(error = %e, "lookup of the next batch failed; it will be looked up again");
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            Outcome {
+                result: Ok(()),
+                next: None,
+            }
+        }
+        Some(e) => rolled_back(conn, e.into()).await,
+    }
+}
+
+/// Undoes whatever part of the batch ran (harmless when no transaction is open).
+async fn rolled_back(conn: &mut SqliteConnection, e: StoreError) -> Outcome {
+    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    Outcome {
+        result: Err(e),
+        next: None,
+    }
 }
 
 /// The batch's events, each event id once (an SDK may retry while its first try is queued).
-fn unique_events<'a>(jobs: &[&'a WriteJob]) -> Vec<&'a EventRow> {
+fn unique_events<'a>(jobs: &[&'a WriteJob]) -> Vec<&'a EncodedEvent> {
     let mut seen = HashSet::new();
     jobs.iter()
         .filter_map(|j| j.event.as_ref())
@@ -131,9 +305,9 @@ fn unique_events<'a>(jobs: &[&'a WriteJob]) -> Vec<&'a EventRow> {
         .collect()
 }
 
-/// What the database already holds that the batch depends on.
+/// What the database already holds that a batch depends on.
 #[derive(Default)]
-struct Known {
+pub struct Known {
     stored: HashSet<(i64, String)>,
     issue_by_hash: HashMap<(i64, String), i64>,
     max_issue_id: i64,
@@ -141,39 +315,58 @@ struct Known {
 }
 
 /// Query 1: take the write lock and read what exists.
-async fn lookup(conn: &mut SqliteConnection, events: &[&EventRow]) -> Result<Known, StoreError> {
-    let event_keys: Vec<Value> = events
-        .iter()
-        .map(|e| json!([e.project_id, e.event_id]))
-        .collect();
+async fn lookup(
+    conn: &mut SqliteConnection,
+    events: &[&EncodedEvent],
+) -> Result<Known, StoreError> {
+    let mut query = sqlx::query(LOOKUP);
+    for rows in lookup_params(events) {
+        query = query.bind(rows);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    known_from_rows(&rows)
+}
+
+/// The LOOKUP parameters: `[[project, event_id]…]`, `[[project, hash]…]`, `[project…]`.
+fn lookup_params(events: &[&EncodedEvent]) -> [String; 3] {
+    let event_keys = json_list(
+        events
+            .iter()
+            .map(|e| format!("[{},\"{}\"]", e.project_id, e.event_id)),
+    );
     let hashes: HashSet<(i64, &str)> = events
         .iter()
         .flat_map(|e| e.hashes.iter().map(move |h| (e.project_id, h.as_str())))
         .collect();
-    let hash_keys: Vec<Value> = hashes.into_iter().map(|(p, h)| json!([p, h])).collect();
+    let hash_keys = Value::from(
+        hashes
+            .into_iter()
+            .map(|(p, h)| json!([p, h]))
+            .collect::<Vec<_>>(),
+    )
+    .to_string();
     let projects: HashSet<i64> = events.iter().map(|e| e.project_id).collect();
-    let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(LOOKUP)
-        .bind(Value::Array(event_keys).to_string())
-        .bind(Value::Array(hash_keys).to_string())
-        .bind(json!(projects).to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut known = Known::default();
-    for (kind, project_id, key, value) in rows {
-        match kind.as_str() {
-            "event" => {
-                known.stored.insert((project_id, key));
-            }
-            "hash" => {
-                known.issue_by_hash.insert((project_id, key), value);
-            }
-            "issue" => known.max_issue_id = value,
-            _ => {
-                known.max_short_id.insert(project_id, value);
-            }
-        }
+    [event_keys, hash_keys, json!(projects).to_string()]
+}
+
+fn known_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Known, StoreError> {
+    use sqlx::Row;
+    #[derive(serde::Deserialize)]
+    struct Found {
+        events: Vec<(i64, String)>,
+        hashes: Vec<(i64, String, i64)>,
+        max_issue_id: i64,
+        max_short_ids: Vec<(i64, i64)>,
     }
-    Ok(known)
+    let row = rows.first().ok_or_else(|| StoreError::Invalid("the lookup returned no row".into()))?;
+    let found: Found = serde_json::from_str(row.try_get::<&str, _>(0)?)
+        .map_err(|e| StoreError::Invalid(format!("unreadable lookup result: {e}")))?;
+    Ok(Known {
+        stored: found.events.into_iter().collect(),
+        issue_by_hash: found.hashes.into_iter().map(|(p, h, i)| ((p, h), i)).collect(),
+        max_issue_id: found.max_issue_id,
+        max_short_id: found.max_short_ids.into_iter().collect(),
+    })
 }
 
 /// Which issue each event goes to: the first of its hashes already linked to an issue, else
@@ -186,7 +379,7 @@ struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(events: &[&'a EventRow], mut known: Known) -> Plan<'a> {
+    fn new(events: &[&'a EncodedEvent], mut known: Known) -> Plan<'a> {
         let mut plan = Plan {
             issue_ids: Vec::with_capacity(events.len()),
             new_issues: Vec::new(),
@@ -203,7 +396,8 @@ impl<'a> Plan<'a> {
                 known.max_issue_id += 1;
                 let short_id = known.max_short_id.entry(event.project_id).or_insert(0);
                 *short_id += 1;
-                plan.new_issues.push((known.max_issue_id, *short_id, event));
+                plan.new_issues
+                    .push((known.max_issue_id, *short_id, &event.row));
                 known.max_issue_id
             });
             for hash in &event.hashes {
@@ -248,45 +442,29 @@ fn hash_link_rows(links: &[(i64, &str, i64)]) -> Vec<Value> {
         .collect()
 }
 
-fn event_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
-    events
-        .iter()
-        .zip(issue_ids)
-        .map(|(e, issue_id)| {
-            json!([
-                e.project_id,
-                e.event_id,
-                issue_id,
-                e.timestamp,
-                e.received,
-                e.level,
-                e.platform,
-                e.release,
-                e.environment,
-                e.user_key,
-                e.title,
-                hex::encode(&e.data)
-            ])
-        })
-        .collect()
+fn event_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
+    json_list(
+        events
+            .iter()
+            .zip(issue_ids)
+            .map(|(e, id)| format!("[{},\"{}\",{id}{}", e.project_id, e.event_id, e.event_tail)),
+    )
 }
 
 /// Each event's user linked to its issue; the trigger counts the new ones in `users_seen`.
-fn issue_user_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
-    let pairs: HashSet<(i64, &str)> = events
-        .iter()
-        .zip(issue_ids)
-        .filter_map(|(e, id)| e.user_key.as_deref().map(|u| (*id, u)))
-        .collect();
-    pairs
-        .into_iter()
-        .map(|(id, user)| json!([id, user]))
-        .collect()
+fn issue_user_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
+    json_list(
+        events
+            .iter()
+            .zip(issue_ids)
+            .filter(|(e, _)| e.user_key.is_some())
+            .map(|(e, id)| format!("[{id},{}]", e.user)),
+    )
 }
 
 /// Per issue: events in the batch, and the latest event's time, title, culprit, level, release.
-fn issue_update_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
-    let mut latest: HashMap<i64, (i64, &EventRow)> = HashMap::new();
+fn issue_update_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
+    let mut latest: HashMap<i64, (i64, &EncodedEvent)> = HashMap::new();
     for (event, id) in events.iter().zip(issue_ids) {
         let entry = latest.entry(*id).or_insert((0, event));
         entry.0 += 1;
@@ -294,54 +472,31 @@ fn issue_update_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
             entry.1 = event;
         }
     }
-    latest
-        .into_iter()
-        .map(|(id, (n, e))| {
-            json!([
-                id,
-                n,
-                e.timestamp,
-                e.title,
-                e.culprit,
-                e.level,
-                e.release,
-                e.metadata
-            ])
-        })
-        .collect()
+    json_list(
+        latest
+            .into_iter()
+            .map(|(id, (n, e))| format!("[{id},{n},{}{}", e.timestamp, e.update_tail)),
+    )
 }
 
-fn minute_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
-    let mut counts: HashMap<(i64, i64), i64> = HashMap::new();
-    for (event, id) in events.iter().zip(issue_ids) {
-        *counts
-            .entry((*id, event.timestamp.div_euclid(60_000)))
-            .or_default() += 1;
-    }
-    counts
-        .into_iter()
-        .map(|((id, minute), n)| json!([id, minute, n]))
-        .collect()
+/// `[issue, minute]` per event; SQL counts them.
+fn minute_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
+    json_list(
+        events
+            .iter()
+            .zip(issue_ids)
+            .map(|(e, id)| format!("[{id},{}]", e.timestamp.div_euclid(60_000))),
+    )
 }
 
-fn tag_rows(events: &[&EventRow], issue_ids: &[i64]) -> Vec<Value> {
-    // (issue, key, value) -> (count, first seen, last seen)
-    let mut counts: HashMap<(i64, &str, &str), (i64, i64, i64)> = HashMap::new();
-    for (event, id) in events.iter().zip(issue_ids) {
-        for (key, value) in &event.tags {
-            let entry =
-                counts
-                    .entry((*id, key, value))
-                    .or_insert((0, event.timestamp, event.timestamp));
-            entry.0 += 1;
-            entry.1 = entry.1.min(event.timestamp);
-            entry.2 = entry.2.max(event.timestamp);
-        }
-    }
-    counts
-        .into_iter()
-        .map(|((id, key, value), (n, first, last))| json!([id, key, value, n, first, last]))
-        .collect()
+/// `[issue, timestamp, [[key, value], …]]` per event; SQL counts them per issue, key and value.
+fn tag_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
+    json_list(
+        events
+            .iter()
+            .zip(issue_ids)
+            .map(|(e, id)| format!("[{id},{},{}]", e.timestamp, e.tags)),
+    )
 }
 
 fn attachment_rows(jobs: &[&WriteJob]) -> Vec<Value> {
@@ -375,4 +530,23 @@ fn user_report_rows(jobs: &[&WriteJob]) -> Vec<Value> {
             ])
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_statement_count_matches_the_query() {
+        // Each statement of WRITE ends with ';' (no string literal in it holds one).
+        assert_eq!(WRITE.matches(';').count(), WRITE_STATEMENTS);
+        assert!(WRITE.trim_end().ends_with("COMMIT;"));
+        assert!(LOOKUP.starts_with("BEGIN IMMEDIATE;"));
+    }
+
+    #[test]
+    fn hex_matches_the_hex_crate() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(hex_string(&bytes), hex::encode(&bytes));
+    }
 }

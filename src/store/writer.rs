@@ -6,6 +6,9 @@
 //!    └──────────────── oneshot Ok(()) after COMMIT ◀───────────────────────────┘
 //! ```
 //!
+//! While one batch is written, the envelopes that queue up behind it form the next batch,
+//! whose lookup rides on the same round trip (see [`batch`]).
+//!
 //! Handlers never wait for a slot: a full queue is answered at once (the ingest turns it into
 //! 429), so nothing is dropped silently. A batch that fails is retried one job at a time, so a
 //! single poisonous row cannot fail its neighbours. When every sender is gone the writer drains
@@ -15,12 +18,13 @@ use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch;
-use super::events::{AttachmentRow, EventRow, UserReportRow};
+use super::batch::EncodedEvent;
+use super::events::{AttachmentRow, UserReportRow};
 
 /// Everything one envelope asks to store; committed atomically, acknowledged after COMMIT.
 #[derive(Debug, Default)]
 pub struct WriteJob {
-    pub event: Option<EventRow>,
+    pub event: Option<EncodedEvent>,
     pub attachments: Vec<AttachmentRow>,
     pub user_reports: Vec<UserReportRow>,
 }
@@ -128,29 +132,43 @@ async fn run(
 ) {
     use std::sync::atomic::Ordering::Relaxed;
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+    let mut next: Vec<Pending> = Vec::with_capacity(max_batch);
+    // The lookup of `batch`, when the previous round trip already did it (transaction open).
+    let mut known: Option<batch::Known> = None;
     let mut stopping = false;
     loop {
-        let received = tokio::select! {
-            n = rx.recv_many(&mut batch, max_batch) => n,
-            _ = &mut stop, if !stopping => {
-                // No new jobs from now on; the ones queued are still written.
-                stopping = true;
-                rx.close();
-                continue;
+        if batch.is_empty() {
+            let received = tokio::select! {
+                n = rx.recv_many(&mut batch, max_batch) => n,
+                _ = &mut stop, if !stopping => {
+                    // No new jobs from now on; the ones queued are still written.
+                    stopping = true;
+                    rx.close();
+                    continue;
+                }
+            };
+            if received == 0 {
+                break;
             }
-        };
-        if received == 0 {
-            break;
+        }
+        // What queued up meanwhile is the next batch; its lookup rides on this write.
+        while next.len() < max_batch {
+            match rx.try_recv() {
+                Ok(pending) => next.push(pending),
+                Err(_) => break,
+            }
         }
         let started = std::time::Instant::now();
         let jobs: Vec<&WriteJob> = batch.iter().map(|p| &p.job).collect();
-        let result = batch::write(&mut conn, &jobs).await;
+        let next_jobs: Vec<&WriteJob> = next.iter().map(|p| &p.job).collect();
+        let outcome = batch::write(&mut conn, &jobs, known.take(), &next_jobs).await;
+        known = outcome.next;
         stats.batches.fetch_add(1, Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Relaxed);
         stats
             .commit_micros
             .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
-        match result {
+        match outcome.result {
             Ok(()) => {
                 for pending in batch.drain(..) {
                     let _ = pending.done.send(Ok(()));
@@ -165,7 +183,9 @@ async fn run(
             Err(e) => {
                 tracing::warn!(error = ?e, jobs = batch.len(), "batch failed; writing its jobs one by one");
                 for pending in batch.drain(..) {
-                    let result = batch::write(&mut conn, &[&pending.job]).await;
+                    let result = batch::write(&mut conn, &[&pending.job], None, &[])
+                        .await
+                        .result;
                     if let Err(e) = &result {
                         tracing::error!(error = ?e, "write failed");
                         stats.failed_jobs.fetch_add(1, Relaxed);
@@ -174,6 +194,7 @@ async fn run(
                 }
             }
         }
+        std::mem::swap(&mut batch, &mut next);
     }
     tracing::info!("writer drained and stopped");
 }
