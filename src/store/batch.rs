@@ -358,12 +358,18 @@ fn known_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Known, StoreError
         max_issue_id: i64,
         max_short_ids: Vec<(i64, i64)>,
     }
-    let row = rows.first().ok_or_else(|| StoreError::Invalid("the lookup returned no row".into()))?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Invalid("the lookup returned no row".into()))?;
     let found: Found = serde_json::from_str(row.try_get::<&str, _>(0)?)
         .map_err(|e| StoreError::Invalid(format!("unreadable lookup result: {e}")))?;
     Ok(Known {
         stored: found.events.into_iter().collect(),
-        issue_by_hash: found.hashes.into_iter().map(|(p, h, i)| ((p, h), i)).collect(),
+        issue_by_hash: found
+            .hashes
+            .into_iter()
+            .map(|(p, h, i)| ((p, h), i))
+            .collect(),
         max_issue_id: found.max_issue_id,
         max_short_id: found.max_short_ids.into_iter().collect(),
     })
