@@ -19,6 +19,9 @@ use crate::store::batch::EncodedEvent;
 use crate::store::events::{AttachmentRow, EventRow, UserReportRow};
 use crate::store::writer::{SubmitError, WriteJob, Writer};
 
+/// Attachments (and user reports) stored from one envelope; Relay caps attachments too.
+const MAX_STORED_ITEMS: usize = 100;
+
 /// Facts about the request an envelope came in.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -70,6 +73,9 @@ pub fn prepare(
             _ => {}
         }
         counts.push(item.ty.metric_name());
+    }
+    if job.attachments.len() > MAX_STORED_ITEMS || job.user_reports.len() > MAX_STORED_ITEMS {
+        return Err(IngestError::TooLarge("attachment"));
     }
     // Attachments sent before their event in the same envelope belong to it too.
     let event_id = header_event_id.or_else(|| job.event.as_ref().map(|e| e.event_id.clone()));

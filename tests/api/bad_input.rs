@@ -199,6 +199,12 @@ async fn oversized_input_gets_413_even_when_compressed() {
         "'envelope'",
     )
     .await;
+    // More attachment items than one envelope may store.
+    let mut many = b"{\"event_id\":\"ffffffffffffffffffffffffffffffff\"}\n".to_vec();
+    for _ in 0..101 {
+        many.extend_from_slice(b"{\"type\":\"attachment\",\"length\":1}\nx\n");
+    }
+    expect(&app, 413, &many, &[], "'attachment'").await;
     // A raw body above the envelope limit.
     expect(&app, 413, &vec![b' '; 5 << 20], &[], "'envelope'").await;
     still_serving(&app).await;
