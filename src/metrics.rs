@@ -58,31 +58,31 @@ impl Metrics {
                 "snag_writer_queue_depth",
                 "gauge",
                 "Envelopes waiting for the writer.",
-                queue_depth as u64,
+                queue_depth as f64,
             ),
             (
                 "snag_writer_batches_total",
                 "counter",
                 "Transactions committed by the writer.",
-                writer.batches.load(Relaxed),
+                writer.batches.load(Relaxed) as f64,
             ),
             (
                 "snag_writer_jobs_total",
                 "counter",
                 "Envelopes written by the writer.",
-                writer.jobs.load(Relaxed),
+                writer.jobs.load(Relaxed) as f64,
             ),
             (
                 "snag_writer_failed_jobs_total",
                 "counter",
                 "Envelopes whose write failed.",
-                writer.failed_jobs.load(Relaxed),
+                writer.failed_jobs.load(Relaxed) as f64,
             ),
             (
                 "snag_writer_commit_seconds_total",
                 "counter",
                 "Time spent writing batches.",
-                writer.commit_micros.load(Relaxed) / 1_000_000,
+                writer.commit_micros.load(Relaxed) as f64 / 1e6,
             ),
         ];
         for (name, kind, help, value) in gauges {

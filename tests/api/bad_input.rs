@@ -382,6 +382,13 @@ async fn cors_preflight_and_unknown_routes() {
             .unwrap()
             .contains("x-sentry-rate-limits")
     );
+    let metrics = send_raw(app.port, "GET", "/metrics", &[], b"", false).await;
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        text.contains("# TYPE snag_writer_commit_seconds_total counter"),
+        "{text}"
+    );
     let response = send_raw(app.port, "GET", "/nope", &[], b"", false).await;
     assert_eq!(response.status, 404);
     assert_eq!(response.json()["detail"], "not found");
