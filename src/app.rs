@@ -96,6 +96,10 @@ impl Application {
         self.port
     }
 
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Stops the server gracefully from elsewhere (tests).
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()

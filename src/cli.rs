@@ -60,7 +60,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         app.port(),
     );
     let base_url = config.public_base_url(Some(bound));
-    let store = Store::open(&config).await?;
+    let store = app.store();
     if let Some((project, key)) = store.ensure_default_project().await? {
         println!("Created project '{}'.", project.name);
         println!("DSN: {}", dsn(&base_url, &key.public_key, project.id));
@@ -75,7 +75,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
     }
-    store.close().await;
     println!(
         "Snag is listening on {base_url} (database {}).",
         config.database_url

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::protocol::event::{Exception, Stacktrace, Thread, objects};
 use crate::protocol::parse_event_id;
 
-pub use time::{parse_level, parse_timestamp};
+use time::parse_level;
 
 /// What the ingest knows about an event besides its payload.
 #[derive(Debug, Clone, Default)]

@@ -213,7 +213,12 @@ pub async fn write(
     };
     let events: Vec<&EncodedEvent> = candidates
         .into_iter()
-        .filter(|e| !known.stored.contains(&(e.project_id, e.event_id.clone())))
+        .filter(|e| {
+            !known
+                .stored
+                .get(&e.project_id)
+                .is_some_and(|ids| ids.contains(&e.event_id))
+        })
         .collect();
     let plan = Plan::new(&events, known);
     let params = [
@@ -308,8 +313,10 @@ fn unique_events<'a>(jobs: &[&'a WriteJob]) -> Vec<&'a EncodedEvent> {
 /// What the database already holds that a batch depends on.
 #[derive(Default)]
 pub struct Known {
-    stored: HashSet<(i64, String)>,
-    issue_by_hash: HashMap<(i64, String), i64>,
+    /// project → event ids already stored
+    stored: HashMap<i64, HashSet<String>>,
+    /// project → hash → issue (keyed by project first, so lookups borrow instead of cloning)
+    issue_by_hash: HashMap<i64, HashMap<String, i64>>,
     max_issue_id: i64,
     max_short_id: HashMap<i64, i64>,
 }
@@ -363,16 +370,20 @@ fn known_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Known, StoreError
         .ok_or_else(|| StoreError::Invalid("the lookup returned no row".into()))?;
     let found: Found = serde_json::from_str(row.try_get::<&str, _>(0)?)
         .map_err(|e| StoreError::Invalid(format!("unreadable lookup result: {e}")))?;
-    Ok(Known {
-        stored: found.events.into_iter().collect(),
-        issue_by_hash: found
-            .hashes
-            .into_iter()
-            .map(|(p, h, i)| ((p, h), i))
-            .collect(),
-        max_issue_id: found.max_issue_id,
-        max_short_id: found.max_short_ids.into_iter().collect(),
-    })
+    let mut known = Known::default();
+    for (project_id, event_id) in found.events {
+        known.stored.entry(project_id).or_default().insert(event_id);
+    }
+    for (project_id, hash, issue_id) in found.hashes {
+        known
+            .issue_by_hash
+            .entry(project_id)
+            .or_default()
+            .insert(hash, issue_id);
+    }
+    known.max_issue_id = found.max_issue_id;
+    known.max_short_id = found.max_short_ids.into_iter().collect();
+    Ok(known)
 }
 
 /// Which issue each event goes to: the first of its hashes already linked to an issue, else
@@ -392,12 +403,8 @@ impl<'a> Plan<'a> {
             new_links: Vec::new(),
         };
         for &event in events {
-            let found = event.hashes.iter().find_map(|h| {
-                known
-                    .issue_by_hash
-                    .get(&(event.project_id, h.clone()))
-                    .copied()
-            });
+            let linked = known.issue_by_hash.entry(event.project_id).or_default();
+            let found = event.hashes.iter().find_map(|h| linked.get(h).copied());
             let issue_id = found.unwrap_or_else(|| {
                 known.max_issue_id += 1;
                 let short_id = known.max_short_id.entry(event.project_id).or_insert(0);
@@ -406,11 +413,10 @@ impl<'a> Plan<'a> {
                     .push((known.max_issue_id, *short_id, &event.row));
                 known.max_issue_id
             });
+            let linked = known.issue_by_hash.entry(event.project_id).or_default();
             for hash in &event.hashes {
-                if let std::collections::hash_map::Entry::Vacant(slot) =
-                    known.issue_by_hash.entry((event.project_id, hash.clone()))
-                {
-                    slot.insert(issue_id);
+                if !linked.contains_key(hash) {
+                    linked.insert(hash.clone(), issue_id);
                     plan.new_links.push((event.project_id, hash, issue_id));
                 }
             }
