@@ -156,13 +156,13 @@ mod tests {
     use std::io::Write;
 
     fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(data).unwrap();
         e.finish().unwrap()
     }
 
     fn zlib(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(data).unwrap();
         e.finish().unwrap()
     }
@@ -178,7 +178,8 @@ mod tests {
             decompress(Encoding::Deflate, zlib(&data), 1 << 20, "event").unwrap(),
             data
         );
-        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut raw =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         raw.write_all(&data).unwrap();
         assert_eq!(
             decompress(Encoding::Deflate, raw.finish().unwrap(), 1 << 20, "event").unwrap(),

@@ -59,9 +59,11 @@ impl Store {
         Ok(Store { pool, options })
     }
 
-    /// A dedicated connection for the batch writer.
+    /// A dedicated connection for the batch writer, with the batch write installed.
     pub async fn writer_connection(&self) -> Result<SqliteConnection, StoreError> {
-        Ok(self.options.connect().await?)
+        let mut conn = self.options.connect().await?;
+        batch::prepare(&mut conn).await?;
+        Ok(conn)
     }
 
     /// True while the database answers a trivial query.

@@ -215,7 +215,7 @@ pub fn event_envelope(event: &serde_json::Value) -> Vec<u8> {
 
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
