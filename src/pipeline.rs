@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::config::Limits;
 use crate::error::IngestError;
-use crate::grouping;
+use crate::grouping::{self, ProjectRules};
 use crate::normalize::{self, NormalizedEvent};
 use crate::protocol::{Envelope, Item, ItemType, parse_event_id};
 use crate::store::batch::EncodedEvent;
@@ -44,6 +44,7 @@ pub struct Prepared {
 pub fn prepare(
     envelope: &Envelope,
     received: &Received,
+    rules: &ProjectRules,
     limits: &Limits,
 ) -> Result<Prepared, IngestError> {
     let header_event_id = envelope.header_str("event_id").and_then(parse_event_id);
@@ -57,7 +58,11 @@ pub fn prepare(
                 }
                 let event = parse_event(item.payload, header_event_id.clone(), received)?;
                 // Serialized here, in parallel, not in the single writer.
-                job.event = Some(EncodedEvent::new(event_row(&event, received.project_id)));
+                job.event = Some(EncodedEvent::new(event_row(
+                    &event,
+                    received.project_id,
+                    rules,
+                )));
             }
             ItemType::Attachment => {
                 if item.payload.len() > limits.max_attachment_size {
@@ -125,8 +130,8 @@ pub fn parse_event(
 }
 
 /// Groups a normalized event and packs it into its row.
-pub fn event_row(event: &NormalizedEvent, project_id: i64) -> EventRow {
-    let grouping = grouping::group(event);
+pub fn event_row(event: &NormalizedEvent, project_id: i64, rules: &ProjectRules) -> EventRow {
+    let grouping = grouping::group_with(event, rules);
     let json = serde_json::to_vec(&event.json).expect("a JSON map always serializes");
     let data = compress(&json);
     EventRow {

@@ -1,38 +1,125 @@
 //! Custom fingerprints: `["{{ default }}", "dogs"]`, `["{{ error.type }}", "{{ tags.route }}"]`.
 //!
 //! `{{ default }}` splices in the values of each default variant (one hash per variant); other
-//! variables resolve against the event, with `<no-…>` placeholders when absent.
+//! variables resolve against the event, with `<no-…>` placeholders when absent. Server-side
+//! fingerprint rules (the project's, then the built-in ones) replace the client's fingerprint.
 
-use super::{Values, hash};
+use super::fingerprint_rules::{self, FingerprintRules, RuleEvent, RuleException, RuleFrame};
+use super::strategies::Input;
 use crate::normalize::NormalizedEvent;
+use crate::protocol::event::Frame;
 
-/// True for exactly `["{{ default }}"]`, which means "group as usual".
-pub fn is_default(parts: &[String]) -> bool {
-    parts.len() == 1 && variable(&parts[0]).as_deref() == Some("default")
+/// True for `{{ default }}`, which splices in the default grouping.
+pub fn is_default_part(part: &str) -> bool {
+    variable(part).as_deref() == Some("default")
 }
 
-/// Hashes of a custom or hybrid fingerprint.
-pub fn hashes(parts: &[String], variants: &[Values], event: &NormalizedEvent) -> Vec<String> {
-    let hybrid = parts
+/// The fingerprint with its variables resolved; `{{ default }}` stays as it is.
+pub fn resolve(parts: &[String], event: &NormalizedEvent) -> Vec<String> {
+    parts
         .iter()
-        .any(|p| variable(p).as_deref() == Some("default"));
-    if !hybrid {
-        let values: Vec<String> = parts.iter().map(|p| resolve(p, event)).collect();
-        return vec![hash(&values)];
-    }
-    variants
-        .iter()
-        .map(|variant| {
-            let values: Vec<String> = parts
-                .iter()
-                .flat_map(|p| match variable(p).as_deref() {
-                    Some("default") => variant.clone(),
-                    _ => vec![resolve(p, event)],
-                })
-                .collect();
-            hash(&values)
+        .map(|p| {
+            if is_default_part(p) {
+                p.clone()
+            } else {
+                resolve_part(p, event)
+            }
         })
         .collect()
+}
+
+/// A title template of a fingerprint rule, `{{ var }}` replaced anywhere in the text.
+pub fn resolve_title(template: &str, event: &NormalizedEvent) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&resolve_part(&rest[start..start + len + 2], event));
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The fingerprint rule that applies: the project's first, then Snag's built-in ones.
+pub struct Matched {
+    pub fingerprint: Vec<String>,
+    pub is_builtin: bool,
+    pub title: Option<String>,
+    pub text: String,
+}
+
+/// Matches the project's rules, then the built-in ones, against the event with its stacks
+/// already classified by the stack-trace rules (as Sentry does).
+pub fn server_rule(input: &Input<'_>, project: Option<&FingerprintRules>) -> Option<Matched> {
+    let event = input.event;
+    let tags = fingerprint_rules::with_derived_tags(
+        &event.tags,
+        &event.level,
+        event.logger.as_deref(),
+        event.environment.as_deref(),
+        event.transaction.as_deref(),
+    );
+    fn frame(f: &Frame) -> RuleFrame<'_> {
+        RuleFrame {
+            function: f.function.as_deref().or(f.raw_function.as_deref()),
+            module: f.module.as_deref(),
+            abs_path: f.abs_path.as_deref(),
+            filename: f.filename.as_deref(),
+            package: f.package.as_deref(),
+            in_app: f.in_app,
+        }
+    }
+    let mut frames: Vec<RuleFrame<'_>> = input
+        .exception_stacks
+        .iter()
+        .flatten()
+        .flat_map(|s| s.frames.iter().map(frame))
+        .collect();
+    if frames.is_empty() {
+        frames = input
+            .stacktrace
+            .iter()
+            .chain(input.crashed_thread_stack())
+            .next()
+            .map(|s| s.frames.iter().map(frame).collect())
+            .unwrap_or_default();
+    }
+    let rule_event = RuleEvent {
+        platform: Some(&event.platform),
+        message: event
+            .json
+            .get("logentry")
+            .and_then(|l| l.get("formatted"))
+            .and_then(|f| f.as_str()),
+        exceptions: event
+            .exceptions
+            .iter()
+            .map(|e| RuleException {
+                ty: e.ty.as_deref(),
+                value: e.value.as_deref(),
+            })
+            .collect(),
+        frames,
+        logger: event.logger.as_deref(),
+        level: Some(&event.level),
+        tags: tags.into(),
+        sdk_name: event
+            .json
+            .get("sdk")
+            .and_then(|s| s.get("name"))
+            .and_then(|n| n.as_str()),
+        release: event.release.as_deref(),
+    };
+    fingerprint_rules::match_event(project, &rule_event, true).map(|m| Matched {
+        fingerprint: m.fingerprint.to_vec(),
+        is_builtin: m.is_builtin,
+        title: m.title.map(str::to_owned),
+        text: m.text,
+    })
 }
 
 /// The variable name of `{{ name }}`, as written (tag names are case-sensitive).
@@ -41,7 +128,7 @@ fn variable(part: &str) -> Option<String> {
     Some(inner.trim().to_owned())
 }
 
-fn resolve(part: &str, event: &NormalizedEvent) -> String {
+fn resolve_part(part: &str, event: &NormalizedEvent) -> String {
     let Some(name) = variable(part) else {
         return part.to_owned();
     };

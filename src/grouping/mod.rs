@@ -1,29 +1,37 @@
-//! Grouping: which issue an event belongs to. Pure functions of the normalized event.
+//! Grouping: which issue an event belongs to, hash for hash as Sentry's default
+//! configuration `newstyle:2023-01-11` (../shared/protocol/GROUPING.md). Pure functions.
 //!
-//! Each event yields grouping hashes in priority order (md5 hex of the contributing values,
-//! concatenated without separators, as Sentry does). The store links every hash to an issue; the
-//! first hash already linked decides the issue.
-//!
-//! Precedence: custom fingerprint (`{{ default }}` splices the default values) > exceptions
-//! (in-app frames of each stack, then the type; the value only when no frame contributes) >
-//! stacktrace > message (template before formatting) > the empty fallback.
-//!
-//! This is the first grouping; Sentry's exact `newstyle:2023-01-11` rules (frame rules per
-//! platform, parameterization, exception groups, built-in fingerprints) complete it behind the
-//! same [`group`] function.
+//! ```text
+//! checksum ─▶ fingerprint (client, then project and built-in fingerprint rules)
+//!          ─▶ strategies: exception > threads > stacktrace > message   (strategies.rs)
+//!               each with app/system variants of component trees       (component.rs, frames.rs)
+//!               after the stack-trace rules classified every frame     (rules.rs)
+//!          ─▶ one md5 per contributing variant; `{{ default }}` salts them, a custom
+//!             fingerprint replaces them; nothing contributing → the fallback md5("")
+//! ```
+//! The store links every hash to an issue; the first hash already linked decides the issue.
 
+mod component;
 mod fingerprint;
+pub mod fingerprint_rules;
+mod frames;
+mod parameterize;
+pub mod rules;
+mod strategies;
 mod title;
 
-use md5::{Digest, Md5};
+use serde_json::{Value, json};
+
+pub use component::hash_values;
+use fingerprint_rules::FingerprintRules;
+use rules::Rules;
 
 use crate::normalize::NormalizedEvent;
-use crate::protocol::event::{Exception, Frame};
 
 /// What grouping decides about one event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grouping {
-    /// Hashes in priority order (app before system); never empty.
+    /// Hashes in priority order (system last); never empty.
     pub hashes: Vec<String>,
     pub title: String,
     pub culprit: String,
@@ -33,23 +41,96 @@ pub struct Grouping {
     pub metadata: serde_json::Value,
 }
 
-/// A variant's contributing values, e.g. `["app.py", "main", "ValueError"]`.
-type Values = Vec<String>;
+/// A project's own rules, in Sentry's text syntax, applied before the built-in ones.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectRules {
+    /// Stack-trace rules, built-in rules first (the project's come last and win).
+    pub stacktrace: Option<Rules>,
+    pub fingerprints: Option<FingerprintRules>,
+}
 
-/// Groups one event.
-pub fn group(event: &NormalizedEvent) -> Grouping {
-    let variants = default_variants(event);
-    let hashes = match &event.fingerprint {
-        Some(parts) if !fingerprint::is_default(parts) => {
-            fingerprint::hashes(parts, &variants, event)
-        }
-        _ => variants.iter().map(|v| hash(v)).collect(),
-    };
-    let mut hashes = dedup(hashes);
-    if hashes.is_empty() {
-        hashes.push(hash::<&str>(&[]));
+impl ProjectRules {
+    /// Parses a project's rule texts (empty texts mean no rules).
+    pub fn parse(stacktrace: &str, fingerprints: &str) -> Result<ProjectRules, String> {
+        let stacktrace = if stacktrace.trim().is_empty() {
+            None
+        } else {
+            let project =
+                Rules::parse(stacktrace).map_err(|e| format!("stack-trace rules: {e}"))?;
+            Some(Rules::builtin().extended(&project))
+        };
+        let fingerprints = if fingerprints.trim().is_empty() {
+            None
+        } else {
+            Some(
+                FingerprintRules::parse(fingerprints)
+                    .map_err(|e| format!("fingerprint rules: {e}"))?,
+            )
+        };
+        Ok(ProjectRules {
+            stacktrace,
+            fingerprints,
+        })
     }
-    let (title, culprit, metadata) = title::describe(event);
+
+    fn stacktrace_rules(&self) -> &Rules {
+        self.stacktrace.as_ref().unwrap_or_else(|| Rules::builtin())
+    }
+}
+
+/// One variant: its hash (`None` when present but not contributing) and what it hashed.
+#[derive(Debug, Clone)]
+pub struct VariantResult {
+    pub hash: Option<String>,
+    /// The contributing values, in hash order.
+    pub values: Vec<String>,
+    /// The component tree (strategy variants only).
+    pub component: Option<component::Component>,
+    /// Why it is what it is (fingerprint rule, checksum…).
+    pub description: Option<String>,
+}
+
+/// Every variant of an event, Sentry's names as keys.
+#[derive(Debug, Clone)]
+pub struct Variants(pub Vec<(String, VariantResult)>);
+
+impl Variants {
+    /// The non-null hashes, in lookup order: everything but `system` first.
+    pub fn hashes(&self) -> Vec<String> {
+        let mut ordered: Vec<&(String, VariantResult)> = self.0.iter().collect();
+        ordered.sort_by_key(|(name, _)| name == "system");
+        let mut out: Vec<String> = Vec::new();
+        for (_, v) in ordered {
+            if let Some(h) = &v.hash
+                && !out.contains(h)
+            {
+                out.push(h.clone());
+            }
+        }
+        out
+    }
+}
+
+/// Groups one event with the built-in rules.
+pub fn group(event: &NormalizedEvent) -> Grouping {
+    group_with(event, &ProjectRules::default())
+}
+
+/// Groups one event with a project's rules.
+pub fn group_with(event: &NormalizedEvent, rules: &ProjectRules) -> Grouping {
+    let (variants, custom_title) = variants(event, rules);
+    let mut hashes = variants.hashes();
+    if hashes.is_empty() {
+        hashes.push(hash_values::<&str>([]));
+    }
+    let (title, culprit, mut metadata) = title::describe(event);
+    let title = match custom_title {
+        Some(t) => {
+            metadata["title"] = json!(t);
+            t
+        }
+        None => title,
+    };
     Grouping {
         hashes,
         title,
@@ -63,150 +144,152 @@ pub fn group(event: &NormalizedEvent) -> Grouping {
     }
 }
 
-/// md5 hex of the values concatenated.
-pub fn hash<S: AsRef<str>>(values: &[S]) -> String {
-    let mut md5 = Md5::new();
-    for v in values {
-        md5.update(v.as_ref().as_bytes());
-    }
-    hex::encode(md5.finalize())
-}
-
-fn dedup(hashes: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(hashes.len());
-    for h in hashes {
-        if !out.contains(&h) {
-            out.push(h);
+/// Explains the grouping of one event: variants, their hashes and values, title and culprit
+/// (what `snag grouping` prints).
+pub fn explain(event: &NormalizedEvent, rules: &ProjectRules) -> Value {
+    let (variants, _) = variants(event, rules);
+    let grouping = group_with(event, rules);
+    let mut hashes = serde_json::Map::new();
+    let mut details = serde_json::Map::new();
+    for (name, v) in &variants.0 {
+        hashes.insert(name.clone(), json!(v.hash));
+        let mut detail =
+            json!({"hash": v.hash, "contributes": v.hash.is_some(), "values": v.values});
+        if let Some(d) = &v.description {
+            detail["description"] = json!(d);
         }
-    }
-    out
-}
-
-/// The default strategy's variants, app first; empty when nothing contributes.
-fn default_variants(event: &NormalizedEvent) -> Vec<Values> {
-    if !event.exceptions.is_empty() {
-        let app = exception_values(&event.exceptions, &event.platform, true);
-        let system = exception_values(&event.exceptions, &event.platform, false);
-        return stack_variants(app, system);
-    }
-    // A stack whose frames contribute nothing (native frames without symbols, say) gives way
-    // to the message, or every such event would share the empty hash.
-    if let Some(st) = &event.stacktrace
-        && let Some(system) = frames_values(&st.frames, &event.platform, false)
-    {
-        let app = frames_values(&st.frames, &event.platform, true);
-        return stack_variants(app.map(|v| (v, true)), Some((system, true)));
-    }
-    match event.message_template.as_ref().or(event.message.as_ref()) {
-        Some(message) => vec![vec![message.clone()]],
-        None => Vec::new(),
-    }
-}
-
-/// App and system variants; a variant without a contributing stack gives way to one with.
-fn stack_variants(app: Option<(Values, bool)>, system: Option<(Values, bool)>) -> Vec<Values> {
-    let any_stack =
-        app.as_ref().is_some_and(|(_, s)| *s) || system.as_ref().is_some_and(|(_, s)| *s);
-    let mut out = Vec::new();
-    for (values, has_stack) in [app, system].into_iter().flatten() {
-        if (has_stack || !any_stack) && !out.contains(&values) {
-            out.push(values);
+        if let Some(c) = &v.component {
+            detail["component"] = c.to_json();
         }
+        details.insert(name.clone(), detail);
     }
-    out
+    json!({
+        "config": "newstyle:2023-01-11",
+        "variants": hashes,
+        "hashes": grouping.hashes,
+        "values": details,
+        "title": grouping.title,
+        "culprit": grouping.culprit,
+        "metadata": grouping.metadata,
+    })
 }
 
-/// Values of a chain of exceptions, and whether any stack frame contributed.
-fn exception_values(
-    exceptions: &[Exception],
-    platform: &str,
-    app_only: bool,
-) -> Option<(Values, bool)> {
-    let mut values = Vec::new();
-    let mut any_stack = false;
-    for exception in exceptions {
-        let frames = frames_values(exception.frames(), platform, app_only);
-        let has_stack = frames.is_some();
-        any_stack |= has_stack;
-        values.extend(frames.unwrap_or_default());
-        if !exception.is_synthetic()
-            && let Some(ty) = &exception.ty
-        {
-            values.push(ty.clone());
-        }
-        if !has_stack && let Some(value) = &exception.value {
-            values.push(value.clone());
-        }
+/// Every variant of the event, and a title set by a fingerprint rule.
+pub fn variants(event: &NormalizedEvent, rules: &ProjectRules) -> (Variants, Option<String>) {
+    if let Some(checksum) = event.checksum.as_deref().filter(|c| !c.is_empty()) {
+        let is_md5 = checksum.len() == 32
+            && checksum
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let (name, hash) = if is_md5 {
+            ("checksum", checksum.to_owned())
+        } else {
+            ("hashed_checksum", hash_values([checksum]))
+        };
+        let result = VariantResult {
+            hash: Some(hash),
+            values: vec![checksum.to_owned()],
+            component: None,
+            description: Some("legacy checksum".into()),
+        };
+        return (Variants(vec![(name.to_owned(), result)]), None);
     }
-    (!values.is_empty()).then_some((values, any_stack))
-}
 
-/// Values of the frames that contribute (in-app ones only for the app variant).
-fn frames_values(frames: &[Frame], platform: &str, app_only: bool) -> Option<Values> {
-    let values: Values = frames
-        .iter()
-        .filter(|f| !app_only || f.in_app == Some(true))
-        .flat_map(|f| frame_values(f, platform))
-        .collect();
-    (!values.is_empty()).then_some(values)
-}
-
-/// A frame contributes its module (else lower-cased file name), its function and, for
-/// platforms that send source, its context line (GROUPING.md §5, first approximation).
-fn frame_values(frame: &Frame, platform: &str) -> Vec<String> {
-    let platform = frame.platform.as_deref().unwrap_or(platform);
-    let js = matches!(platform, "javascript" | "node");
-    let mut values = Vec::with_capacity(3);
-    // A file name served from a URL changes with every deploy of a hashed bundle: it does not
-    // contribute (GROUPING.md §5); the function and context line do.
-    let url_file = frame.abs_path.as_deref().is_some_and(|p| {
-        ["http:", "https:", "blob:", "applewebdata:"]
-            .iter()
-            .any(|scheme| p.starts_with(scheme))
-    });
-    let location = frame
-        .module
+    let client = event
+        .fingerprint
         .clone()
-        .or_else(|| {
-            frame
-                .filename
-                .as_deref()
-                .filter(|_| !url_file)
-                .map(|f| basename(f).to_lowercase())
-        })
-        .filter(|l| !matches!(l.as_str(), "<anonymous>" | "[native code]"));
-    values.extend(location);
-    let function = frame
-        .function
-        .as_deref()
-        .or(frame.raw_function.as_deref())
-        .map(|f| {
-            // JS `Object.handler` / `Foo.handler` → `handler`.
-            if js {
-                f.rsplit('.').next().unwrap_or(f)
-            } else {
-                f
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| vec!["{{ default }}".to_owned()]);
+    let input = strategies::Input::new(event, rules.stacktrace_rules());
+    let matched = fingerprint::server_rule(&input, rules.fingerprints.as_ref());
+    let (parts, builtin, custom_title, rule_text) = match matched {
+        Some(m) => (m.fingerprint, m.is_builtin, m.title, Some(m.text)),
+        None => (client, false, None, None),
+    };
+    let custom_title = custom_title.map(|t| fingerprint::resolve_title(&t, event));
+
+    let components = strategies::strategy_variants(&input);
+    let defaults = parts
+        .iter()
+        .filter(|p| fingerprint::is_default_part(p))
+        .count();
+
+    let mut out: Vec<(String, VariantResult)> = Vec::new();
+    if defaults == 0 {
+        for (name, mut c) in components {
+            if c.contributes() {
+                c.set_contributes(false, "custom fingerprint takes precedence");
             }
-        });
-    if let Some(f) =
-        function.filter(|f| !matches!(*f, "" | "?" | "<anonymous>" | "<anonymous function>"))
-    {
-        values.push(f.to_owned());
-    }
-    if matches!(platform, "javascript" | "node" | "python" | "php" | "ruby")
-        && let Some(line) = frame.context_line.as_deref().filter(|l| l.len() <= 120)
-    {
-        let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if !collapsed.is_empty() {
-            values.push(collapsed);
+            out.push((name.to_string(), strategy_result(c, None)));
+        }
+        let values = fingerprint::resolve(&parts, event);
+        let name = if builtin {
+            "built_in_fingerprint"
+        } else {
+            "custom_fingerprint"
+        };
+        out.push((
+            name.to_owned(),
+            VariantResult {
+                hash: Some(hash_values(&values)),
+                values,
+                component: None,
+                description: rule_text.or_else(|| Some("client fingerprint".into())),
+            },
+        ));
+    } else {
+        // `{{ default }}` alone means the strategies' own hashes; with more, they are salted.
+        let salt = (parts.len() > 1).then(|| fingerprint::resolve(&parts, event));
+        for (name, c) in components {
+            out.push((name.to_string(), strategy_result(c, salt.as_deref())));
         }
     }
-    values
+    if out.iter().all(|(_, v)| v.hash.is_none()) {
+        out.push((
+            "fallback".to_owned(),
+            VariantResult {
+                hash: Some(hash_values::<&str>([])),
+                values: Vec::new(),
+                component: None,
+                description: Some("nothing else contributed".into()),
+            },
+        ));
+    }
+    (Variants(out), custom_title)
 }
 
-fn basename(path: &str) -> &str {
-    path.rsplit(['/', '\\']).next().unwrap_or(path)
+/// A strategy variant's result; a fingerprint with `{{ default }}` salts it.
+fn strategy_result(component: component::Component, salt: Option<&[String]>) -> VariantResult {
+    let contributes = component.contributes();
+    let values: Vec<String> = if !contributes {
+        Vec::new()
+    } else {
+        let own = component.contributing_values();
+        match salt {
+            Some(parts) => parts
+                .iter()
+                .flat_map(|p| {
+                    if fingerprint::is_default_part(p) {
+                        own.iter().map(|v| v.to_string()).collect()
+                    } else {
+                        vec![p.clone()]
+                    }
+                })
+                .collect(),
+            None => own.into_iter().map(str::to_owned).collect(),
+        }
+    };
+    VariantResult {
+        hash: contributes.then(|| hash_values(&values)),
+        values,
+        component: Some(component),
+        description: None,
+    }
 }
 
+#[cfg(test)]
+mod conformance;
+#[cfg(test)]
+mod snapshots;
 #[cfg(test)]
 mod tests;

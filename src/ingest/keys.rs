@@ -1,12 +1,14 @@
 //! DSN key checks with a short-lived cache of known keys, so the hot path rarely reads the
 //! database. Unknown keys are never cached (a new project works at once); a disabled key stops
-//! working within [`KEY_TTL`].
+//! working within [`KEY_TTL`]. Each project's grouping rules are cached beside its keys, parsed,
+//! for as long: a rule change applies to events received [`KEY_TTL`] later at most.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::error::IngestError;
+use crate::grouping::ProjectRules;
 use crate::store::{ProjectKey, Store};
 
 pub const KEY_TTL: Duration = Duration::from_secs(30);
@@ -15,6 +17,7 @@ pub const KEY_TTL: Duration = Duration::from_secs(30);
 pub struct KeyCache {
     store: Store,
     known: RwLock<HashMap<String, (ProjectKey, Instant)>>,
+    rules: RwLock<HashMap<i64, (Arc<ProjectRules>, Instant)>>,
 }
 
 impl KeyCache {
@@ -22,7 +25,38 @@ impl KeyCache {
         KeyCache {
             store,
             known: RwLock::new(HashMap::new()),
+            rules: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The project's grouping rules, parsed. Rules that no longer parse (they are checked when
+    /// set) fall back to the built-in ones rather than refusing events.
+    pub async fn project_rules(&self, project_id: i64) -> Result<Arc<ProjectRules>, IngestError> {
+        if let Some((rules, at)) = self
+            .rules
+            .read()
+            .expect("rules cache lock")
+            .get(&project_id)
+            && at.elapsed() < KEY_TTL
+        {
+            return Ok(rules.clone());
+        }
+        let (stacktrace, fingerprints) = self
+            .store
+            .grouping_rules(project_id)
+            .await
+            .map_err(|e| IngestError::Internal(format!("rules lookup failed: {e}")))?;
+        let rules = Arc::new(
+            ProjectRules::parse(&stacktrace, &fingerprints).unwrap_or_else(|e| {
+                tracing::warn!(project_id, error = %e, "ignoring the project's grouping rules");
+                ProjectRules::default()
+            }),
+        );
+        self.rules
+            .write()
+            .expect("rules cache lock")
+            .insert(project_id, (rules.clone(), Instant::now()));
+        Ok(rules)
     }
 
     /// Checks that `public_key` is an active key of `project_id`.

@@ -86,7 +86,8 @@ async fn accept(
     envelope: &crate::protocol::Envelope<'_>,
     received: &Received,
 ) -> Result<HttpResponse, IngestError> {
-    let prepared = pipeline::prepare(envelope, received, &state.config.limits)?;
+    let rules = state.keys.project_rules(received.project_id).await?;
+    let prepared = pipeline::prepare(envelope, received, &rules, &state.config.limits)?;
     pipeline::commit(&state.writer, prepared.job).await?;
     for ty in prepared.counts {
         state.metrics.accepted(ty, 1);

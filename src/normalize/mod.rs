@@ -209,4 +209,4 @@ fn thread_stacktrace(json: &Map<String, Value>) -> Option<Stacktrace> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -19,7 +19,7 @@ use crate::protocol::parse_event_id;
 /// Receive time of every event in these tests: 2026-11-22T01:55:00Z, inside the captures' minutes.
 const RECEIVED_MS: i64 = 1_795_312_500_000;
 
-fn context(envelope_event_id: Option<&str>) -> Context {
+pub(crate) fn context(envelope_event_id: Option<&str>) -> Context {
     Context {
         envelope_event_id: envelope_event_id.map(str::to_owned),
         received_ms: RECEIVED_MS,
@@ -139,15 +139,15 @@ fn fixtures_dir() -> PathBuf {
 }
 
 /// One event payload found in a capture.
-struct CapturedEvent {
+pub(crate) struct CapturedEvent {
     /// `<group>__<file stem>`.
-    name: String,
-    payload: Value,
-    envelope_event_id: Option<String>,
+    pub(crate) name: String,
+    pub(crate) payload: Value,
+    pub(crate) envelope_event_id: Option<String>,
 }
 
 /// Every capture holding an event: an envelope `event` item, or a `/store/` body.
-fn captured_events() -> Vec<CapturedEvent> {
+pub(crate) fn captured_events() -> Vec<CapturedEvent> {
     let mut files = Vec::new();
     for group in std::fs::read_dir(fixtures_dir()).expect("fixtures dir") {
         let group = group.expect("dir entry").path();

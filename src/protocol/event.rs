@@ -46,6 +46,8 @@ pub struct Frame {
     pub colno: Option<u64>,
     pub context_line: Option<String>,
     pub in_app: Option<bool>,
+    /// The SDK or a symbolicator resolved this frame through a source map (`data.sourcemap`).
+    pub sourcemap: bool,
 }
 
 impl Frame {
@@ -62,6 +64,10 @@ impl Frame {
             colno: number(v, "colno"),
             context_line: string(v, "context_line"),
             in_app: boolean(v, "in_app"),
+            sourcemap: v
+                .get("data")
+                .and_then(|d| d.get("sourcemap"))
+                .is_some_and(|s| !s.is_null()),
         }
     }
 }
@@ -86,6 +92,12 @@ pub struct Mechanism {
     pub ty: Option<String>,
     pub handled: Option<bool>,
     pub synthetic: Option<bool>,
+    /// Exception groups (RFC 0079): this exception's id, its parent's, and whether it is a group.
+    pub exception_id: Option<u64>,
+    pub parent_id: Option<u64>,
+    pub is_exception_group: bool,
+    /// Cocoa's `meta.ns_error`: domain and code (as text).
+    pub ns_error: Option<(Option<String>, Option<String>)>,
 }
 
 impl Mechanism {
@@ -95,6 +107,21 @@ impl Mechanism {
             ty: string(v, "type"),
             handled: boolean(v, "handled"),
             synthetic: boolean(v, "synthetic"),
+            exception_id: number(v, "exception_id"),
+            parent_id: number(v, "parent_id"),
+            is_exception_group: boolean(v, "is_exception_group").unwrap_or(false),
+            ns_error: v
+                .get("meta")
+                .and_then(|m| m.get("ns_error"))
+                .filter(|n| n.is_object())
+                .map(|n| {
+                    let text = |k: &str| match n.get(k) {
+                        Some(Value::String(s)) => Some(s.clone()),
+                        Some(Value::Number(x)) => Some(x.to_string()),
+                        _ => None,
+                    };
+                    (text("domain"), text("code"))
+                }),
         })
     }
 }

@@ -114,6 +114,38 @@ impl Store {
         .await?)
     }
 
+    /// A project's grouping rules: (stack-trace rules, fingerprint rules), empty when unset.
+    pub async fn grouping_rules(&self, project_id: i64) -> Result<(String, String), StoreError> {
+        Ok(
+            sqlx::query_as("SELECT stacktrace_rules, fingerprint_rules FROM projects WHERE id = ?")
+                .bind(project_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Replaces a project's grouping rules (`None` keeps one as it is); false if no such
+    /// project. The caller has checked that the texts parse.
+    pub async fn set_grouping_rules(
+        &self,
+        name: &str,
+        stacktrace: Option<&str>,
+        fingerprints: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE projects SET stacktrace_rules = COALESCE(?, stacktrace_rules),
+                                 fingerprint_rules = COALESCE(?, fingerprint_rules)
+             WHERE name = ?",
+        )
+        .bind(stacktrace)
+        .bind(fingerprints)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     pub async fn set_key_active(&self, public_key: &str, active: bool) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE project_keys SET active = ? WHERE public_key = ?")
             .bind(active)

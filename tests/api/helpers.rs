@@ -14,7 +14,7 @@ pub struct TestApp {
     pub store: Store,
     pub database_url: String,
     pub handle: ServerHandle,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub fn fixtures_dir() -> PathBuf {
@@ -49,6 +49,19 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = format!("sqlite://{}", dir.path().join("snag.db").display());
+    start(database_url, Some(dir), tune).await
+}
+
+/// Starts another Snag on an existing database (as after a restart).
+pub async fn spawn_app_on(database_url: &str) -> TestApp {
+    start(database_url.to_owned(), None, |_| {}).await
+}
+
+async fn start(
+    database_url: String,
+    dir: Option<tempfile::TempDir>,
+    tune: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = Config::for_tests(&database_url);
     tune(&mut config);
     let app = snag::Application::build(config.clone())

@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod durability;
+mod grouping;
 mod helpers;
 mod ingest;
 mod python_sdk;

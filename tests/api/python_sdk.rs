@@ -35,7 +35,7 @@ async fn python_sdk_chained_exception_message_and_logging_error_are_stored() {
     let ids: Value =
         serde_json::from_slice(&output.stdout).expect("the script prints its event ids");
     let sent: Vec<String> = serde_json::from_value(ids["sent"].clone()).unwrap();
-    assert_eq!(sent.len(), 3, "{ids}");
+    assert_eq!(sent.len(), 6, "{ids}");
 
     let mut by_id = HashMap::new();
     for id in &sent {
@@ -92,10 +92,17 @@ async fn python_sdk_chained_exception_message_and_logging_error_are_stored() {
     );
     assert_eq!(logged.level, "error");
 
+    // The same error from the same call site groups; from another call site it splits.
+    let issue_of = |id: &Value| by_id[id.as_str().unwrap()].issue_id;
+    let web = ids["declined_web"].as_array().unwrap();
+    let api = ids["declined_api"].as_array().unwrap();
+    assert_eq!(issue_of(&web[0]), issue_of(&web[1]), "{ids}");
+    assert_ne!(issue_of(&web[0]), issue_of(&api[0]), "{ids}");
+
     let issues = app.store.list_issues(1).await.unwrap();
     assert_eq!(
         issues.len(),
-        3,
+        5,
         "{:?}",
         issues.iter().map(|i| &i.title).collect::<Vec<_>>()
     );

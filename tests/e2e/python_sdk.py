@@ -47,6 +47,26 @@ try:
 except DatabaseError:
     events["chained"] = sentry_sdk.capture_exception()
 
+
+# One error raised from two call sites: the same site twice is one issue, the other site another.
+def charge(order_id):
+    raise ValueError(f"card declined for order {order_id}")
+
+
+def checkout_web(order_id):
+    charge(order_id)
+
+
+def checkout_api(order_id):
+    charge(order_id)
+
+
+for name, checkout, order_id in [("web", checkout_web, 1), ("web", checkout_web, 2), ("api", checkout_api, 3)]:
+    try:
+        checkout(order_id)
+    except ValueError:
+        events.setdefault("declined_" + name, []).append(sentry_sdk.capture_exception())
+
 events["message"] = sentry_sdk.capture_message("e2e message from python", level="warning")
 
 # The logging integration turns error records into events, keeping the template.

@@ -1,0 +1,620 @@
+//! Sentry's grouping strategies (`newstyle:2023-01-11`) and how their variants combine.
+//!
+//! ```text
+//! strategy (first with a contributing variant wins)   variants
+//! chained-exception   exception.values              app, system
+//! threads             threads.values (exactly one)  app, system
+//! stacktrace          stacktrace                    app, system
+//! message             logentry                      default
+//! ```
+//! `app` counts in-app frames only, `system` every frame; `system` is dropped when its hash
+//! equals `app`'s, and a variant without a contributing stack trace gives way to one with.
+
+use std::collections::BTreeMap;
+
+use super::component::Component;
+use super::frames::{self, Family};
+use super::parameterize::normalize_message;
+use super::rules::{self, RuleException, RuleFrame, Rules};
+use crate::normalize::NormalizedEvent;
+use crate::protocol::event::{Exception, Frame, Stacktrace, Thread, objects};
+
+/// Variant name → root component, for the strategies that produced one.
+pub type Variants = BTreeMap<&'static str, Component>;
+
+/// A stack trace after the stack-trace rules classified its frames (in-app, category).
+#[derive(Debug, Clone)]
+pub struct ClassifiedStack {
+    pub frames: Vec<Frame>,
+    rule_frames: Vec<RuleFrame>,
+}
+
+/// The event as the strategies read it: stacks classified once, up front.
+pub struct Input<'a> {
+    pub event: &'a NormalizedEvent,
+    pub rules: &'a Rules,
+    /// Per exception, its classified stack (`None` without a `stacktrace`).
+    pub exception_stacks: Vec<Option<ClassifiedStack>>,
+    pub stacktrace: Option<ClassifiedStack>,
+    pub threads: Vec<(Thread, Option<ClassifiedStack>)>,
+}
+
+impl<'a> Input<'a> {
+    pub fn new(event: &'a NormalizedEvent, rules: &'a Rules) -> Input<'a> {
+        let exception_stacks = event
+            .exceptions
+            .iter()
+            .map(|e| {
+                e.stacktrace
+                    .as_ref()
+                    .map(|s| classify(s, &event.platform, rules, Some(&rule_exception(e))))
+            })
+            .collect();
+        let stacktrace = Stacktrace::read(event.json.get("stacktrace"))
+            .map(|s| classify(&s, &event.platform, rules, None));
+        let threads = objects(event.json.get("threads").and_then(|t| t.get("values")))
+            .map(Thread::read)
+            .map(|t| {
+                let stack = t
+                    .stacktrace
+                    .as_ref()
+                    .map(|s| classify(s, &event.platform, rules, None));
+                (t, stack)
+            })
+            .collect();
+        Input {
+            event,
+            rules,
+            exception_stacks,
+            stacktrace,
+            threads,
+        }
+    }
+}
+
+impl Input<'_> {
+    /// The stack of the only thread, else of the only crashed one, else of the only current one.
+    pub fn crashed_thread_stack(&self) -> Option<&ClassifiedStack> {
+        let only = |filter: &dyn Fn(&Thread) -> bool| {
+            let chosen: Vec<_> = self.threads.iter().filter(|(t, _)| filter(t)).collect();
+            match chosen.as_slice() {
+                [(_, stack)] => Some(stack.as_ref()),
+                _ => None,
+            }
+        };
+        only(&|_| true)
+            .or_else(|| only(&|t| t.crashed == Some(true)))
+            .or_else(|| only(&|t| t.current == Some(true)))
+            .flatten()
+    }
+}
+
+fn rule_exception(e: &Exception) -> RuleException {
+    RuleException {
+        ty: e.ty.clone(),
+        value: e.value.clone(),
+        mechanism: e.mechanism.as_ref().and_then(|m| m.ty.clone()),
+    }
+}
+
+/// Applies the in-app and category rules; frames no rule and no client marked are not in-app.
+fn classify(
+    stack: &Stacktrace,
+    platform: &str,
+    rules: &Rules,
+    exception: Option<&RuleException>,
+) -> ClassifiedStack {
+    let mut frames = stack.frames.clone();
+    for frame in &mut frames {
+        let frame_platform = frame.platform.as_deref().unwrap_or(platform);
+        // JavaScript file names group without their query string.
+        if Family::from_platform(frame_platform) == Family::JavaScript
+            && let Some(f) = &mut frame.filename
+            && let Some(at) = f.find('?')
+        {
+            f.truncate(at);
+        }
+    }
+    let mut rule_frames: Vec<RuleFrame> = frames
+        .iter()
+        .map(|f| RuleFrame {
+            family: Family::from_platform(f.platform.as_deref().unwrap_or(platform)),
+            function: f.function.clone().or_else(|| f.raw_function.clone()),
+            module: f.module.clone(),
+            package: f.package.clone(),
+            abs_path: f.abs_path.clone(),
+            filename: f.filename.clone(),
+            in_app: f.in_app,
+            category: None,
+        })
+        .collect();
+    rules.classify(&mut rule_frames, exception);
+    for (frame, rule_frame) in frames.iter_mut().zip(&mut rule_frames) {
+        let in_app = rule_frame.in_app.unwrap_or(false);
+        frame.in_app = Some(in_app);
+        rule_frame.in_app = Some(in_app);
+    }
+    ClassifiedStack {
+        frames,
+        rule_frames,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    App,
+    System,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::App => "app",
+            Variant::System => "system",
+        }
+    }
+}
+
+/// The stacktrace component of one variant.
+fn stacktrace_component(
+    input: &Input<'_>,
+    stack: &ClassifiedStack,
+    variant: Variant,
+    decisions: &rules::StackGrouping,
+) -> Component {
+    let platform = input.event.platform.as_str();
+    let mut components: Vec<Component> = Vec::with_capacity(stack.frames.len());
+    let mut previous: Option<&Frame> = None;
+    for frame in &stack.frames {
+        let recursion = frames::is_recursion(frame, previous);
+        let mut component = frames::frame_component(frame, platform, recursion);
+        if variant == Variant::App && frame.in_app != Some(true) {
+            component.set_contributes(false, "non app frame");
+        }
+        components.push(component);
+        previous = Some(frame);
+    }
+    if let [frame] = stack.frames.as_slice()
+        && components[0].contributes()
+        && Family::from_platform(frame.platform.as_deref().unwrap_or(platform))
+            == Family::JavaScript
+        && frame.function.is_none()
+        && is_url(frame.abs_path.as_deref())
+    {
+        components[0].set_contributes(false, "ignored single non-URL JavaScript frame");
+    }
+
+    for ((component, decision), frame) in components
+        .iter_mut()
+        .zip(&decisions.frames)
+        .zip(&stack.frames)
+    {
+        // `+group` does not bring a frame that is not in-app into the app variant.
+        let app_only = variant == Variant::App && frame.in_app != Some(true);
+        if let Some((contributes, hint)) = decision
+            && *contributes != component.contributes()
+            && !(app_only && *contributes)
+        {
+            component.set_contributes(*contributes, hint.clone());
+        }
+    }
+    let mut stacktrace = Component::new("stacktrace");
+    if let Some(max) = decisions.max_frames {
+        let mut kept = 0;
+        for component in components.iter_mut().rev() {
+            if component.contributes() {
+                if kept >= max {
+                    component.set_contributes(
+                        false,
+                        format!("ignored because only {max} frames are considered"),
+                    );
+                } else {
+                    kept += 1;
+                }
+            }
+        }
+    }
+    let contributing = components.iter().filter(|c| c.contributes()).count();
+    stacktrace.values = components
+        .into_iter()
+        .map(super::component::Node::Child)
+        .collect();
+    if let Some(min) = decisions.min_frames
+        && contributing > 0
+        && contributing < min
+    {
+        stacktrace.set_contributes(
+            false,
+            format!(
+                "discarded because stack trace only contains {contributing} frames which is less than {min}"
+            ),
+        );
+    }
+    stacktrace
+}
+
+fn is_url(path: Option<&str>) -> bool {
+    path.is_some_and(|p| {
+        ["blob:", "file:", "http:", "https:", "applewebdata:"]
+            .iter()
+            .any(|s| p.starts_with(s))
+    })
+}
+
+/// App and system stacktrace variants of one stack.
+fn stack_variants(
+    input: &Input<'_>,
+    stack: &ClassifiedStack,
+    exception: Option<&RuleException>,
+) -> Vec<(Variant, Component)> {
+    // The grouping rules decide the same for both variants.
+    let decisions = input.rules.grouping(&stack.rule_frames, exception);
+    [Variant::System, Variant::App]
+        .into_iter()
+        .map(|v| (v, stacktrace_component(input, stack, v, &decisions)))
+        .collect()
+}
+
+/// One exception's components per variant (only `app` when it has no stack trace).
+fn exception_variants(input: &Input<'_>, index: usize) -> Vec<(Variant, Component)> {
+    let exception = &input.event.exceptions[index];
+    let rule_exception = rule_exception(exception);
+    let stacks = match &input.exception_stacks[index] {
+        Some(stack) => stack_variants(input, stack, Some(&rule_exception)),
+        None => vec![(Variant::App, Component::new("stacktrace"))],
+    };
+    let synthetic = exception.is_synthetic();
+    let ns_error = exception
+        .mechanism
+        .as_ref()
+        .and_then(|m| m.ns_error.clone());
+    stacks
+        .into_iter()
+        .map(|(variant, stacktrace)| {
+            let mut ty = Component::new("type");
+            if let Some(t) = &exception.ty {
+                ty = Component::text("type", t.clone());
+            }
+            if synthetic {
+                ty.set_contributes(false, "ignored because exception is synthetic");
+            }
+            let ns_error = ns_error.as_ref().map(|(domain, code)| {
+                let mut c = Component::new("ns-error");
+                c.values = [domain, code]
+                    .into_iter()
+                    .flatten()
+                    .map(|s| super::component::Node::Text(s.clone()))
+                    .collect();
+                c
+            });
+            let mut value = Component::new("value");
+            if let Some(raw) = &exception.value {
+                let normalized = normalize_message(raw);
+                if !normalized.is_empty() {
+                    let changed = normalized != *raw;
+                    value = Component::text("value", normalized);
+                    if changed {
+                        value.hint = Some("stripped event-specific values".into());
+                    }
+                }
+            }
+            if stacktrace.contributes() && value.contributes() {
+                value.set_contributes(false, "ignored because stacktrace takes precedence");
+            }
+            if ns_error.as_ref().is_some_and(Component::contributes) && value.contributes() {
+                value.set_contributes(false, "ignored because ns-error info takes precedence");
+            }
+            let mut children = vec![stacktrace, ty];
+            children.extend(ns_error);
+            children.push(value);
+            (variant, Component::with_children("exception", children))
+        })
+        .collect()
+}
+
+/// The chained-exception strategy (single exceptions too).
+fn chained_exception(input: &Input<'_>) -> Vec<(Variant, Component)> {
+    let count = input.event.exceptions.len();
+    if count == 0 {
+        return Vec::new();
+    }
+    let per_exception: Vec<Vec<(Variant, Component)>> =
+        (0..count).map(|i| exception_variants(input, i)).collect();
+    let chosen = exception_groups::filter(&input.event.exceptions, &per_exception);
+    let mut per_exception: Vec<Option<Vec<(Variant, Component)>>> =
+        per_exception.into_iter().map(Some).collect();
+    if let [only] = chosen.as_slice() {
+        return per_exception[*only].take().unwrap_or_default();
+    }
+    let mut system = Vec::new();
+    let mut app = Vec::new();
+    for &i in &chosen {
+        // A path may name an exception twice only in a broken tree; it is hashed once.
+        for (variant, component) in per_exception[i].take().unwrap_or_default() {
+            match variant {
+                Variant::System => system.push(component),
+                Variant::App => app.push(component),
+            }
+        }
+    }
+    [(Variant::System, system), (Variant::App, app)]
+        .into_iter()
+        .filter(|(_, children)| !children.is_empty())
+        .map(|(v, children)| (v, Component::with_children("chained-exception", children)))
+        .collect()
+}
+
+/// The threads strategy: the crashed thread, else the current one, else the only one.
+fn threads(input: &Input<'_>) -> Vec<(Variant, Component)> {
+    if input.event.json.get("threads").is_none() || input.threads.is_empty() {
+        return Vec::new();
+    }
+    let pick = |filter: &dyn Fn(&Thread) -> bool| -> Option<Vec<(Variant, Component)>> {
+        let chosen: Vec<_> = input.threads.iter().filter(|(t, _)| filter(t)).collect();
+        let [(_, stack)] = chosen.as_slice() else {
+            return None;
+        };
+        Some(match stack {
+            Some(stack) => stack_variants(input, stack, None)
+                .into_iter()
+                .map(|(v, c)| (v, Component::with_children("threads", vec![c])))
+                .collect(),
+            None => {
+                let mut c = Component::new("threads");
+                c.set_contributes(false, "thread has no stack trace");
+                vec![(Variant::App, c)]
+            }
+        })
+    };
+    pick(&|t| t.crashed == Some(true))
+        .or_else(|| pick(&|t| t.current == Some(true)))
+        .or_else(|| pick(&|_| true))
+        .unwrap_or_else(|| {
+            let mut c = Component::new("threads");
+            c.set_contributes(false, "ignored because does not contain exactly one thread");
+            vec![(Variant::App, c)]
+        })
+}
+
+fn stacktrace(input: &Input<'_>) -> Vec<(Variant, Component)> {
+    match &input.stacktrace {
+        Some(stack) => stack_variants(input, stack, None),
+        None => Vec::new(),
+    }
+}
+
+fn message(input: &Input<'_>) -> Option<Component> {
+    let event = input.event;
+    let raw = event
+        .message_template
+        .as_deref()
+        .or(event.message.as_deref())?;
+    let normalized = normalize_message(raw);
+    let mut c = Component::text("message", normalized.clone());
+    if normalized != raw {
+        c.hint = Some("stripped event-specific values".into());
+    }
+    Some(c)
+}
+
+/// Sentry's per-strategy post-processing of app/system variants: the mandatory system variant
+/// not contributing silences app; system equal to app is dropped; a variant without a
+/// contributing stack trace gives way to one with.
+fn finish_stack_variants(mut variants: Vec<(Variant, Component)>) -> Vec<(Variant, Component)> {
+    let system_contributes = variants
+        .iter()
+        .find(|(v, _)| *v == Variant::System)
+        .map(|(_, c)| c.contributes());
+    if system_contributes == Some(false) {
+        for (v, c) in &mut variants {
+            if *v == Variant::App && c.contributes() {
+                c.set_contributes(false, "ignored because system variant is not used");
+            }
+        }
+    }
+    let same_as_app = {
+        let app = variants
+            .iter()
+            .find(|(v, _)| *v == Variant::App)
+            .map(|(_, c)| c);
+        let system = variants
+            .iter()
+            .find(|(v, _)| *v == Variant::System)
+            .map(|(_, c)| c);
+        matches!((app, system), (Some(a), Some(s))
+            if a.contributes() && s.contributes() && a.contributing_values() == s.contributing_values())
+    };
+    if same_as_app {
+        for (v, c) in &mut variants {
+            if *v == Variant::System {
+                c.set_contributes(false, "ignored because hash matches app variant");
+            }
+        }
+    }
+    let with_stack: Vec<Variant> = variants
+        .iter()
+        .filter(|(_, c)| c.has_contributing("stacktrace"))
+        .map(|(v, _)| *v)
+        .collect();
+    if let [only] = with_stack.as_slice() {
+        let hint = format!(
+            "ignored because this variant does not have a contributing stacktrace, but the {} variant does",
+            only.name()
+        );
+        for (v, c) in &mut variants {
+            if !with_stack.contains(v) && c.contributes() {
+                c.set_contributes(false, hint.clone());
+            }
+        }
+    }
+    variants
+}
+
+/// Every strategy's components per variant; the first strategy that contributes wins and
+/// the others' components are kept but marked as not contributing.
+pub fn strategy_variants(input: &Input<'_>) -> Variants {
+    let strategies: Vec<(&str, Vec<(&'static str, Component)>)> = vec![
+        (
+            "exception",
+            named(finish_stack_variants(chained_exception(input))),
+        ),
+        ("threads", named(finish_stack_variants(threads(input)))),
+        (
+            "stack-trace",
+            named(finish_stack_variants(stacktrace(input))),
+        ),
+        (
+            "message",
+            message(input).map(|c| ("default", c)).into_iter().collect(),
+        ),
+    ];
+    let mut winner: Option<(&str, String)> = None;
+    let mut per_variant: BTreeMap<&'static str, Vec<Component>> = BTreeMap::new();
+    for (strategy, variants) in strategies {
+        if winner.is_none() && variants.iter().any(|(_, c)| c.contributes()) {
+            let names: Vec<&str> = {
+                let mut n: Vec<&str> = variants
+                    .iter()
+                    .filter(|(_, c)| c.contributes())
+                    .map(|(n, _)| *n)
+                    .collect();
+                n.sort();
+                n
+            };
+            winner = Some((
+                strategy,
+                format!(
+                    "{} take{} precedence",
+                    names
+                        .iter()
+                        .map(|n| format!("{strategy} of {n}"))
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    if names.len() == 1 { "s" } else { "" }
+                ),
+            ));
+            for (name, c) in variants {
+                per_variant.entry(name).or_default().push(c);
+            }
+            continue;
+        }
+        for (name, mut c) in variants {
+            if let Some((_, hint)) = &winner
+                && c.contributes()
+            {
+                c.set_contributes(false, hint.clone());
+            }
+            per_variant.entry(name).or_default().push(c);
+        }
+    }
+    per_variant
+        .into_iter()
+        .map(|(name, children)| (name, Component::with_children(name, children)))
+        .collect()
+}
+
+fn named(variants: Vec<(Variant, Component)>) -> Vec<(&'static str, Component)> {
+    // App first, as Sentry lists it.
+    let mut out: Vec<(&'static str, Component)> =
+        variants.into_iter().map(|(v, c)| (v.name(), c)).collect();
+    out.sort_by_key(|(n, _)| *n != "app");
+    out
+}
+
+/// Exception groups (RFC 0079): which exceptions of `exception.values` are hashed.
+mod exception_groups {
+    use std::collections::HashMap;
+
+    use super::{Component, Variant};
+    use crate::protocol::event::Exception;
+
+    /// Indexes into `exceptions` to hash, in order.
+    pub fn filter(
+        exceptions: &[Exception],
+        components: &[Vec<(Variant, Component)>],
+    ) -> Vec<usize> {
+        let all: Vec<usize> = (0..exceptions.len()).collect();
+        if exceptions.len() <= 1 {
+            return all;
+        }
+        // id → (index, children in the order Sentry collects them: payload order reversed)
+        let mut by_id: HashMap<u64, usize> = HashMap::new();
+        let mut children: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (i, e) in exceptions.iter().enumerate().rev() {
+            let Some(m) = &e.mechanism else { return all };
+            let Some(id) = m.exception_id else { return all };
+            by_id.insert(id, i);
+            if let Some(parent) = m.parent_id {
+                children.entry(parent).or_default().push(i);
+            }
+        }
+        let Some(&root) = by_id.get(&0) else {
+            return all;
+        };
+        let is_group = |i: usize| {
+            exceptions[i]
+                .mechanism
+                .as_ref()
+                .is_some_and(|m| m.is_exception_group)
+        };
+        if !is_group(root) {
+            return all;
+        }
+        let id_of = |i: usize| {
+            exceptions[i]
+                .mechanism
+                .as_ref()
+                .and_then(|m| m.exception_id)
+                .unwrap_or(0)
+        };
+        fn top_level(
+            i: usize,
+            is_group: &dyn Fn(usize) -> bool,
+            id_of: &dyn Fn(usize) -> u64,
+            children: &HashMap<u64, Vec<usize>>,
+            depth: usize,
+            out: &mut Vec<usize>,
+        ) {
+            if !is_group(i) {
+                out.push(i);
+                return;
+            }
+            if depth > 64 {
+                return;
+            }
+            for &c in children.get(&id_of(i)).map(Vec::as_slice).unwrap_or(&[]) {
+                top_level(c, is_group, id_of, children, depth + 1, out);
+            }
+        }
+        let mut tops = Vec::new();
+        top_level(root, &is_group, &id_of, &children, 0, &mut tops);
+        tops.sort_by(|a, b| {
+            let ty = |i: usize| exceptions[i].ty.clone().unwrap_or_else(|| "None".into());
+            ty(*b).cmp(&ty(*a))
+        });
+        let key = |i: usize| -> Vec<Option<String>> {
+            components[i].iter().map(|(_, c)| c.hash()).collect()
+        };
+        let mut distinct: Vec<usize> = Vec::new();
+        for i in tops {
+            if distinct.last().is_none_or(|&last| key(last) != key(i)) {
+                distinct.push(i);
+            }
+        }
+        if let [main] = distinct.as_slice() {
+            // The main exception and its first-child path.
+            let mut path = vec![*main];
+            let mut current = *main;
+            while let Some(&first) = children.get(&id_of(current)).and_then(|c| c.first()) {
+                if path.contains(&first) {
+                    break;
+                }
+                path.push(first);
+                current = first;
+            }
+            return path;
+        }
+        distinct.push(root);
+        distinct
+    }
+}
