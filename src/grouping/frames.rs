@@ -227,7 +227,7 @@ fn function_component(
 
 fn context_line_component(frame: &Frame, family: Family) -> Component {
     let raw = frame.context_line.as_deref().unwrap_or("");
-    let line = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = collapse_whitespace(raw);
     if line.is_empty() {
         return Component::new("context-line");
     }
@@ -241,6 +241,18 @@ fn context_line_component(frame: &Frame, family: Family) -> Component {
         component.set_contributes(false, "discarded because from URL origin");
     }
     component
+}
+
+/// Python's `" ".join(line.split())`: runs of whitespace become one space, ends trimmed.
+fn collapse_whitespace(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for word in raw.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// ERB templates compile to methods named `_app_views_show_html_erb__1234_5678`.

@@ -209,6 +209,16 @@ impl Rules {
         self.rules.len()
     }
 
+    /// Whether any rule reads the exception (`error.type:` …), so that its outcome for a
+    /// stack also depends on the exception.
+    pub fn reads_exception(&self) -> bool {
+        self.rules.iter().any(|r| {
+            r.matchers
+                .iter()
+                .any(|m| matches!(m.kind, Kind::Exception(..)))
+        })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
@@ -230,11 +240,15 @@ impl Rules {
     ) -> Vec<Option<String>> {
         let mut views: Vec<View> = frames.iter().map(View::new).collect();
         let n = views.len();
+        let families = views.iter().fold(0, |mask, v| mask | v.family);
         // (rule index, flag) of the last app action that reached each frame.
         let mut last_app: Vec<Option<(usize, bool)>> = vec![None; n];
         let mut hits = Vec::with_capacity(n);
         for (ri, rule) in self.rules.iter().enumerate() {
-            if !rule.is_classifier() || !rule.matches_exception(exception) {
+            if rule.families() & families == 0
+                || !rule.is_classifier()
+                || !rule.matches_exception(exception)
+            {
                 continue;
             }
             // All matches first, then the actions: one rule's changes must not affect
@@ -377,9 +391,13 @@ impl Rules {
     fn run_updaters(&self, frames: &[RuleFrame], exception: Option<&RuleException>) -> Run {
         let views: Vec<View> = frames.iter().map(View::new).collect();
         let n = views.len();
+        let families = views.iter().fold(0, |mask, v| mask | v.family);
         let mut run = Run::default();
         for (ri, rule) in self.rules.iter().enumerate() {
-            if !rule.is_updater() || !rule.matches_exception(exception) {
+            if rule.families() & families == 0
+                || !rule.is_updater()
+                || !rule.matches_exception(exception)
+            {
                 continue;
             }
             for idx in 0..n {
@@ -473,6 +491,21 @@ struct Rule {
 }
 
 impl Rule {
+    /// The families of frames this rule can match on its own frame (a `family:` matcher
+    /// restricts it); a whole stack of other families skips the rule at once.
+    fn families(&self) -> u8 {
+        self.matchers
+            .iter()
+            .filter(|m| !m.negated && m.offset == Offset::Own)
+            .fold(
+                FAMILY_OTHER | FAMILY_NATIVE | FAMILY_JAVASCRIPT,
+                |mask, m| match m.kind {
+                    Kind::Family(bits) => mask & bits,
+                    _ => mask,
+                },
+            )
+    }
+
     fn is_classifier(&self) -> bool {
         self.actions.iter().any(|a| {
             matches!(

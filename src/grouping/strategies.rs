@@ -26,13 +26,13 @@ pub type Variants = BTreeMap<&'static str, Component>;
 #[derive(Debug, Clone)]
 pub struct ClassifiedStack {
     pub frames: Vec<Frame>,
-    rule_frames: Vec<RuleFrame>,
+    /// The grouping rules' decisions (the same for both variants).
+    decisions: rules::StackGrouping,
 }
 
 /// The event as the strategies read it: stacks classified once, up front.
 pub struct Input<'a> {
     pub event: &'a NormalizedEvent,
-    pub rules: &'a Rules,
     /// Per exception, its classified stack (`None` without a `stacktrace`).
     pub exception_stacks: Vec<Option<ClassifiedStack>>,
     pub stacktrace: Option<ClassifiedStack>,
@@ -64,7 +64,6 @@ impl<'a> Input<'a> {
             .collect();
         Input {
             event,
-            rules,
             exception_stacks,
             stacktrace,
             threads,
@@ -128,15 +127,125 @@ fn classify(
             category: None,
         })
         .collect();
-    rules.classify(&mut rule_frames, exception);
+    let decisions = rule_cache::outcome(rules, &mut rule_frames, exception);
     for (frame, rule_frame) in frames.iter_mut().zip(&mut rule_frames) {
         let in_app = rule_frame.in_app.unwrap_or(false);
         frame.in_app = Some(in_app);
         rule_frame.in_app = Some(in_app);
     }
-    ClassifiedStack {
-        frames,
-        rule_frames,
+    ClassifiedStack { frames, decisions }
+}
+
+/// What the stack-trace rules decide depends only on the stack (and maybe the exception), and
+/// the events of one issue repeat the same stacks: each thread remembers recent outcomes.
+mod rule_cache {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::hash::{BuildHasher, RandomState};
+
+    use super::rules::{RuleException, RuleFrame, Rules, StackGrouping};
+
+    /// The stack as the key was written, in-app and category per frame, and the decisions.
+    type Outcome = (Vec<u8>, Vec<(Option<bool>, Option<String>)>, StackGrouping);
+
+    /// Enough for the hot stacks of a busy server; cleared whole when full.
+    const CAPACITY: usize = 4096;
+
+    struct Cache {
+        seed: RandomState,
+        outcomes: HashMap<u64, Outcome>,
+        /// The key of the stack being looked up (reused: no allocation on a hit).
+        key: Vec<u8>,
+    }
+
+    thread_local! {
+        static CACHE: RefCell<Cache> = RefCell::new(Cache {
+            seed: RandomState::new(),
+            outcomes: HashMap::new(),
+            key: Vec::new(),
+        });
+    }
+
+    /// Everything the rules read, length-prefixed so that no two stacks write the same bytes.
+    fn write_key(
+        out: &mut Vec<u8>,
+        rules: &Rules,
+        frames: &[RuleFrame],
+        exception: Option<&RuleException>,
+    ) {
+        fn text(out: &mut Vec<u8>, s: &Option<String>) {
+            match s {
+                Some(s) => {
+                    out.extend_from_slice(&(s.len() as u64 + 1).to_le_bytes());
+                    out.extend_from_slice(s.as_bytes());
+                }
+                None => out.extend_from_slice(&0u64.to_le_bytes()),
+            }
+        }
+        out.clear();
+        // The rules themselves: the built-in table or one project's (by address).
+        out.extend_from_slice(&(rules as *const Rules as usize).to_le_bytes());
+        for f in frames {
+            for field in [
+                &f.function,
+                &f.module,
+                &f.package,
+                &f.abs_path,
+                &f.filename,
+                &f.category,
+            ] {
+                text(out, field);
+            }
+            out.push(f.family as u8);
+            out.push(match f.in_app {
+                None => 0,
+                Some(false) => 1,
+                Some(true) => 2,
+            });
+        }
+        if rules.reads_exception()
+            && let Some(e) = exception
+        {
+            for field in [&e.ty, &e.value, &e.mechanism] {
+                text(out, field);
+            }
+        }
+    }
+
+    /// Classifies `frames` in place and returns the grouping decisions, from the cache when
+    /// this stack was seen before with these rules.
+    pub fn outcome(
+        rules: &Rules,
+        frames: &mut [RuleFrame],
+        exception: Option<&RuleException>,
+    ) -> StackGrouping {
+        CACHE.with(|cache| {
+            let cache = &mut *cache.borrow_mut();
+            write_key(&mut cache.key, rules, frames, exception);
+            let hash = cache.seed.hash_one(&cache.key);
+            if let Some((key, classes, grouping)) = cache.outcomes.get(&hash)
+                && *key == cache.key
+            {
+                for (f, (in_app, category)) in frames.iter_mut().zip(classes) {
+                    f.in_app = *in_app;
+                    f.category = category.clone();
+                }
+                return grouping.clone();
+            }
+            rules.classify(frames, exception);
+            let grouping = rules.grouping(frames, exception);
+            if cache.outcomes.len() >= CAPACITY {
+                cache.outcomes.clear();
+            }
+            let classes = frames
+                .iter()
+                .map(|f| (f.in_app, f.category.clone()))
+                .collect();
+            cache
+                .outcomes
+                .insert(hash, (cache.key.clone(), classes, grouping.clone()));
+            grouping
+        })
     }
 }
 
@@ -160,19 +269,16 @@ fn stacktrace_component(
     input: &Input<'_>,
     stack: &ClassifiedStack,
     variant: Variant,
-    decisions: &rules::StackGrouping,
+    mut components: Vec<Component>,
 ) -> Component {
     let platform = input.event.platform.as_str();
-    let mut components: Vec<Component> = Vec::with_capacity(stack.frames.len());
-    let mut previous: Option<&Frame> = None;
-    for frame in &stack.frames {
-        let recursion = frames::is_recursion(frame, previous);
-        let mut component = frames::frame_component(frame, platform, recursion);
-        if variant == Variant::App && frame.in_app != Some(true) {
-            component.set_contributes(false, "non app frame");
+    let decisions = &stack.decisions;
+    if variant == Variant::App {
+        for (component, frame) in components.iter_mut().zip(&stack.frames) {
+            if frame.in_app != Some(true) {
+                component.set_contributes(false, "non app frame");
+            }
         }
-        components.push(component);
-        previous = Some(frame);
     }
     if let [frame] = stack.frames.as_slice()
         && components[0].contributes()
@@ -242,25 +348,29 @@ fn is_url(path: Option<&str>) -> bool {
 }
 
 /// App and system stacktrace variants of one stack.
-fn stack_variants(
-    input: &Input<'_>,
-    stack: &ClassifiedStack,
-    exception: Option<&RuleException>,
-) -> Vec<(Variant, Component)> {
-    // The grouping rules decide the same for both variants.
-    let decisions = input.rules.grouping(&stack.rule_frames, exception);
-    [Variant::System, Variant::App]
-        .into_iter()
-        .map(|v| (v, stacktrace_component(input, stack, v, &decisions)))
-        .collect()
+fn stack_variants(input: &Input<'_>, stack: &ClassifiedStack) -> Vec<(Variant, Component)> {
+    // Each frame's component once; the app variant marks its copy.
+    let platform = input.event.platform.as_str();
+    let mut previous: Option<&Frame> = None;
+    let components: Vec<Component> = stack
+        .frames
+        .iter()
+        .map(|frame| {
+            let recursion = frames::is_recursion(frame, previous);
+            previous = Some(frame);
+            frames::frame_component(frame, platform, recursion)
+        })
+        .collect();
+    let system = stacktrace_component(input, stack, Variant::System, components.clone());
+    let app = stacktrace_component(input, stack, Variant::App, components);
+    vec![(Variant::System, system), (Variant::App, app)]
 }
 
 /// One exception's components per variant (only `app` when it has no stack trace).
 fn exception_variants(input: &Input<'_>, index: usize) -> Vec<(Variant, Component)> {
     let exception = &input.event.exceptions[index];
-    let rule_exception = rule_exception(exception);
     let stacks = match &input.exception_stacks[index] {
-        Some(stack) => stack_variants(input, stack, Some(&rule_exception)),
+        Some(stack) => stack_variants(input, stack),
         None => vec![(Variant::App, Component::new("stacktrace"))],
     };
     let synthetic = exception.is_synthetic();
@@ -288,7 +398,12 @@ fn exception_variants(input: &Input<'_>, index: usize) -> Vec<(Variant, Componen
                 c
             });
             let mut value = Component::new("value");
-            if let Some(raw) = &exception.value {
+            if let Some(raw) = &exception.value
+                && stacktrace.contributes()
+            {
+                // Not hashed: the stack takes precedence (no need to parameterize it).
+                value = Component::text("value", raw.clone());
+            } else if let Some(raw) = &exception.value {
                 let normalized = normalize_message(raw);
                 if !normalized.is_empty() {
                     let changed = normalized != *raw;
@@ -355,7 +470,7 @@ fn threads(input: &Input<'_>) -> Vec<(Variant, Component)> {
             return None;
         };
         Some(match stack {
-            Some(stack) => stack_variants(input, stack, None)
+            Some(stack) => stack_variants(input, stack)
                 .into_iter()
                 .map(|(v, c)| (v, Component::with_children("threads", vec![c])))
                 .collect(),
@@ -378,7 +493,7 @@ fn threads(input: &Input<'_>) -> Vec<(Variant, Component)> {
 
 fn stacktrace(input: &Input<'_>) -> Vec<(Variant, Component)> {
     match &input.stacktrace {
-        Some(stack) => stack_variants(input, stack, None),
+        Some(stack) => stack_variants(input, stack),
         None => Vec::new(),
     }
 }
