@@ -118,12 +118,13 @@ pub fn group(event: &NormalizedEvent) -> Grouping {
 
 /// Groups one event with a project's rules.
 pub fn group_with(event: &NormalizedEvent, rules: &ProjectRules) -> Grouping {
-    let (variants, custom_title) = variants(event, rules);
+    let input = strategies::Input::new(event, rules.stacktrace_rules());
+    let (variants, custom_title) = variants_of(&input, rules);
     let mut hashes = variants.hashes();
     if hashes.is_empty() {
         hashes.push(hash_values::<&str>([]));
     }
-    let (title, culprit, mut metadata) = title::describe(event);
+    let (title, culprit, mut metadata) = title::describe(event, &input);
     let title = match custom_title {
         Some(t) => {
             metadata["title"] = json!(t);
@@ -176,6 +177,14 @@ pub fn explain(event: &NormalizedEvent, rules: &ProjectRules) -> Value {
 
 /// Every variant of the event, and a title set by a fingerprint rule.
 pub fn variants(event: &NormalizedEvent, rules: &ProjectRules) -> (Variants, Option<String>) {
+    variants_of(
+        &strategies::Input::new(event, rules.stacktrace_rules()),
+        rules,
+    )
+}
+
+fn variants_of(input: &strategies::Input<'_>, rules: &ProjectRules) -> (Variants, Option<String>) {
+    let event = input.event;
     if let Some(checksum) = event.checksum.as_deref().filter(|c| !c.is_empty()) {
         let is_md5 = checksum.len() == 32
             && checksum
@@ -200,15 +209,14 @@ pub fn variants(event: &NormalizedEvent, rules: &ProjectRules) -> (Variants, Opt
         .clone()
         .filter(|f| !f.is_empty())
         .unwrap_or_else(|| vec!["{{ default }}".to_owned()]);
-    let input = strategies::Input::new(event, rules.stacktrace_rules());
-    let matched = fingerprint::server_rule(&input, rules.fingerprints.as_ref());
+    let matched = fingerprint::server_rule(input, rules.fingerprints.as_ref());
     let (parts, builtin, custom_title, rule_text) = match matched {
         Some(m) => (m.fingerprint, m.is_builtin, m.title, Some(m.text)),
         None => (client, false, None, None),
     };
     let custom_title = custom_title.map(|t| fingerprint::resolve_title(&t, event));
 
-    let components = strategies::strategy_variants(&input);
+    let components = strategies::strategy_variants(input);
     let defaults = parts
         .iter()
         .filter(|p| fingerprint::is_default_part(p))

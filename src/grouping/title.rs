@@ -8,18 +8,21 @@
 
 use serde_json::{Value, json};
 
+use super::strategies::Input;
 use crate::normalize::NormalizedEvent;
 use crate::protocol::event::Frame;
 
 const MAX_TITLE_CHARS: usize = 256;
 const MAX_CULPRIT_CHARS: usize = 200;
 
-pub fn describe(event: &NormalizedEvent) -> (String, String, Value) {
+/// `input` holds the stacks as the stack-trace rules classified them (in-app decides the
+/// crash frame and the culprit, as in Sentry).
+pub fn describe(event: &NormalizedEvent, input: &Input<'_>) -> (String, String, Value) {
     let culprit = event
         .culprit
         .clone()
         .or_else(|| event.transaction.clone())
-        .or_else(|| generated_culprit(event))
+        .or_else(|| generated_culprit(event, input))
         .or_else(|| event.request_url.clone())
         .unwrap_or_default();
     let culprit = truncate(&culprit, MAX_CULPRIT_CHARS);
@@ -34,7 +37,12 @@ pub fn describe(event: &NormalizedEvent) -> (String, String, Value) {
         return (title.clone(), culprit, json!({ "title": title }));
     };
 
-    let crash = crash_frame(main.frames());
+    let main_frames = input
+        .exception_stacks
+        .last()
+        .and_then(Option::as_ref)
+        .map_or(main.frames(), |s| s.frames.as_slice());
+    let crash = crash_frame(main_frames);
     let value = main.value.as_deref().and_then(first_line);
     let title = if main.is_synthetic() {
         // JS captureMessage sends a synthetic exception beside the message; a captured
@@ -91,14 +99,21 @@ fn crash_frame(frames: &[Frame]) -> Option<&Frame> {
 }
 
 /// From the crash frame backwards: the first in-app frame, else the top frame.
-fn generated_culprit(event: &NormalizedEvent) -> Option<String> {
-    let frames = event
-        .exceptions
+fn generated_culprit(event: &NormalizedEvent, input: &Input<'_>) -> Option<String> {
+    let frames = input
+        .exception_stacks
         .iter()
         .rev()
-        .map(|e| e.frames())
+        .flatten()
+        .map(|s| s.frames.as_slice())
         .find(|f| !f.is_empty())
-        .or(event.stacktrace.as_ref().map(|s| s.frames.as_slice()))?;
+        .or_else(|| {
+            input
+                .stacktrace
+                .as_ref()
+                .or_else(|| input.crashed_thread_stack())
+                .map(|s| s.frames.as_slice())
+        })?;
     let frame = frames
         .iter()
         .rev()
