@@ -169,6 +169,14 @@ pub struct StackOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     rules: Vec<Rule>,
+    /// Unique per parsed list (a copy keeps it: same rules), so that outcomes cached for one
+    /// list are never taken for another, even one allocated where a dropped list was.
+    id: u64,
+}
+
+fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 static BUILTIN: LazyLock<Rules> = LazyLock::new(|| {
@@ -190,7 +198,10 @@ impl Rules {
             })?;
             rules.push(rule);
         }
-        Ok(Rules { rules })
+        Ok(Rules {
+            rules,
+            id: next_id(),
+        })
     }
 
     /// Snag's built-in table (`builtin_rules.txt`), parsed once.
@@ -202,11 +213,17 @@ impl Rules {
     pub fn extended(&self, project: &Rules) -> Rules {
         Rules {
             rules: self.rules.iter().chain(&project.rules).cloned().collect(),
+            id: next_id(),
         }
     }
 
     pub fn len(&self) -> usize {
         self.rules.len()
+    }
+
+    /// Identifies this list of rules (see the field).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Whether any rule reads the exception (`error.type:` …), so that its outcome for a

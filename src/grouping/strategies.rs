@@ -148,8 +148,9 @@ mod rule_cache {
     /// The stack as the key was written, in-app and category per frame, and the decisions.
     type Outcome = (Vec<u8>, Vec<(Option<bool>, Option<String>)>, StackGrouping);
 
-    /// Enough for the hot stacks of a busy server; cleared whole when full.
-    const CAPACITY: usize = 4096;
+    /// Enough for the hot stacks of a busy server (a few MB per thread at most); cleared
+    /// whole when full.
+    const CAPACITY: usize = 1024;
 
     struct Cache {
         seed: RandomState,
@@ -183,8 +184,8 @@ mod rule_cache {
             }
         }
         out.clear();
-        // The rules themselves: the built-in table or one project's (by address).
-        out.extend_from_slice(&(rules as *const Rules as usize).to_le_bytes());
+        // The rules themselves: the built-in table or one project's.
+        out.extend_from_slice(&rules.id().to_le_bytes());
         for f in frames {
             for field in [
                 &f.function,

@@ -935,3 +935,27 @@ fn culprit_falls_back_to_the_request_url() {
     assert_eq!(grouped(raw).culprit, "https://example.com/page?q=1");
     assert_eq!(grouped(message("m")).culprit, "");
 }
+
+#[test]
+fn cached_rule_outcomes_never_cross_rule_lists() {
+    // The same stack under rules that hide a frame, then (the list dropped, a new one parsed)
+    // under rules that do not: the per-thread cache must not answer for the wrong list.
+    let raw = py_error(
+        "KeyError",
+        "k",
+        vec![
+            py_frame("app.a", "log_it", true),
+            py_frame("app.b", "run", true),
+        ],
+    );
+    let hidden = {
+        let rules = super::ProjectRules::parse("stack.function:log_it -group\n", "").unwrap();
+        super::group_with(&event(raw.clone()), &rules).hashes
+    };
+    let shown = {
+        let rules = super::ProjectRules::parse("stack.function:other -group\n", "").unwrap();
+        super::group_with(&event(raw.clone()), &rules).hashes
+    };
+    assert_ne!(hidden, shown);
+    assert_eq!(shown, group(&event(raw)).hashes);
+}
