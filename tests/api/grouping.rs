@@ -116,18 +116,23 @@ async fn project_rules_set_by_the_cli_apply_at_ingest() {
         ]}}))
     };
 
+    // Two database errors and two errors in logging helpers, each pair from two call sites.
+    let send = async |app: &crate::helpers::TestApp| {
+        let events = [
+            error("DatabaseError", "load"),
+            error("DatabaseError", "save"),
+            error("KeyError", "log_write"),
+            error("KeyError", "log_flush"),
+        ];
+        for e in &events {
+            let r = post_envelope(app, 2, "rulekey", &event_envelope(e)).await;
+            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        }
+        events
+    };
+
     // Before the rules: two call sites, two issues.
-    let (a, b) = (
-        error("DatabaseError", "load"),
-        error("DatabaseError", "save"),
-    );
-    let (c, d) = (
-        error("KeyError", "log_write"),
-        error("KeyError", "log_flush"),
-    );
-    for e in [&a, &b, &c, &d] {
-        post_envelope(&app, 2, "rulekey", &event_envelope(e)).await;
-    }
+    let [a, b, c, d] = send(&app).await;
     assert_ne!(issue_of(&app, 2, &a).await, issue_of(&app, 2, &b).await);
     assert_ne!(issue_of(&app, 2, &c).await, issue_of(&app, 2, &d).await);
 
@@ -164,18 +169,7 @@ async fn project_rules_set_by_the_cli_apply_at_ingest() {
     // The server reads a project's rules again within its key cache time; a fresh server
     // (as after a restart) sees them at once.
     let app2 = crate::helpers::spawn_app_on(&app.database_url).await;
-    let (a, b) = (
-        error("DatabaseError", "load"),
-        error("DatabaseError", "save"),
-    );
-    let (c, d) = (
-        error("KeyError", "log_write"),
-        error("KeyError", "log_flush"),
-    );
-    for e in [&a, &b, &c, &d] {
-        let r = post_envelope(&app2, 2, "rulekey", &event_envelope(e)).await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    }
+    let [a, b, c, d] = send(&app2).await;
     assert_eq!(issue_of(&app2, 2, &a).await, issue_of(&app2, 2, &b).await);
     assert_eq!(issue_of(&app2, 2, &c).await, issue_of(&app2, 2, &d).await);
     app2.stop().await;
