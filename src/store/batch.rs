@@ -5,25 +5,26 @@
 //! 2. WRITE:  INSERT INTO batch_write (one row of nine JSON arrays); COMMIT
 //!            where batch_write is a TEMP view whose INSTEAD OF trigger runs:
 //!            INSERT issues; INSERT issue_hashes; INSERT events; INSERT issue_users;
-//!            UPDATE issues; UPSERT issue_minutes; UPSERT issue_tags; INSERT attachments,
+//!            UPDATE issues; UPSERT issue_minutes; INSERT issue_tags_pending; INSERT attachments,
 //!            user_reports
 //! ```
 //! Every query sent to sqlx is a hop to its SQLite thread, and on a busy 2-core machine a hop
 //! costs more than the SQL it carries; so does parsing SQL whose text changes with the batch
 //! size. So each step is one multi-statement query of constant text (prepared once, cached by
 //! sqlx), and the rows travel as JSON arrays, one bound parameter per statement, that SQLite
-//! expands with `jsonb_each` (blobs hex-encoded, restored by `unhex`). `jsonb_each` hands each
+//! expands with `jsonb_each`; blobs travel end to end in one more parameter (see [`Blobs`]). `jsonb_each` hands each
 //! row over as binary JSONB, so `value->>k` does not parse the row's text again per column. Each statement takes
 //! exactly one positional `?`, bound in statement order: sqlx 0.9 mis-binds numbered `?N`
 //! parameters across the statements of one query (it treats the unnamed lower slots as
 //! positional and runs out of arguments), so they are not used here.
 //!
 //! Each event's fragments are serialized in its request handler ([`EncodedEvent`]); the writer
-//! only splices in issue ids and counts tags and minutes per issue.
+//! only splices in issue ids and counts minutes per issue. Tags go in as one row per event
+//! (`issue_tags_pending`), which [`fold_tags`] later merges into `issue_tags` per issue.
 //!
 //! ```json
 //! events = [[project_id, "event_id", issue_id, timestamp, received, "level", "platform",
-//!        "release", "environment", "user_key", "title", "<hex of the compressed event>"], …]
+//!        "release", "environment", "user_key", "title", data_offset, data_length], …]
 //! ```
 //! IMMEDIATE holds the write lock from the first read, so what the lookup read (and the issue
 //! ids chosen from it) stays true until COMMIT. `issues.users_seen` is kept by a trigger on
@@ -55,8 +56,8 @@ SELECT json_object(
 /// one statement instead of nine, so SQLite hands one result back instead of nine (each a
 /// wake-up of the writer task that preempts SQLite's thread on a busy 2-core machine).
 const WRITE_PROCEDURE: &str = "CREATE TEMP VIEW IF NOT EXISTS batch_write
-    (issues, hashes, events, users, issue_updates, minutes, tags, attachments, user_reports)
-    AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
+    (issues, hashes, events, users, issue_updates, minutes, tags, attachments, user_reports, blobs)
+    AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
 CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write BEGIN
     INSERT INTO issues (id, project_id, short_id, primary_hash, title, culprit, type, level,
                         first_seen, last_seen, first_release, last_release, metadata)
@@ -67,7 +68,8 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
     INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release,
                         environment, user_key, title, data)
         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7,
-               value->>8, value->>9, value->>10, unhex(value->>11) FROM jsonb_each(NEW.events);
+               value->>8, value->>9, value->>10, substr(NEW.blobs, value->>11, value->>12)
+        FROM jsonb_each(NEW.events);
     INSERT INTO issue_users (issue_id, user_key)
         SELECT value->>0, value->>1 FROM jsonb_each(NEW.users) WHERE true
         ON CONFLICT DO NOTHING;
@@ -87,18 +89,27 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
     INSERT INTO issue_minutes (issue_id, minute, count)
         SELECT value->>0, value->>1, value->>2 FROM jsonb_each(NEW.minutes) WHERE true
         ON CONFLICT (issue_id, minute) DO UPDATE SET count = count + excluded.count;
-    INSERT INTO issue_tags (issue_id, key, value, count, first_seen, last_seen)
-        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(NEW.tags) WHERE true
-        ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
-            first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen);
+    INSERT INTO issue_tags_pending (issue_id, timestamp, tags)
+        SELECT value->>0, value->>1, jsonb_extract(value, '$[2]') FROM jsonb_each(NEW.tags);
     INSERT INTO attachments (project_id, event_id, filename, content_type, attachment_type, size, data, created_at)
-        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, length(unhex(value->>5)), unhex(value->>5), value->>6
+        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>6,
+               substr(NEW.blobs, value->>5, value->>6), value->>7
         FROM jsonb_each(NEW.attachments);
     INSERT INTO user_reports (project_id, event_id, name, email, comments, created_at)
         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(NEW.user_reports);
 END;";
 
-const WRITE: &str = "INSERT INTO batch_write VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+/// Moves the pending tag rows into `issue_tags`: one upsert per distinct (issue, key, value)
+/// instead of one per event and tag. Runs inside a transaction the writer holds.
+const FOLD_TAGS: &str = "INSERT INTO issue_tags (issue_id, key, value, count, first_seen, last_seen)
+    SELECT p.issue_id, t.value->>0, t.value->>1, COUNT(*), MIN(p.timestamp), MAX(p.timestamp)
+    FROM issue_tags_pending p, jsonb_each(p.tags) t
+    GROUP BY 1, 2, 3
+    ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
+        first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen);
+DELETE FROM issue_tags_pending;";
+
+const WRITE: &str = "INSERT INTO batch_write VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 COMMIT;";
 
 /// An event row with its JSON fragments serialized ahead of time, in the request handler (in
@@ -106,12 +117,12 @@ COMMIT;";
 #[derive(Debug)]
 pub struct EncodedEvent {
     row: EventRow,
-    /// `,timestamp,received,"level","platform",release,environment,user_key,"title","<hex>"]`
+    /// `,timestamp,received,"level","platform",release,environment,user_key,"title",`
     event_tail: String,
     /// `,"title","culprit","level",release,"metadata"]`
     update_tail: String,
-    /// `"key","value"` per tag
-    tags: Vec<String>,
+    /// `[["key","value"],…]`
+    tags: String,
     /// `"id:42"` or `null`
     user: String,
 }
@@ -122,7 +133,7 @@ impl EncodedEvent {
         let option =
             |s: &Option<String>| s.as_deref().map(text).unwrap_or_else(|| "null".to_owned());
         let event_tail = format!(
-            ",{},{},{},{},{},{},{},{},\"{}\"]",
+            ",{},{},{},{},{},{},{},{},",
             row.timestamp,
             row.received,
             text(&row.level),
@@ -131,7 +142,6 @@ impl EncodedEvent {
             option(&row.environment),
             option(&row.user_key),
             text(&row.title),
-            hex_string(&row.data),
         );
         let update_tail = format!(
             ",{},{},{},{},{}]",
@@ -141,11 +151,11 @@ impl EncodedEvent {
             option(&row.release),
             text(&row.metadata)
         );
-        let tags = row
-            .tags
-            .iter()
-            .map(|(k, v)| format!("{},{}", text(k), text(v)))
-            .collect();
+        let tags = json_list(
+            row.tags
+                .iter()
+                .map(|(k, v)| format!("[{},{}]", text(k), text(v))),
+        );
         let user = option(&row.user_key);
         EncodedEvent {
             row,
@@ -162,17 +172,6 @@ impl std::ops::Deref for EncodedEvent {
     fn deref(&self) -> &EventRow {
         &self.row
     }
-}
-
-/// Lower-case hex, for blobs that travel inside JSON (`unhex` restores them).
-fn hex_string(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0xf)]);
-    }
-    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// `[a,b,…]` from rows that are already JSON.
@@ -237,15 +236,16 @@ pub async fn write(
         })
         .collect();
     let plan = Plan::new(&events, known);
+    let mut blobs = Blobs::default();
     let params = [
         Value::Array(new_issue_rows(&plan.new_issues)).to_string(),
         Value::Array(hash_link_rows(&plan.new_links)).to_string(),
-        event_rows(&events, &plan.issue_ids),
+        event_rows(&events, &plan.issue_ids, &mut blobs),
         issue_user_rows(&events, &plan.issue_ids),
         issue_update_rows(&events, &plan.issue_ids),
         minute_rows(&events, &plan.issue_ids),
         tag_rows(&events, &plan.issue_ids),
-        Value::Array(attachment_rows(jobs)).to_string(),
+        attachment_rows(jobs, &mut blobs),
         Value::Array(user_report_rows(jobs)).to_string(),
     ];
     let next_events = unique_events(next);
@@ -258,6 +258,7 @@ pub async fn write(
     for rows in params {
         query = query.bind(rows);
     }
+    query = query.bind(blobs.0);
     if !next.is_empty() {
         for rows in lookup_params(&next_events) {
             query = query.bind(rows);
@@ -307,6 +308,32 @@ pub async fn write(
         Some(e) => rolled_back(conn, e.into()).await,
     }
 }
+
+/// Folds the pending tag rows into `issue_tags`. `in_transaction`: the writer already holds
+/// the write lock (the next batch's lookup opened it), and the fold commits with that batch;
+/// otherwise the fold is a transaction of its own. On failure everything open is rolled back.
+pub async fn fold_tags(
+    conn: &mut SqliteConnection,
+    in_transaction: bool,
+) -> Result<(), StoreError> {
+    let result = if in_transaction {
+        #[allow(deprecated)] // multi-statement queries: see the module documentation
+        sqlx::raw_sql(FOLD_TAGS).execute(&mut *conn).await
+    } else {
+        #[allow(deprecated)]
+        sqlx::raw_sql(FOLD_TAGS_ALONE.as_str())
+            .execute(&mut *conn)
+            .await
+    };
+    if let Err(e) = result {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+static FOLD_TAGS_ALONE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE;\n{FOLD_TAGS}\nCOMMIT;"));
 
 /// Undoes whatever part of the batch ran (harmless when no transaction is open).
 async fn rolled_back(conn: &mut SqliteConnection, e: StoreError) -> Outcome {
@@ -470,13 +497,30 @@ fn hash_link_rows(links: &[(i64, &str, i64)]) -> Vec<Value> {
         .collect()
 }
 
-fn event_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
-    json_list(
-        events
-            .iter()
-            .zip(issue_ids)
-            .map(|(e, id)| format!("[{},\"{}\",{id}{}", e.project_id, e.event_id, e.event_tail)),
-    )
+/// The batch's blobs (compressed events, attachments) end to end: one bound parameter that
+/// rows address by `substr(blobs, offset, length)`, so bytes never travel inside JSON.
+#[derive(Default)]
+struct Blobs(Vec<u8>);
+
+impl Blobs {
+    /// Appends `data` and returns `offset,length` (1-based, as `substr` counts).
+    fn push(&mut self, data: &[u8]) -> String {
+        let offset = self.0.len() + 1;
+        self.0.extend_from_slice(data);
+        format!("{offset},{}", data.len())
+    }
+}
+
+fn event_rows(events: &[&EncodedEvent], issue_ids: &[i64], blobs: &mut Blobs) -> String {
+    json_list(events.iter().zip(issue_ids).map(|(e, id)| {
+        format!(
+            "[{},\"{}\",{id}{}{}]",
+            e.project_id,
+            e.event_id,
+            e.event_tail,
+            blobs.push(&e.data)
+        )
+    }))
 }
 
 /// Each event's user linked to its issue; the trigger counts the new ones in `users_seen`.
@@ -522,42 +566,34 @@ fn minute_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
     )
 }
 
-/// `[issue, "key", "value", count, first_seen, last_seen]` per distinct tag of an issue,
-/// counted here and in key order, so that SQLite walks `issue_tags` front to back.
+/// `[issue, timestamp, [["key","value"],…]]` per event, for `issue_tags_pending`.
 fn tag_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
-    let mut counts: BTreeMap<(i64, &str), (u64, i64, i64)> = BTreeMap::new();
-    for (e, id) in events.iter().zip(issue_ids) {
-        for tag in &e.tags {
-            let entry = counts
-                .entry((*id, tag.as_str()))
-                .or_insert((0, e.timestamp, e.timestamp));
-            entry.0 += 1;
-            entry.1 = entry.1.min(e.timestamp);
-            entry.2 = entry.2.max(e.timestamp);
-        }
-    }
     json_list(
-        counts
-            .into_iter()
-            .map(|((id, tag), (n, first, last))| format!("[{id},{tag},{n},{first},{last}]")),
+        events
+            .iter()
+            .zip(issue_ids)
+            .filter(|(e, _)| !e.row.tags.is_empty())
+            .map(|(e, id)| format!("[{id},{},{}]", e.timestamp, e.tags)),
     )
 }
 
-fn attachment_rows(jobs: &[&WriteJob]) -> Vec<Value> {
-    jobs.iter()
-        .flat_map(|j| &j.attachments)
-        .map(|a| {
-            json!([
-                a.project_id,
-                a.event_id,
-                a.filename,
-                a.content_type,
-                a.attachment_type,
-                hex::encode(&a.data),
-                a.received
-            ])
-        })
-        .collect()
+fn attachment_rows(jobs: &[&WriteJob], blobs: &mut Blobs) -> String {
+    json_list(jobs.iter().flat_map(|j| &j.attachments).map(|a| {
+        let head = json!([
+            a.project_id,
+            a.event_id,
+            a.filename,
+            a.content_type,
+            a.attachment_type
+        ])
+        .to_string();
+        format!(
+            "{},{},{}]",
+            head.trim_end_matches(']'),
+            blobs.push(&a.data),
+            a.received
+        )
+    }))
 }
 
 fn user_report_rows(jobs: &[&WriteJob]) -> Vec<Value> {
@@ -584,15 +620,10 @@ mod tests {
     fn write_statement_count_matches_the_query() {
         // Each statement of WRITE ends with ';' (no string literal in it holds one).
         assert_eq!(WRITE.matches(';').count(), WRITE_STATEMENTS);
-        assert_eq!(WRITE.matches('?').count(), 9);
-        assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 9);
+        assert_eq!(WRITE.matches('?').count(), 10);
+        // Nine row lists, and the blobs addressed by events and attachments.
+        assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 11);
         assert!(WRITE.trim_end().ends_with("COMMIT;"));
         assert!(LOOKUP.starts_with("BEGIN IMMEDIATE;"));
-    }
-
-    #[test]
-    fn hex_matches_the_hex_crate() {
-        let bytes: Vec<u8> = (0..=255).collect();
-        assert_eq!(hex_string(&bytes), hex::encode(&bytes));
     }
 }

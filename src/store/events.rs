@@ -172,11 +172,26 @@ impl Store {
         issue_id: i64,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT key, value, count FROM issue_tags WHERE issue_id = ? ORDER BY key, count DESC",
+            "SELECT key, value, SUM(count) AS n FROM (
+                 SELECT key, value, count FROM issue_tags WHERE issue_id = ?
+                 UNION ALL
+                 SELECT t.value->>0, t.value->>1, 1 FROM issue_tags_pending p, jsonb_each(p.tags) t
+                 WHERE p.issue_id = ?)
+             GROUP BY key, value ORDER BY key, n DESC",
         )
+        .bind(issue_id)
         .bind(issue_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Tag rows not yet folded into `issue_tags` (the writer folds them every quarter second).
+    pub async fn pending_tag_rows(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM issue_tags_pending")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Sum of an issue's minute counters (equals `times_seen`).
@@ -189,14 +204,14 @@ impl Store {
         .await?)
     }
 
-    /// (filename, attachment_type, size) of the attachments stored for an event.
+    /// (filename, attachment_type, size, bytes) of the attachments stored for an event.
     pub async fn event_attachments(
         &self,
         project_id: i64,
         event_id: &str,
-    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+    ) -> Result<Vec<(String, String, i64, Vec<u8>)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT filename, attachment_type, size FROM attachments WHERE project_id = ? AND event_id = ? ORDER BY id",
+            "SELECT filename, attachment_type, size, data FROM attachments WHERE project_id = ? AND event_id = ? ORDER BY id",
         )
         .bind(project_id)
         .bind(event_id)

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! While one batch is written, the envelopes that queue up behind it form the next batch,
-//! whose lookup rides on the same round trip (see [`batch`]).
+//! whose lookup rides on the same round trip (see [`batch`]). Every quarter second the writer
+//! also folds the per-event tag rows into per-issue tag counts.
 //!
 //! Handlers never wait for a slot: a full queue is answered at once (the ingest turns it into
 //! 429), so nothing is dropped silently. A batch that fails is retried one job at a time, so a
@@ -20,6 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::batch;
 use super::batch::EncodedEvent;
 use super::events::{AttachmentRow, UserReportRow};
+
+/// How often pending tag rows are folded into `issue_tags` (see `batch::fold_tags`): often
+/// enough that readers add few pending rows, rarely enough that each fold merges many events.
+const TAG_FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Everything one envelope asks to store; committed atomically, acknowledged after COMMIT.
 #[derive(Debug, Default)]
@@ -136,6 +141,8 @@ async fn run(
     // The lookup of `batch`, when the previous round trip already did it (transaction open).
     let mut known: Option<batch::Known> = None;
     let mut stopping = false;
+    // Pending tag rows, maybe left by an earlier run, are folded after the first batch.
+    let mut last_fold: Option<std::time::Instant> = None;
     loop {
         if batch.is_empty() {
             let received = tokio::select! {
@@ -156,6 +163,15 @@ async fn run(
             match rx.try_recv() {
                 Ok(pending) => next.push(pending),
                 Err(_) => break,
+            }
+        }
+        // Due folds go first, in the batch's transaction when its lookup already opened one.
+        if last_fold.is_none_or(|t| t.elapsed() >= TAG_FOLD_INTERVAL) {
+            last_fold = Some(std::time::Instant::now());
+            if let Err(e) = batch::fold_tags(&mut conn, known.is_some()).await {
+                tracing::error!(error = ?e, "folding pending tag counts failed; retrying later");
+                // The rollback ended the transaction that lookup had opened.
+                known = None;
             }
         }
         let started = std::time::Instant::now();

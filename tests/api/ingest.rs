@@ -217,16 +217,28 @@ async fn issues_count_events_users_tags_and_minutes() {
     assert_eq!(issue.first_release.as_deref(), Some("app@1.0"));
     assert_eq!(app.store.issue_minute_total(issue.id).await.unwrap(), 4);
     let tags = app.store.issue_tags(issue.id).await.unwrap();
-    let count = |k: &str, v: &str| {
+    let count = |tags: &[(String, String, i64)], k: &str, v: &str| {
         tags.iter()
             .find(|(tk, tv, _)| tk == k && tv == v)
             .map(|t| t.2)
     };
-    assert_eq!(count("tier", "gold"), Some(3));
-    assert_eq!(count("tier", "free"), Some(1));
-    assert_eq!(count("environment", "production"), Some(4));
-    assert_eq!(count("user", "id:u1"), Some(2));
-    assert_eq!(count("level", "error"), Some(4));
+    assert_eq!(count(&tags, "tier", "gold"), Some(3));
+    assert_eq!(count(&tags, "tier", "free"), Some(1));
+    assert_eq!(count(&tags, "environment", "production"), Some(4));
+    assert_eq!(count(&tags, "user", "id:u1"), Some(2));
+    assert_eq!(count(&tags, "level", "error"), Some(4));
+
+    // Tag rows are folded into per-issue counts every quarter second (before the next batch,
+    // in its transaction), and the counts stay the same.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let response = post_envelope(&app, 1, "k1", &event_envelope(&error("u4", "free"))).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(app.store.pending_tag_rows().await.unwrap(), 1);
+    let tags = app.store.issue_tags(issue.id).await.unwrap();
+    assert_eq!(count(&tags, "tier", "gold"), Some(3));
+    assert_eq!(count(&tags, "tier", "free"), Some(2));
+    assert_eq!(count(&tags, "user", "id:u4"), Some(1));
+    assert_eq!(count(&tags, "environment", "production"), Some(5));
     app.stop().await;
 }
 
@@ -296,8 +308,13 @@ async fn attachments_and_user_reports_are_stored_with_their_event() {
     assert_eq!(
         attachments,
         vec![
-            ("log.txt".into(), "event.attachment".into(), 11),
-            ("dump.bin".into(), "event.minidump".into(), 3)
+            (
+                "log.txt".into(),
+                "event.attachment".into(),
+                11,
+                b"hello\nworld".to_vec()
+            ),
+            ("dump.bin".into(), "event.minidump".into(), 3, vec![0, 1, 2])
         ]
     );
     let reports = app.store.user_reports(1).await.unwrap();
