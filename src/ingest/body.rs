@@ -99,23 +99,36 @@ fn decompress(
             }
             return Ok(body);
         }
-        Encoding::Gzip => capped(flate2::read::MultiGzDecoder::new(body.as_slice()), limit)
-            .map_err(|e| corrupt("gzip", e))?,
-        Encoding::Deflate => match capped(flate2::read::ZlibDecoder::new(body.as_slice()), limit) {
-            Ok(out) => out,
-            // Some clients send raw deflate under the same name.
-            Err(_) => capped(flate2::read::DeflateDecoder::new(body.as_slice()), limit)
+        Encoding::Gzip => capped(
+            flate2::read::MultiGzDecoder::new(body.as_slice()),
+            limit,
+            output_hint(&body, limit),
+        )
+        .map_err(|e| corrupt("gzip", e))?,
+        Encoding::Deflate => {
+            // JSON deflates about 8:1; `capped` bounds the guess by the limit.
+            let hint = body.len().saturating_mul(8);
+            match capped(flate2::read::ZlibDecoder::new(body.as_slice()), limit, hint) {
+                Ok(out) => out,
+                // Some clients send raw deflate under the same name.
+                Err(_) => capped(
+                    flate2::read::DeflateDecoder::new(body.as_slice()),
+                    limit,
+                    hint,
+                )
                 .map_err(|e| corrupt("deflate", e))?,
-        },
+            }
+        }
         Encoding::Brotli => capped(
             brotli_decompressor::Decompressor::new(body.as_slice(), 8192),
             limit,
+            0,
         )
         .map_err(|e| corrupt("br", e))?,
         Encoding::Zstd => {
             let decoder = zstd::stream::read::Decoder::new(body.as_slice())
                 .map_err(|e| corrupt("zstd", e))?;
-            capped(decoder, limit).map_err(|e| corrupt("zstd", e))?
+            capped(decoder, limit, 0).map_err(|e| corrupt("zstd", e))?
         }
     };
     if out.len() > limit {
@@ -125,10 +138,23 @@ fn decompress(
 }
 
 /// Reads at most `limit + 1` bytes, enough to tell "too large" without inflating a bomb.
-fn capped(reader: impl Read, limit: usize) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
+/// `capacity` is a guess of the output size, so that the output is not copied as it grows.
+fn capped(reader: impl Read, limit: usize, capacity: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(capacity.min(limit + 1));
     reader.take(limit as u64 + 1).read_to_end(&mut out)?;
     Ok(out)
+}
+
+/// The output size a gzip body announces in its last member's trailer (ISIZE), trusted only
+/// up to 16 times the body: the sender writes it, and memory is reserved from it.
+fn output_hint(gzip: &[u8], limit: usize) -> usize {
+    let announced = gzip
+        .last_chunk::<4>()
+        .map_or(0, |size| u32::from_le_bytes(*size) as usize);
+    // Multi-member bodies (a small header member, then the event) announce only the last.
+    (announced + 1024)
+        .min(gzip.len().saturating_mul(16))
+        .min(limit)
 }
 
 /// The legacy `/store/` body: JSON, or base64 of JSON or of zlib-compressed JSON.
