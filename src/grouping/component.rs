@@ -12,6 +12,8 @@
 //! A variant's hash is the md5 of the values of every contributing component, depth first,
 //! concatenated without separators; a variant that does not contribute has no hash.
 
+use std::borrow::Cow;
+
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
@@ -22,7 +24,8 @@ pub struct Component {
     pub id: &'static str,
     pub values: Vec<Node>,
     contributes: Option<bool>,
-    pub hint: Option<String>,
+    /// Mostly fixed text: borrowed, so that grouping an event does not allocate its hints.
+    pub hint: Option<Cow<'static, str>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +69,7 @@ impl Component {
     }
 
     /// Marks the node as (not) counting, with the reason.
-    pub fn set_contributes(&mut self, contributes: bool, hint: impl Into<String>) {
+    pub fn set_contributes(&mut self, contributes: bool, hint: impl Into<Cow<'static, str>>) {
         self.contributes = Some(contributes);
         let hint = hint.into();
         if !hint.is_empty() {
@@ -75,9 +78,9 @@ impl Component {
     }
 
     /// Replaces the literal values, keeping why (a cleaned name, say).
-    pub fn replace_text(&mut self, value: impl Into<String>, hint: &str) {
+    pub fn replace_text(&mut self, value: impl Into<String>, hint: &'static str) {
         self.values = vec![Node::Text(value.into())];
-        self.hint = Some(hint.to_owned());
+        self.hint = Some(hint.into());
     }
 
     pub fn children(&self) -> impl Iterator<Item = &Component> {
