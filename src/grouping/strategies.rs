@@ -436,7 +436,15 @@ fn chained_exception(input: &Input<'_>) -> Vec<(Variant, Component)> {
     }
     let per_exception: Vec<Vec<(Variant, Component)>> =
         (0..count).map(|i| exception_variants(input, i)).collect();
-    let chosen = exception_groups::filter(&input.event.exceptions, &per_exception);
+    let python_sdk_3 = input.event.platform == "python"
+        && input
+            .event
+            .json
+            .get("sdk")
+            .and_then(|sdk| sdk.get("version"))
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|v| v.starts_with('3'));
+    let chosen = exception_groups::filter(&input.event.exceptions, &per_exception, python_sdk_3);
     let mut per_exception: Vec<Option<Vec<(Variant, Component)>>> =
         per_exception.into_iter().map(Some).collect();
     if let [only] = chosen.as_slice() {
@@ -644,13 +652,19 @@ mod exception_groups {
     use super::{Component, Variant};
     use crate::protocol::event::Exception;
 
-    /// Indexes into `exceptions` to hash, in order.
+    /// Indexes into `exceptions` to hash, in order. Follows RFC 0079 as Sentry applies it: a
+    /// well-formed tree of `mechanism.exception_id`/`parent_id` (JavaScript sends one for every
+    /// `cause` chain, group or not) is reduced to its distinct top-level exceptions; a broken
+    /// tree (an exception without an id, a repeated id, an exception that is its own parent, no
+    /// root) is hashed as sent. `python_sdk_3`: Sentry leaves events of the Python SDK 3.x as
+    /// sent (that SDK began sending ids for plain chains, which would have moved their hashes).
     pub fn filter(
         exceptions: &[Exception],
         components: &[Vec<(Variant, Component)>],
+        python_sdk_3: bool,
     ) -> Vec<usize> {
         let all: Vec<usize> = (0..exceptions.len()).collect();
-        if exceptions.len() <= 1 {
+        if exceptions.len() <= 1 || python_sdk_3 {
             return all;
         }
         // id → (index, children in the order Sentry collects them: payload order reversed)
@@ -659,7 +673,9 @@ mod exception_groups {
         for (i, e) in exceptions.iter().enumerate().rev() {
             let Some(m) = &e.mechanism else { return all };
             let Some(id) = m.exception_id else { return all };
-            by_id.insert(id, i);
+            if m.parent_id == Some(id) || by_id.insert(id, i).is_some() {
+                return all;
+            }
             if let Some(parent) = m.parent_id {
                 children.entry(parent).or_default().push(i);
             }
@@ -673,9 +689,6 @@ mod exception_groups {
                 .as_ref()
                 .is_some_and(|m| m.is_exception_group)
         };
-        if !is_group(root) {
-            return all;
-        }
         let id_of = |i: usize| {
             exceptions[i]
                 .mechanism
@@ -704,6 +717,9 @@ mod exception_groups {
         }
         let mut tops = Vec::new();
         top_level(root, &is_group, &id_of, &children, 0, &mut tops);
+        if tops.is_empty() {
+            return all;
+        }
         tops.sort_by(|a, b| {
             let ty = |i: usize| exceptions[i].ty.clone().unwrap_or_else(|| "None".into());
             ty(*b).cmp(&ty(*a))

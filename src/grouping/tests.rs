@@ -283,6 +283,64 @@ fn chained_exceptions_hash_every_link_cause_first() {
 }
 
 #[test]
+fn chains_with_exception_ids_hash_from_the_root_down() {
+    // sentry-javascript marks `cause` chains with ids (cause 1 under root 0): a well-formed
+    // tree, so the root's first-child path is hashed, the root first (RFC 0079 as Sentry
+    // applies it); sentry-python 3.x chains, and broken trees, are hashed as sent.
+    let chain = |platform: &str, sdk_version: &str, cause: Value, main: Value| {
+        let frames = |f: &str| json!({"frames": [py_frame("app.db", f, true)]});
+        json!({"platform": platform, "sdk": {"name": "test", "version": sdk_version},
+        "exception": {"values": [
+            {"type": "ConnectionError", "value": "refused", "mechanism": cause, "stacktrace": frames("connect")},
+            {"type": "DatabaseError", "value": "failed", "mechanism": main, "stacktrace": frames("load")}
+        ]}})
+    };
+    let ids = (
+        json!({"type": "chained", "source": "cause", "exception_id": 1, "parent_id": 0}),
+        json!({"type": "generic", "exception_id": 0}),
+    );
+    let root_first = hash(&[
+        "app.db",
+        "load",
+        "DatabaseError",
+        "app.db",
+        "connect",
+        "ConnectionError",
+    ]);
+    let as_sent = hash(&[
+        "app.db",
+        "connect",
+        "ConnectionError",
+        "app.db",
+        "load",
+        "DatabaseError",
+    ]);
+    let hashes = |platform: &str, version: &str, cause: &Value, main: &Value| {
+        grouped(chain(platform, version, cause.clone(), main.clone())).hashes
+    };
+    assert_eq!(
+        hashes("node", "8.0.0", &ids.0, &ids.1),
+        vec![root_first.clone()]
+    );
+    assert_eq!(hashes("python", "2.75.0", &ids.0, &ids.1), vec![root_first]);
+    assert_eq!(
+        hashes("python", "3.0.0", &ids.0, &ids.1),
+        vec![as_sent.clone()]
+    );
+    // Broken trees: an exception that is its own parent, a repeated id, a missing id.
+    let own_parent = json!({"exception_id": 1, "parent_id": 1});
+    assert_eq!(
+        hashes("node", "8.0.0", &own_parent, &ids.1),
+        vec![as_sent.clone()]
+    );
+    assert_eq!(
+        hashes("node", "8.0.0", &ids.1, &ids.1),
+        vec![as_sent.clone()]
+    );
+    assert_eq!(hashes("node", "8.0.0", &json!({}), &ids.1), vec![as_sent]);
+}
+
+#[test]
 fn chained_cause_without_stack_contributes_type_and_value() {
     let g = grouped(json!({"platform": "python", "exception": {"values": [
         {"type": "OSError", "value": "disk full"},
