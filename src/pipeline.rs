@@ -171,8 +171,8 @@ fn compress(data: &[u8]) -> Vec<u8> {
 /// The tags counted per issue: the event's fields that Sentry indexes as tags, then the
 /// event's own tags (a field wins over a tag of the same name).
 fn issue_tags(event: &NormalizedEvent) -> Vec<(String, String)> {
-    let main = event.exceptions.last();
-    let mechanism = main.and_then(|e| e.mechanism.as_ref());
+    let mechanism = event.main_mechanism();
+    let mechanism = mechanism.as_ref();
     let context = |ctx: &str, field: &str| {
         event
             .json
@@ -205,7 +205,7 @@ fn issue_tags(event: &NormalizedEvent) -> Vec<(String, String)> {
                 .and_then(|m| m.handled)
                 .map(|h| if h { "yes" } else { "no" }.to_owned()),
         ),
-        ("mechanism", mechanism.and_then(|m| m.ty.clone())),
+        ("mechanism", mechanism.and_then(|m| m.ty).map(str::to_owned)),
         ("os.name", context("os", "name").map(str::to_owned)),
     ];
     let mut tags: Vec<(String, String)> = derived

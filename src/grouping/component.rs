@@ -20,24 +20,30 @@ use serde_json::{Value, json};
 /// One node: a kind (`frame`, `type`, …), literal values or child components, and whether it
 /// counts, with the reason when it does not (or how a value was cleaned).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Component {
+pub struct Component<'a> {
     pub id: &'static str,
-    pub values: Vec<Node>,
+    /// The first literal value. Most components are one value: kept inline, not in `values`
+    /// (a frame's components are built twice, for both variants).
+    text: Option<Cow<'a, str>>,
+    /// Further values, after `text`.
+    pub values: Vec<Node<'a>>,
     contributes: Option<bool>,
     /// Mostly fixed text: borrowed, so that grouping an event does not allocate its hints.
     pub hint: Option<Cow<'static, str>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Node {
-    Text(String),
-    Child(Component),
+pub enum Node<'a> {
+    /// Mostly borrowed from the event: building a variant twice copies no text.
+    Text(Cow<'a, str>),
+    Child(Component<'a>),
 }
 
-impl Component {
-    pub fn new(id: &'static str) -> Component {
+impl<'a> Component<'a> {
+    pub fn new(id: &'static str) -> Component<'a> {
         Component {
             id,
+            text: None,
             values: Vec::new(),
             contributes: None,
             hint: None,
@@ -45,13 +51,13 @@ impl Component {
     }
 
     /// A component of one literal value.
-    pub fn text(id: &'static str, value: impl Into<String>) -> Component {
+    pub fn text(id: &'static str, value: impl Into<Cow<'a, str>>) -> Component<'a> {
         let mut c = Component::new(id);
-        c.values.push(Node::Text(value.into()));
+        c.text = Some(value.into());
         c
     }
 
-    pub fn with_children(id: &'static str, children: Vec<Component>) -> Component {
+    pub fn with_children(id: &'static str, children: Vec<Component<'a>>) -> Component<'a> {
         let mut c = Component::new(id);
         c.values = children.into_iter().map(Node::Child).collect();
         c
@@ -61,10 +67,11 @@ impl Component {
     /// literal value or a contributing child.
     pub fn contributes(&self) -> bool {
         self.contributes.unwrap_or_else(|| {
-            self.values.iter().any(|v| match v {
-                Node::Text(_) => true,
-                Node::Child(c) => c.contributes(),
-            })
+            self.text.is_some()
+                || self.values.iter().any(|v| match v {
+                    Node::Text(_) => true,
+                    Node::Child(c) => c.contributes(),
+                })
         })
     }
 
@@ -78,12 +85,13 @@ impl Component {
     }
 
     /// Replaces the literal values, keeping why (a cleaned name, say).
-    pub fn replace_text(&mut self, value: impl Into<String>, hint: &'static str) {
-        self.values = vec![Node::Text(value.into())];
+    pub fn replace_text(&mut self, value: impl Into<Cow<'a, str>>, hint: &'static str) {
+        self.text = Some(value.into());
+        self.values.clear();
         self.hint = Some(hint.into());
     }
 
-    pub fn children(&self) -> impl Iterator<Item = &Component> {
+    pub fn children(&self) -> impl Iterator<Item = &Component<'a>> {
         self.values.iter().filter_map(|v| match v {
             Node::Child(c) => Some(c),
             Node::Text(_) => None,
@@ -99,19 +107,20 @@ impl Component {
     }
 
     /// The contributing literal values, depth first (what the hash is made of).
-    pub fn contributing_values(&self) -> Vec<&str> {
+    pub fn contributing_values(&self) -> Vec<Cow<'a, str>> {
         let mut out = Vec::new();
         self.collect_values(&mut out);
         out
     }
 
-    fn collect_values<'a>(&'a self, out: &mut Vec<&'a str>) {
+    fn collect_values(&self, out: &mut Vec<Cow<'a, str>>) {
         if !self.contributes() {
             return;
         }
+        out.extend(self.text.iter().cloned());
         for v in &self.values {
             match v {
-                Node::Text(t) => out.push(t),
+                Node::Text(t) => out.push(t.clone()),
                 Node::Child(c) => c.collect_values(out),
             }
         }
@@ -126,12 +135,13 @@ impl Component {
     /// The tree as JSON, for `snag grouping` (why an event grouped the way it did).
     pub fn to_json(&self) -> Value {
         let values: Vec<Value> = self
-            .values
+            .text
             .iter()
-            .map(|v| match v {
+            .map(|t| json!(t))
+            .chain(self.values.iter().map(|v| match v {
                 Node::Text(t) => json!(t),
                 Node::Child(c) => c.to_json(),
-            })
+            }))
             .collect();
         let mut out = json!({"id": self.id, "contributes": self.contributes(), "values": values});
         if let Some(hint) = &self.hint {

@@ -63,13 +63,13 @@ pub fn server_rule(input: &Input<'_>, project: Option<&FingerprintRules>) -> Opt
         event.environment.as_deref(),
         event.transaction.as_deref(),
     );
-    fn frame(f: &Frame) -> RuleFrame<'_> {
+    fn frame<'a>(f: &Frame<'a>) -> RuleFrame<'a> {
         RuleFrame {
-            function: f.function.as_deref().or(f.raw_function.as_deref()),
-            module: f.module.as_deref(),
-            abs_path: f.abs_path.as_deref(),
-            filename: f.filename.as_deref(),
-            package: f.package.as_deref(),
+            function: f.function.or(f.raw_function),
+            module: f.module,
+            abs_path: f.abs_path,
+            filename: f.filename,
+            package: f.package,
             in_app: f.in_app,
         }
     }
@@ -95,12 +95,12 @@ pub fn server_rule(input: &Input<'_>, project: Option<&FingerprintRules>) -> Opt
             .get("logentry")
             .and_then(|l| l.get("formatted"))
             .and_then(|f| f.as_str()),
-        exceptions: event
+        exceptions: input
             .exceptions
             .iter()
             .map(|e| RuleException {
-                ty: e.ty.as_deref(),
-                value: e.value.as_deref(),
+                ty: e.ty,
+                value: e.value,
             })
             .collect(),
         frames,
@@ -132,7 +132,8 @@ fn resolve_part(part: &str, event: &NormalizedEvent) -> String {
     let Some(name) = variable(part) else {
         return part.to_owned();
     };
-    let main = event.exceptions.last();
+    let exceptions = event.exceptions();
+    let main = exceptions.last();
     let crash_frame = main.and_then(|e| {
         let frames = e.frames();
         frames
@@ -146,15 +147,15 @@ fn resolve_part(part: &str, event: &NormalizedEvent) -> String {
         "message" => event
             .message
             .clone()
-            .or_else(|| main.and_then(|e| e.value.clone())),
-        "type" | "error.type" => main.and_then(|e| e.ty.clone()),
-        "value" | "error.value" => main.and_then(|e| e.value.clone()),
-        "function" | "stack.function" => crash_frame.and_then(|f| f.function.clone()),
-        "module" | "stack.module" => crash_frame.and_then(|f| f.module.clone()),
-        "path" | "stack.abs_path" => crash_frame.and_then(|f| f.abs_path.clone()),
-        "stack.filename" => crash_frame.and_then(|f| f.filename.clone()),
+            .or_else(|| main.and_then(|e| e.value).map(str::to_owned)),
+        "type" | "error.type" => main.and_then(|e| e.ty).map(str::to_owned),
+        "value" | "error.value" => main.and_then(|e| e.value).map(str::to_owned),
+        "function" | "stack.function" => crash_frame.and_then(|f| f.function).map(str::to_owned),
+        "module" | "stack.module" => crash_frame.and_then(|f| f.module).map(str::to_owned),
+        "path" | "stack.abs_path" => crash_frame.and_then(|f| f.abs_path).map(str::to_owned),
+        "stack.filename" => crash_frame.and_then(|f| f.filename).map(str::to_owned),
         "package" | "stack.package" => crash_frame
-            .and_then(|f| f.package.as_deref())
+            .and_then(|f| f.package)
             .map(|p| p.rsplit(['/', '\\']).next().unwrap_or(p).to_owned()),
         "level" => Some(event.level.clone()),
         "logger" => event.logger.clone(),

@@ -9,6 +9,8 @@
 //!                                                         → "com.example.Foo$$EnhancerBySpringCGLIB$$<auto>"
 //! ```
 
+use std::borrow::Cow;
+
 use super::component::Component;
 use crate::protocol::event::Frame;
 
@@ -17,8 +19,12 @@ pub use super::rules::Family;
 const CONTEXT_LINE_PLATFORMS: [&str; 5] = ["javascript", "node", "python", "php", "ruby"];
 
 /// The frame component; `recursion` when the frame repeats the one before it.
-pub fn frame_component(frame: &Frame, event_platform: &str, recursion: bool) -> Component {
-    let platform = frame.platform.as_deref().unwrap_or(event_platform);
+pub fn frame_component<'a>(
+    frame: &Frame<'a>,
+    event_platform: &str,
+    recursion: bool,
+) -> Component<'a> {
+    let platform = frame.platform.unwrap_or(event_platform);
     let family = Family::from_platform(platform);
 
     let mut filename = filename_component(frame, platform);
@@ -37,11 +43,7 @@ pub fn frame_component(frame: &Frame, event_platform: &str, recursion: bool) -> 
     let mut values = vec![module, filename, function];
     values.extend(context_line);
     // A native frame without symbols nor file still tells its binary apart.
-    if let Some(package) = frame
-        .package
-        .as_deref()
-        .filter(|_| family == Family::Native)
-    {
+    if let Some(package) = frame.package.filter(|_| family == Family::Native) {
         let mut component = Component::text("package", basename(package).to_lowercase());
         if values.iter().all(|c| !c.contributes()) {
             component.hint = Some("used as fallback because function name is not available".into());
@@ -54,11 +56,10 @@ pub fn frame_component(frame: &Frame, event_platform: &str, recursion: bool) -> 
     let mut component = Component::with_children("frame", values);
 
     if family == Family::JavaScript {
-        let abs_path = frame.abs_path.as_deref().unwrap_or("");
+        let abs_path = frame.abs_path.unwrap_or("");
         let function = frame
             .raw_function
-            .as_deref()
-            .or(frame.function.as_deref())
+            .or(frame.function)
             .map(|f| f.rsplit('.').next().unwrap_or(f));
         if function == Some("eval")
             || matches!(
@@ -100,13 +101,13 @@ pub fn has_url_origin(path: Option<&str>, allow_file_origin: bool) -> bool {
     path.starts_with("file:") && !allow_file_origin
 }
 
-fn filename_component(frame: &Frame, platform: &str) -> Component {
-    let Some(filename) = frame.filename.as_deref() else {
+fn filename_component<'a>(frame: &Frame<'a>, platform: &str) -> Component<'a> {
+    let Some(filename) = frame.filename else {
         return Component::new("filename");
     };
-    let name = basename(filename).to_lowercase();
+    let name = lowercase(basename(filename));
     let mut component = Component::text("filename", name.clone());
-    if has_url_origin(frame.abs_path.as_deref(), true) {
+    if has_url_origin(frame.abs_path, true) {
         component.set_contributes(false, "ignored because frame points to a URL");
     } else if name == "<anonymous>" {
         component.set_contributes(false, "anonymous filename discarded");
@@ -114,24 +115,21 @@ fn filename_component(frame: &Frame, platform: &str) -> Component {
         component.set_contributes(false, "native code indicated by filename");
     } else if platform == "java" {
         let cleaned = java::javassist(&name);
-        if cleaned != name {
+        if cleaned != *name {
             component.replace_text(cleaned, "cleaned javassist parts");
         }
     }
     component
 }
 
-fn module_component(frame: &Frame, platform: &str) -> Component {
-    let Some(module) = frame.module.as_deref() else {
+fn module_component<'a>(frame: &Frame<'a>, platform: &str) -> Component<'a> {
+    let Some(module) = frame.module else {
         return Component::new("module");
     };
     let mut component = Component::text("module", module);
     if platform == "javascript"
         && module.contains('/')
-        && frame
-            .abs_path
-            .as_deref()
-            .is_some_and(|p| p.ends_with(module))
+        && frame.abs_path.is_some_and(|p| p.ends_with(module))
     {
         component.set_contributes(false, "ignored bad javascript module");
     } else if platform == "java" {
@@ -156,15 +154,15 @@ fn module_component(frame: &Frame, platform: &str) -> Component {
     component
 }
 
-fn function_component(
-    frame: &Frame,
+fn function_component<'a>(
+    frame: &Frame<'a>,
     platform: &str,
     family: Family,
     context_line_counts: bool,
-) -> Component {
+) -> Component<'a> {
     let function = match platform {
-        "csharp" => frame.raw_function.as_deref().or(frame.function.as_deref()),
-        _ => frame.function.as_deref().or(frame.raw_function.as_deref()),
+        "csharp" => frame.raw_function.or(frame.function),
+        _ => frame.function.or(frame.raw_function),
     };
     let Some(function) = function.filter(|f| !f.is_empty()) else {
         return Component::new("function");
@@ -225,8 +223,8 @@ fn function_component(
     component
 }
 
-fn context_line_component(frame: &Frame, family: Family) -> Component {
-    let raw = frame.context_line.as_deref().unwrap_or("");
+fn context_line_component<'a>(frame: &Frame<'a>, family: Family) -> Component<'a> {
+    let raw = frame.context_line.unwrap_or("");
     let line = collapse_whitespace(raw);
     if line.is_empty() {
         return Component::new("context-line");
@@ -236,15 +234,35 @@ fn context_line_component(frame: &Frame, family: Family) -> Component {
         component.set_contributes(false, "discarded because line too long");
     } else if family == Family::JavaScript
         && frame.function.is_none()
-        && has_url_origin(frame.abs_path.as_deref(), false)
+        && has_url_origin(frame.abs_path, false)
     {
         component.set_contributes(false, "discarded because from URL origin");
     }
     component
 }
 
-/// Python's `" ".join(line.split())`: runs of whitespace become one space, ends trimmed.
-fn collapse_whitespace(raw: &str) -> String {
+/// `s` lowercased, borrowed when it already is.
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_uppercase) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// Python's `" ".join(line.split())`: runs of whitespace become one space, ends trimmed
+/// (borrowed when that changes nothing).
+fn collapse_whitespace(raw: &str) -> Cow<'_, str> {
+    let trimmed = raw.trim();
+    let mut previous_space = false;
+    let clean = trimmed.chars().all(|c| {
+        let ok = !c.is_whitespace() || (c == ' ' && !previous_space);
+        previous_space = c.is_whitespace();
+        ok
+    });
+    if clean {
+        return Cow::Borrowed(trimmed);
+    }
     let mut out = String::with_capacity(raw.len());
     for word in raw.split_whitespace() {
         if !out.is_empty() {
@@ -252,7 +270,7 @@ fn collapse_whitespace(raw: &str) -> String {
         }
         out.push_str(word);
     }
-    out
+    Cow::Owned(out)
 }
 
 /// ERB templates compile to methods named `_app_views_show_html_erb__1234_5678`.
@@ -443,5 +461,23 @@ mod tests {
         );
         assert_eq!(strip_erb_suffix("render_12_34"), "render_12_34");
         assert_eq!(strip_erb_suffix("plain"), "plain");
+    }
+
+    #[test]
+    fn whitespace_collapses_as_python_split_join() {
+        for (raw, expected, borrowed) in [
+            ("  return x + 1  ", "return x + 1", true),
+            ("return  x", "return x", false),
+            ("\treturn x", "return x", true),
+            ("a\tb", "a b", false),
+            ("a \u{a0}b", "a b", false),
+            ("   ", "", true),
+        ] {
+            let line = collapse_whitespace(raw);
+            assert_eq!(line, expected, "{raw:?}");
+            assert_eq!(matches!(line, Cow::Borrowed(_)), borrowed, "{raw:?}");
+        }
+        assert!(matches!(lowercase("views.py"), Cow::Borrowed("views.py")));
+        assert_eq!(lowercase("Views.PY"), "views.py");
     }
 }

@@ -20,6 +20,8 @@ pub mod rules;
 mod strategies;
 mod title;
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
 pub use component::hash_values;
@@ -80,24 +82,24 @@ impl ProjectRules {
 
 /// One variant: its hash (`None` when present but not contributing) and what it hashed.
 #[derive(Debug, Clone)]
-pub struct VariantResult {
+pub struct VariantResult<'a> {
     pub hash: Option<String>,
     /// The contributing values, in hash order.
-    pub values: Vec<String>,
+    pub values: Vec<Cow<'a, str>>,
     /// The component tree (strategy variants only).
-    pub component: Option<component::Component>,
+    pub component: Option<component::Component<'a>>,
     /// Why it is what it is (fingerprint rule, checksum…).
     pub description: Option<String>,
 }
 
 /// Every variant of an event, Sentry's names as keys.
 #[derive(Debug, Clone)]
-pub struct Variants(pub Vec<(String, VariantResult)>);
+pub struct Variants<'a>(pub Vec<(String, VariantResult<'a>)>);
 
-impl Variants {
+impl Variants<'_> {
     /// The non-null hashes, in lookup order: everything but `system` first.
     pub fn hashes(&self) -> Vec<String> {
-        let mut ordered: Vec<&(String, VariantResult)> = self.0.iter().collect();
+        let mut ordered: Vec<&(String, VariantResult<'_>)> = self.0.iter().collect();
         ordered.sort_by_key(|(name, _)| name == "system");
         let mut out: Vec<String> = Vec::new();
         for (_, v) in ordered {
@@ -136,7 +138,7 @@ pub fn group_with(event: &NormalizedEvent, rules: &ProjectRules) -> Grouping {
         hashes,
         title,
         culprit,
-        issue_type: if event.exceptions.is_empty() {
+        issue_type: if input.exceptions.is_empty() {
             "default"
         } else {
             "error"
@@ -176,14 +178,20 @@ pub fn explain(event: &NormalizedEvent, rules: &ProjectRules) -> Value {
 }
 
 /// Every variant of the event, and a title set by a fingerprint rule.
-pub fn variants(event: &NormalizedEvent, rules: &ProjectRules) -> (Variants, Option<String>) {
+pub fn variants<'a>(
+    event: &'a NormalizedEvent,
+    rules: &'a ProjectRules,
+) -> (Variants<'a>, Option<String>) {
     variants_of(
         &strategies::Input::new(event, rules.stacktrace_rules()),
         rules,
     )
 }
 
-fn variants_of(input: &strategies::Input<'_>, rules: &ProjectRules) -> (Variants, Option<String>) {
+fn variants_of<'a>(
+    input: &strategies::Input<'a>,
+    rules: &ProjectRules,
+) -> (Variants<'a>, Option<String>) {
     let event = input.event;
     if let Some(checksum) = event.checksum.as_deref().filter(|c| !c.is_empty()) {
         let is_md5 = checksum.len() == 32
@@ -197,7 +205,7 @@ fn variants_of(input: &strategies::Input<'_>, rules: &ProjectRules) -> (Variants
         };
         let result = VariantResult {
             hash: Some(hash),
-            values: vec![checksum.to_owned()],
+            values: vec![checksum.into()],
             component: None,
             description: Some("legacy checksum".into()),
         };
@@ -222,7 +230,7 @@ fn variants_of(input: &strategies::Input<'_>, rules: &ProjectRules) -> (Variants
         .filter(|p| fingerprint::is_default_part(p))
         .count();
 
-    let mut out: Vec<(String, VariantResult)> = Vec::new();
+    let mut out: Vec<(String, VariantResult<'a>)> = Vec::new();
     if defaults == 0 {
         for (name, mut c) in components {
             if c.contributes() {
@@ -230,7 +238,10 @@ fn variants_of(input: &strategies::Input<'_>, rules: &ProjectRules) -> (Variants
             }
             out.push((name.to_string(), strategy_result(c, None)));
         }
-        let values = fingerprint::resolve(&parts, event);
+        let values: Vec<Cow<'a, str>> = fingerprint::resolve(&parts, event)
+            .into_iter()
+            .map(Cow::Owned)
+            .collect();
         let name = if builtin {
             "built_in_fingerprint"
         } else {
@@ -267,9 +278,12 @@ fn variants_of(input: &strategies::Input<'_>, rules: &ProjectRules) -> (Variants
 }
 
 /// A strategy variant's result; a fingerprint with `{{ default }}` salts it.
-fn strategy_result(component: component::Component, salt: Option<&[String]>) -> VariantResult {
+fn strategy_result<'a>(
+    component: component::Component<'a>,
+    salt: Option<&[String]>,
+) -> VariantResult<'a> {
     let contributes = component.contributes();
-    let values: Vec<String> = if !contributes {
+    let values: Vec<Cow<'a, str>> = if !contributes {
         Vec::new()
     } else {
         let own = component.contributing_values();
@@ -278,13 +292,13 @@ fn strategy_result(component: component::Component, salt: Option<&[String]>) -> 
                 .iter()
                 .flat_map(|p| {
                     if fingerprint::is_default_part(p) {
-                        own.iter().map(|v| v.to_string()).collect()
+                        own.clone()
                     } else {
-                        vec![p.clone()]
+                        vec![Cow::Owned(p.clone())]
                     }
                 })
                 .collect(),
-            None => own.into_iter().map(str::to_owned).collect(),
+            None => own,
         }
     };
     VariantResult {

@@ -20,34 +20,36 @@ use crate::normalize::NormalizedEvent;
 use crate::protocol::event::{Exception, Frame, Stacktrace, Thread, objects};
 
 /// Variant name → root component, for the strategies that produced one.
-pub type Variants = BTreeMap<&'static str, Component>;
+pub type Variants<'a> = BTreeMap<&'static str, Component<'a>>;
 
 /// A stack trace after the stack-trace rules classified its frames (in-app, category).
 #[derive(Debug, Clone)]
-pub struct ClassifiedStack {
-    pub frames: Vec<Frame>,
+pub struct ClassifiedStack<'a> {
+    pub frames: Vec<Frame<'a>>,
     /// The grouping rules' decisions (the same for both variants).
-    decisions: rules::StackGrouping,
+    decisions: std::sync::Arc<rules::StackGrouping>,
 }
 
 /// The event as the strategies read it: stacks classified once, up front.
 pub struct Input<'a> {
     pub event: &'a NormalizedEvent,
+    /// Oldest cause first; the exception actually raised is last.
+    pub exceptions: Vec<Exception<'a>>,
     /// Per exception, its classified stack (`None` without a `stacktrace`).
-    pub exception_stacks: Vec<Option<ClassifiedStack>>,
-    pub stacktrace: Option<ClassifiedStack>,
-    pub threads: Vec<(Thread, Option<ClassifiedStack>)>,
+    pub exception_stacks: Vec<Option<ClassifiedStack<'a>>>,
+    pub stacktrace: Option<ClassifiedStack<'a>>,
+    pub threads: Vec<(Thread<'a>, Option<ClassifiedStack<'a>>)>,
 }
 
 impl<'a> Input<'a> {
     pub fn new(event: &'a NormalizedEvent, rules: &'a Rules) -> Input<'a> {
-        let exception_stacks = event
-            .exceptions
+        let exceptions = event.exceptions();
+        let exception_stacks = exceptions
             .iter()
             .map(|e| {
                 e.stacktrace
                     .as_ref()
-                    .map(|s| classify(s, &event.platform, rules, Some(&rule_exception(e))))
+                    .map(|s| classify(s, &event.platform, rules, Some(e)))
             })
             .collect();
         let stacktrace = Stacktrace::read(event.json.get("stacktrace"))
@@ -64,6 +66,7 @@ impl<'a> Input<'a> {
             .collect();
         Input {
             event,
+            exceptions,
             exception_stacks,
             stacktrace,
             threads,
@@ -71,9 +74,9 @@ impl<'a> Input<'a> {
     }
 }
 
-impl Input<'_> {
+impl<'a> Input<'a> {
     /// The stack of the only thread, else of the only crashed one, else of the only current one.
-    pub fn crashed_thread_stack(&self) -> Option<&ClassifiedStack> {
+    pub fn crashed_thread_stack(&self) -> Option<&ClassifiedStack<'a>> {
         let only = |filter: &dyn Fn(&Thread) -> bool| {
             let chosen: Vec<_> = self.threads.iter().filter(|(t, _)| filter(t)).collect();
             match chosen.as_slice() {
@@ -88,52 +91,52 @@ impl Input<'_> {
     }
 }
 
-fn rule_exception(e: &Exception) -> RuleException {
+fn rule_exception(e: &Exception<'_>) -> RuleException {
     RuleException {
-        ty: e.ty.clone(),
-        value: e.value.clone(),
-        mechanism: e.mechanism.as_ref().and_then(|m| m.ty.clone()),
+        ty: e.ty.map(str::to_owned),
+        value: e.value.map(str::to_owned),
+        mechanism: e.mechanism.as_ref().and_then(|m| m.ty).map(str::to_owned),
     }
 }
 
 /// Applies the in-app and category rules; frames no rule and no client marked are not in-app.
-fn classify(
-    stack: &Stacktrace,
+fn classify<'a>(
+    stack: &Stacktrace<'a>,
     platform: &str,
     rules: &Rules,
-    exception: Option<&RuleException>,
-) -> ClassifiedStack {
+    exception: Option<&Exception<'_>>,
+) -> ClassifiedStack<'a> {
     let mut frames = stack.frames.clone();
     for frame in &mut frames {
-        let frame_platform = frame.platform.as_deref().unwrap_or(platform);
+        let frame_platform = frame.platform.unwrap_or(platform);
         // JavaScript file names group without their query string.
         if Family::from_platform(frame_platform) == Family::JavaScript
             && let Some(f) = &mut frame.filename
             && let Some(at) = f.find('?')
         {
-            f.truncate(at);
+            *f = &f[..at];
         }
     }
-    let mut rule_frames: Vec<RuleFrame> = frames
-        .iter()
-        .map(|f| RuleFrame {
-            family: Family::from_platform(f.platform.as_deref().unwrap_or(platform)),
-            function: f.function.clone().or_else(|| f.raw_function.clone()),
-            module: f.module.clone(),
-            package: f.package.clone(),
-            abs_path: f.abs_path.clone(),
-            filename: f.filename.clone(),
-            in_app: f.in_app,
-            category: None,
-        })
-        .collect();
-    let decisions = rule_cache::outcome(rules, &mut rule_frames, exception);
-    for (frame, rule_frame) in frames.iter_mut().zip(&mut rule_frames) {
-        let in_app = rule_frame.in_app.unwrap_or(false);
+    let (in_app, decisions) = rule_cache::outcome(rules, &frames, platform, exception);
+    for (frame, in_app) in frames.iter_mut().zip(in_app) {
         frame.in_app = Some(in_app);
-        rule_frame.in_app = Some(in_app);
     }
     ClassifiedStack { frames, decisions }
+}
+
+/// What the stack-trace rules see of a frame.
+fn rule_frame(frame: &Frame<'_>, platform: &str) -> RuleFrame {
+    let owned = |s: Option<&str>| s.map(str::to_owned);
+    RuleFrame {
+        family: Family::from_platform(frame.platform.unwrap_or(platform)),
+        function: owned(frame.function.or(frame.raw_function)),
+        module: owned(frame.module),
+        package: owned(frame.package),
+        abs_path: owned(frame.abs_path),
+        filename: owned(frame.filename),
+        in_app: frame.in_app,
+        category: None,
+    }
 }
 
 /// What the stack-trace rules decide depends only on the stack (and maybe the exception), and
@@ -142,18 +145,21 @@ mod rule_cache {
     use std::cell::RefCell;
     use std::collections::HashMap;
     use std::hash::{BuildHasher, RandomState};
+    use std::sync::Arc;
 
-    use super::rules::{RuleException, RuleFrame, Rules, StackGrouping};
+    use super::rules::{RuleFrame, Rules, StackGrouping};
+    use super::{Exception, Family, Frame, rule_exception, rule_frame};
 
-    /// The stack as the key was written, in-app and category per frame, and the decisions.
-    type Outcome = (Vec<u8>, Vec<(Option<bool>, Option<String>)>, StackGrouping);
+    /// The stack as the key was written, in-app per frame, and the decisions.
+    type Outcome = (Vec<u8>, Vec<bool>, Arc<StackGrouping>);
 
     /// Enough for the hot stacks of a busy server (a few MB per thread at most); cleared
     /// whole when full.
     const CAPACITY: usize = 1024;
 
     struct Cache {
-        seed: RandomState,
+        /// Random per thread: which stacks share a slot cannot be chosen from outside.
+        seed: u64,
         outcomes: HashMap<u64, Outcome>,
         /// The key of the stack being looked up (reused: no allocation on a hit).
         key: Vec<u8>,
@@ -161,7 +167,7 @@ mod rule_cache {
 
     thread_local! {
         static CACHE: RefCell<Cache> = RefCell::new(Cache {
-            seed: RandomState::new(),
+            seed: RandomState::new().hash_one(0u8),
             outcomes: HashMap::new(),
             key: Vec::new(),
         });
@@ -171,10 +177,11 @@ mod rule_cache {
     fn write_key(
         out: &mut Vec<u8>,
         rules: &Rules,
-        frames: &[RuleFrame],
-        exception: Option<&RuleException>,
+        frames: &[Frame<'_>],
+        platform: &str,
+        exception: Option<&Exception<'_>>,
     ) {
-        fn text(out: &mut Vec<u8>, s: &Option<String>) {
+        fn text(out: &mut Vec<u8>, s: Option<&str>) {
             match s {
                 Some(s) => {
                     out.extend_from_slice(&(s.len() as u64 + 1).to_le_bytes());
@@ -188,16 +195,15 @@ mod rule_cache {
         out.extend_from_slice(&rules.id().to_le_bytes());
         for f in frames {
             for field in [
-                &f.function,
-                &f.module,
-                &f.package,
-                &f.abs_path,
-                &f.filename,
-                &f.category,
+                f.function.or(f.raw_function),
+                f.module,
+                f.package,
+                f.abs_path,
+                f.filename,
             ] {
                 text(out, field);
             }
-            out.push(f.family as u8);
+            out.push(Family::from_platform(f.platform.unwrap_or(platform)) as u8);
             out.push(match f.in_app {
                 None => 0,
                 Some(false) => 1,
@@ -207,45 +213,62 @@ mod rule_cache {
         if rules.reads_exception()
             && let Some(e) = exception
         {
-            for field in [&e.ty, &e.value, &e.mechanism] {
+            for field in [e.ty, e.value, e.mechanism.as_ref().and_then(|m| m.ty)] {
                 text(out, field);
             }
         }
     }
 
-    /// Classifies `frames` in place and returns the grouping decisions, from the cache when
-    /// this stack was seen before with these rules.
+    /// A multiply-rotate hash over 8-byte words: SipHash over a whole stack cost more than
+    /// the lookup saves. Collisions are harmless (the stored key is compared), and at worst
+    /// make two stacks evict each other.
+    fn fast_hash(seed: u64, bytes: &[u8]) -> u64 {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            h = (h ^ w).wrapping_mul(K).rotate_left(29);
+        }
+        let mut tail = [0u8; 8];
+        tail[..words.remainder().len()].copy_from_slice(words.remainder());
+        h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+        h ^ (h >> 32)
+    }
+
+    /// Whether each frame is in-app after the rules, and the grouping decisions; from the
+    /// cache when this stack was seen before with these rules.
     pub fn outcome(
         rules: &Rules,
-        frames: &mut [RuleFrame],
-        exception: Option<&RuleException>,
-    ) -> StackGrouping {
+        frames: &[Frame<'_>],
+        platform: &str,
+        exception: Option<&Exception<'_>>,
+    ) -> (Vec<bool>, Arc<StackGrouping>) {
         CACHE.with(|cache| {
             let cache = &mut *cache.borrow_mut();
-            write_key(&mut cache.key, rules, frames, exception);
-            let hash = cache.seed.hash_one(&cache.key);
-            if let Some((key, classes, grouping)) = cache.outcomes.get(&hash)
+            write_key(&mut cache.key, rules, frames, platform, exception);
+            let hash = fast_hash(cache.seed, &cache.key);
+            if let Some((key, in_app, grouping)) = cache.outcomes.get(&hash)
                 && *key == cache.key
             {
-                for (f, (in_app, category)) in frames.iter_mut().zip(classes) {
-                    f.in_app = *in_app;
-                    f.category = category.clone();
-                }
-                return grouping.clone();
+                return (in_app.clone(), grouping.clone());
             }
-            rules.classify(frames, exception);
-            let grouping = rules.grouping(frames, exception);
+            let mut rule_frames: Vec<RuleFrame> =
+                frames.iter().map(|f| rule_frame(f, platform)).collect();
+            let exception = exception.map(rule_exception);
+            rules.classify(&mut rule_frames, exception.as_ref());
+            let grouping = Arc::new(rules.grouping(&rule_frames, exception.as_ref()));
             if cache.outcomes.len() >= CAPACITY {
                 cache.outcomes.clear();
             }
-            let classes = frames
+            let in_app: Vec<bool> = rule_frames
                 .iter()
-                .map(|f| (f.in_app, f.category.clone()))
+                .map(|f| f.in_app.unwrap_or(false))
                 .collect();
             cache
                 .outcomes
-                .insert(hash, (cache.key.clone(), classes, grouping.clone()));
-            grouping
+                .insert(hash, (cache.key.clone(), in_app.clone(), grouping.clone()));
+            (in_app, grouping)
         })
     }
 }
@@ -266,12 +289,12 @@ impl Variant {
 }
 
 /// The stacktrace component of one variant.
-fn stacktrace_component(
-    input: &Input<'_>,
-    stack: &ClassifiedStack,
+fn stacktrace_component<'a>(
+    input: &Input<'a>,
+    stack: &ClassifiedStack<'a>,
     variant: Variant,
-    mut components: Vec<Component>,
-) -> Component {
+    mut components: Vec<Component<'a>>,
+) -> Component<'a> {
     let platform = input.event.platform.as_str();
     let decisions = &stack.decisions;
     if variant == Variant::App {
@@ -283,10 +306,9 @@ fn stacktrace_component(
     }
     if let [frame] = stack.frames.as_slice()
         && components[0].contributes()
-        && Family::from_platform(frame.platform.as_deref().unwrap_or(platform))
-            == Family::JavaScript
+        && Family::from_platform(frame.platform.unwrap_or(platform)) == Family::JavaScript
         && frame.function.is_none()
-        && is_url(frame.abs_path.as_deref())
+        && is_url(frame.abs_path)
     {
         components[0].set_contributes(false, "ignored single non-URL JavaScript frame");
     }
@@ -349,11 +371,14 @@ fn is_url(path: Option<&str>) -> bool {
 }
 
 /// App and system stacktrace variants of one stack.
-fn stack_variants(input: &Input<'_>, stack: &ClassifiedStack) -> Vec<(Variant, Component)> {
+fn stack_variants<'a>(
+    input: &Input<'a>,
+    stack: &ClassifiedStack<'a>,
+) -> Vec<(Variant, Component<'a>)> {
     // Each frame's component once; the app variant marks its copy.
     let platform = input.event.platform.as_str();
     let mut previous: Option<&Frame> = None;
-    let components: Vec<Component> = stack
+    let components: Vec<Component<'a>> = stack
         .frames
         .iter()
         .map(|frame| {
@@ -368,8 +393,8 @@ fn stack_variants(input: &Input<'_>, stack: &ClassifiedStack) -> Vec<(Variant, C
 }
 
 /// One exception's components per variant (only `app` when it has no stack trace).
-fn exception_variants(input: &Input<'_>, index: usize) -> Vec<(Variant, Component)> {
-    let exception = &input.event.exceptions[index];
+fn exception_variants<'a>(input: &Input<'a>, index: usize) -> Vec<(Variant, Component<'a>)> {
+    let exception = &input.exceptions[index];
     let stacks = match &input.exception_stacks[index] {
         Some(stack) => stack_variants(input, stack),
         None => vec![(Variant::App, Component::new("stacktrace"))],
@@ -384,7 +409,7 @@ fn exception_variants(input: &Input<'_>, index: usize) -> Vec<(Variant, Componen
         .map(|(variant, stacktrace)| {
             let mut ty = Component::new("type");
             if let Some(t) = &exception.ty {
-                ty = Component::text("type", t.clone());
+                ty = Component::text("type", *t);
             }
             if synthetic {
                 ty.set_contributes(false, "ignored because exception is synthetic");
@@ -394,7 +419,7 @@ fn exception_variants(input: &Input<'_>, index: usize) -> Vec<(Variant, Componen
                 c.values = [domain, code]
                     .into_iter()
                     .flatten()
-                    .map(|s| super::component::Node::Text(s.clone()))
+                    .map(|s| super::component::Node::Text(s.clone().into()))
                     .collect();
                 c
             });
@@ -403,7 +428,7 @@ fn exception_variants(input: &Input<'_>, index: usize) -> Vec<(Variant, Componen
                 && stacktrace.contributes()
             {
                 // Not hashed: the stack takes precedence (no need to parameterize it).
-                value = Component::text("value", raw.clone());
+                value = Component::text("value", *raw);
             } else if let Some(raw) = &exception.value {
                 let normalized = normalize_message(raw);
                 if !normalized.is_empty() {
@@ -429,12 +454,12 @@ fn exception_variants(input: &Input<'_>, index: usize) -> Vec<(Variant, Componen
 }
 
 /// The chained-exception strategy (single exceptions too).
-fn chained_exception(input: &Input<'_>) -> Vec<(Variant, Component)> {
-    let count = input.event.exceptions.len();
+fn chained_exception<'a>(input: &Input<'a>) -> Vec<(Variant, Component<'a>)> {
+    let count = input.exceptions.len();
     if count == 0 {
         return Vec::new();
     }
-    let per_exception: Vec<Vec<(Variant, Component)>> =
+    let per_exception: Vec<Vec<(Variant, Component<'a>)>> =
         (0..count).map(|i| exception_variants(input, i)).collect();
     let python_sdk_3 = input.event.platform == "python"
         && input
@@ -444,8 +469,8 @@ fn chained_exception(input: &Input<'_>) -> Vec<(Variant, Component)> {
             .and_then(|sdk| sdk.get("version"))
             .and_then(serde_json::Value::as_str)
             .is_some_and(|v| v.starts_with('3'));
-    let chosen = exception_groups::filter(&input.event.exceptions, &per_exception, python_sdk_3);
-    let mut per_exception: Vec<Option<Vec<(Variant, Component)>>> =
+    let chosen = exception_groups::filter(&input.exceptions, &per_exception, python_sdk_3);
+    let mut per_exception: Vec<Option<Vec<(Variant, Component<'a>)>>> =
         per_exception.into_iter().map(Some).collect();
     if let [only] = chosen.as_slice() {
         return per_exception[*only].take().unwrap_or_default();
@@ -469,11 +494,11 @@ fn chained_exception(input: &Input<'_>) -> Vec<(Variant, Component)> {
 }
 
 /// The threads strategy: the crashed thread, else the current one, else the only one.
-fn threads(input: &Input<'_>) -> Vec<(Variant, Component)> {
+fn threads<'a>(input: &Input<'a>) -> Vec<(Variant, Component<'a>)> {
     if input.event.json.get("threads").is_none() || input.threads.is_empty() {
         return Vec::new();
     }
-    let pick = |filter: &dyn Fn(&Thread) -> bool| -> Option<Vec<(Variant, Component)>> {
+    let pick = |filter: &dyn Fn(&Thread) -> bool| -> Option<Vec<(Variant, Component<'a>)>> {
         let chosen: Vec<_> = input.threads.iter().filter(|(t, _)| filter(t)).collect();
         let [(_, stack)] = chosen.as_slice() else {
             return None;
@@ -500,14 +525,14 @@ fn threads(input: &Input<'_>) -> Vec<(Variant, Component)> {
         })
 }
 
-fn stacktrace(input: &Input<'_>) -> Vec<(Variant, Component)> {
+fn stacktrace<'a>(input: &Input<'a>) -> Vec<(Variant, Component<'a>)> {
     match &input.stacktrace {
         Some(stack) => stack_variants(input, stack),
         None => Vec::new(),
     }
 }
 
-fn message(input: &Input<'_>) -> Option<Component> {
+fn message<'a>(input: &Input<'a>) -> Option<Component<'a>> {
     let event = input.event;
     let raw = event
         .message_template
@@ -524,7 +549,9 @@ fn message(input: &Input<'_>) -> Option<Component> {
 /// Sentry's per-strategy post-processing of app/system variants: the mandatory system variant
 /// not contributing silences app; system equal to app is dropped; a variant without a
 /// contributing stack trace gives way to one with.
-fn finish_stack_variants(mut variants: Vec<(Variant, Component)>) -> Vec<(Variant, Component)> {
+fn finish_stack_variants(
+    mut variants: Vec<(Variant, Component<'_>)>,
+) -> Vec<(Variant, Component<'_>)> {
     let system_contributes = variants
         .iter()
         .find(|(v, _)| *v == Variant::System)
@@ -576,8 +603,8 @@ fn finish_stack_variants(mut variants: Vec<(Variant, Component)>) -> Vec<(Varian
 
 /// Every strategy's components per variant; the first strategy that contributes wins and
 /// the others' components are kept but marked as not contributing.
-pub fn strategy_variants(input: &Input<'_>) -> Variants {
-    let strategies: Vec<(&str, Vec<(&'static str, Component)>)> = vec![
+pub fn strategy_variants<'a>(input: &Input<'a>) -> Variants<'a> {
+    let strategies: Vec<(&str, Vec<(&'static str, Component<'a>)>)> = vec![
         (
             "exception",
             named(finish_stack_variants(chained_exception(input))),
@@ -593,7 +620,7 @@ pub fn strategy_variants(input: &Input<'_>) -> Variants {
         ),
     ];
     let mut winner: Option<(&str, String)> = None;
-    let mut per_variant: BTreeMap<&'static str, Vec<Component>> = BTreeMap::new();
+    let mut per_variant: BTreeMap<&'static str, Vec<Component<'a>>> = BTreeMap::new();
     for (strategy, variants) in strategies {
         if winner.is_none() && variants.iter().any(|(_, c)| c.contributes()) {
             let names: Vec<&str> = {
@@ -637,9 +664,9 @@ pub fn strategy_variants(input: &Input<'_>) -> Variants {
         .collect()
 }
 
-fn named(variants: Vec<(Variant, Component)>) -> Vec<(&'static str, Component)> {
+fn named(variants: Vec<(Variant, Component<'_>)>) -> Vec<(&'static str, Component<'_>)> {
     // App first, as Sentry lists it.
-    let mut out: Vec<(&'static str, Component)> =
+    let mut out: Vec<(&'static str, Component<'_>)> =
         variants.into_iter().map(|(v, c)| (v.name(), c)).collect();
     out.sort_by_key(|(n, _)| *n != "app");
     out
@@ -660,7 +687,7 @@ mod exception_groups {
     /// sent (that SDK began sending ids for plain chains, which would have moved their hashes).
     pub fn filter(
         exceptions: &[Exception],
-        components: &[Vec<(Variant, Component)>],
+        components: &[Vec<(Variant, Component<'_>)>],
         python_sdk_3: bool,
     ) -> Vec<usize> {
         let all: Vec<usize> = (0..exceptions.len()).collect();
@@ -721,8 +748,8 @@ mod exception_groups {
             return all;
         }
         tops.sort_by(|a, b| {
-            let ty = |i: usize| exceptions[i].ty.clone().unwrap_or_else(|| "None".into());
-            ty(*b).cmp(&ty(*a))
+            let ty = |i: usize| exceptions[i].ty.unwrap_or("None");
+            ty(*b).cmp(ty(*a))
         });
         let key = |i: usize| -> Vec<Option<String>> {
             components[i].iter().map(|(_, c)| c.hash()).collect()

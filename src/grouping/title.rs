@@ -27,7 +27,7 @@ pub fn describe(event: &NormalizedEvent, input: &Input<'_>) -> (String, String, 
         .unwrap_or_default();
     let culprit = truncate(&culprit, MAX_CULPRIT_CHARS);
 
-    let Some(main) = event.exceptions.last() else {
+    let Some(main) = input.exceptions.last() else {
         let title = event
             .message
             .as_deref()
@@ -43,7 +43,7 @@ pub fn describe(event: &NormalizedEvent, input: &Input<'_>) -> (String, String, 
         .and_then(Option::as_ref)
         .map_or(main.frames(), |s| s.frames.as_slice());
     let crash = crash_frame(main_frames);
-    let value = main.value.as_deref().and_then(first_line);
+    let value = main.value.and_then(first_line);
     let title = if main.is_synthetic() {
         // JS captureMessage sends a synthetic exception beside the message; a captured
         // non-Error object says what it was in the value.
@@ -52,11 +52,11 @@ pub fn describe(event: &NormalizedEvent, input: &Input<'_>) -> (String, String, 
             .as_deref()
             .and_then(first_line)
             .or(value)
+            .or_else(|| crash.and_then(|f| f.function).filter(|f| *f != "?"))
             .map(str::to_owned)
-            .or_else(|| crash.and_then(|f| f.function.clone()).filter(|f| f != "?"))
             .unwrap_or_else(|| "<unknown>".to_owned())
     } else {
-        let ty = main.ty.as_deref().unwrap_or("Error");
+        let ty = main.ty.unwrap_or("Error");
         match value {
             Some(v) => format!("{ty}: {v}"),
             None => ty.to_owned(),
@@ -69,7 +69,7 @@ pub fn describe(event: &NormalizedEvent, input: &Input<'_>) -> (String, String, 
     };
     let mut metadata = serde_json::Map::new();
     if !main.is_synthetic() {
-        metadata.insert("type".into(), json!(main.ty.as_deref().unwrap_or("Error")));
+        metadata.insert("type".into(), json!(main.ty.unwrap_or("Error")));
     }
     if let Some(v) = &main.value {
         metadata.insert("value".into(), json!(truncate(v, 1024)));
@@ -90,7 +90,7 @@ pub fn describe(event: &NormalizedEvent, input: &Input<'_>) -> (String, String, 
 }
 
 /// The last in-app frame with a function, else the last frame.
-fn crash_frame(frames: &[Frame]) -> Option<&Frame> {
+fn crash_frame<'f, 'a>(frames: &'f [Frame<'a>]) -> Option<&'f Frame<'a>> {
     frames
         .iter()
         .rev()
@@ -119,9 +119,9 @@ fn generated_culprit(event: &NormalizedEvent, input: &Input<'_>) -> Option<Strin
         .rev()
         .find(|f| f.in_app == Some(true))
         .or(frames.last())?;
-    let platform = frame.platform.as_deref().unwrap_or(&event.platform);
-    let function = frame.function.as_deref().unwrap_or("?");
-    let location = frame.module.as_deref().or(frame.filename.as_deref());
+    let platform = frame.platform.unwrap_or(&event.platform);
+    let function = frame.function.unwrap_or("?");
+    let location = frame.module.or(frame.filename);
     Some(match platform {
         "native" | "cocoa" | "objc" | "swift" | "c" => function.to_owned(),
         "javascript" | "node" => format!("{function}({})", location.unwrap_or("?")),

@@ -17,7 +17,7 @@ mod time;
 
 use serde_json::{Map, Value};
 
-use crate::protocol::event::{Exception, Stacktrace, Thread, objects};
+use crate::protocol::event::{Exception, Mechanism, Stacktrace, Thread, objects};
 use crate::protocol::parse_event_id;
 
 use time::parse_level;
@@ -57,10 +57,6 @@ pub struct NormalizedEvent {
     pub message: Option<String>,
     /// `logentry.message` when it is a template that differs from the formatted text.
     pub message_template: Option<String>,
-    /// Oldest cause first; the exception actually raised is last.
-    pub exceptions: Vec<Exception>,
-    /// Top-level stacktrace, or the crashed/current/first thread's when there is none.
-    pub stacktrace: Option<Stacktrace>,
     pub fingerprint: Option<Vec<String>>,
     pub checksum: Option<String>,
     pub request_url: Option<String>,
@@ -74,6 +70,25 @@ pub struct NormalizedEvent {
 impl NormalizedEvent {
     pub fn str_field(&self, name: &str) -> Option<&str> {
         self.json.get(name).and_then(Value::as_str)
+    }
+
+    /// Oldest cause first; the exception actually raised is last. Borrowed views of the JSON.
+    pub fn exceptions(&self) -> Vec<Exception<'_>> {
+        objects(self.json.get("exception").and_then(|e| e.get("values")))
+            .map(Exception::read)
+            .collect()
+    }
+
+    /// The mechanism of the exception actually raised (the last one), if any.
+    pub fn main_mechanism(&self) -> Option<Mechanism<'_>> {
+        objects(self.json.get("exception").and_then(|e| e.get("values")))
+            .last()
+            .and_then(|e| Mechanism::read(e.get("mechanism")))
+    }
+
+    /// Top-level stacktrace, or the crashed/current/first thread's when there is none.
+    pub fn stacktrace(&self) -> Option<Stacktrace<'_>> {
+        Stacktrace::read(self.json.get("stacktrace")).or_else(|| thread_stacktrace(&self.json))
     }
 }
 
@@ -138,10 +153,6 @@ pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, Normalize
     let tags = shapes::normalize_tags(&mut json);
     let fingerprint = shapes::normalize_fingerprint(&mut json);
 
-    let exceptions: Vec<Exception> = objects(json.get("exception").and_then(|e| e.get("values")))
-        .map(Exception::read)
-        .collect();
-    let stacktrace = Stacktrace::read(json.get("stacktrace")).or_else(|| thread_stacktrace(&json));
     let logentry = json.get("logentry");
     let formatted = logentry
         .and_then(|l| l.get("formatted"))
@@ -167,8 +178,6 @@ pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, Normalize
         culprit: get("culprit"),
         message: formatted.clone().or_else(|| template.clone()),
         message_template: template.filter(|t| formatted.as_deref() != Some(t.as_str())),
-        exceptions,
-        stacktrace,
         fingerprint,
         checksum: get("checksum"),
         request_url: json
@@ -189,7 +198,7 @@ fn ms_to_seconds(ms: i64) -> Value {
 }
 
 /// The stack of the crashed thread, else the current one, else the first with a stack.
-fn thread_stacktrace(json: &Map<String, Value>) -> Option<Stacktrace> {
+fn thread_stacktrace(json: &Map<String, Value>) -> Option<Stacktrace<'_>> {
     let threads: Vec<Thread> = objects(json.get("threads").and_then(|t| t.get("values")))
         .map(Thread::read)
         .collect();

@@ -85,17 +85,17 @@ fn summary(event: &NormalizedEvent, grouping: Grouping, generated_id: bool) -> S
         tags: event.tags.clone(),
         fingerprint: event.fingerprint.clone(),
         exceptions: event
-            .exceptions
+            .exceptions()
             .iter()
             .map(|e| ExceptionSummary {
-                ty: e.ty.clone(),
-                value: e.value.clone(),
+                ty: e.ty.map(str::to_owned),
+                value: e.value.map(str::to_owned),
                 synthetic: e.is_synthetic(),
                 frames: e.frames().len(),
                 in_app_frames: e.frames().iter().filter(|f| f.in_app == Some(true)).count(),
             })
             .collect(),
-        stacktrace_frames: event.stacktrace.as_ref().map(|s| s.frames.len()),
+        stacktrace_frames: event.stacktrace().as_ref().map(|s| s.frames.len()),
         title: grouping.title,
         culprit: grouping.culprit,
         issue_type: grouping.issue_type,
@@ -473,8 +473,8 @@ fn defaults_for_an_empty_event() {
     assert_eq!(event.timestamp_ms, RECEIVED_MS);
     assert_eq!(event.received_ms, RECEIVED_MS);
     assert_eq!(event.message, None);
-    assert!(event.exceptions.is_empty());
-    assert_eq!(event.stacktrace, None);
+    assert!(event.exceptions().is_empty());
+    assert_eq!(event.stacktrace(), None);
     assert!(event.tags.is_empty());
     assert_eq!(event.user_key, None);
 }
@@ -490,9 +490,10 @@ fn thread(name: &str, crashed: bool, current: bool) -> Value {
 }
 
 fn stack_function(raw: Value) -> Option<String> {
-    normalized(raw)
-        .stacktrace
-        .and_then(|s| s.frames.first().and_then(|f| f.function.clone()))
+    let event = normalized(raw);
+    event
+        .stacktrace()
+        .and_then(|s| s.frames.first().and_then(|f| f.function.map(str::to_owned)))
 }
 
 #[test]
@@ -556,8 +557,8 @@ fn thread_frames_get_their_paths_filled() {
         "crashed": true,
         "stacktrace": {"frames": [{"abs_path": "https://example.com/app.js", "function": "f"}]}
     }]}}));
-    let frame = &event.stacktrace.expect("thread stack").frames[0];
-    assert_eq!(frame.filename.as_deref(), Some("/app.js"));
+    let frame = &event.stacktrace().expect("thread stack").frames[0];
+    assert_eq!(frame.filename, Some("/app.js"));
     assert_eq!(
         event.json["threads"]["values"][0]["stacktrace"]["frames"][0]["filename"],
         "/app.js"
