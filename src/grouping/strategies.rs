@@ -39,6 +39,9 @@ pub struct Input<'a> {
     pub exception_stacks: Vec<Option<ClassifiedStack<'a>>>,
     pub stacktrace: Option<ClassifiedStack<'a>>,
     pub threads: Vec<(Thread<'a>, Option<ClassifiedStack<'a>>)>,
+    /// Sentry's `main_exception_id`, as an index into `exceptions`: set by the exception-group
+    /// filter when a group holds one distinct exception, which then titles the issue.
+    pub main_exception: std::cell::Cell<Option<usize>>,
 }
 
 impl<'a> Input<'a> {
@@ -70,6 +73,7 @@ impl<'a> Input<'a> {
             exception_stacks,
             stacktrace,
             threads,
+            main_exception: std::cell::Cell::new(None),
         }
     }
 }
@@ -469,7 +473,8 @@ fn chained_exception<'a>(input: &Input<'a>) -> Vec<(Variant, Component<'a>)> {
             .and_then(|sdk| sdk.get("version"))
             .and_then(serde_json::Value::as_str)
             .is_some_and(|v| v.starts_with('3'));
-    let chosen = exception_groups::filter(&input.exceptions, &per_exception, python_sdk_3);
+    let (chosen, main) = exception_groups::filter(&input.exceptions, &per_exception, python_sdk_3);
+    input.main_exception.set(main);
     let mut per_exception: Vec<Option<Vec<(Variant, Component<'a>)>>> =
         per_exception.into_iter().map(Some).collect();
     if let [only] = chosen.as_slice() {
@@ -679,7 +684,8 @@ mod exception_groups {
     use super::{Component, Variant};
     use crate::protocol::event::Exception;
 
-    /// Indexes into `exceptions` to hash, in order. Follows RFC 0079 as Sentry applies it: a
+    /// Indexes into `exceptions` to hash, in order, and the main exception when the tree
+    /// reduces to one distinct exception. Follows RFC 0079 as Sentry applies it: a
     /// well-formed tree of `mechanism.exception_id`/`parent_id` (JavaScript sends one for every
     /// `cause` chain, group or not) is reduced to its distinct top-level exceptions; a broken
     /// tree (an exception without an id, a repeated id, an exception that is its own parent, no
@@ -689,26 +695,30 @@ mod exception_groups {
         exceptions: &[Exception],
         components: &[Vec<(Variant, Component<'_>)>],
         python_sdk_3: bool,
-    ) -> Vec<usize> {
-        let all: Vec<usize> = (0..exceptions.len()).collect();
+    ) -> (Vec<usize>, Option<usize>) {
+        let all = || ((0..exceptions.len()).collect(), None);
         if exceptions.len() <= 1 || python_sdk_3 {
-            return all;
+            return all();
         }
         // id → (index, children in the order Sentry collects them: payload order reversed)
         let mut by_id: HashMap<u64, usize> = HashMap::new();
         let mut children: HashMap<u64, Vec<usize>> = HashMap::new();
         for (i, e) in exceptions.iter().enumerate().rev() {
-            let Some(m) = &e.mechanism else { return all };
-            let Some(id) = m.exception_id else { return all };
+            let Some(m) = &e.mechanism else {
+                return all();
+            };
+            let Some(id) = m.exception_id else {
+                return all();
+            };
             if m.parent_id == Some(id) || by_id.insert(id, i).is_some() {
-                return all;
+                return all();
             }
             if let Some(parent) = m.parent_id {
                 children.entry(parent).or_default().push(i);
             }
         }
         let Some(&root) = by_id.get(&0) else {
-            return all;
+            return all();
         };
         let is_group = |i: usize| {
             exceptions[i]
@@ -745,7 +755,7 @@ mod exception_groups {
         let mut tops = Vec::new();
         top_level(root, &is_group, &id_of, &children, 0, &mut tops);
         if tops.is_empty() {
-            return all;
+            return all();
         }
         tops.sort_by(|a, b| {
             let ty = |i: usize| exceptions[i].ty.unwrap_or("None");
@@ -771,9 +781,9 @@ mod exception_groups {
                 path.push(first);
                 current = first;
             }
-            return path;
+            return (path, Some(*main));
         }
         distinct.push(root);
-        distinct
+        (distinct, None)
     }
 }

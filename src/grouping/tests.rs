@@ -341,6 +341,41 @@ fn chains_with_exception_ids_hash_from_the_root_down() {
 }
 
 #[test]
+fn a_group_of_one_distinct_exception_is_titled_by_it() {
+    // Sentry's `main_exception_id`: a group that reduces to one distinct exception gives the
+    // issue that exception's title and crash frame, not the group's.
+    let group = |values: Vec<(&str, &str, Value)>| {
+        let values: Vec<Value> = values
+            .into_iter()
+            .map(|(ty, function, mechanism)| {
+                json!({"type": ty, "value": format!("{ty} raised"), "mechanism": mechanism,
+                       "stacktrace": {"frames": [py_frame("app.jobs", function, true)]}})
+            })
+            .collect();
+        grouped(
+            json!({"platform": "python", "sdk": {"name": "sentry.python", "version": "2.19.0"},
+                       "exception": {"values": values}}),
+        )
+    };
+    let child = |id: u64| json!({"type": "chained", "exception_id": id, "parent_id": 0});
+    let root = json!({"type": "generic", "exception_id": 0, "is_exception_group": true});
+    let one_kind = group(vec![
+        ("ValueError", "parse", child(1)),
+        ("ValueError", "parse", child(2)),
+        ("ExceptionGroup", "run_all", root.clone()),
+    ]);
+    assert_eq!(one_kind.title, "ValueError: ValueError raised");
+    assert_eq!(one_kind.metadata["function"], "parse");
+    let two_kinds = group(vec![
+        ("ValueError", "parse", child(1)),
+        ("KeyError", "lookup", child(2)),
+        ("ExceptionGroup", "run_all", root),
+    ]);
+    assert_eq!(two_kinds.title, "ExceptionGroup: ExceptionGroup raised");
+    assert_eq!(two_kinds.metadata["function"], "run_all");
+}
+
+#[test]
 fn chained_cause_without_stack_contributes_type_and_value() {
     let g = grouped(json!({"platform": "python", "exception": {"values": [
         {"type": "OSError", "value": "disk full"},

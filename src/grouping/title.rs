@@ -27,7 +27,12 @@ pub fn describe(event: &NormalizedEvent, input: &Input<'_>) -> (String, String, 
         .unwrap_or_default();
     let culprit = truncate(&culprit, MAX_CULPRIT_CHARS);
 
-    let Some(main) = input.exceptions.last() else {
+    // Sentry's main exception: the one `main_exception_id` names, else the last.
+    let main_index = input
+        .main_exception
+        .get()
+        .unwrap_or(input.exceptions.len().saturating_sub(1));
+    let Some(main) = input.exceptions.get(main_index) else {
         let title = event
             .message
             .as_deref()
@@ -39,7 +44,7 @@ pub fn describe(event: &NormalizedEvent, input: &Input<'_>) -> (String, String, 
 
     let main_frames = input
         .exception_stacks
-        .last()
+        .get(main_index)
         .and_then(Option::as_ref)
         .map_or(main.frames(), |s| s.frames.as_slice());
     let crash = crash_frame(main_frames);
