@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_web::cookie::Key;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub writer_stats: Arc<WriterStats>,
     pub keys: KeyCache,
     pub metrics: Metrics,
+    /// Failed web sign-ins per client and email.
+    pub login_limiter: crate::web::LoginLimiter,
 }
 
 /// A bound, not yet running server.
@@ -63,7 +66,15 @@ impl Application {
                 .map(|n| n.get())
                 .unwrap_or(2)
         });
+        // Signs and encrypts the web session cookie; kept in the database so sessions survive
+        // restarts and work on every node.
+        let session_key = Key::from(&store.secret("session_key", 64).await?);
+        let secure_cookie = config
+            .base_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
         let state = web::Data::new(AppState {
+            login_limiter: crate::web::LoginLimiter::default(),
             keys: KeyCache::new(store.clone()),
             store: store.clone(),
             writer,
@@ -77,6 +88,7 @@ impl Application {
                 .configure(ingest::routes)
                 .route("/healthz", web::get().to(healthz))
                 .route("/metrics", web::get().to(metrics))
+                .configure(|cfg| crate::web::routes(cfg, session_key.clone(), secure_cookie))
                 .default_service(web::to(not_found))
         })
         .workers(workers)

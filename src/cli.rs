@@ -1,4 +1,4 @@
-//! The command line: `snag serve | project create|list|rules | grouping | bench`.
+//! The command line: `snag serve | project create|list|rules | user create | grouping | bench`.
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +27,9 @@ pub enum Command {
     /// Create and list projects and their DSNs.
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Create web UI accounts.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Load-test a running Snag with realistic gzip envelopes and report events/s and latency.
     Bench(BenchArgs),
     /// Show how an event groups: its variants, hashes, contributing values, title and culprit.
@@ -85,6 +88,40 @@ pub enum ProjectCommand {
         #[arg(long)]
         fingerprint_rules: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input (its first line).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// May manage projects and users.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+/// `snag user create`.
+pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Create { email, admin } = command;
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .map_err(|e| anyhow::anyhow!("cannot read the password from standard input: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        anyhow::bail!(
+            "give the password on standard input, e.g. `echo \"$PASSWORD\" | snag user create --email {email}`"
+        );
+    }
+    let store = Store::open(&config).await?;
+    let created = store.create_user(&email, password, admin).await;
+    store.close().await;
+    let user = created?;
+    let role = if user.is_admin { "admin" } else { "user" };
+    println!("Created {role} {}.", user.email);
+    Ok(())
 }
 
 /// `snag serve`.

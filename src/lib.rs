@@ -1,6 +1,6 @@
 //! Snag: a self-hosted error tracker that speaks Sentry's protocol.
 //!
-//! The modules follow the data flow: [`ingest`] → [`normalize`] → [`grouping`] → [`store`],
+//! The modules follow the data flow: [`ingest`] → [`normalize`] → [`grouping`] → [`store`] → [`web`],
 //! tied together by [`pipeline`]; [`app`] wires the HTTP server.
 
 pub mod app;
@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod protocol;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 
 pub use app::Application;
 pub use config::Config;

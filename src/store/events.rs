@@ -101,10 +101,10 @@ impl StoredEvent {
     }
 }
 
-const ISSUE_COLUMNS: &str =
+pub(super) const ISSUE_COLUMNS: &str =
     "id, project_id, short_id, primary_hash, title, culprit, type, level, status, substatus,
     first_seen, last_seen, times_seen, users_seen, first_release, last_release, metadata";
-const EVENT_COLUMNS: &str = "project_id, event_id, issue_id, timestamp, received, level, platform, release, environment, user_key, title, data";
+pub(super) const EVENT_COLUMNS: &str = "project_id, event_id, issue_id, timestamp, received, level, platform, release, environment, user_key, title, data";
 
 impl Store {
     /// A project's issues, most recently seen first.

@@ -6,7 +6,9 @@
 
 pub mod batch;
 pub mod events;
+pub mod issues;
 pub mod projects;
+pub mod users;
 pub mod writer;
 
 use std::path::Path;

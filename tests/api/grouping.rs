@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::{event_envelope, fixtures_dir, post_envelope, run_snag, spawn_app};
 
 /// The event payloads of every captured event envelope of an SDK.
-fn captured_events(group: &str) -> Vec<(String, Value)> {
+pub fn captured_events(group: &str) -> Vec<(String, Value)> {
     let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join(group))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -1,0 +1,315 @@
+//! Reads and status changes of issues for people (the web UI): filtered, sorted pages of
+//! issues, their event counts over time, tag distributions, and an issue's events in order.
+
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::events::{EVENT_COLUMNS, ISSUE_COLUMNS, StoredEvent, StoredIssue};
+use super::{Store, StoreError};
+
+/// Which issues to list (every field narrows the list).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueFilter {
+    /// `None`: every project.
+    pub project_id: Option<i64>,
+    /// `unresolved`, `resolved` or `ignored`; `None`: any.
+    pub status: Option<String>,
+    pub level: Option<String>,
+    /// Issues with an event carrying this tag value (`release:`, `environment:`, `browser.name:`…).
+    pub tags: Vec<(String, String)>,
+    /// `has:user`: issues seen by at least one user.
+    pub has_user: bool,
+    /// Words that must all appear in the title or the culprit (case-insensitive).
+    pub text: Vec<String>,
+}
+
+/// Issue list orders, each descending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IssueSort {
+    #[default]
+    LastSeen,
+    FirstSeen,
+    Events,
+    Users,
+    /// Events in the last 24 hours.
+    Trend,
+}
+
+/// An issue in a list, with its events in the last 24 hours.
+#[derive(Debug, Clone)]
+pub struct ListedIssue {
+    pub issue: StoredIssue,
+    pub recent_events: i64,
+}
+
+/// New status of an issue set by a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueStatus {
+    Unresolved,
+    Resolved,
+    Ignored,
+}
+
+impl IssueStatus {
+    pub fn parse(s: &str) -> Option<IssueStatus> {
+        match s {
+            "unresolved" | "unresolve" => Some(IssueStatus::Unresolved),
+            "resolved" | "resolve" => Some(IssueStatus::Resolved),
+            "ignored" | "ignore" => Some(IssueStatus::Ignored),
+            _ => None,
+        }
+    }
+
+    /// `(status, substatus)` as stored (Sentry's API strings).
+    fn columns(self) -> (&'static str, &'static str) {
+        match self {
+            IssueStatus::Unresolved => ("unresolved", "ongoing"),
+            IssueStatus::Resolved => ("resolved", ""),
+            IssueStatus::Ignored => ("ignored", "archived_forever"),
+        }
+    }
+}
+
+fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
+    qb.push(" WHERE 1 = 1");
+    if let Some(project) = filter.project_id {
+        qb.push(" AND project_id = ").push_bind(project);
+    }
+    if let Some(status) = &filter.status {
+        qb.push(" AND status = ").push_bind(status.clone());
+    }
+    if let Some(level) = &filter.level {
+        qb.push(" AND level = ").push_bind(level.clone());
+    }
+    if filter.has_user {
+        qb.push(" AND users_seen > 0");
+    }
+    // Tag counts are `issue_tags` plus the rows the writer has not folded in yet.
+    for (key, value) in &filter.tags {
+        qb.push(" AND (EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = issues.id AND t.key = ")
+            .push_bind(key.clone())
+            .push(" AND t.value = ")
+            .push_bind(value.clone())
+            .push(") OR issues.id IN (SELECT p.issue_id FROM issue_tags_pending p, jsonb_each(p.tags) t WHERE t.value->>0 = ")
+            .push_bind(key.clone())
+            .push(" AND t.value->>1 = ")
+            .push_bind(value.clone())
+            .push("))");
+    }
+    for word in &filter.text {
+        let pattern = format!(
+            "%{}%",
+            word.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        qb.push(" AND (title LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR culprit LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+}
+
+impl Store {
+    /// One page of issues and how many match in all.
+    pub async fn find_issues(
+        &self,
+        filter: &IssueFilter,
+        sort: IssueSort,
+        since_minute: i64,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<ListedIssue>, i64), StoreError> {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM issues");
+        push_filter(&mut count, filter);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {ISSUE_COLUMNS}, (SELECT COALESCE(SUM(m.count), 0) FROM issue_minutes m
+                 WHERE m.issue_id = issues.id AND m.minute >= "
+        ));
+        qb.push_bind(since_minute).push(") AS recent FROM issues");
+        push_filter(&mut qb, filter);
+        qb.push(match sort {
+            IssueSort::LastSeen => " ORDER BY last_seen DESC, id DESC",
+            IssueSort::FirstSeen => " ORDER BY first_seen DESC, id DESC",
+            IssueSort::Events => " ORDER BY times_seen DESC, id DESC",
+            IssueSort::Users => " ORDER BY users_seen DESC, last_seen DESC, id DESC",
+            IssueSort::Trend => " ORDER BY recent DESC, last_seen DESC, id DESC",
+        });
+        qb.push(" LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let issues = rows
+            .iter()
+            .map(|row| {
+                use sqlx::{FromRow, Row};
+                Ok(ListedIssue {
+                    issue: StoredIssue::from_row(row)?,
+                    recent_events: row.try_get("recent")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok((issues, total))
+    }
+
+    /// Events per bucket of `bucket_minutes`, `buckets` of them ending with the one holding
+    /// `now_minute`, for each issue (oldest bucket first).
+    pub async fn issue_counts(
+        &self,
+        issue_ids: &[i64],
+        now_minute: i64,
+        bucket_minutes: i64,
+        buckets: i64,
+    ) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
+        let mut out: HashMap<i64, Vec<i64>> = issue_ids
+            .iter()
+            .map(|id| (*id, vec![0; buckets as usize]))
+            .collect();
+        if issue_ids.is_empty() || buckets <= 0 || bucket_minutes <= 0 {
+            return Ok(out);
+        }
+        // Buckets end at the current minute: the last one holds it.
+        let first_minute = now_minute - bucket_minutes * buckets + 1;
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT issue_id, (minute - ");
+        qb.push_bind(first_minute)
+            .push(") / ")
+            .push_bind(bucket_minutes)
+            .push(" AS bucket, SUM(count) FROM issue_minutes WHERE minute >= ")
+            .push_bind(first_minute)
+            .push(" AND minute <= ")
+            .push_bind(now_minute)
+            .push(" AND issue_id IN (");
+        let mut ids = qb.separated(", ");
+        for id in issue_ids {
+            ids.push_bind(*id);
+        }
+        qb.push(") GROUP BY 1, 2");
+        let rows: Vec<(i64, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+        for (issue, bucket, n) in rows {
+            if let Some(slot) = out
+                .get_mut(&issue)
+                .and_then(|counts| counts.get_mut(bucket as usize))
+            {
+                *slot += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets the status of these issues (of any project the caller may see); returns how many
+    /// changed.
+    pub async fn set_issue_status(
+        &self,
+        issue_ids: &[i64],
+        status: IssueStatus,
+    ) -> Result<u64, StoreError> {
+        if issue_ids.is_empty() {
+            return Ok(0);
+        }
+        let (status, substatus) = status.columns();
+        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE issues SET status = ");
+        qb.push_bind(status)
+            .push(", substatus = ")
+            .push_bind(substatus)
+            .push(" WHERE status != ")
+            .push_bind(status)
+            .push(" AND id IN (");
+        let mut ids = qb.separated(", ");
+        for id in issue_ids {
+            ids.push_bind(*id);
+        }
+        qb.push(")");
+        Ok(qb.build().execute(&self.pool).await?.rows_affected())
+    }
+
+    /// An issue's event: this one, or the latest.
+    pub async fn issue_event(
+        &self,
+        issue_id: i64,
+        event_id: Option<&str>,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        let sql = match event_id {
+            Some(_) => {
+                format!("SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ? AND event_id = ?")
+            }
+            None => format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ? AND ? IS NULL
+                 ORDER BY timestamp DESC, id DESC LIMIT 1"
+            ),
+        };
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(issue_id)
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The event ids just older and just newer than this one in its issue (time, then arrival).
+    pub async fn neighbour_events(
+        &self,
+        issue_id: i64,
+        event_id: &str,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        let older = sqlx::query_scalar(
+            "SELECT o.event_id FROM events e JOIN events o ON o.issue_id = e.issue_id
+             WHERE e.issue_id = ? AND e.event_id = ?
+               AND (o.timestamp < e.timestamp OR (o.timestamp = e.timestamp AND o.id < e.id))
+             ORDER BY o.timestamp DESC, o.id DESC LIMIT 1",
+        )
+        .bind(issue_id)
+        .bind(event_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let newer = sqlx::query_scalar(
+            "SELECT o.event_id FROM events e JOIN events o ON o.issue_id = e.issue_id
+             WHERE e.issue_id = ? AND e.event_id = ?
+               AND (o.timestamp > e.timestamp OR (o.timestamp = e.timestamp AND o.id > e.id))
+             ORDER BY o.timestamp ASC, o.id ASC LIMIT 1",
+        )
+        .bind(issue_id)
+        .bind(event_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok((older, newer))
+    }
+
+    /// The `n`-th attachment (0-based, in arrival order) of an event:
+    /// (filename, content type, bytes).
+    pub async fn event_attachment(
+        &self,
+        project_id: i64,
+        event_id: &str,
+        n: i64,
+    ) -> Result<Option<(String, Option<String>, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT filename, content_type, data FROM attachments
+             WHERE project_id = ? AND event_id = ? ORDER BY id LIMIT 1 OFFSET ?",
+        )
+        .bind(project_id)
+        .bind(event_id)
+        .bind(n)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// (name, email, comments) of the feedback sent about an event.
+    pub async fn event_feedback(
+        &self,
+        project_id: i64,
+        event_id: &str,
+    ) -> Result<Vec<(Option<String>, Option<String>, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT name, email, comments FROM user_reports
+             WHERE project_id = ? AND event_id = ? ORDER BY id",
+        )
+        .bind(project_id)
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

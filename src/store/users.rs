@@ -1,0 +1,147 @@
+//! Web UI accounts (argon2id password hashes) and server secrets.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use sqlx::FromRow;
+
+use super::{Store, StoreError, now_ms};
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub is_admin: bool,
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+impl Store {
+    /// Creates an account; the email must look like one and be unused.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: &str,
+        is_admin: bool,
+    ) -> Result<User, StoreError> {
+        let email = email.trim();
+        if email.len() > 254 || !email.contains('@') || email.chars().any(char::is_whitespace) {
+            return Err(StoreError::Invalid(format!(
+                "{email:?} is not an email address"
+            )));
+        }
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(StoreError::Invalid(format!(
+                "the password must have at least {MIN_PASSWORD_CHARS} characters"
+            )));
+        }
+        let hash = hash_password(password)?;
+        let result = sqlx::query_as(
+            "INSERT INTO users (email, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)
+             RETURNING id, email, is_admin",
+        )
+        .bind(email)
+        .bind(hash)
+        .bind(is_admin)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
+                format!("a user with email {email} already exists"),
+            )),
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn get_user(&self, id: i64) -> Result<Option<User>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT id, email, is_admin FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The user whose email and password these are. Unknown emails cost a hash as well, so
+    /// that timing does not tell which emails exist.
+    pub async fn authenticate(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let row: Option<(i64, String, bool, String)> =
+            sqlx::query_as("SELECT id, email, is_admin, password_hash FROM users WHERE email = ?")
+                .bind(email.trim())
+                .fetch_optional(&self.pool)
+                .await?;
+        let password = password.to_owned();
+        let verified = tokio::task::spawn_blocking(move || match row {
+            Some((id, email, is_admin, hash)) => {
+                verify_password(&password, &hash).then_some(User {
+                    id,
+                    email,
+                    is_admin,
+                })
+            }
+            None => {
+                let _ = hash_password(&password);
+                None
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Invalid(format!("password check failed: {e}")))?;
+        Ok(verified)
+    }
+
+    /// A random secret of `len` bytes created on first use and kept in the database, so that
+    /// every node and every restart share it.
+    pub async fn secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
+        let fresh: Vec<u8> = std::iter::repeat_with(|| *uuid::Uuid::new_v4().as_bytes())
+            .flatten()
+            .take(len)
+            .collect();
+        sqlx::query("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(name)
+            .bind(fresh)
+            .execute(&self.pool)
+            .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}
+
+fn hash_password(password: &str) -> Result<String, StoreError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Invalid(format!("cannot hash the password: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hashes_verify_and_reject() {
+        let hash = super::hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(super::verify_password("correct horse", &hash));
+        assert!(!super::verify_password("wrong horse", &hash));
+        assert!(!super::verify_password("correct horse", "not a hash"));
+    }
+}

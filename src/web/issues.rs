@@ -1,0 +1,550 @@
+//! The issue list and the issue page.
+
+use actix_session::Session;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::{SignedIn, check_csrf, signed_in};
+use super::event_view::{AttachmentLink, EventView, Feedback, event_view};
+use super::format::{self, Bar};
+use super::search::{self, DEFAULT_QUERY};
+use super::{WebError, form_urlencoded, page, see_other};
+use crate::app::AppState;
+use crate::store::issues::{IssueSort, IssueStatus};
+use crate::store::now_ms;
+
+/// Issues per page of the list.
+const PAGE_SIZE: i64 = 25;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/issues", web::get().to(list))
+        .route("/issues/bulk", web::post().to(bulk))
+        .route("/issues/{id}", web::get().to(issue))
+        .route("/issues/{id}/status", web::post().to(status))
+        .route(
+            "/issues/{id}/events/{event_id}/attachments/{n}",
+            web::get().to(attachment),
+        );
+}
+
+/// The header and navigation every signed-in page shows.
+pub struct Nav {
+    pub email: String,
+    pub csrf: String,
+    pub section: &'static str,
+}
+
+impl Nav {
+    pub fn new(who: &SignedIn, section: &'static str) -> Nav {
+        Nav {
+            email: who.user.email.clone(),
+            csrf: who.csrf.clone(),
+            section,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    project: Option<i64>,
+    query: Option<String>,
+    sort: Option<String>,
+    page: Option<i64>,
+}
+
+struct IssueRow {
+    id: i64,
+    short_id: String,
+    title: String,
+    culprit: String,
+    level: String,
+    status: String,
+    events: String,
+    users: String,
+    first_seen: String,
+    last_seen: String,
+    last_seen_utc: String,
+    sparkline: Vec<Bar>,
+}
+
+/// An `<option>` of a select.
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "issues.html")]
+struct IssuesPage {
+    nav: Option<Nav>,
+    csrf: String,
+    projects: Vec<Choice>,
+    query: String,
+    sorts: Vec<Choice>,
+    rows: Vec<IssueRow>,
+    total: i64,
+    first: i64,
+    last: i64,
+    previous_page: Option<String>,
+    next_page: Option<String>,
+    /// This page's URL, to come back to after a bulk action.
+    here: String,
+}
+
+fn sort_of(name: Option<&str>) -> (IssueSort, &'static str) {
+    match name {
+        Some("first_seen") => (IssueSort::FirstSeen, "first_seen"),
+        Some("events") => (IssueSort::Events, "events"),
+        Some("users") => (IssueSort::Users, "users"),
+        Some("trend") => (IssueSort::Trend, "trend"),
+        _ => (IssueSort::LastSeen, "last_seen"),
+    }
+}
+
+fn list_url(project: Option<i64>, query: &str, sort: &str, page: i64) -> String {
+    let mut url = format!("/issues?query={}&sort={sort}", form_urlencoded(query));
+    if let Some(p) = project {
+        url.push_str(&format!("&project={p}"));
+    }
+    if page > 1 {
+        url.push_str(&format!("&page={page}"));
+    }
+    url
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    params: web::Query<ListQuery>,
+) -> Result<HttpResponse, WebError> {
+    let who = signed_in(&req, &session, &state).await?;
+    let projects: Vec<(i64, String)> = state
+        .store
+        .list_projects()
+        .await?
+        .into_iter()
+        .map(|(p, _)| (p.id, p.name))
+        .collect();
+    let names: std::collections::HashMap<i64, &str> =
+        projects.iter().map(|(id, n)| (*id, n.as_str())).collect();
+    let query = params.query.clone().unwrap_or_else(|| DEFAULT_QUERY.into());
+    let (sort, sort_name) = sort_of(params.sort.as_deref());
+    let page_number = params.page.unwrap_or(1).clamp(1, 10_000);
+    let mut filter = search::parse(&query);
+    filter.project_id = params.project;
+
+    let now = now_ms();
+    let now_minute = now / 60_000;
+    let (issues, total) = state
+        .store
+        .find_issues(
+            &filter,
+            sort,
+            now_minute - 24 * 60 + 1,
+            PAGE_SIZE,
+            (page_number - 1) * PAGE_SIZE,
+        )
+        .await?;
+    let ids: Vec<i64> = issues.iter().map(|i| i.issue.id).collect();
+    let hourly = state.store.issue_counts(&ids, now_minute, 60, 24).await?;
+    let rows = issues
+        .into_iter()
+        .map(|listed| {
+            let i = listed.issue;
+            let counts = hourly.get(&i.id).cloned().unwrap_or_default();
+            IssueRow {
+                id: i.id,
+                short_id: format!(
+                    "{}-{}",
+                    names.get(&i.project_id).unwrap_or(&"?").to_uppercase(),
+                    i.short_id
+                ),
+                title: i.title,
+                culprit: i.culprit,
+                level: i.level,
+                status: i.status,
+                events: format::count(i.times_seen),
+                users: format::count(i.users_seen),
+                first_seen: format::ago(i.first_seen, now),
+                last_seen: format::ago(i.last_seen, now),
+                last_seen_utc: format::utc(i.last_seen),
+                sparkline: format::bars(&counts, 96.0, 24.0, &[]),
+            }
+        })
+        .collect::<Vec<_>>();
+    let offset = (page_number - 1) * PAGE_SIZE;
+    let shown = rows.len() as i64;
+    page(&IssuesPage {
+        nav: Some(Nav::new(&who, "issues")),
+        csrf: who.csrf.clone(),
+        here: list_url(params.project, &query, sort_name, page_number),
+        previous_page: (page_number > 1)
+            .then(|| list_url(params.project, &query, sort_name, page_number - 1)),
+        next_page: (offset + shown < total)
+            .then(|| list_url(params.project, &query, sort_name, page_number + 1)),
+        first: if shown > 0 { offset + 1 } else { 0 },
+        last: offset + shown,
+        total,
+        rows,
+        projects: projects
+            .iter()
+            .map(|(id, name)| Choice {
+                value: id.to_string(),
+                label: name.clone(),
+                selected: params.project == Some(*id),
+            })
+            .collect(),
+        query,
+        sorts: [
+            ("last_seen", "Last seen"),
+            ("first_seen", "First seen"),
+            ("events", "Events"),
+            ("users", "Users"),
+            ("trend", "Trend (24 h)"),
+        ]
+        .into_iter()
+        .map(|(value, label)| Choice {
+            value: value.into(),
+            label: label.into(),
+            selected: value == sort_name,
+        })
+        .collect(),
+    })
+}
+
+/// The page to go back to: a path of this site, else the list.
+fn back_to(value: Option<&str>) -> String {
+    match value {
+        Some(v) if v.starts_with("/issues") && !v.starts_with("//") => v.to_owned(),
+        _ => "/issues".to_owned(),
+    }
+}
+
+/// `ids=1&ids=2&action=resolve&csrf=…&back=/issues?…`
+async fn bulk(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
+    signed_in(&req, &session, &state).await?;
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    check_csrf(&session, field("csrf").unwrap_or(""))?;
+    let status = field("action")
+        .and_then(IssueStatus::parse)
+        .ok_or_else(|| WebError::BadRequest("choose resolve, ignore or unresolve".into()))?;
+    let ids: Vec<i64> = form
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| {
+            v.parse()
+                .map_err(|_| WebError::BadRequest(format!("{v:?} is not an issue id")))
+        })
+        .collect::<Result<_, _>>()?;
+    state.store.set_issue_status(&ids, status).await?;
+    Ok(see_other(&back_to(field("back"))))
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    status: String,
+    csrf: String,
+}
+
+async fn status(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<i64>,
+    form: web::Form<StatusForm>,
+) -> Result<HttpResponse, WebError> {
+    signed_in(&req, &session, &state).await?;
+    check_csrf(&session, &form.csrf)?;
+    let id = path.into_inner();
+    let status = IssueStatus::parse(&form.status)
+        .ok_or_else(|| WebError::BadRequest(format!("unknown status {:?}", form.status)))?;
+    state.store.get_issue(id).await?.ok_or(WebError::NotFound)?;
+    state.store.set_issue_status(&[id], status).await?;
+    Ok(see_other(&format!("/issues/{id}")))
+}
+
+/// One tag key's most frequent values.
+struct TagDistribution {
+    key: String,
+    total: String,
+    values: Vec<(String, String, u32)>,
+}
+
+/// Tags shown first, in this order (the rest follow alphabetically).
+const FIRST_TAGS: [&str; 8] = [
+    "environment",
+    "release",
+    "browser.name",
+    "os.name",
+    "runtime.name",
+    "server_name",
+    "user",
+    "url",
+];
+
+fn distributions(rows: Vec<(String, String, i64)>) -> Vec<TagDistribution> {
+    let mut by_key: Vec<(String, Vec<(String, i64)>)> = Vec::new();
+    for (key, value, n) in rows {
+        match by_key.last_mut() {
+            Some((k, values)) if *k == key => values.push((value, n)),
+            _ => by_key.push((key, vec![(value, n)])),
+        }
+    }
+    let rank = |k: &str| {
+        FIRST_TAGS
+            .iter()
+            .position(|f| *f == k)
+            .unwrap_or(FIRST_TAGS.len())
+    };
+    by_key.sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then(a.cmp(b)));
+    by_key
+        .into_iter()
+        .map(|(key, mut values)| {
+            values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let total: i64 = values.iter().map(|(_, n)| n).sum();
+            TagDistribution {
+                key,
+                total: format::count(total),
+                values: values
+                    .into_iter()
+                    .take(5)
+                    .map(|(v, n)| {
+                        let percent = (n as f64 * 100.0 / total.max(1) as f64).round() as u32;
+                        (v, format::count(n), percent)
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct IssueQuery {
+    event: Option<String>,
+}
+
+struct Chart {
+    title: &'static str,
+    bars: Vec<Bar>,
+    total: String,
+}
+
+#[derive(Template)]
+#[template(path = "issue.html")]
+struct IssuePage {
+    nav: Option<Nav>,
+    csrf: String,
+    id: i64,
+    short_id: String,
+    project_id: i64,
+    project: String,
+    /// (status, button label) of the status changes offered.
+    actions: Vec<(&'static str, &'static str)>,
+    title: String,
+    culprit: String,
+    level: String,
+    status: String,
+    substatus: String,
+    events: String,
+    users: String,
+    first_seen: String,
+    first_seen_utc: String,
+    last_seen: String,
+    last_seen_utc: String,
+    first_release: String,
+    last_release: String,
+    charts: Vec<Chart>,
+    tags: Vec<TagDistribution>,
+    event: Option<EventView>,
+    event_id: String,
+    event_time: String,
+    older: Option<String>,
+    newer: Option<String>,
+}
+
+async fn issue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<i64>,
+    params: web::Query<IssueQuery>,
+) -> Result<HttpResponse, WebError> {
+    let who = signed_in(&req, &session, &state).await?;
+    let id = path.into_inner();
+    let store = &state.store;
+    let issue = store.get_issue(id).await?.ok_or(WebError::NotFound)?;
+    let project = store
+        .list_projects()
+        .await?
+        .into_iter()
+        .find(|(p, _)| p.id == issue.project_id)
+        .map(|(p, _)| p.name)
+        .unwrap_or_default();
+    let now = now_ms();
+    let now_minute = now / 60_000;
+    let hourly = store.issue_counts(&[id], now_minute, 60, 24).await?;
+    let daily = store.issue_counts(&[id], now_minute, 24 * 60, 14).await?;
+    let chart = |title, counts: Option<&Vec<i64>>, unit_ms: i64| {
+        let counts = counts.cloned().unwrap_or_default();
+        let n = counts.len() as i64;
+        let labels: Vec<String> = (0..n)
+            .map(|i| format::utc(now - (n - 1 - i) * unit_ms))
+            .collect();
+        Chart {
+            title,
+            total: format::count(counts.iter().sum()),
+            bars: format::bars(&counts, 480.0, 80.0, &labels),
+        }
+    };
+    let charts = vec![
+        chart("Last 24 hours", hourly.get(&id), 3_600_000),
+        chart("Last 14 days", daily.get(&id), 86_400_000),
+    ];
+    let tags = distributions(store.issue_tags(id).await?);
+
+    let stored = store.issue_event(id, params.event.as_deref()).await?;
+    if params.event.is_some() && stored.is_none() {
+        return Err(WebError::NotFound);
+    }
+    let (mut event, mut event_id, mut event_time, mut older, mut newer) =
+        (None, String::new(), String::new(), None, None);
+    if let Some(stored) = stored {
+        let json = stored.json()?;
+        let attachments = store
+            .event_attachments(stored.project_id, &stored.event_id)
+            .await?
+            .into_iter()
+            .enumerate()
+            .map(|(n, (filename, attachment_type, size, _))| AttachmentLink {
+                url: format!("/issues/{id}/events/{}/attachments/{n}", stored.event_id),
+                filename,
+                attachment_type,
+                size,
+            })
+            .collect();
+        let feedback = store
+            .event_feedback(stored.project_id, &stored.event_id)
+            .await?
+            .into_iter()
+            .map(|(name, email, comments)| Feedback {
+                name,
+                email,
+                comments,
+            })
+            .collect();
+        (older, newer) = store.neighbour_events(id, &stored.event_id).await?;
+        event = Some(event_view(&json, attachments, feedback));
+        event_time = format::utc(stored.timestamp);
+        event_id = stored.event_id;
+    }
+    page(&IssuePage {
+        nav: Some(Nav::new(&who, "issues")),
+        csrf: who.csrf.clone(),
+        id,
+        short_id: format!("{}-{}", project.to_uppercase(), issue.short_id),
+        project_id: issue.project_id,
+        project,
+        actions: [
+            ("resolved", "Resolve"),
+            ("ignored", "Ignore"),
+            ("unresolved", "Unresolve"),
+        ]
+        .into_iter()
+        .filter(|(s, _)| *s != issue.status)
+        .collect(),
+        title: issue.title,
+        culprit: issue.culprit,
+        level: issue.level,
+        status: issue.status,
+        substatus: issue.substatus,
+        events: format::count(issue.times_seen),
+        users: format::count(issue.users_seen),
+        first_seen: format::ago(issue.first_seen, now),
+        first_seen_utc: format::utc(issue.first_seen),
+        last_seen: format::ago(issue.last_seen, now),
+        last_seen_utc: format::utc(issue.last_seen),
+        first_release: issue.first_release.unwrap_or_default(),
+        last_release: issue.last_release.unwrap_or_default(),
+        charts,
+        tags,
+        event,
+        event_id,
+        event_time,
+        older,
+        newer,
+    })
+}
+
+/// An attachment as a download, never rendered inline (its bytes are the sender's).
+async fn attachment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<(i64, String, i64)>,
+) -> Result<HttpResponse, WebError> {
+    signed_in(&req, &session, &state).await?;
+    let (id, event_id, n) = path.into_inner();
+    let issue = state.store.get_issue(id).await?.ok_or(WebError::NotFound)?;
+    let (filename, _, data) = state
+        .store
+        .event_attachment(issue.project_id, &event_id, n)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let safe_name: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{safe_name}\""),
+        ))
+        .body(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_distributions_rank_keys_and_values() {
+        let rows = vec![
+            ("level".into(), "error".into(), 3),
+            ("release".into(), "a".into(), 1),
+            ("release".into(), "b".into(), 3),
+            ("environment".into(), "prod".into(), 4),
+        ];
+        let d = distributions(rows);
+        let keys: Vec<&str> = d.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(keys, ["environment", "release", "level"]);
+        assert_eq!(d[1].values[0], ("b".to_owned(), "3".to_owned(), 75));
+        assert_eq!(d[1].values[1], ("a".to_owned(), "1".to_owned(), 25));
+    }
+
+    #[test]
+    fn back_links_stay_on_the_issue_list() {
+        assert_eq!(back_to(Some("/issues?page=2")), "/issues?page=2");
+        assert_eq!(back_to(Some("https://evil.com")), "/issues");
+        assert_eq!(back_to(None), "/issues");
+    }
+}

@@ -1,0 +1,196 @@
+//! The web UI: server-rendered pages for people. Event data is attacker-controlled: templates
+//! escape every value (askama), links are made only from http(s) URLs, and every page carries a
+//! strict Content-Security-Policy (no inline script or style at all).
+//!
+//! ```text
+//! GET  /setup  POST /setup          first admin, while there is no user
+//! GET  /login  POST /login          email + password (rate-limited), POST /logout
+//! GET  /issues?project=ID&query=is:unresolved level:error&sort=last_seen&page=2
+//! POST /issues/bulk                 ids + action (resolve | ignore | unresolve)
+//! GET  /issues/{id}?event=EVENT_ID  issue page with one event (the latest by default)
+//! POST /issues/{id}/status          status (resolved | ignored | unresolved)
+//! GET  /issues/{id}/events/{event_id}/attachments/{n}
+//! GET  /projects  POST /projects    DSNs, how to connect, create a project
+//! ```
+//! Every page but setup and login requires a session; every form carries a CSRF token.
+
+mod auth;
+pub mod event_view;
+mod format;
+mod issues;
+mod projects;
+pub mod search;
+
+use actix_session::SessionMiddleware;
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpResponse, ResponseError, web};
+use askama::Template;
+
+pub use auth::LoginLimiter;
+
+/// Sent with every page: nothing but our own stylesheet and script may load or run.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The web UI's routes, behind the session cookie and the security headers.
+pub fn routes(cfg: &mut web::ServiceConfig, session_key: Key, secure_cookie: bool) {
+    let session = SessionMiddleware::builder(CookieSessionStore::default(), session_key)
+        .cookie_name("snag_session".into())
+        .cookie_secure(secure_cookie)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .build();
+    let headers = DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CSP))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "same-origin"));
+    cfg.service(
+        web::scope("")
+            .wrap(session)
+            .wrap(headers)
+            .route("/", web::get().to(home))
+            .route("/static/snag.css", web::get().to(stylesheet))
+            .route("/static/snag.js", web::get().to(script))
+            .configure(auth::routes)
+            .configure(issues::routes)
+            .configure(projects::routes),
+    );
+}
+
+async fn home() -> HttpResponse {
+    see_other("/issues")
+}
+
+/// Our stylesheet: the page's, then the event view's.
+async fn stylesheet() -> HttpResponse {
+    const CSS: &str = concat!(
+        include_str!("../../static/snag.css"),
+        "\n",
+        include_str!("../../static/event.css")
+    );
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(CSS)
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/snag.js"))
+}
+
+/// 303 to `location` (after a form, or to the login page).
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// A rendered page.
+fn page(template: &impl Template) -> Result<HttpResponse, WebError> {
+    let html = template
+        .render()
+        .map_err(|e| WebError::Internal(format!("template: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html))
+}
+
+/// What can go wrong on a page, each answered with a small HTML page (or a redirect).
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// No session: go and sign in, then come back.
+    #[error("sign in first")]
+    LoginRequired { next: String },
+    #[error("the form expired or did not come from this site; go back, reload and try again")]
+    Csrf,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("too many sign-in attempts; wait a few minutes and try again")]
+    TooManyAttempts,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<crate::store::StoreError> for WebError {
+    fn from(e: crate::store::StoreError) -> Self {
+        WebError::Internal(format!("{e:#}"))
+    }
+}
+
+impl From<actix_session::SessionGetError> for WebError {
+    fn from(e: actix_session::SessionGetError) -> Self {
+        WebError::Internal(format!("session: {e}"))
+    }
+}
+
+impl From<actix_session::SessionInsertError> for WebError {
+    fn from(e: actix_session::SessionInsertError) -> Self {
+        WebError::Internal(format!("session: {e}"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            WebError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let WebError::LoginRequired { next } = self {
+            let next = form_urlencoded(next);
+            return see_other(&format!("/login?next={next}"));
+        }
+        if let WebError::Internal(detail) = self {
+            tracing::error!(%detail, "web page failed");
+        }
+        let message = self.to_string();
+        let status = self.status_code();
+        let body = ErrorPage {
+            status: status.as_u16(),
+            message: &message,
+        }
+        .render()
+        .unwrap_or(message);
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body)
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_urlencoded(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,285 @@
+//! The web UI in real headless Chromium (Debian's `chromium` + `chromedriver`, installed by the
+//! test script): sign in, read the list and an issue made from real SDK captures, resolve it.
+//! Screenshots of each page land in `target/tmp/screenshots/` to be looked at.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::grouping::captured_events;
+use crate::helpers::{event_envelope, post_envelope, spawn_app};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// W3C WebDriver's key for element references.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver process and one browser session, spoken to over WebDriver's HTTP protocol.
+struct Chromium {
+    driver: tokio::process::Child,
+    http: reqwest::Client,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    async fn start() -> Chromium {
+        assert!(
+            std::path::Path::new(CHROMEDRIVER).exists(),
+            "{CHROMEDRIVER} is missing: run ./scripts/test, which installs Debian's chromium and chromium-driver"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        // No network but loopback: background fetches would only fail.
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+        ];
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let created = post(
+            &http,
+            &format!("{base}/session"),
+            json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+                "goog:chromeOptions": {"binary": CHROMIUM, "args": args}}}}),
+        )
+        .await;
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {created}"))
+            .to_owned();
+        Chromium {
+            driver,
+            http,
+            session: format!("{base}/session/{session}"),
+            _profile: profile,
+        }
+    }
+
+    async fn command(&self, path: &str, body: Value) -> Value {
+        let value = post(&self.http, &format!("{}{path}", self.session), body).await;
+        assert!(
+            value["value"]["error"].is_null(),
+            "webdriver {path}: {value}"
+        );
+        value["value"].clone()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let text = self
+            .http
+            .get(format!("{}{path}", self.session))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        serde_json::from_str::<Value>(&text).unwrap()["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.command("/url", json!({ "url": url })).await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let found = self
+            .command("/element", json!({"using": "css selector", "value": css}))
+            .await;
+        found[ELEMENT].as_str().unwrap().to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.command(
+            &format!("/element/{element}/value"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.command(&format!("/element/{element}/click"), json!({}))
+            .await;
+    }
+
+    async fn url(&self) -> String {
+        self.get("/url").await.as_str().unwrap().to_owned()
+    }
+
+    /// Waits (up to 5 s) for a navigation the last action started to arrive where expected.
+    async fn wait_for_url(&self, expected: impl Fn(&str) -> bool) -> String {
+        let mut url = String::new();
+        for _ in 0..50 {
+            url = self.url().await;
+            if expected(&url) {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the browser stayed at {url}");
+    }
+
+    /// The text of the first element matching `css` once it satisfies `expected` (up to 5 s:
+    /// the page may still be on its way, its old elements going stale).
+    async fn wait_for_text(&self, css: &str, expected: impl Fn(&str) -> bool) -> String {
+        let mut last = Value::Null;
+        for _ in 0..50 {
+            let found = post(
+                &self.http,
+                &format!("{}/element", self.session),
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+            if let Some(element) = found["value"][ELEMENT].as_str() {
+                last = self.get(&format!("/element/{element}/text")).await;
+                if let Some(text) = last.as_str().filter(|t| expected(t)) {
+                    return text.to_owned();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed the expected text; last: {last}");
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait_for_text(css, |_| true).await
+    }
+
+    async fn resize(&self, width: u32, height: u32) {
+        self.command("/window/rect", json!({"width": width, "height": height}))
+            .await;
+    }
+
+    /// Saves a screenshot of the window as `name.png`; returns its path.
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        use base64::Engine;
+        let png = self.get("/screenshot").await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
+        path
+    }
+
+    async fn quit(mut self) {
+        let _ = self.http.delete(&self.session).send().await;
+        let _ = self.driver.kill().await;
+    }
+}
+
+async fn post(http: &reqwest::Client, url: &str, body: Value) -> Value {
+    let text = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("webdriver {url}: {e}"))
+        .text()
+        .await
+        .unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("webdriver {url}: {e}: {text}"))
+}
+
+#[tokio::test]
+async fn a_person_signs_in_reads_an_issue_and_resolves_it_in_chromium() {
+    let app = spawn_app().await;
+    app.store
+        .create_user("dev@example.com", "correct horse battery", true)
+        .await
+        .unwrap();
+    app.project("shop", 1, "publickey").await;
+    for group in ["python", "node", "browser"] {
+        for (name, event) in captured_events(group) {
+            let r = post_envelope(&app, 1, "publickey", &event_envelope(&event)).await;
+            assert_eq!(r.status, 200, "{name}");
+        }
+    }
+    let base = format!("http://127.0.0.1:{}", app.port);
+    let chromium = Chromium::start().await;
+
+    // Any page asks to sign in first, then comes back.
+    chromium.open(&format!("{base}/issues?project=1")).await;
+    assert!(chromium.url().await.contains("/login?next="));
+    chromium
+        .type_into("input[name=email]", "dev@example.com")
+        .await;
+    chromium
+        .type_into("input[name=password]", "correct horse battery")
+        .await;
+    chromium.click("button[type=submit]").await;
+    chromium
+        .wait_for_url(|u| u.ends_with("/issues?project=1"))
+        .await;
+    let count = chromium.text(".bulk .count").await;
+    assert!(
+        count.contains(" of "),
+        "the list counts its issues: {count}"
+    );
+    chromium.screenshot("issue-list").await;
+
+    // The Python chained exception's issue, found by searching.
+    chromium
+        .type_into("input[name=query]", " DatabaseError")
+        .await;
+    chromium.click(".filters button[type=submit]").await;
+    chromium.wait_for_url(|u| u.contains("DatabaseError")).await;
+    chromium
+        .wait_for_text(".bulk .count", |c| c.starts_with("1–"))
+        .await;
+    chromium.click(".issue-list a.title").await;
+    chromium.wait_for_url(|u| u.contains("/issues/")).await;
+    let title = chromium.text("h1").await;
+    assert!(
+        title.contains("DatabaseError: could not load user 1234"),
+        "{title}"
+    );
+    chromium.screenshot("issue-page").await;
+
+    // The first action of an unresolved issue resolves it.
+    chromium.click(".actions button").await;
+    chromium
+        .wait_for_text(".actions .badge", |s| s.starts_with("resolved"))
+        .await;
+
+    chromium.resize(390, 844).await;
+    chromium
+        .open(&format!("{base}/issues?project=1&query=is%3Aall"))
+        .await;
+    chromium.screenshot("issue-list-phone").await;
+    chromium.quit().await;
+    app.stop().await;
+}

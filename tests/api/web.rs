@@ -1,0 +1,453 @@
+//! The web UI through real HTTP: sign-in, sessions and CSRF, the issue list (search, sort,
+//! pagination, bulk status), the issue page, and hostile event data rendered inert.
+
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, event_envelope, post_envelope, spawn_app};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A browser: a cookie jar, redirects not followed (their targets are checked).
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: format!("http://127.0.0.1:{}", app.port),
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The page at `path`.
+    async fn html(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
+    }
+
+    /// The CSRF token of the form on `path`.
+    async fn csrf(&self, path: &str) -> String {
+        csrf_of(&self.html(path).await)
+    }
+
+    /// The id of the first issue the list at `path` shows.
+    async fn first_issue(&self, path: &str) -> String {
+        let html = self.html(path).await;
+        let at = html.find("href=\"/issues/").expect("an issue link") + "href=\"/issues/".len();
+        html[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect()
+    }
+
+    /// Posts the login form.
+    async fn login(&self, email: &str, password: &str, csrf: &str) -> reqwest::Response {
+        let form = [
+            ("email", email),
+            ("password", password),
+            ("csrf", csrf),
+            ("next", "/issues"),
+        ];
+        self.post("/login", &form).await
+    }
+
+    /// Posts the first-admin form.
+    async fn setup(&self, password_again: &str, csrf: &str) -> reqwest::Response {
+        let form = [
+            ("email", "first@example.com"),
+            ("password", PASSWORD),
+            ("password_again", password_again),
+            ("csrf", csrf),
+        ];
+        self.post("/setup", &form).await
+    }
+
+    async fn sign_in(&self, email: &str) {
+        let csrf = self.csrf("/login").await;
+        let r = self.login(email, PASSWORD, &csrf).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {email}");
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token");
+    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// How many issues the list says match ("1–25 of 31", or "No issues").
+fn matching(html: &str) -> usize {
+    let Some(at) = html.find("</span>").and(html.find("–")) else {
+        return 0;
+    };
+    let rest = &html[at..];
+    let of = rest.find(" of ").expect("a count") + 4;
+    rest[of..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+fn location(r: &reqwest::Response) -> &str {
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// A running Snag with an admin account and a project `web` (id 5, key `webkey`).
+async fn app_with_admin() -> TestApp {
+    let app = spawn_app().await;
+    app.store
+        .create_user("admin@example.com", PASSWORD, true)
+        .await
+        .unwrap();
+    app.project("web", 5, "webkey").await;
+    app
+}
+
+async fn send(app: &TestApp, event: Value) {
+    let r = post_envelope(app, 5, "webkey", &event_envelope(&event)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+}
+
+fn error_event(ty: &str, value: &str, function: &str, extra: Value) -> Value {
+    let mut event = json!({
+        "event_id": uuid::Uuid::new_v4().simple().to_string(),
+        "platform": "python",
+        "level": "error",
+        "exception": {"values": [{"type": ty, "value": value, "stacktrace": {"frames": [
+            {"module": "shop.views", "filename": "shop/views.py", "function": function, "lineno": 12, "in_app": true,
+             "context_line": "    total = compute(order)", "pre_context": ["def handle(order):"], "post_context": ["    return total"],
+             "vars": {"order": "<Order 7>"}}
+        ]}}]}
+    });
+    if let (Some(e), Some(x)) = (event.as_object_mut(), extra.as_object()) {
+        for (k, v) in x {
+            e.insert(k.clone(), v.clone());
+        }
+    }
+    event
+}
+
+#[tokio::test]
+async fn pages_require_a_session_and_the_first_visit_sets_up_an_admin() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    for path in ["/issues", "/issues/1", "/projects", "/"] {
+        let r = browser.get(path).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        assert!(
+            location(&r) == "/issues" || location(&r).starts_with("/login?next="),
+            "{path} → {}",
+            location(&r)
+        );
+    }
+    // No user yet: the login page sends to the one-time setup.
+    let r = browser.get("/login").await;
+    assert_eq!(location(&r), "/setup");
+    let csrf = browser.csrf("/setup").await;
+    let r = browser.setup("different!", &csrf).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("differ"));
+    let r = browser.setup(PASSWORD, "forged").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = browser.setup(PASSWORD, &csrf).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/issues");
+    // Signed in by the setup; the setup form is gone for good.
+    let r = browser.get("/issues").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let headers = r.headers().clone();
+    let csp = headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
+    let cookie = headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("first@example.com"));
+    assert_eq!(location(&browser.get("/setup").await), "/login");
+    assert!(
+        cookie
+            .iter()
+            .all(|c| !c.contains("snag_session") || c.contains("HttpOnly"))
+    );
+    // Logout needs the token, then the session is gone.
+    let r = browser.post("/logout", &[("csrf", "forged")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = browser.post("/logout", &[("csrf", &csrf_of(&html))]).await;
+    assert_eq!(location(&r), "/login");
+    assert_eq!(browser.get("/issues").await.status(), StatusCode::SEE_OTHER);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_then_rate_limited() {
+    let app = app_with_admin().await;
+    let browser = Browser::new(&app);
+    let csrf = browser.csrf("/login").await;
+    for _ in 0..5 {
+        let r = browser
+            .login("admin@example.com", "wrong password", &csrf)
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.text().await.unwrap().contains("Wrong email or password"));
+    }
+    // Even the right password waits now.
+    let r = browser.login("admin@example.com", PASSWORD, &csrf).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Without the form's token nothing is even checked.
+    let other = Browser::new(&app);
+    let r = other.login("admin@example.com", PASSWORD, "x").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn issue_list_searches_sorts_pages_and_changes_status() {
+    let app = app_with_admin().await;
+    // 30 issues: distinct functions; one seen three times by a user in production.
+    for i in 0..30 {
+        send(
+            &app,
+            error_event(
+                "ValueError",
+                &format!("bad value {i}"),
+                &format!("step_{i}"),
+                json!({"environment": "staging"}),
+            ),
+        )
+        .await;
+    }
+    for _ in 0..3 {
+        send(&app, error_event("TimeoutError", "db timed out", "query", json!({"environment": "production", "release": "shop@2.4", "user": {"id": "42"}, "level": "warning"}))).await;
+    }
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+
+    let page = |query: &str, sort: &str, page: u32| {
+        let query = query
+            .replace(' ', "+")
+            .replace(':', "%3A")
+            .replace('@', "%40")
+            .replace('"', "%22");
+        format!("/issues?project=5&query={query}&sort={sort}&page={page}")
+    };
+    let html = browser.html(&page("is:unresolved", "last_seen", 1)).await;
+    assert!(html.contains("1–25 of 31"), "first page");
+    assert_eq!(html.matches("name=\"ids\"").count(), 25);
+    assert!(html.contains("<svg class=\"spark\""));
+    let html = browser.html(&page("is:unresolved", "last_seen", 2)).await;
+    assert!(html.contains("26–31 of 31"));
+    assert_eq!(html.matches("name=\"ids\"").count(), 6);
+
+    // Sorted by events, the issue seen three times comes first.
+    let html = browser.html(&page("", "events", 1)).await;
+    let first = html.find("TimeoutError").unwrap();
+    assert!(html.find("ValueError").unwrap() > first);
+
+    for (query, expected) in [
+        ("environment:production", 1),
+        ("release:shop@2.4", 1),
+        ("has:user", 1),
+        ("level:warning", 1),
+        ("level:error", 30),
+        ("timed out", 1),
+        ("bad value 7", 3), // every word: 7, 17, 27
+        ("\"bad value 7\"", 1),
+        ("nothing matches this", 0),
+    ] {
+        let html = browser.html(&page(query, "last_seen", 1)).await;
+        assert_eq!(matching(&html), expected, "{query}");
+    }
+
+    // Resolve two issues in bulk: they leave the default list and show under is:resolved.
+    let html = browser.html(&page("bad value 1", "last_seen", 1)).await;
+    let ids: Vec<String> = html
+        .match_indices("name=\"ids\" value=\"")
+        .map(|(at, m)| html[at + m.len()..].split('"').next().unwrap().to_owned())
+        .collect();
+    assert!(ids.len() >= 2, "bad value 1, 10..19 match");
+    let csrf = csrf_of(&html);
+    let r = browser
+        .post(
+            "/issues/bulk",
+            &[
+                ("ids", &ids[0]),
+                ("ids", &ids[1]),
+                ("action", "resolve"),
+                ("csrf", &csrf),
+                ("back", "/issues?project=5"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/issues?project=5");
+    let html = browser.html(&page("is:resolved", "last_seen", 1)).await;
+    assert_eq!(html.matches("name=\"ids\"").count(), 2);
+    let r = browser
+        .post(
+            "/issues/bulk",
+            &[("ids", &ids[0]), ("action", "ignore"), ("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // One issue: ignore it from its page, then unresolve it.
+    let id = &ids[0];
+    let html = browser.html(&format!("/issues/{id}")).await;
+    assert!(html.contains("status-resolved"));
+    let csrf = csrf_of(&html);
+    let r = browser
+        .post(
+            &format!("/issues/{id}/status"),
+            &[("status", "ignored"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(location(&r), format!("/issues/{id}"));
+    let html = browser.html(&page("is:ignored", "last_seen", 1)).await;
+    assert_eq!(html.matches("name=\"ids\"").count(), 1);
+    browser
+        .post(
+            &format!("/issues/{id}/status"),
+            &[("status", "unresolved"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        app.store
+            .get_issue(id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "unresolved"
+    );
+    assert_eq!(
+        browser.get("/issues/999999").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_issue_page_shows_counts_tags_and_events_in_order() {
+    let app = app_with_admin().await;
+    for release in ["shop@1.0", "shop@1.1", "shop@1.1"] {
+        send(
+            &app,
+            error_event(
+                "KeyError",
+                "'sku'",
+                "lookup",
+                json!({"release": release, "environment": "production"}),
+            ),
+        )
+        .await;
+    }
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+    let id = browser.first_issue("/issues?project=5").await;
+    let html = browser.html(&format!("/issues/{id}")).await;
+    assert!(
+        html.contains("KeyError: &#39;sku&#39;") || html.contains("KeyError: &#x27;sku&#x27;"),
+        "title"
+    );
+    assert!(html.contains("shop.views in lookup"), "culprit");
+    assert!(html.contains("Last 24 hours") && html.contains("Last 14 days"));
+    // Release shop@1.1 is two of three events.
+    assert!(html.contains("shop@1.1") && html.contains("67%"));
+    // The latest event, with a link to the older one and none to a newer one.
+    assert!(html.contains("← Older") && !html.contains("Newer →"));
+    let at = html.find("?event=").unwrap() + "?event=".len();
+    let older: String = html[at..].chars().take(32).collect();
+    let html = browser.html(&format!("/issues/{id}?event={older}")).await;
+    assert!(html.contains("Newer →"));
+    assert!(html.contains("total = compute(order)"), "context line");
+    let r = browser
+        .get(&format!(
+            "/issues/{id}?event=ffffffffffffffffffffffffffffffff"
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_event_data_is_never_rendered_live() {
+    let app = app_with_admin().await;
+    let payloads = [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "\"><svg onload=alert(1)>",
+    ];
+    let event = error_event(
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "\"><svg onload=alert(1)>",
+        json!({
+            "tags": {"<script>alert(1)</script>": "<img src=x onerror=alert(1)>"},
+            "user": {"email": "\"><svg onload=alert(1)>", "username": "<script>alert(1)</script>"},
+            "breadcrumbs": [{"message": "<img src=x onerror=alert(1)>", "category": "<script>alert(1)</script>"}],
+            "request": {"url": "javascript:alert(1)", "method": "GET",
+                        "headers": {"X-Evil": "<script>alert(1)</script>"}},
+            "culprit": "<img src=x onerror=alert(1)>",
+            "release": "<script>alert(1)</script>",
+        }),
+    );
+    send(&app, event).await;
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+    let list = browser.html("/issues?project=5").await;
+    let id = browser.first_issue("/issues?project=5").await;
+    let page = browser.html(&format!("/issues/{id}")).await;
+    for html in [&list, &page] {
+        for payload in payloads {
+            assert!(!html.contains(payload), "{payload} rendered live");
+        }
+        assert!(!html.contains("<script>alert"));
+        assert!(!html.contains("onerror=alert(1)>"));
+        assert!(!html.to_lowercase().contains("href=\"javascript:"));
+    }
+    // Shown as text (askama writes `<` as `&#60;`).
+    let text = page.replace("&#60;", "&lt;").replace("&#62;", "&gt;");
+    assert!(
+        text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the payloads are shown as text: {page}"
+    );
+    app.stop().await;
+}
