@@ -174,6 +174,16 @@ impl Chromium {
         self.wait_for_text(css, |_| true).await
     }
 
+    /// Makes the page see `prefers-color-scheme: dark` (Chromium's DevTools protocol).
+    async fn prefer_dark(&self) {
+        self.command(
+            "/goog/cdp/execute",
+            json!({"cmd": "Emulation.setEmulatedMedia",
+                   "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}}),
+        )
+        .await;
+    }
+
     async fn resize(&self, width: u32, height: u32) {
         self.command("/window/rect", json!({"width": width, "height": height}))
             .await;
@@ -267,7 +277,11 @@ async fn a_person_signs_in_reads_an_issue_and_resolves_it_in_chromium() {
         title.contains("DatabaseError: could not load user 1234"),
         "{title}"
     );
+    // Tall enough for the exceptions and their frames.
+    chromium.resize(1280, 2400).await;
     chromium.screenshot("issue-page").await;
+    chromium.prefer_dark().await;
+    chromium.screenshot("issue-page-dark").await;
 
     // The first action of an unresolved issue resolves it.
     chromium.click(".actions button").await;

@@ -451,3 +451,120 @@ async fn hostile_event_data_is_never_rendered_live() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn projects_show_their_dsn_and_take_new_projects_and_rules() {
+    let app = app_with_admin().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+    let html = browser.html("/projects").await;
+    let dsn = format!("http://webkey@127.0.0.1:{}/5", app.port);
+    assert!(html.contains(&dsn), "the DSN of project web");
+    assert!(html.contains("sentry_sdk.init(dsn="));
+    let csrf = csrf_of(&html);
+
+    let r = browser
+        .post("/projects", &[("name", "Not A Slug!"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = browser
+        .post("/projects", &[("name", "checkout"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let listed = app.store.list_projects().await.unwrap();
+    let (checkout, keys) = listed.iter().find(|(p, _)| p.name == "checkout").unwrap();
+    assert!(location(&r).ends_with(&format!("#project-{}", checkout.id)));
+    assert!(
+        browser
+            .html("/projects")
+            .await
+            .contains(&keys[0].public_key)
+    );
+    let r = browser
+        .post("/projects", &[("name", "checkout"), ("csrf", "forged")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Rules: a broken rule is refused with its reason, a good one is stored.
+    let rules = |stacktrace: &'static str, csrf: &str| {
+        let csrf = csrf.to_owned();
+        let browser = &browser;
+        async move {
+            let form = [
+                ("stacktrace_rules", stacktrace),
+                (
+                    "fingerprint_rules",
+                    "error.type:DatabaseError -> database-error",
+                ),
+                ("csrf", csrf.as_str()),
+            ];
+            browser.post("/projects/5/rules", &form).await
+        }
+    };
+    let r = rules("stack.function:runApp +nonsense", &csrf).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("stack-trace rules"));
+    let r = rules("stack.function:runApp -app -group", &csrf).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (stacktrace, fingerprints) = app.store.grouping_rules(5).await.unwrap();
+    assert_eq!(stacktrace, "stack.function:runApp -app -group");
+    assert_eq!(fingerprints, "error.type:DatabaseError -> database-error");
+    assert_eq!(
+        browser
+            .post(
+                "/projects/404/rules",
+                &[
+                    ("stacktrace_rules", ""),
+                    ("fingerprint_rules", ""),
+                    ("csrf", &csrf)
+                ]
+            )
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn attachments_download_and_never_render() {
+    let app = app_with_admin().await;
+    let event = error_event("OSError", "disk full", "save", json!({}));
+    let event_id = event["event_id"].as_str().unwrap().to_owned();
+    let payload = event.to_string();
+    let html_file = "<html><script>alert(1)</script></html>";
+    let envelope = format!(
+        "{{\"event_id\":\"{event_id}\"}}\n{{\"type\":\"event\",\"length\":{}}}\n{payload}\n\
+         {{\"type\":\"attachment\",\"length\":{},\"filename\":\"../evil \\\"name\\\".html\",\"content_type\":\"text/html\"}}\n{html_file}\n",
+        payload.len(),
+        html_file.len()
+    );
+    let r = post_envelope(&app, 5, "webkey", envelope.as_bytes()).await;
+    assert_eq!(r.status, 200);
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+    let id = browser.first_issue("/issues?project=5").await;
+    let html = browser.html(&format!("/issues/{id}")).await;
+    let link = format!("/issues/{id}/events/{event_id}/attachments/0");
+    assert!(
+        html.contains(&link),
+        "the attachment is listed with its link"
+    );
+    let r = browser.get(&link).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/octet-stream");
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(disposition, "attachment; filename=\".._evil__name_.html\"");
+    assert_eq!(r.text().await.unwrap(), html_file);
+    assert_eq!(
+        browser.get(&format!("{link}1")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Not signed in: no download.
+    let stranger = Browser::new(&app);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::SEE_OTHER);
+    app.stop().await;
+}
