@@ -33,6 +33,8 @@ pub struct Application {
     writer: WriterTask,
     store: Store,
     checkpoints: tokio::task::JoinHandle<()>,
+    /// The alert evaluator and mailer.
+    alerts: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -82,6 +84,11 @@ impl Application {
             metrics: Metrics::default(),
             config,
         });
+        let base_url = state.config.public_base_url(Some(std::net::SocketAddr::new(
+            listener.local_addr()?.ip(),
+            port,
+        )));
+        let alerts = crate::alerts::start(state.clone(), base_url);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -101,6 +108,7 @@ impl Application {
             writer: writer_task,
             store,
             checkpoints,
+            alerts,
         })
     }
 
@@ -123,6 +131,9 @@ impl Application {
         let served = self.server.await;
         self.writer.stop().await;
         self.checkpoints.abort();
+        for task in &self.alerts {
+            task.abort();
+        }
         self.store.close().await;
         tracing::info!("stopped");
         Ok(served?)

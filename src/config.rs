@@ -41,6 +41,27 @@ pub struct Config {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    pub mail: Mail,
+}
+
+/// Where alert emails go out.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Mail {
+    /// SMTP server for alert emails: `smtp://host:25` (plain), `smtp://host:587?tls=starttls`,
+    /// `smtps://user:password@host:465` (TLS). Unset: alerts are recorded and shown, not mailed.
+    #[arg(long, env = "SNAG_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of alert emails.
+    #[arg(
+        long,
+        env = "SNAG_MAIL_FROM",
+        default_value = "Snag <snag@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +137,10 @@ impl Config {
             limits: Limits {
                 workers: Some(2),
                 ..Limits::default()
+            },
+            mail: Mail {
+                smtp_url: None,
+                mail_from: "Snag <snag@localhost>".to_owned(),
             },
         }
     }

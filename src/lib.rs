@@ -3,6 +3,7 @@
 //! The modules follow the data flow: [`ingest`] → [`normalize`] → [`grouping`] → [`store`] → [`web`],
 //! tied together by [`pipeline`]; [`app`] wires the HTTP server.
 
+pub mod alerts;
 pub mod app;
 pub mod bench;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod normalize;
 pub mod pipeline;
 pub mod protocol;
+pub mod rates;
 pub mod store;
 pub mod telemetry;
 pub mod web;

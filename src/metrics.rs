@@ -17,6 +17,7 @@ use crate::store::writer::WriterStats;
 pub struct Metrics {
     accepted: Mutex<BTreeMap<&'static str, u64>>,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
+    alert_deliveries: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -35,6 +36,16 @@ impl Metrics {
             .lock()
             .expect("metrics lock")
             .entry(reason)
+            .or_default() += 1;
+    }
+
+    /// An alert email attempt: `sent`, `retry` or `failed`.
+    pub fn alert_delivery(&self, result: &'static str) {
+        *self
+            .alert_deliveries
+            .lock()
+            .expect("metrics lock")
+            .entry(result)
             .or_default() += 1;
     }
 
@@ -90,6 +101,11 @@ impl Metrics {
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
+        }
+        out.push_str("# HELP snag_alert_emails_total Alert email attempts, by result.\n");
+        out.push_str("# TYPE snag_alert_emails_total counter\n");
+        for (result, n) in self.alert_deliveries.lock().expect("metrics lock").iter() {
+            let _ = writeln!(out, "snag_alert_emails_total{{result=\"{result}\"}} {n}");
         }
         out
     }

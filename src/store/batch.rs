@@ -81,6 +81,8 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
             last_release = COALESCE(v.release, last_release),
             first_release = COALESCE(first_release, v.release),
             substatus = CASE WHEN status = 'resolved' THEN 'regressed' ELSE substatus END,
+            regressed_at = CASE WHEN status = 'resolved'
+                THEN CAST(unixepoch('subsec') * 1000 AS INTEGER) ELSE regressed_at END,
             status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END
         FROM (SELECT value->>0 AS id, value->>1 AS n, value->>2 AS seen, value->>3 AS title,
                      value->>4 AS culprit, value->>5 AS level, value->>6 AS release, value->>7 AS metadata
@@ -551,12 +553,13 @@ fn issue_update_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
     )
 }
 
-/// `[issue, minute, count]`, counted here: SQLite would need a sorter to GROUP BY.
+/// `[issue, minute, count]`, counted here: SQLite would need a sorter to GROUP BY. Minutes
+/// are of receive time: rates and spikes must not follow the senders' clocks.
 fn minute_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
     let mut counts: BTreeMap<(i64, i64), u64> = BTreeMap::new();
     for (e, id) in events.iter().zip(issue_ids) {
         *counts
-            .entry((*id, e.timestamp.div_euclid(60_000)))
+            .entry((*id, e.received.div_euclid(60_000)))
             .or_default() += 1;
     }
     json_list(

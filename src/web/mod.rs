@@ -16,7 +16,7 @@
 
 mod auth;
 pub mod event_view;
-mod format;
+pub mod format;
 mod issues;
 mod projects;
 pub mod search;

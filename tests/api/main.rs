@@ -1,5 +1,6 @@
 //! The one integration test binary: real servers on port 0, real SQLite files, real SDKs.
 
+mod alerts;
 mod bad_input;
 mod browser;
 mod cli;
@@ -7,6 +8,6 @@ mod durability;
 mod grouping;
 mod helpers;
 mod ingest;
-mod python_sdk;
+pub mod python_sdk;
 mod replay;
 mod web;

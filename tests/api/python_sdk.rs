@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::helpers::spawn_app;
 
-fn python() -> String {
+pub fn python() -> String {
     std::env::var("SNAG_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 

@@ -1,0 +1,344 @@
+//! Alerts, off the ingest path (DESIGN.md §5, ALERTS.md): every couple of seconds the
+//! evaluator reads what the writer committed and records alerts; the mailer sends them.
+//!
+//! ```text
+//! issues created since the last look ──────────▶ new
+//! issues regressed since the last look ────────▶ regression      ┐
+//! issues with events in the last 5 minutes ────▶ spike / escalating / frequency (rates::Episode)
+//!                                                                 ▼
+//!        alert_log (written first, one row per issue and episode) ──▶ mailer: SMTP, retried
+//! ```
+//! Ignored issues do not alert; one ignored "until it escalates" comes back when it spikes.
+
+pub mod message;
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::app::AppState;
+use crate::rates::{self, Episode, SpikeThresholds, Window};
+use crate::store::alerts::{AlertIssue, AlertSettings, NewAlert};
+use crate::store::{StoreError, now_ms};
+use message::Reason;
+
+/// How often the evaluator looks and the mailer sends.
+const EVALUATE_EVERY: Duration = Duration::from_secs(2);
+const SEND_EVERY: Duration = Duration::from_secs(1);
+/// Attempts before an alert is given up (about a day of retries).
+const MAX_ATTEMPTS: i64 = 30;
+/// First retry after this; each next waits twice as long, at most an hour.
+const FIRST_RETRY_MS: i64 = 2_000;
+
+/// Starts the evaluator and the mailer; they run until the server stops.
+pub fn start(
+    state: actix_web::web::Data<AppState>,
+    base_url: String,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let transport = match state.config.mail.smtp_url.as_deref().map(transport) {
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "SNAG_SMTP_URL is not usable: alerts are recorded, not mailed");
+            None
+        }
+        None => {
+            tracing::info!(
+                "alert emails are off (set SNAG_SMTP_URL): alerts are recorded and shown"
+            );
+            None
+        }
+    };
+    let mail_on = transport.is_some();
+    let evaluator = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(EVALUATE_EVERY);
+            loop {
+                every.tick().await;
+                if let Err(e) = evaluate(&state, &base_url, mail_on, now_ms()).await {
+                    tracing::warn!(error = %e, "alert evaluation failed");
+                }
+            }
+        })
+    };
+    let mut tasks = vec![evaluator];
+    if let Some(transport) = transport {
+        tasks.push(tokio::spawn(async move {
+            let mut every = tokio::time::interval(SEND_EVERY);
+            loop {
+                every.tick().await;
+                if let Err(e) = send_due(&state, &transport, now_ms()).await {
+                    tracing::warn!(error = %e, "sending alerts failed");
+                }
+            }
+        }));
+    }
+    tasks
+}
+
+/// lettre's transport from `smtp://`, `smtps://` URLs (`?tls=starttls` is lettre's `required`).
+fn transport(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let url = url.replace("tls=starttls", "tls=required");
+    Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+        .map_err(|e| e.to_string())?
+        .timeout(Some(Duration::from_secs(15)))
+        .build())
+}
+
+/// One look at what changed since the last: records the alerts that are due.
+pub async fn evaluate(
+    state: &AppState,
+    base_url: &str,
+    mail_on: bool,
+    now: i64,
+) -> Result<(), StoreError> {
+    let store = &state.store;
+    // New issues (on the first run, those already there are history, not news).
+    let cursor = match store.alert_cursor("new_issues").await? {
+        Some(c) => c,
+        None => store.max_issue_id().await?,
+    };
+    let mut last = cursor;
+    for issue in store.issues_after(cursor, 500).await? {
+        last = issue.id;
+        let settings = store.alert_settings(issue.project_id).await?;
+        if settings.on_new && issue.status != "ignored" {
+            let key = format!("new:{}", issue.id);
+            record(
+                state,
+                base_url,
+                mail_on,
+                &issue,
+                &settings,
+                Reason::New,
+                key,
+                now,
+            )
+            .await?;
+        }
+    }
+    store.set_alert_cursor("new_issues", last).await?;
+
+    // Regressions: the writer stamps `regressed_at` when a resolved issue is seen again.
+    let since = store.alert_cursor("regressions").await?.unwrap_or(now);
+    let mut newest = since;
+    for issue in store.regressed_since(since).await? {
+        let at = issue.regressed_at.unwrap_or(now);
+        newest = newest.max(at);
+        let settings = store.alert_settings(issue.project_id).await?;
+        if settings.on_regression {
+            let key = format!("regression:{}:{at}", issue.id);
+            record(
+                state,
+                base_url,
+                mail_on,
+                &issue,
+                &settings,
+                Reason::Regression,
+                key,
+                now,
+            )
+            .await?;
+        }
+    }
+    store.set_alert_cursor("regressions", newest).await?;
+
+    // Rates: issues with recent events, and those waiting to re-arm.
+    let now_minute = now.div_euclid(60_000);
+    for issue_id in store
+        .rate_candidates(now_minute - rates::WINDOW_MINUTES + 1)
+        .await?
+    {
+        let Some(issue) = store.alert_issue(issue_id).await? else {
+            continue;
+        };
+        let settings = store.alert_settings(issue.project_id).await?;
+        let minutes = store
+            .issue_minutes_since(issue.id, now_minute - 25 * 60)
+            .await?;
+        let cooldown = settings.cooldown_minutes.max(1) * 60_000;
+        let until_escalating =
+            issue.status == "ignored" && issue.substatus == "archived_until_escalating";
+
+        let window = Window::at(&minutes, now_minute, issue.first_seen.div_euclid(60_000));
+        let thresholds = SpikeThresholds {
+            min_count: settings.spike_min_count,
+            ratio: settings.spike_ratio,
+            z: settings.spike_z,
+        };
+        let spiking = rates::is_spike(window, thresholds);
+        let episode = store.alert_episode(issue.id, "spike").await?;
+        let (fire, episode) = episode.step(spiking, now, cooldown);
+        store.set_alert_episode(issue.id, "spike", episode).await?;
+        if fire && until_escalating {
+            store.escalate_issue(issue.id).await?;
+            let reason = Reason::Escalating {
+                count: window.current,
+                usual: window.baseline,
+            };
+            let key = format!("escalating:{}:{now_minute}", issue.id);
+            record(
+                state, base_url, mail_on, &issue, &settings, reason, key, now,
+            )
+            .await?;
+        } else if fire && settings.on_spike && issue.status != "ignored" {
+            let reason = Reason::Spike {
+                count: window.current,
+                usual: window.baseline,
+            };
+            let key = format!("spike:{}:{now_minute}", issue.id);
+            record(
+                state, base_url, mail_on, &issue, &settings, reason, key, now,
+            )
+            .await?;
+        }
+
+        if let (Some(count), Some(span)) = (settings.frequency_count, settings.frequency_minutes) {
+            let over = rates::more_than(&minutes, now_minute, count, span.clamp(1, 24 * 60));
+            let episode: Episode = store.alert_episode(issue.id, "frequency").await?;
+            let (fire, episode) = episode.step(over, now, cooldown);
+            store
+                .set_alert_episode(issue.id, "frequency", episode)
+                .await?;
+            if fire && issue.status != "ignored" {
+                let reason = Reason::Frequency {
+                    count,
+                    minutes: span,
+                };
+                let key = format!("frequency:{}:{now_minute}", issue.id);
+                record(
+                    state, base_url, mail_on, &issue, &settings, reason, key, now,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    state: &AppState,
+    base_url: &str,
+    mail_on: bool,
+    issue: &AlertIssue,
+    settings: &AlertSettings,
+    reason: Reason,
+    dedupe_key: String,
+    now: i64,
+) -> Result<(), StoreError> {
+    let recipients = match &settings.recipients {
+        Some(list) if !list.trim().is_empty() => list
+            .split(',')
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+            .collect(),
+        _ => state.store.user_emails().await?,
+    };
+    let link = format!("{}/issues/{}", base_url.trim_end_matches('/'), issue.id);
+    let (subject, body_text, body_html) = message::compose(issue, &reason, &link);
+    let alert = NewAlert {
+        project_id: issue.project_id,
+        issue_id: Some(issue.id),
+        rule: reason.rule(),
+        dedupe_key,
+        reason: reason.describe(),
+        recipients,
+        subject,
+        body_text,
+        body_html,
+    };
+    let status = if mail_on && !alert.recipients.is_empty() {
+        "pending"
+    } else {
+        "mail_off"
+    };
+    let recorded = state
+        .store
+        .record_alert(&alert, status, now, settings.max_emails_per_hour)
+        .await?;
+    tracing::info!(issue = issue.id, rule = alert.rule, ?recorded, "alert");
+    Ok(())
+}
+
+/// Sends the alerts that are due; a failure is retried with backoff (the row keeps count).
+async fn send_due(
+    state: &AppState,
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let from: Mailbox = state
+        .config
+        .mail
+        .mail_from
+        .parse()
+        .unwrap_or_else(|_| "snag@localhost".parse().expect("a mailbox"));
+    for alert in state.store.due_alerts(now, 20).await? {
+        let result = match build(&alert, &from) {
+            Ok(email) => transport
+                .send(email)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                state.store.alert_sent(alert.id, now_ms()).await?;
+                state.metrics.alert_delivery("sent");
+            }
+            Err(e) => {
+                let attempts = alert.attempts + 1;
+                let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
+                    let backoff = (FIRST_RETRY_MS << (attempts - 1).min(20)).min(3_600_000);
+                    now_ms() + backoff
+                });
+                tracing::warn!(alert = alert.id, attempts, error = %e, "alert email not sent");
+                state
+                    .store
+                    .alert_attempt_failed(alert.id, &e, retry_at)
+                    .await?;
+                state.metrics.alert_delivery(if retry_at.is_some() {
+                    "retry"
+                } else {
+                    "failed"
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn build(alert: &crate::store::alerts::AlertRecord, from: &Mailbox) -> Result<Message, String> {
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .subject(alert.subject.clone());
+    let mut any = false;
+    for to in alert
+        .recipients
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        match to.parse::<Mailbox>() {
+            Ok(mailbox) => {
+                builder = builder.to(mailbox);
+                any = true;
+            }
+            Err(e) => tracing::warn!(recipient = to, error = %e, "not an email address"),
+        }
+    }
+    if !any {
+        return Err("no valid recipient".into());
+    }
+    let body = if alert.body_html.is_empty() {
+        MultiPart::alternative_plain_html(
+            alert.body_text.clone(),
+            format!("<pre>{}</pre>", alert.body_text.replace('<', "&lt;")),
+        )
+    } else {
+        MultiPart::alternative_plain_html(alert.body_text.clone(), alert.body_html.clone())
+    };
+    builder.multipart(body).map_err(|e| e.to_string())
+}

@@ -1,0 +1,428 @@
+//! The SQL of alerts: per-project settings, the evaluator's cursors and per-issue rule state,
+//! and `alert_log`, where every alert is written before it is sent.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError};
+use crate::rates::Episode;
+
+/// A project's alert rules (the defaults until someone changes them).
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct AlertSettings {
+    pub on_new: bool,
+    pub on_regression: bool,
+    pub on_spike: bool,
+    pub spike_min_count: i64,
+    pub spike_ratio: f64,
+    pub spike_z: f64,
+    /// "More than N events in M minutes", when both are set.
+    pub frequency_count: Option<i64>,
+    pub frequency_minutes: Option<i64>,
+    pub cooldown_minutes: i64,
+    /// `None`: every user.
+    pub recipients: Option<String>,
+    pub max_emails_per_hour: i64,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            on_new: true,
+            on_regression: true,
+            on_spike: true,
+            spike_min_count: 10,
+            spike_ratio: 4.0,
+            spike_z: 4.0,
+            frequency_count: None,
+            frequency_minutes: None,
+            cooldown_minutes: 30,
+            recipients: None,
+            max_emails_per_hour: 20,
+        }
+    }
+}
+
+/// What an alert says about its issue.
+#[derive(Debug, Clone, FromRow)]
+pub struct AlertIssue {
+    pub id: i64,
+    pub project_id: i64,
+    pub project: String,
+    pub short_id: i64,
+    pub title: String,
+    pub culprit: String,
+    pub level: String,
+    pub status: String,
+    pub substatus: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub times_seen: i64,
+    pub users_seen: i64,
+    pub metadata: String,
+    pub regressed_at: Option<i64>,
+}
+
+const ALERT_ISSUE: &str =
+    "SELECT i.id, i.project_id, p.name AS project, i.short_id, i.title, i.culprit,
+    i.level, i.status, i.substatus, i.first_seen, i.last_seen, i.times_seen, i.users_seen,
+    i.metadata, i.regressed_at FROM issues i JOIN projects p ON p.id = i.project_id";
+
+/// An alert to record.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub project_id: i64,
+    pub issue_id: Option<i64>,
+    pub rule: &'static str,
+    pub dedupe_key: String,
+    pub reason: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+/// How a recorded alert stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Queued for mail (or recorded only, with mail off).
+    Queued,
+    /// Over the project's hourly cap: recorded, summarised in one later email.
+    Capped,
+    /// This alert (same issue and episode) exists already.
+    Duplicate,
+}
+
+/// A logged alert, as the issue page lists it and the mailer sends it.
+#[derive(Debug, Clone, FromRow)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub project_id: i64,
+    pub issue_id: Option<i64>,
+    pub rule: String,
+    pub reason: String,
+    pub recipients: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub created_at: i64,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+}
+
+const ALERT_RECORD: &str = "SELECT id, project_id, issue_id, rule, reason, recipients, subject,
+    body_text, body_html, created_at, status, attempts, last_error, sent_at FROM alert_log";
+
+impl Store {
+    pub async fn alert_settings(&self, project_id: i64) -> Result<AlertSettings, StoreError> {
+        let row = sqlx::query_as(
+            "SELECT on_new, on_regression, on_spike, spike_min_count, spike_ratio, spike_z,
+                    frequency_count, frequency_minutes, cooldown_minutes, recipients,
+                    max_emails_per_hour
+             FROM alert_settings WHERE project_id = ?",
+        )
+        .bind(project_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.unwrap_or_default())
+    }
+
+    pub async fn set_alert_settings(
+        &self,
+        project_id: i64,
+        s: &AlertSettings,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO alert_settings (project_id, on_new, on_regression, on_spike,
+                 spike_min_count, spike_ratio, spike_z, frequency_count, frequency_minutes,
+                 cooldown_minutes, recipients, max_emails_per_hour)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(project_id)
+        .bind(s.on_new)
+        .bind(s.on_regression)
+        .bind(s.on_spike)
+        .bind(s.spike_min_count)
+        .bind(s.spike_ratio)
+        .bind(s.spike_z)
+        .bind(s.frequency_count)
+        .bind(s.frequency_minutes)
+        .bind(s.cooldown_minutes)
+        .bind(&s.recipients)
+        .bind(s.max_emails_per_hour)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn alert_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM alert_cursors WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn set_alert_cursor(&self, name: &str, value: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR REPLACE INTO alert_cursors (name, value) VALUES (?, ?)")
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn max_issue_id(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM issues")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Issues created after `id`, oldest first.
+    pub async fn issues_after(&self, id: i64, limit: i64) -> Result<Vec<AlertIssue>, StoreError> {
+        let sql = format!("{ALERT_ISSUE} WHERE i.id > ? ORDER BY i.id LIMIT ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Issues that regressed at or after `since_ms`.
+    pub async fn regressed_since(&self, since_ms: i64) -> Result<Vec<AlertIssue>, StoreError> {
+        let sql = format!(
+            "{ALERT_ISSUE} WHERE i.regressed_at >= ? AND i.status = 'unresolved' ORDER BY i.regressed_at"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn alert_issue(&self, id: i64) -> Result<Option<AlertIssue>, StoreError> {
+        let sql = format!("{ALERT_ISSUE} WHERE i.id = ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Issues with events since `since_minute`, and those whose rate rules wait to re-arm.
+    pub async fn rate_candidates(&self, since_minute: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT issue_id FROM issue_minutes WHERE minute >= ?
+             UNION SELECT issue_id FROM alert_state WHERE armed = 0",
+        )
+        .bind(since_minute)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// (minute, count) of an issue since `since_minute`.
+    pub async fn issue_minutes_since(
+        &self,
+        issue_id: i64,
+        since_minute: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT minute, count FROM issue_minutes WHERE issue_id = ? AND minute >= ?",
+        )
+        .bind(issue_id)
+        .bind(since_minute)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn alert_episode(&self, issue_id: i64, rule: &str) -> Result<Episode, StoreError> {
+        let row: Option<(Option<i64>, bool)> = sqlx::query_as(
+            "SELECT last_fired, armed FROM alert_state WHERE issue_id = ? AND rule = ?",
+        )
+        .bind(issue_id)
+        .bind(rule)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|(last_fired_ms, armed)| Episode {
+                last_fired_ms,
+                armed,
+            })
+            .unwrap_or_default())
+    }
+
+    pub async fn set_alert_episode(
+        &self,
+        issue_id: i64,
+        rule: &str,
+        episode: Episode,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR REPLACE INTO alert_state (issue_id, rule, last_fired, armed) VALUES (?, ?, ?, ?)")
+            .bind(issue_id)
+            .bind(rule)
+            .bind(episode.last_fired_ms)
+            .bind(episode.armed)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// An issue ignored until it escalates comes back: unresolved, escalating.
+    pub async fn escalate_issue(&self, issue_id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE issues SET status = 'unresolved', substatus = 'escalating'
+             WHERE id = ? AND status = 'ignored' AND substatus = 'archived_until_escalating'",
+        )
+        .bind(issue_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn user_emails(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT email FROM users ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Writes an alert before anything is sent. `status`: `pending`, or `mail_off`. Past the
+    /// project's hourly cap it is recorded as `capped` and listed in the hour's summary email.
+    pub async fn record_alert(
+        &self,
+        alert: &NewAlert,
+        status: &str,
+        now_ms: i64,
+        max_per_hour: i64,
+    ) -> Result<Recorded, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM alert_log WHERE project_id = ? AND created_at > ?
+             AND status IN ('pending', 'sent', 'failed') AND rule != 'digest'",
+        )
+        .bind(alert.project_id)
+        .bind(now_ms - 3_600_000)
+        .fetch_one(&mut *tx)
+        .await?;
+        let capped = status == "pending" && recent >= max_per_hour;
+        let inserted = sqlx::query(
+            "INSERT OR IGNORE INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
+                 recipients, subject, body_text, body_html, created_at, status, next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(alert.project_id)
+        .bind(alert.issue_id)
+        .bind(alert.rule)
+        .bind(&alert.dedupe_key)
+        .bind(&alert.reason)
+        .bind(alert.recipients.join(", "))
+        .bind(&alert.subject)
+        .bind(&alert.body_text)
+        .bind(&alert.body_html)
+        .bind(now_ms)
+        .bind(if capped { "capped" } else { status })
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !inserted {
+            return Ok(Recorded::Duplicate);
+        }
+        if capped {
+            // One summary per project and hour, sent when the hour is over.
+            let hour = now_ms.div_euclid(3_600_000);
+            let line = format!("- {}\n", alert.subject);
+            sqlx::query(
+                "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason, recipients,
+                     subject, body_text, body_html, created_at, status, next_attempt_at)
+                 VALUES (?, NULL, 'digest', ?, 'more alerts than the hourly limit', ?,
+                     '[Snag] more alerts this hour', ?, '', ?, 'pending', ?)
+                 ON CONFLICT (dedupe_key) DO UPDATE SET body_text = body_text || excluded.body_text",
+            )
+            .bind(alert.project_id)
+            .bind(format!("digest:{}:{hour}", alert.project_id))
+            .bind(alert.recipients.join(", "))
+            .bind(line)
+            .bind(now_ms)
+            .bind((hour + 1) * 3_600_000)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(if capped {
+            Recorded::Capped
+        } else {
+            Recorded::Queued
+        })
+    }
+
+    /// Alerts whose (next) attempt is due.
+    pub async fn due_alerts(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let sql = format!(
+            "{ALERT_RECORD} WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn alert_sent(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE alert_log SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL
+             WHERE id = ?",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A failed attempt: retried at `retry_at`, or given up (`failed`) when `None`.
+    pub async fn alert_attempt_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE alert_log SET attempts = attempts + 1, last_error = ?,
+                 status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END,
+                 next_attempt_at = COALESCE(?, next_attempt_at)
+             WHERE id = ?",
+        )
+        .bind(error)
+        .bind(retry_at)
+        .bind(retry_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// An issue's alerts, newest first.
+    pub async fn issue_alerts(&self, issue_id: i64) -> Result<Vec<AlertRecord>, StoreError> {
+        let sql = format!("{ALERT_RECORD} WHERE issue_id = ? ORDER BY id DESC LIMIT 50");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(issue_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Every alert of a project, oldest first (tests and the API).
+    pub async fn project_alerts(&self, project_id: i64) -> Result<Vec<AlertRecord>, StoreError> {
+        let sql = format!("{ALERT_RECORD} WHERE project_id = ? ORDER BY id");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}

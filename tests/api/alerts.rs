@@ -1,0 +1,228 @@
+//! Alert emails end to end, through a real SMTP server (aiosmtpd on a loopback port): a new
+//! issue, a spike, a regression, and an SMTP server that is down at first.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, event_envelope, post_envelope, spawn_app_with};
+use crate::python_sdk::python;
+
+/// aiosmtpd writing every message it receives as JSON into a folder.
+struct SmtpSink {
+    child: tokio::process::Child,
+    dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl SmtpSink {
+    async fn start(port: u16) -> SmtpSink {
+        use tokio::io::AsyncBufReadExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/smtp_sink.py");
+        let mut child = tokio::process::Command::new(python())
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the SMTP sink (needs Python with aiosmtpd: ./scripts/test installs it)");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await;
+        assert!(
+            matches!(ready, Ok(Ok(Some(ref l))) if l == "ready"),
+            "the SMTP sink did not start (is aiosmtpd installed?): {ready:?}"
+        );
+        SmtpSink { child, dir }
+    }
+
+    fn messages(&self) -> Vec<Value> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Waits for the `n`-th message (up to 20 s), then checks that no other follows for a while.
+    async fn exactly(&self, n: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            if self.messages().len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The evaluator runs every 2 s and the mailer every second: 5 s shows any extra.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let messages = self.messages();
+        assert_eq!(messages.len(), n, "emails: {messages:#?}");
+        messages
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+async fn app_mailing_to(port: u16) -> TestApp {
+    let app = spawn_app_with(|c| c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    app.store
+        .create_user("oncall@example.com", "correct horse battery", true)
+        .await
+        .unwrap();
+    app.project("shop", 3, "shopkey").await;
+    app
+}
+
+fn event(function: &str, seconds_ago: i64) -> Value {
+    let now = snag::store::now_ms() / 1000;
+    json!({
+        "event_id": uuid::Uuid::new_v4().simple().to_string(),
+        "timestamp": now - seconds_ago,
+        "platform": "python",
+        "exception": {"values": [{"type": "PaymentError", "value": format!("declined in {function}"),
+            "stacktrace": {"frames": [{"module": "shop.pay", "filename": "shop/pay.py",
+                                       "function": function, "lineno": 7, "in_app": true}]}}]}
+    })
+}
+
+async fn send(app: &TestApp, event: &Value) {
+    let r = post_envelope(app, 3, "shopkey", &event_envelope(event)).await;
+    assert_eq!(r.status, 200);
+}
+
+async fn only_issue(app: &TestApp) -> i64 {
+    let issues = app.store.list_issues(3).await.unwrap();
+    assert_eq!(issues.len(), 1);
+    issues[0].id
+}
+
+#[tokio::test]
+async fn a_new_issue_sends_one_email_and_a_regression_another() {
+    let port = free_port();
+    let smtp = SmtpSink::start(port).await;
+    let app = app_mailing_to(port).await;
+
+    send(&app, &event("charge", 0)).await;
+    send(&app, &event("charge", 0)).await; // the same issue: no second email
+    let mail = smtp.exactly(1).await;
+    let id = only_issue(&app).await;
+    assert_eq!(mail[0]["to"], json!(["oncall@example.com"]));
+    assert_eq!(
+        mail[0]["subject"],
+        "[Snag] shop SHOP-1 - PaymentError: declined in charge"
+    );
+    let text = mail[0]["text"].as_str().unwrap();
+    assert!(text.contains("A new issue"), "{text}");
+    assert!(
+        text.contains(&format!("http://127.0.0.1:{}/issues/{id}", app.port)),
+        "{text}"
+    );
+    assert!(
+        text.contains("Top in-app frame: shop/pay.py in charge"),
+        "{text}"
+    );
+    assert!(mail[0]["html"].as_str().unwrap().contains("<a href="));
+
+    // Resolved, then seen again: one regression email.
+    app.store
+        .set_issue_status(&[id], snag::store::issues::IssueStatus::Resolved)
+        .await
+        .unwrap();
+    send(&app, &event("charge", 0)).await;
+    send(&app, &event("charge", 0)).await;
+    let mail = smtp.exactly(2).await;
+    assert!(
+        mail[1]["text"].as_str().unwrap().contains("Regressed"),
+        "{:?}",
+        mail[1]
+    );
+    let issue = app.store.get_issue(id).await.unwrap().unwrap();
+    assert_eq!(
+        (issue.status.as_str(), issue.substatus.as_str()),
+        ("unresolved", "regressed")
+    );
+
+    // Every alert is in the log, sent once, and listed on the issue.
+    let log = app.store.project_alerts(3).await.unwrap();
+    let rules: Vec<(&str, &str, i64)> = log
+        .iter()
+        .map(|a| (a.rule.as_str(), a.status.as_str(), a.attempts))
+        .collect();
+    assert_eq!(rules, [("new", "sent", 1), ("regression", "sent", 1)]);
+    smtp.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_spike_sends_one_email_with_its_numbers() {
+    let port = free_port();
+    let smtp = SmtpSink::start(port).await;
+    let app = app_mailing_to(port).await;
+    // An issue first seen two hours ago...
+    send(&app, &event("refund", 2 * 3600)).await;
+    smtp.exactly(1).await;
+    let id = only_issue(&app).await;
+    // ...bursts: 24 more events now.
+    for _ in 0..24 {
+        send(&app, &event("refund", 0)).await;
+    }
+    let mail = smtp.exactly(2).await;
+    let text = mail[1]["text"].as_str().unwrap();
+    assert!(
+        text.contains("Spiking: 25 events in the last 5 minutes, 125 times the usual rate"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("/issues/{id}")));
+    // Still spiking: no second email (cooldown, and not re-armed).
+    send(&app, &event("refund", 0)).await;
+    smtp.exactly(2).await;
+    smtp.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_smtp_server_down_at_first_gets_the_email_once_it_is_up() {
+    let port = free_port();
+    let app = app_mailing_to(port).await;
+    send(&app, &event("ship", 0)).await;
+    // Nobody listens yet: the alert waits, its failed attempts counted.
+    let mut attempts = 0;
+    for _ in 0..100 {
+        let log = app.store.project_alerts(3).await.unwrap();
+        attempts = log.first().map(|a| a.attempts).unwrap_or(0);
+        if attempts >= 1 {
+            assert_eq!(log[0].status, "pending");
+            assert!(log[0].last_error.is_some());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(attempts >= 1, "a failed attempt is recorded");
+    let smtp = SmtpSink::start(port).await;
+    let mail = smtp.exactly(1).await;
+    assert!(
+        mail[0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("declined in ship")
+    );
+    let log = app.store.project_alerts(3).await.unwrap();
+    assert_eq!(log[0].status, "sent");
+    smtp.stop().await;
+    app.stop().await;
+}
