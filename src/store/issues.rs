@@ -49,6 +49,8 @@ pub enum IssueStatus {
     Unresolved,
     Resolved,
     Ignored,
+    /// Ignored until it spikes (then unresolved again, escalating).
+    IgnoredUntilEscalating,
 }
 
 impl IssueStatus {
@@ -57,6 +59,7 @@ impl IssueStatus {
             "unresolved" | "unresolve" => Some(IssueStatus::Unresolved),
             "resolved" | "resolve" => Some(IssueStatus::Resolved),
             "ignored" | "ignore" => Some(IssueStatus::Ignored),
+            "ignored_until_escalating" => Some(IssueStatus::IgnoredUntilEscalating),
             _ => None,
         }
     }
@@ -67,6 +70,7 @@ impl IssueStatus {
             IssueStatus::Unresolved => ("unresolved", "ongoing"),
             IssueStatus::Resolved => ("resolved", ""),
             IssueStatus::Ignored => ("ignored", "archived_forever"),
+            IssueStatus::IgnoredUntilEscalating => ("ignored", "archived_until_escalating"),
         }
     }
 }
@@ -201,6 +205,32 @@ impl Store {
         Ok(out)
     }
 
+    /// A project's events per minute over the `minutes` up to `now_minute` (oldest first).
+    pub async fn project_minutes(
+        &self,
+        project_id: i64,
+        now_minute: i64,
+        minutes: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let first = now_minute - minutes + 1;
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT m.minute, SUM(m.count) FROM issue_minutes m JOIN issues i ON i.id = m.issue_id
+             WHERE m.minute >= ? AND m.minute <= ? AND i.project_id = ? GROUP BY m.minute",
+        )
+        .bind(first)
+        .bind(now_minute)
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = vec![0; minutes.max(0) as usize];
+        for (minute, n) in rows {
+            if let Some(slot) = counts.get_mut((minute - first) as usize) {
+                *slot = n;
+            }
+        }
+        Ok(counts)
+    }
+
     /// Sets the status of these issues (of any project the caller may see); returns how many
     /// changed.
     pub async fn set_issue_status(
@@ -216,9 +246,11 @@ impl Store {
         qb.push_bind(status)
             .push(", substatus = ")
             .push_bind(substatus)
-            .push(" WHERE status != ")
+            .push(" WHERE NOT (status = ")
             .push_bind(status)
-            .push(" AND id IN (");
+            .push(" AND substatus = ")
+            .push_bind(substatus)
+            .push(") AND id IN (");
         let mut ids = qb.separated(", ");
         for id in issue_ids {
             ids.push_bind(*id);

@@ -342,6 +342,15 @@ struct Chart {
     total: String,
 }
 
+/// An alert in the issue's history.
+struct AlertRow {
+    when: String,
+    when_utc: String,
+    rule: String,
+    reason: String,
+    status: String,
+}
+
 #[derive(Template)]
 #[template(path = "issue.html")]
 struct IssuePage {
@@ -353,6 +362,10 @@ struct IssuePage {
     project: String,
     /// (status, button label) of the status changes offered.
     actions: Vec<(&'static str, &'static str)>,
+    alerts: Vec<AlertRow>,
+    /// Events in the current hour and the last 24 hours.
+    last_hour: String,
+    last_day: String,
     title: String,
     culprit: String,
     level: String,
@@ -460,11 +473,33 @@ async fn issue(
         actions: [
             ("resolved", "Resolve"),
             ("ignored", "Ignore"),
+            ("ignored_until_escalating", "Ignore until it spikes"),
             ("unresolved", "Unresolve"),
         ]
         .into_iter()
-        .filter(|(s, _)| *s != issue.status)
+        .filter(|(s, _)| !s.starts_with(issue.status.as_str()))
         .collect(),
+        alerts: store
+            .issue_alerts(id)
+            .await?
+            .into_iter()
+            .map(|a| AlertRow {
+                when: format::ago(a.created_at, now),
+                when_utc: format::utc(a.created_at),
+                rule: a.rule,
+                reason: a.reason,
+                status: match (a.status.as_str(), a.attempts) {
+                    ("pending", 0) => "queued".to_owned(),
+                    ("pending", n) => format!("retrying ({n} failed attempts)"),
+                    ("sent", _) => format!("sent to {}", a.recipients),
+                    ("mail_off", _) => "recorded (mail is off)".to_owned(),
+                    ("capped", _) => "in the hourly summary (limit reached)".to_owned(),
+                    (other, _) => other.to_owned(),
+                },
+            })
+            .collect(),
+        last_hour: format::count(hourly.get(&id).and_then(|c| c.last()).copied().unwrap_or(0)),
+        last_day: format::count(hourly.get(&id).map(|c| c.iter().sum()).unwrap_or(0)),
         title: issue.title,
         culprit: issue.culprit,
         level: issue.level,

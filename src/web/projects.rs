@@ -6,17 +6,20 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{check_csrf, signed_in};
+use super::format::{self, Bar};
 use super::issues::Nav;
 use super::{WebError, page, see_other};
 use crate::app::{AppState, dsn};
 use crate::grouping::ProjectRules;
 use crate::store::StoreError;
+use crate::store::alerts::AlertSettings;
 use crate::store::projects::NewProject;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/projects", web::get().to(projects))
         .route("/projects", web::post().to(create))
-        .route("/projects/{id}/rules", web::post().to(rules));
+        .route("/projects/{id}/rules", web::post().to(rules))
+        .route("/projects/{id}/alerts", web::post().to(alerts));
 }
 
 struct ProjectCard {
@@ -25,6 +28,10 @@ struct ProjectCard {
     dsns: Vec<String>,
     stacktrace_rules: String,
     fingerprint_rules: String,
+    alerts: AlertSettings,
+    /// Events per minute over the last hour, and their total.
+    per_minute: Vec<Bar>,
+    last_hour: String,
 }
 
 #[derive(Template)]
@@ -51,9 +58,17 @@ async fn render(
         .config
         .public_base_url(req.app_config().local_addr().into());
     let mut projects = Vec::new();
+    let now_minute = crate::store::now_ms() / 60_000;
     for (project, keys) in state.store.list_projects().await? {
         let (stacktrace_rules, fingerprint_rules) = state.store.grouping_rules(project.id).await?;
+        let counts = state
+            .store
+            .project_minutes(project.id, now_minute, 60)
+            .await?;
         projects.push(ProjectCard {
+            alerts: state.store.alert_settings(project.id).await?,
+            per_minute: format::bars(&counts, 480.0, 60.0, &[]),
+            last_hour: format::count(counts.iter().sum()),
             dsns: keys
                 .iter()
                 .filter(|k| k.active)
@@ -156,4 +171,105 @@ async fn rules(
         )
         .await?;
     Ok(see_other(&format!("/projects#project-{id}")))
+}
+
+/// The alert settings form: unchecked boxes are absent, empty numbers mean "off" or default.
+#[derive(Deserialize)]
+struct AlertsForm {
+    csrf: String,
+    on_new: Option<String>,
+    on_regression: Option<String>,
+    on_spike: Option<String>,
+    spike_min_count: String,
+    spike_ratio: String,
+    spike_z: String,
+    frequency_count: String,
+    frequency_minutes: String,
+    cooldown_minutes: String,
+    recipients: String,
+    max_emails_per_hour: String,
+}
+
+impl AlertsForm {
+    fn settings(&self) -> Result<AlertSettings, String> {
+        fn number<T: std::str::FromStr + PartialOrd>(
+            text: &str,
+            name: &str,
+            min: T,
+        ) -> Result<Option<T>, String> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            match text.parse::<T>() {
+                Ok(v) if v >= min => Ok(Some(v)),
+                _ => Err(format!(
+                    "{name} must be a number, at least 1 (got {text:?})"
+                )),
+            }
+        }
+        let defaults = AlertSettings::default();
+        let recipients: Vec<&str> = self
+            .recipients
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .collect();
+        if let Some(bad) = recipients
+            .iter()
+            .find(|r| !r.contains('@') || r.contains(' '))
+        {
+            return Err(format!("{bad:?} is not an email address"));
+        }
+        let frequency_count = number(&self.frequency_count, "The event count", 1)?;
+        let frequency_minutes = number(&self.frequency_minutes, "The minutes", 1)?;
+        if frequency_count.is_some() != frequency_minutes.is_some() {
+            return Err("give both the number of events and the minutes, or neither".into());
+        }
+        Ok(AlertSettings {
+            on_new: self.on_new.is_some(),
+            on_regression: self.on_regression.is_some(),
+            on_spike: self.on_spike.is_some(),
+            spike_min_count: number(&self.spike_min_count, "The minimum count", 1)?
+                .unwrap_or(defaults.spike_min_count),
+            spike_ratio: number(&self.spike_ratio, "The ratio", 1.0)?
+                .unwrap_or(defaults.spike_ratio),
+            spike_z: number(&self.spike_z, "The z-score", 1.0)?.unwrap_or(defaults.spike_z),
+            frequency_count,
+            frequency_minutes: frequency_minutes.map(|m: i64| m.min(24 * 60)),
+            cooldown_minutes: number(&self.cooldown_minutes, "The cooldown", 1)?
+                .unwrap_or(defaults.cooldown_minutes),
+            recipients: (!recipients.is_empty()).then(|| recipients.join(", ")),
+            max_emails_per_hour: number(&self.max_emails_per_hour, "The hourly limit", 1)?
+                .unwrap_or(defaults.max_emails_per_hour),
+        })
+    }
+}
+
+async fn alerts(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<i64>,
+    form: web::Form<AlertsForm>,
+) -> Result<HttpResponse, WebError> {
+    signed_in(&req, &session, &state).await?;
+    check_csrf(&session, &form.csrf)?;
+    let id = path.into_inner();
+    if !state
+        .store
+        .list_projects()
+        .await?
+        .iter()
+        .any(|(p, _)| p.id == id)
+    {
+        return Err(WebError::NotFound);
+    }
+    match form.settings() {
+        Ok(settings) => {
+            state.store.set_alert_settings(id, &settings).await?;
+            Ok(see_other(&format!("/projects#project-{id}")))
+        }
+        Err(e) => render(&req, &state, &session, Some((id, e)), String::new()).await,
+    }
 }

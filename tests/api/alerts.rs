@@ -226,3 +226,43 @@ async fn an_smtp_server_down_at_first_gets_the_email_once_it_is_up() {
     smtp.stop().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn ignored_issues_stay_quiet_unless_ignored_until_they_spike() {
+    use snag::store::issues::IssueStatus;
+    let port = free_port();
+    let smtp = SmtpSink::start(port).await;
+    let app = app_mailing_to(port).await;
+    // Two issues seen two hours ago (two emails: both new).
+    send(&app, &event("quiet", 2 * 3600)).await;
+    send(&app, &event("comeback", 2 * 3600)).await;
+    smtp.exactly(2).await;
+    let issues = app.store.list_issues(3).await.unwrap();
+    let id_of = |f: &str| issues.iter().find(|i| i.title.ends_with(f)).unwrap().id;
+    let (quiet, comeback) = (id_of("quiet"), id_of("comeback"));
+    app.store
+        .set_issue_status(&[quiet], IssueStatus::Ignored)
+        .await
+        .unwrap();
+    app.store
+        .set_issue_status(&[comeback], IssueStatus::IgnoredUntilEscalating)
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        send(&app, &event("quiet", 0)).await;
+        send(&app, &event("comeback", 0)).await;
+    }
+    let mail = smtp.exactly(3).await;
+    let text = mail[2]["text"].as_str().unwrap();
+    assert!(text.contains("Escalating"), "{text}");
+    assert!(mail[2]["subject"].as_str().unwrap().contains("comeback"));
+    let back = app.store.get_issue(comeback).await.unwrap().unwrap();
+    assert_eq!(
+        (back.status.as_str(), back.substatus.as_str()),
+        ("unresolved", "escalating")
+    );
+    let still = app.store.get_issue(quiet).await.unwrap().unwrap();
+    assert_eq!(still.status, "ignored");
+    smtp.stop().await;
+    app.stop().await;
+}

@@ -568,3 +568,66 @@ async fn attachments_download_and_never_render() {
     assert_eq!(stranger.get(&link).await.status(), StatusCode::SEE_OTHER);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn alert_settings_are_edited_and_alerts_are_listed_on_the_issue() {
+    let app = app_with_admin().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+    let csrf = browser.csrf("/projects").await;
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("on_new", "1"),
+        ("on_spike", "1"),
+        ("spike_min_count", "20"),
+        ("spike_ratio", "5"),
+        ("spike_z", "4"),
+        ("frequency_count", "100"),
+        ("frequency_minutes", "10"),
+        ("cooldown_minutes", "60"),
+        ("recipients", "a@example.com, b@example.com"),
+        ("max_emails_per_hour", "5"),
+    ];
+    let r = browser.post("/projects/5/alerts", &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let s = app.store.alert_settings(5).await.unwrap();
+    assert!(s.on_new && !s.on_regression && s.on_spike);
+    assert_eq!((s.spike_min_count, s.spike_ratio), (20, 5.0));
+    assert_eq!(
+        (s.frequency_count, s.frequency_minutes),
+        (Some(100), Some(10))
+    );
+    assert_eq!(
+        s.recipients.as_deref(),
+        Some("a@example.com, b@example.com")
+    );
+    let html = browser.html("/projects").await;
+    assert!(html.contains("value=\"a@example.com, b@example.com\""));
+    assert!(html.contains("Events per minute, last hour"));
+    // Half a frequency rule, or a bad address, is refused with the reason.
+    form[7] = ("frequency_minutes", "");
+    let r = browser.post("/projects/5/alerts", &form).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("or neither"));
+    form[7] = ("frequency_minutes", "10");
+    form[9] = ("recipients", "not an address");
+    assert_eq!(
+        browser.post("/projects/5/alerts", &form).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    // Mail is off in this server: the new-issue alert is recorded and shown on the issue.
+    send(&app, error_event("KeyError", "'x'", "lookup", json!({}))).await;
+    let id = browser.first_issue("/issues?project=5").await;
+    let mut html = String::new();
+    for _ in 0..50 {
+        html = browser.html(&format!("/issues/{id}")).await;
+        if html.contains("recorded (mail is off)") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(html.contains("A new issue"), "the alert is listed");
+    assert!(html.contains("recorded (mail is off)"));
+    app.stop().await;
+}
