@@ -52,10 +52,19 @@ impl Application {
             let store = store.clone();
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+                let mut ticks: u64 = 0;
                 loop {
                     every.tick().await;
                     if let Err(e) = store.checkpoint().await {
                         tracing::warn!(error = %e, "checkpoint failed");
+                    }
+                    // Once a minute: minute buckets older than two days become hours.
+                    ticks += 1;
+                    if ticks % 240 == 1 {
+                        let before = crate::store::now_ms() / 60_000 - crate::rates::MINUTES_KEPT;
+                        if let Err(e) = store.roll_up_minutes(before).await {
+                            tracing::warn!(error = %e, "rolling up minute counts failed");
+                        }
                     }
                 }
             })
@@ -150,12 +159,20 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let last_minute = crate::store::now_ms() / 60_000 - 1;
+    let per_minute = match state.store.events_per_project(last_minute).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "per-project rates for /metrics");
+            Vec::new()
+        }
+    };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(
             state
                 .metrics
-                .render(&state.writer_stats, state.writer.queue_depth()),
+                .render(&state.writer_stats, state.writer.queue_depth(), &per_minute),
         )
 }
 

@@ -18,6 +18,9 @@ pub struct Metrics {
     accepted: Mutex<BTreeMap<&'static str, u64>>,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     alert_deliveries: Mutex<BTreeMap<&'static str, u64>>,
+    /// Events accepted per project id, and requests rejected per project id and reason.
+    project_accepted: Mutex<BTreeMap<i64, u64>>,
+    project_rejected: Mutex<BTreeMap<(i64, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -39,6 +42,24 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    pub fn project_accepted(&self, project_id: i64) {
+        *self
+            .project_accepted
+            .lock()
+            .expect("metrics lock")
+            .entry(project_id)
+            .or_default() += 1;
+    }
+
+    pub fn project_rejected(&self, project_id: i64, reason: &'static str) {
+        *self
+            .project_rejected
+            .lock()
+            .expect("metrics lock")
+            .entry((project_id, reason))
+            .or_default() += 1;
+    }
+
     /// An alert email attempt: `sent`, `retry` or `failed`.
     pub fn alert_delivery(&self, result: &'static str) {
         *self
@@ -49,7 +70,13 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    pub fn render(&self, writer: &WriterStats, queue_depth: usize) -> String {
+    /// `per_minute`: (project id, events in the last full minute), read from the database.
+    pub fn render(
+        &self,
+        writer: &WriterStats,
+        queue_depth: usize,
+        per_minute: &[(i64, i64)],
+    ) -> String {
         let mut out = String::new();
         out.push_str("# HELP snag_items_accepted_total Envelope items accepted, by item type.\n");
         out.push_str("# TYPE snag_items_accepted_total counter\n");
@@ -100,6 +127,30 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        out.push_str("# HELP snag_project_events_accepted_total Events accepted, by project id.\n");
+        out.push_str("# TYPE snag_project_events_accepted_total counter\n");
+        for (project, n) in self.project_accepted.lock().expect("metrics lock").iter() {
+            let _ = writeln!(
+                out,
+                "snag_project_events_accepted_total{{project=\"{project}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP snag_project_requests_rejected_total Ingest requests rejected, by project id and reason.\n");
+        out.push_str("# TYPE snag_project_requests_rejected_total counter\n");
+        for ((project, reason), n) in self.project_rejected.lock().expect("metrics lock").iter() {
+            let _ = writeln!(
+                out,
+                "snag_project_requests_rejected_total{{project=\"{project}\",reason=\"{reason}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP snag_project_events_per_minute Events received in the last full minute, by project id.\n");
+        out.push_str("# TYPE snag_project_events_per_minute gauge\n");
+        for (project, n) in per_minute {
+            let _ = writeln!(
+                out,
+                "snag_project_events_per_minute{{project=\"{project}\"}} {n}"
             );
         }
         out.push_str("# HELP snag_alert_emails_total Alert email attempts, by result.\n");

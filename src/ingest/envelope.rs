@@ -12,7 +12,7 @@ pub async fn handle(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, IngestError> {
-    counted(&state, handle_envelope(&req, payload, &state).await)
+    counted(&state, &req, handle_envelope(&req, payload, &state).await)
 }
 
 async fn handle_envelope(

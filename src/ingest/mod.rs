@@ -91,6 +91,9 @@ async fn accept(
     pipeline::commit(&state.writer, prepared.job).await?;
     for ty in prepared.counts {
         state.metrics.accepted(ty, 1);
+        if ty == "event" {
+            state.metrics.project_accepted(received.project_id);
+        }
     }
     Ok(id_response(prepared.event_id))
 }
@@ -102,10 +105,18 @@ fn id_response(event_id: Option<String>) -> HttpResponse {
     }
 }
 
-/// Counts a rejection before it becomes the response.
-fn counted<T>(state: &AppState, result: Result<T, IngestError>) -> Result<T, IngestError> {
+/// Counts a rejection (by reason, and by project when the path names one) before it becomes
+/// the response.
+fn counted<T>(
+    state: &AppState,
+    req: &HttpRequest,
+    result: Result<T, IngestError>,
+) -> Result<T, IngestError> {
     if let Err(e) = &result {
         state.metrics.rejected(e.reason());
+        if let Ok(project) = project_id(req) {
+            state.metrics.project_rejected(project, e.reason());
+        }
         match e {
             IngestError::Internal(cause) => tracing::error!(%cause, "ingest failed"),
             other => tracing::debug!(error = %other, "ingest rejected"),

@@ -16,7 +16,7 @@ pub async fn handle(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, IngestError> {
-    counted(&state, handle_store(&req, payload, &state).await)
+    counted(&state, &req, handle_store(&req, payload, &state).await)
 }
 
 async fn handle_store(

@@ -8,6 +8,9 @@
 //!                         condition was false once (a sustained new level alerts once)
 //! ```
 
+/// Minute buckets are kept this long (then rolled up into hours): spike detection reads 25 h.
+pub const MINUTES_KEPT: i64 = 48 * 60;
+
 /// Minutes in the current window.
 pub const WINDOW_MINUTES: i64 = 5;
 /// Expected count per window never below this (about one event every 25 minutes).

@@ -194,11 +194,14 @@ impl Store {
         )
     }
 
-    /// Sum of an issue's minute counters (equals `times_seen`).
+    /// Sum of an issue's minute and hour counters (equals `times_seen`).
     pub async fn issue_minute_total(&self, issue_id: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT COALESCE(SUM(count), 0) FROM issue_minutes WHERE issue_id = ?",
+            "SELECT COALESCE(SUM(count), 0) FROM (
+                 SELECT count FROM issue_minutes WHERE issue_id = ?
+                 UNION ALL SELECT count FROM issue_hours WHERE issue_id = ?)",
         )
+        .bind(issue_id)
         .bind(issue_id)
         .fetch_one(&self.pool)
         .await?)

@@ -179,11 +179,16 @@ impl Store {
         }
         // Buckets end at the current minute: the last one holds it.
         let first_minute = now_minute - bucket_minutes * buckets + 1;
+        // Minutes, and the hours they were rolled up into (an hour counts at its first minute).
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT issue_id, (minute - ");
         qb.push_bind(first_minute)
             .push(") / ")
             .push_bind(bucket_minutes)
-            .push(" AS bucket, SUM(count) FROM issue_minutes WHERE minute >= ")
+            .push(" AS bucket, SUM(count) FROM (SELECT issue_id, minute, count FROM issue_minutes")
+            .push(" UNION ALL SELECT issue_id, hour * 60, count FROM issue_hours")
+            .push(" WHERE hour >= ")
+            .push_bind(first_minute.div_euclid(60))
+            .push(") WHERE minute >= ")
             .push_bind(first_minute)
             .push(" AND minute <= ")
             .push_bind(now_minute)
@@ -203,6 +208,39 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Rolls minute buckets before `before_minute` up into hours, in one transaction (the
+    /// writer only ever adds to the current minutes).
+    pub async fn roll_up_minutes(&self, before_minute: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO issue_hours (issue_id, hour, count)
+             SELECT issue_id, minute / 60, SUM(count) FROM issue_minutes WHERE minute < ?
+             GROUP BY 1, 2 ORDER BY 1, 2
+             ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count",
+        )
+        .bind(before_minute)
+        .execute(&mut *tx)
+        .await?;
+        let moved = sqlx::query("DELETE FROM issue_minutes WHERE minute < ?")
+            .bind(before_minute)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// (project id, events) received during `minute`, for every project with events.
+    pub async fn events_per_project(&self, minute: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT i.project_id, SUM(m.count) FROM issue_minutes m JOIN issues i ON i.id = m.issue_id
+             WHERE m.minute = ? GROUP BY 1 ORDER BY 1",
+        )
+        .bind(minute)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// A project's events per minute over the `minutes` up to `now_minute` (oldest first).
@@ -343,5 +381,44 @@ impl Store {
         .bind(event_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn old_minutes_roll_up_into_hours_and_charts_read_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&Config::for_tests(&url)).await.unwrap();
+        sqlx::query(
+            "INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 0);
+             INSERT INTO issues (id, project_id, short_id, primary_hash, title, culprit, type, level,
+                                 first_seen, last_seen, times_seen)
+                 VALUES (7, 1, 1, 'h', 't', 'c', 'error', 'error', 0, 0, 6);
+             INSERT INTO issue_minutes (issue_id, minute, count)
+                 VALUES (7, 600, 1), (7, 610, 2), (7, 700, 1), (7, 3000, 2);",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        // Minutes 600 and 610 (hour 10) and 700 (hour 11) are older than minute 2000.
+        assert_eq!(store.roll_up_minutes(2000).await.unwrap(), 3);
+        assert_eq!(store.issue_minute_total(7).await.unwrap(), 6);
+        let hours: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT hour, count FROM issue_hours WHERE issue_id = 7 ORDER BY hour")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(hours, [(10, 3), (11, 1)]);
+        // Daily buckets ending at minute 3000: hours and minutes land in the same two days.
+        let days = store.issue_counts(&[7], 3000, 1440, 3).await.unwrap();
+        assert_eq!(days[&7], vec![0, 4, 2]);
+        // Rolling up again moves nothing more.
+        assert_eq!(store.roll_up_minutes(2000).await.unwrap(), 0);
+        assert_eq!(store.issue_minute_total(7).await.unwrap(), 6);
     }
 }

@@ -164,6 +164,18 @@ async fn a_new_issue_sends_one_email_and_a_regression_another() {
         .map(|a| (a.rule.as_str(), a.status.as_str(), a.attempts))
         .collect();
     assert_eq!(rules, [("new", "sent", 1), ("regression", "sent", 1)]);
+
+    // /metrics counts them, and the project's events.
+    let metrics = crate::helpers::send_raw(app.port, "GET", "/metrics", &[], b"", false).await;
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        text.contains("snag_alert_emails_total{result=\"sent\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("snag_project_events_accepted_total{project=\"3\"} 4"),
+        "{text}"
+    );
     smtp.stop().await;
     app.stop().await;
 }
