@@ -337,8 +337,9 @@ impl Store {
             sqlx::query(
                 "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason, recipients,
                      subject, body_text, body_html, created_at, status, next_attempt_at)
-                 VALUES (?, NULL, 'digest', ?, 'more alerts than the hourly limit', ?,
-                     '[Snag] more alerts this hour', ?, '', ?, 'pending', ?)
+                 SELECT ?1, NULL, 'digest', ?2, 'more alerts than the hourly limit', ?3,
+                     '[Snag] ' || name || ': more alerts this hour than the limit', ?4, '', ?5,
+                     'pending', ?6 FROM projects WHERE id = ?1
                  ON CONFLICT (dedupe_key) DO UPDATE SET body_text = body_text || excluded.body_text",
             )
             .bind(alert.project_id)
@@ -424,5 +425,82 @@ impl Store {
             .bind(project_id)
             .fetch_all(&self.pool)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn alert(issue: i64) -> NewAlert {
+        NewAlert {
+            project_id: 1,
+            issue_id: None,
+            rule: "new",
+            dedupe_key: format!("new:{issue}"),
+            reason: "A new issue".into(),
+            recipients: vec!["a@example.com".into()],
+            subject: format!("[Snag] p P-{issue} - boom {issue}"),
+            body_text: String::new(),
+            body_html: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicates_are_ignored_and_the_hourly_cap_goes_into_one_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&Config::for_tests(&url)).await.unwrap();
+        sqlx::query("INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 0)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let now = 10 * 3_600_000 + 120_000;
+        let record = |n: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .record_alert(&alert(n), "pending", now, 2)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(record(1).await, Recorded::Queued);
+        assert_eq!(record(1).await, Recorded::Duplicate);
+        assert_eq!(record(2).await, Recorded::Queued);
+        assert_eq!(record(3).await, Recorded::Capped);
+        assert_eq!(record(4).await, Recorded::Capped);
+        let log = store.project_alerts(1).await.unwrap();
+        let statuses: Vec<(&str, &str)> = log
+            .iter()
+            .map(|a| (a.rule.as_str(), a.status.as_str()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("new", "pending"),
+                ("new", "pending"),
+                ("new", "capped"),
+                ("digest", "pending"),
+                ("new", "capped")
+            ]
+        );
+        let digest = log.iter().find(|a| a.rule == "digest").unwrap();
+        assert_eq!(
+            digest.body_text,
+            "- [Snag] p P-3 - boom 3\n- [Snag] p P-4 - boom 4\n"
+        );
+        // The summary waits for the end of the hour; the two others are due now.
+        assert_eq!(store.due_alerts(now, 10).await.unwrap().len(), 2);
+        assert_eq!(store.due_alerts(11 * 3_600_000, 10).await.unwrap().len(), 3);
+        // Mail off: recorded, never due.
+        let mut off = alert(5);
+        off.dedupe_key = "new:5".into();
+        assert_eq!(
+            store.record_alert(&off, "mail_off", now, 2).await.unwrap(),
+            Recorded::Queued
+        );
+        assert_eq!(store.due_alerts(11 * 3_600_000, 10).await.unwrap().len(), 3);
     }
 }

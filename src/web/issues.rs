@@ -363,7 +363,8 @@ struct IssuePage {
     /// (status, button label) of the status changes offered.
     actions: Vec<(&'static str, &'static str)>,
     alerts: Vec<AlertRow>,
-    /// Events in the current hour and the last 24 hours.
+    /// Events in the last minute, hour and 24 hours.
+    last_minute: String,
     last_hour: String,
     last_day: String,
     title: String,
@@ -410,6 +411,11 @@ async fn issue(
     let now_minute = now / 60_000;
     let hourly = store.issue_counts(&[id], now_minute, 60, 24).await?;
     let daily = store.issue_counts(&[id], now_minute, 24 * 60, 14).await?;
+    let per_minute = store
+        .issue_counts(&[id], now_minute, 1, 60)
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
     let chart = |title, counts: Option<&Vec<i64>>, unit_ms: i64| {
         let counts = counts.cloned().unwrap_or_default();
         let n = counts.len() as i64;
@@ -498,7 +504,8 @@ async fn issue(
                 },
             })
             .collect(),
-        last_hour: format::count(hourly.get(&id).and_then(|c| c.last()).copied().unwrap_or(0)),
+        last_minute: format::count(per_minute.last().copied().unwrap_or(0)),
+        last_hour: format::count(per_minute.iter().sum()),
         last_day: format::count(hourly.get(&id).map(|c| c.iter().sum()).unwrap_or(0)),
         title: issue.title,
         culprit: issue.culprit,
