@@ -126,6 +126,32 @@ pub fn compose(issue: &AlertIssue, reason: &Reason, link: &str) -> (String, Stri
     (subject, text, html)
 }
 
+/// The JSON a project's webhook receives: `text` for chat tools that show one line, and the
+/// issue's fields for those that want more.
+pub fn webhook_payload(issue: &AlertIssue, reason: &Reason, link: &str) -> String {
+    let short_id = format!("{}-{}", issue.project.to_uppercase(), issue.short_id);
+    serde_json::json!({
+        "text": format!("[{}] {short_id} {}: {} {link}", issue.project, one_line(&issue.title, 200), reason.describe()),
+        "rule": reason.rule(),
+        "reason": reason.describe(),
+        "project": issue.project,
+        "issue": {
+            "id": issue.id.to_string(),
+            "shortId": short_id,
+            "title": issue.title,
+            "culprit": issue.culprit,
+            "level": issue.level,
+            "status": issue.status,
+            "count": issue.times_seen.to_string(),
+            "userCount": issue.users_seen,
+            "firstSeen": utc(issue.first_seen),
+            "lastSeen": utc(issue.last_seen),
+            "permalink": link,
+        },
+    })
+    .to_string()
+}
+
 /// `filename in function` of the crash frame kept in the issue's metadata.
 fn top_frame(metadata: &str) -> Option<String> {
     let meta: serde_json::Value = serde_json::from_str(metadata).ok()?;
@@ -202,6 +228,22 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("href=\"http://snag.test/issues/12\""));
+    }
+
+    #[test]
+    fn webhook_payloads_carry_the_issue() {
+        let payload = webhook_payload(&issue(), &Reason::New, "http://snag.test/issues/12");
+        let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(v["rule"], "new");
+        assert_eq!(v["issue"]["shortId"], "SHOP-12");
+        assert_eq!(v["issue"]["count"], "1204");
+        assert_eq!(v["issue"]["permalink"], "http://snag.test/issues/12");
+        assert!(
+            v["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("[shop] SHOP-12 DatabaseError")
+        );
     }
 
     #[test]

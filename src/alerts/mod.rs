@@ -6,7 +6,8 @@
 //! issues regressed since the last look ────────▶ regression      ┐
 //! issues with events in the last 5 minutes ────▶ spike / escalating / frequency (rates::Episode)
 //!                                                                 ▼
-//!        alert_log (written first, one row per issue and episode) ──▶ mailer: SMTP, retried
+//!        alert_log (written first, one row per issue and episode) ──▶ sender: SMTP and
+//!                                                                       webhooks, retried
 //! ```
 //! Ignored issues do not alert; one ignored "until it escalates" comes back when it spikes.
 
@@ -19,7 +20,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::app::AppState;
 use crate::rates::{self, Episode, SpikeThresholds, Window};
-use crate::store::alerts::{AlertIssue, AlertSettings, NewAlert};
+use crate::store::alerts::{AlertIssue, AlertSettings, NewAlert, Recorded};
 use crate::store::{StoreError, now_ms};
 use message::Reason;
 
@@ -31,7 +32,7 @@ const MAX_ATTEMPTS: i64 = 30;
 /// First retry after this; each next waits twice as long, at most an hour.
 const FIRST_RETRY_MS: i64 = 2_000;
 
-/// Starts the evaluator and the mailer; they run until the server stops.
+/// Starts the evaluator and the sender; they run until the server stops.
 pub fn start(
     state: actix_web::web::Data<AppState>,
     base_url: String,
@@ -62,19 +63,44 @@ pub fn start(
             }
         })
     };
-    let mut tasks = vec![evaluator];
-    if let Some(transport) = transport {
-        tasks.push(tokio::spawn(async move {
-            let mut every = tokio::time::interval(SEND_EVERY);
-            loop {
-                every.tick().await;
-                if let Err(e) = send_due(&state, &transport, now_ms()).await {
-                    tracing::warn!(error = %e, "sending alerts failed");
-                }
+    let sender = tokio::spawn(async move {
+        let webhooks = webhook_client();
+        let mut every = tokio::time::interval(SEND_EVERY);
+        loop {
+            every.tick().await;
+            if let Some(transport) = &transport
+                && let Err(e) =
+                    send_due(&state, "email", &Channel::Email(transport), now_ms()).await
+            {
+                tracing::warn!(error = %e, "sending alert emails failed");
             }
-        }));
-    }
-    tasks
+            if let Some(client) = &webhooks
+                && let Err(e) =
+                    send_due(&state, "webhook", &Channel::Webhook(client), now_ms()).await
+            {
+                tracing::warn!(error = %e, "sending alert webhooks failed");
+            }
+        }
+    });
+    vec![evaluator, sender]
+}
+
+/// An HTTP client for webhooks (rustls with ring, the system's certificates).
+fn webhook_client() -> Option<reqwest::Client> {
+    // Another part of the process may have installed it already: either is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .user_agent(concat!("snag/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .inspect_err(|e| tracing::error!(error = %e, "no HTTP client: alert webhooks are off"))
+        .ok()
+}
+
+/// Where a due alert goes.
+enum Channel<'a> {
+    Email(&'a AsyncSmtpTransport<Tokio1Executor>),
+    Webhook(&'a reqwest::Client),
 }
 
 /// lettre's transport from `smtp://`, `smtps://` URLs (`?tls=starttls` is lettre's `required`).
@@ -258,14 +284,25 @@ async fn record(
         .store
         .record_alert(&alert, status, now, settings.max_emails_per_hour)
         .await?;
+    if let Some(url) = settings.webhook_url.as_deref().filter(|u| !u.is_empty())
+        && recorded != Recorded::Duplicate
+    {
+        let payload = message::webhook_payload(issue, &reason, &link);
+        state
+            .store
+            .record_webhook(&alert, url, &payload, now)
+            .await?;
+    }
     tracing::info!(issue = issue.id, rule = alert.rule, ?recorded, "alert");
     Ok(())
 }
 
-/// Sends the alerts that are due; a failure is retried with backoff (the row keeps count).
+/// Sends the alerts of `channel` that are due; a failure is retried with backoff (the row
+/// keeps count).
 async fn send_due(
     state: &AppState,
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    channel_name: &str,
+    channel: &Channel<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
     let from: Mailbox = state
@@ -274,14 +311,17 @@ async fn send_due(
         .mail_from
         .parse()
         .unwrap_or_else(|_| "snag@localhost".parse().expect("a mailbox"));
-    for alert in state.store.due_alerts(now, 20).await? {
-        let result = match build(&alert, &from) {
-            Ok(email) => transport
-                .send(email)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
+    for alert in state.store.due_alerts(channel_name, now, 20).await? {
+        let result = match channel {
+            Channel::Email(transport) => match build(&alert, &from) {
+                Ok(email) => transport
+                    .send(email)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            },
+            Channel::Webhook(client) => post(client, &alert.recipients, &alert.body_text).await,
         };
         match result {
             Ok(()) => {
@@ -294,7 +334,7 @@ async fn send_due(
                     let backoff = (FIRST_RETRY_MS << (attempts - 1).min(20)).min(3_600_000);
                     now_ms() + backoff
                 });
-                tracing::warn!(alert = alert.id, attempts, error = %e, "alert email not sent");
+                tracing::warn!(alert = alert.id, channel = channel_name, attempts, error = %e, "alert not delivered");
                 state
                     .store
                     .alert_attempt_failed(alert.id, &e, retry_at)
@@ -308,6 +348,22 @@ async fn send_due(
         }
     }
     Ok(())
+}
+
+/// POSTs a webhook's JSON; any 2xx answer delivers it.
+async fn post(client: &reqwest::Client, url: &str, payload: &str) -> Result<(), String> {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(payload.to_owned())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the webhook answered {}", response.status()))
+    }
 }
 
 fn build(alert: &crate::store::alerts::AlertRecord, from: &Mailbox) -> Result<Message, String> {

@@ -22,6 +22,8 @@ pub struct AlertSettings {
     /// `None`: every user.
     pub recipients: Option<String>,
     pub max_emails_per_hour: i64,
+    /// Every alert is also POSTed here as JSON, when set.
+    pub webhook_url: Option<String>,
 }
 
 impl Default for AlertSettings {
@@ -38,6 +40,7 @@ impl Default for AlertSettings {
             cooldown_minutes: 30,
             recipients: None,
             max_emails_per_hour: 20,
+            webhook_url: None,
         }
     }
 }
@@ -104,6 +107,8 @@ pub struct AlertRecord {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
+    /// `email` or `webhook`.
+    pub channel: String,
     pub created_at: i64,
     pub status: String,
     pub attempts: i64,
@@ -112,14 +117,14 @@ pub struct AlertRecord {
 }
 
 const ALERT_RECORD: &str = "SELECT id, project_id, issue_id, rule, reason, recipients, subject,
-    body_text, body_html, created_at, status, attempts, last_error, sent_at FROM alert_log";
+    body_text, body_html, channel, created_at, status, attempts, last_error, sent_at FROM alert_log";
 
 impl Store {
     pub async fn alert_settings(&self, project_id: i64) -> Result<AlertSettings, StoreError> {
         let row = sqlx::query_as(
             "SELECT on_new, on_regression, on_spike, spike_min_count, spike_ratio, spike_z,
                     frequency_count, frequency_minutes, cooldown_minutes, recipients,
-                    max_emails_per_hour
+                    max_emails_per_hour, webhook_url
              FROM alert_settings WHERE project_id = ?",
         )
         .bind(project_id)
@@ -136,8 +141,8 @@ impl Store {
         sqlx::query(
             "INSERT OR REPLACE INTO alert_settings (project_id, on_new, on_regression, on_spike,
                  spike_min_count, spike_ratio, spike_z, frequency_count, frequency_minutes,
-                 cooldown_minutes, recipients, max_emails_per_hour)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 cooldown_minutes, recipients, max_emails_per_hour, webhook_url)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(project_id)
         .bind(s.on_new)
@@ -151,6 +156,7 @@ impl Store {
         .bind(s.cooldown_minutes)
         .bind(&s.recipients)
         .bind(s.max_emails_per_hour)
+        .bind(&s.webhook_url)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -299,7 +305,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let recent: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM alert_log WHERE project_id = ? AND created_at > ?
-             AND status IN ('pending', 'sent', 'failed') AND rule != 'digest'",
+             AND status IN ('pending', 'sent', 'failed') AND rule != 'digest' AND channel = 'email'",
         )
         .bind(alert.project_id)
         .bind(now_ms - 3_600_000)
@@ -359,16 +365,47 @@ impl Store {
         })
     }
 
-    /// Alerts whose (next) attempt is due.
+    /// A webhook delivery of an alert: the JSON `payload` POSTed to `url`, retried like mail.
+    pub async fn record_webhook(
+        &self,
+        alert: &NewAlert,
+        url: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
+                 recipients, subject, body_text, body_html, channel, created_at, status, next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 'webhook', ?, 'pending', ?)",
+        )
+        .bind(alert.project_id)
+        .bind(alert.issue_id)
+        .bind(alert.rule)
+        .bind(format!("{}:webhook", alert.dedupe_key))
+        .bind(&alert.reason)
+        .bind(url)
+        .bind(&alert.subject)
+        .bind(payload)
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Alerts of `channel` (`email`, `webhook`) whose (next) attempt is due.
     pub async fn due_alerts(
         &self,
+        channel: &str,
         now_ms: i64,
         limit: i64,
     ) -> Result<Vec<AlertRecord>, StoreError> {
         let sql = format!(
-            "{ALERT_RECORD} WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?"
+            "{ALERT_RECORD} WHERE status = 'pending' AND channel = ? AND next_attempt_at <= ?
+             ORDER BY id LIMIT ?"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(channel)
             .bind(now_ms)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -492,8 +529,15 @@ mod tests {
             "- [Snag] p P-3 - boom 3\n- [Snag] p P-4 - boom 4\n"
         );
         // The summary waits for the end of the hour; the two others are due now.
-        assert_eq!(store.due_alerts(now, 10).await.unwrap().len(), 2);
-        assert_eq!(store.due_alerts(11 * 3_600_000, 10).await.unwrap().len(), 3);
+        assert_eq!(store.due_alerts("email", now, 10).await.unwrap().len(), 2);
+        assert_eq!(
+            store
+                .due_alerts("email", 11 * 3_600_000, 10)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
         // Mail off: recorded, never due.
         let mut off = alert(5);
         off.dedupe_key = "new:5".into();
@@ -501,6 +545,13 @@ mod tests {
             store.record_alert(&off, "mail_off", now, 2).await.unwrap(),
             Recorded::Queued
         );
-        assert_eq!(store.due_alerts(11 * 3_600_000, 10).await.unwrap().len(), 3);
+        assert_eq!(
+            store
+                .due_alerts("email", 11 * 3_600_000, 10)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
     }
 }

@@ -188,6 +188,8 @@ struct AlertsForm {
     cooldown_minutes: String,
     recipients: String,
     max_emails_per_hour: String,
+    #[serde(default)]
+    webhook_url: String,
 }
 
 impl AlertsForm {
@@ -226,7 +228,14 @@ impl AlertsForm {
         if frequency_count.is_some() != frequency_minutes.is_some() {
             return Err("give both the number of events and the minutes, or neither".into());
         }
+        let webhook_url = self.webhook_url.trim();
+        if !webhook_url.is_empty() && crate::web::event_view::safe_link(webhook_url).is_none() {
+            return Err(format!(
+                "the webhook must be an http(s) URL (got {webhook_url:?})"
+            ));
+        }
         Ok(AlertSettings {
+            webhook_url: (!webhook_url.is_empty()).then(|| webhook_url.to_owned()),
             on_new: self.on_new.is_some(),
             on_regression: self.on_regression.is_some(),
             on_spike: self.on_spike.is_some(),

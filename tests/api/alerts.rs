@@ -278,3 +278,101 @@ async fn ignored_issues_stay_quiet_unless_ignored_until_they_spike() {
     smtp.stop().await;
     app.stop().await;
 }
+
+/// A webhook receiver on loopback: answers 503 to the first POST, 200 to the next, and keeps
+/// the bodies it accepted.
+async fn webhook_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    tokio::spawn(async move {
+        let mut requests = 0;
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then Content-Length bytes of body.
+            let body = loop {
+                let n = socket.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break None;
+                }
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length: usize = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if data.len() >= end + 4 + length {
+                        break Some(
+                            String::from_utf8_lossy(&data[end + 4..end + 4 + length]).to_string(),
+                        );
+                    }
+                }
+            };
+            requests += 1;
+            let status = if requests == 1 {
+                "503 Service Unavailable"
+            } else {
+                "200 OK"
+            };
+            if requests > 1
+                && let Some(body) = body
+            {
+                kept.lock().unwrap().push(body);
+            }
+            let _ = socket
+                .write_all(
+                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .as_bytes(),
+                )
+                .await;
+        }
+    });
+    (port, bodies)
+}
+
+#[tokio::test]
+async fn alerts_are_posted_to_the_project_webhook_and_retried() {
+    let (port, bodies) = webhook_receiver().await;
+    // Mail is off here: the webhook works on its own.
+    let app = crate::helpers::spawn_app().await;
+    app.project("shop", 3, "shopkey").await;
+    let settings = snag::store::alerts::AlertSettings {
+        webhook_url: Some(format!("http://127.0.0.1:{port}/hooks/snag")),
+        ..Default::default()
+    };
+    app.store.set_alert_settings(3, &settings).await.unwrap();
+    send(&app, &event("webhooked", 0)).await;
+    for _ in 0..150 {
+        if !bodies.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let received = bodies.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "delivered once, after one failure");
+    let payload: Value = serde_json::from_str(&received[0]).unwrap();
+    assert_eq!(payload["rule"], "new");
+    assert_eq!(payload["issue"]["shortId"], "SHOP-1");
+    assert!(
+        payload["issue"]["permalink"]
+            .as_str()
+            .unwrap()
+            .ends_with("/issues/1")
+    );
+    let log = app.store.project_alerts(3).await.unwrap();
+    let rows: Vec<(&str, &str, i64)> = log
+        .iter()
+        .map(|a| (a.channel.as_str(), a.status.as_str(), a.attempts))
+        .collect();
+    assert_eq!(rows, [("email", "mail_off", 0), ("webhook", "sent", 2)]);
+    app.stop().await;
+}
