@@ -102,6 +102,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .configure(ingest::routes)
+                .configure(crate::api::routes)
                 .route("/healthz", web::get().to(healthz))
                 .route("/metrics", web::get().to(metrics))
                 .configure(|cfg| crate::web::routes(cfg, session_key.clone(), secure_cookie))

@@ -1,4 +1,5 @@
-//! The command line: `snag serve | project create|list|rules | user create | grouping | bench`.
+//! The command line: `snag serve | project create|list|rules | user create | token create |
+//! grouping | bench`.
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,9 @@ pub enum Command {
     /// Create web UI accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Create REST API tokens (for sentry-cli and other tools).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Load-test a running Snag with realistic gzip envelopes and report events/s and latency.
     Bench(BenchArgs),
     /// Show how an event groups: its variants, hashes, contributing values, title and culprit.
@@ -100,6 +104,34 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token for `/api/0/`; prints it (it is not shown again) as the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A scope the token gets (repeatable): org:read, project:read, project:write,
+        /// project:admin, event:read, event:write, event:admin. Default: all of them.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+}
+
+/// `snag token create`.
+pub async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
+    let TokenCommand::Create { name, scopes } = command;
+    let store = Store::open(&config).await?;
+    let created = store.create_token(&name, &scopes).await;
+    store.close().await;
+    let (token, record) = created?;
+    println!(
+        "Created token '{}' with scopes {}.",
+        record.name, record.scopes
+    );
+    println!("{token}");
+    Ok(())
 }
 
 /// `snag user create`.

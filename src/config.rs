@@ -39,6 +39,10 @@ pub struct Config {
     )]
     pub bind: String,
 
+    /// Slug of the one organization the REST API (`/api/0/`) shows (sentry-cli's `--org`).
+    #[arg(long, env = "SNAG_ORG_SLUG", default_value = "snag", global = true)]
+    pub org_slug: String,
+
     #[command(flatten)]
     pub limits: Limits,
 
@@ -134,6 +138,7 @@ impl Config {
             sqlite_synchronous: SqliteSynchronous::Normal,
             base_url: None,
             bind: "127.0.0.1:0".to_owned(),
+            org_slug: "snag".to_owned(),
             limits: Limits {
                 workers: Some(2),
                 ..Limits::default()

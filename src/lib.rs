@@ -4,6 +4,7 @@
 //! tied together by [`pipeline`]; [`app`] wires the HTTP server.
 
 pub mod alerts;
+pub mod api;
 pub mod app;
 pub mod bench;
 pub mod cli;

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Serve => actix_web::rt::System::new().block_on(cli::serve(cli.config)),
         Command::Project(command) => runtime().block_on(cli::project(cli.config, command)),
         Command::User(command) => runtime().block_on(cli::user(cli.config, command)),
+        Command::Token(command) => runtime().block_on(cli::token(cli.config, command)),
         Command::Grouping(args) => cli::grouping(args),
         // One thread: the load generator shares the machine with the server it measures.
         Command::Bench(args) => tokio::runtime::Builder::new_current_thread()

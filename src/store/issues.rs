@@ -319,6 +319,53 @@ impl Store {
             .await?)
     }
 
+    /// An issue's first (`oldest`) or last event.
+    pub async fn issue_edge_event(
+        &self,
+        issue_id: i64,
+        oldest: bool,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        let order = if oldest { "ASC" } else { "DESC" };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ?
+             ORDER BY timestamp {order}, id {order} LIMIT 1"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(issue_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// A page of an issue's events (`issue_id`) or a project's (`project_id`), newest first.
+    pub async fn events_page(
+        &self,
+        project_id: Option<i64>,
+        issue_id: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let (column, id) = match (issue_id, project_id) {
+            (Some(issue), _) => ("issue_id", issue),
+            (None, Some(project)) => ("project_id", project),
+            (None, None) => return Ok(Vec::new()),
+        };
+        // The issue's index orders by time; a project's events come by arrival.
+        let order = if column == "issue_id" {
+            "timestamp DESC, id DESC"
+        } else {
+            "id DESC"
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE {column} = ? ORDER BY {order} LIMIT ? OFFSET ?"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// The event ids just older and just newer than this one in its issue (time, then arrival).
     pub async fn neighbour_events(
         &self,

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod events;
 pub mod issues;
 pub mod projects;
+pub mod tokens;
 pub mod users;
 pub mod writer;
 

@@ -10,4 +10,5 @@ mod helpers;
 mod ingest;
 pub mod python_sdk;
 mod replay;
+mod rest;
 mod web;

@@ -1,0 +1,185 @@
+//! The OpenAPI document of `/api/0/` (served at `/api/0/openapi.json`). [`ENDPOINTS`] is the
+//! one list of what the API serves: the integration tests call every entry, so the document
+//! cannot claim an endpoint that is not there.
+
+use serde_json::{Map, Value, json};
+
+/// (method, path, scope, summary).
+pub const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "get",
+        "/api/0/",
+        "",
+        "Auth information of the token (`auth.scopes`), or `auth: null` without one",
+    ),
+    (
+        "get",
+        "/api/0/organizations/",
+        "org:read",
+        "The organization of this installation",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/",
+        "org:read",
+        "The organization",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/projects/",
+        "project:read",
+        "Projects",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/issues/",
+        "event:read",
+        "Issues of every project (`project` repeatable, `query`, `sort`, `statsPeriod`, `cursor`)",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/issues/{issue_id}/",
+        "event:read",
+        "An issue",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/",
+        "project:read",
+        "A project",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/keys/",
+        "project:read",
+        "A project's keys and DSNs",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/issues/",
+        "event:read",
+        "A project's issues (`query` as in the UI, `statsPeriod` 24h|14d, `sort` date|new|freq|user|trends, `cursor`, `per_page` ≤ 100)",
+    ),
+    (
+        "put",
+        "/api/0/projects/{org}/{project}/issues/",
+        "event:write",
+        "Bulk status change of `?id=…` issues (or those with `?status=`): `{\"status\": \"resolved|unresolved|ignored|muted\"}`",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/events/",
+        "event:read",
+        "A project's events, newest first (`full=true` for whole events)",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/events/{event_id}/",
+        "event:read",
+        "An event",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/alert-settings/",
+        "project:read",
+        "Snag: the project's alert rules",
+    ),
+    (
+        "put",
+        "/api/0/projects/{org}/{project}/alert-settings/",
+        "project:write",
+        "Snag: change alert rules (any of the GET fields)",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/grouping-rules/",
+        "project:read",
+        "Snag: the project's stack-trace and fingerprint rules",
+    ),
+    (
+        "put",
+        "/api/0/projects/{org}/{project}/grouping-rules/",
+        "project:write",
+        "Snag: set grouping rules (Sentry's syntax)",
+    ),
+    (
+        "get",
+        "/api/0/issues/{issue_id}/",
+        "event:read",
+        "An issue, with 24h and 30d stats and tag keys",
+    ),
+    (
+        "put",
+        "/api/0/issues/{issue_id}/",
+        "event:write",
+        "Change an issue's status",
+    ),
+    (
+        "get",
+        "/api/0/issues/{issue_id}/events/",
+        "event:read",
+        "An issue's events, newest first",
+    ),
+    (
+        "get",
+        "/api/0/issues/{issue_id}/events/{event_id}/",
+        "event:read",
+        "An event of the issue: an id, `latest`, `oldest` or `recommended`",
+    ),
+    (
+        "get",
+        "/api/0/issues/{issue_id}/tags/",
+        "event:read",
+        "Tag keys of an issue with their top values",
+    ),
+    (
+        "get",
+        "/api/0/issues/{issue_id}/tags/{key}/",
+        "event:read",
+        "One tag key of an issue",
+    ),
+    (
+        "get",
+        "/api/0/issues/{issue_id}/tags/{key}/values/",
+        "event:read",
+        "Every value of one tag key of an issue",
+    ),
+    ("get", "/api/0/openapi.json", "", "This document"),
+];
+
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for (method, path, scope, summary) in ENDPOINTS {
+        let parameters: Vec<Value> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut operation = json!({
+            "summary": summary,
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {}}},
+                "400": {"description": "Malformed input: {\"detail\": …}"},
+                "401": {"description": "No valid token: {\"detail\": …}"},
+                "403": {"description": "The token lacks the scope: {\"detail\": …}"},
+                "404": {"description": "No such resource: {\"detail\": …}"},
+            },
+        });
+        if !scope.is_empty() {
+            operation["security"] = json!([{"bearer": [scope]}]);
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = operation;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Snag API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The part of Sentry's Web API (/api/0/) that sentry-cli and integrations call, plus Snag's settings endpoints.",
+        },
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    })
+}

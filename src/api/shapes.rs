@@ -1,0 +1,282 @@
+//! Sentry's JSON shapes for `/api/0/` (WEBAPI.md): ids and `count` as strings, `userCount` a
+//! number, ISO timestamps with `Z`, camelCase keys, absolute `permalink`s. Pure functions.
+
+use serde_json::{Map, Value, json};
+
+use crate::store::events::{StoredEvent, StoredIssue};
+use crate::store::projects::{Project, ProjectKey};
+
+/// `2026-11-22T10:04:05.123Z` from unix milliseconds.
+pub fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+pub fn organization(slug: &str, created_ms: i64, base_url: &str) -> Value {
+    json!({
+        "id": "1", "slug": slug, "name": slug, "dateCreated": iso(created_ms),
+        "isEarlyAdopter": false, "require2FA": false, "requireEmailVerification": false,
+        "features": [], "avatar": {"avatarType": "letter_avatar", "avatarUuid": null},
+        "status": {"id": "active", "name": "active"},
+        "links": {"organizationUrl": base_url, "regionUrl": ""},
+    })
+}
+
+pub fn project_ref(p: &Project) -> Value {
+    json!({"id": p.id.to_string(), "name": p.name, "slug": p.name, "platform": null})
+}
+
+pub fn project(p: &Project) -> Value {
+    let team = json!({"id": "1", "name": "everyone", "slug": "everyone"});
+    json!({
+        "id": p.id.to_string(), "slug": p.name, "name": p.name, "platform": null,
+        "dateCreated": iso(p.created_at), "isBookmarked": false, "isMember": true,
+        "hasAccess": true, "features": [], "firstEvent": null, "environments": [],
+        "platforms": [], "hasUserReports": false, "status": "active",
+        "team": team, "teams": [team],
+    })
+}
+
+pub fn key(k: &ProjectKey, dsn: &str, created_ms: i64) -> Value {
+    let secret = dsn.replacen(
+        &format!("{}@", k.public_key),
+        &format!("{}:{}@", k.public_key, k.secret_key),
+        1,
+    );
+    json!({
+        "id": k.public_key, "name": "Default", "label": "Default",
+        "public": k.public_key, "secret": k.secret_key, "projectId": k.project_id,
+        "isActive": k.active, "rateLimit": null, "dateCreated": iso(created_ms),
+        "dsn": {"public": dsn, "secret": secret},
+    })
+}
+
+/// `[[bucket start, unix seconds], count]` pairs, oldest first.
+pub fn series(counts: &[i64], now_ms: i64, bucket_ms: i64) -> Value {
+    let n = counts.len() as i64;
+    let current = now_ms.div_euclid(bucket_ms) * bucket_ms;
+    Value::Array(
+        counts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| json!([(current - (n - 1 - i as i64) * bucket_ms) / 1000, c]))
+            .collect(),
+    )
+}
+
+/// An issue as the list and detail endpoints show it (`stats` added by the caller).
+pub fn issue(i: &StoredIssue, p: &Project, base_url: &str, org: &str) -> Value {
+    let metadata: Value = serde_json::from_str(&i.metadata).unwrap_or_else(|_| json!({}));
+    json!({
+        "id": i.id.to_string(),
+        "shortId": format!("{}-{}", p.name.to_uppercase(), i.short_id),
+        "title": i.title, "culprit": i.culprit,
+        "permalink": format!("{}/issues/{}/", base_url.trim_end_matches('/'), i.id),
+        "level": i.level, "status": i.status, "statusDetails": {}, "substatus": i.substatus,
+        "type": i.issue_type, "issueType": i.issue_type, "issueCategory": "error",
+        "platform": null, "logger": null, "metadata": metadata,
+        "count": i.times_seen.to_string(), "userCount": i.users_seen,
+        "firstSeen": iso(i.first_seen), "lastSeen": iso(i.last_seen),
+        "firstRelease": i.first_release.as_ref().map(|v| json!({"version": v})),
+        "lastRelease": i.last_release.as_ref().map(|v| json!({"version": v})),
+        "numComments": 0, "assignedTo": null, "isBookmarked": false, "isPublic": false,
+        "isSubscribed": false, "hasSeen": false, "shareId": null, "subscriptionDetails": null,
+        "annotations": [], "isUnhandled": false,
+        "project": project_ref(p),
+        "organization": {"slug": org},
+    })
+}
+
+/// `[["key", "value"], …]` of a normalized event as `[{"key", "value"}]`.
+fn tags(json: &Value) -> Value {
+    Value::Array(
+        json.get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|pair| {
+                let pair = pair.as_array()?;
+                Some(json!({"key": pair.first()?, "value": pair.get(1)?}))
+            })
+            .collect(),
+    )
+}
+
+fn message(json: &Value) -> String {
+    let entry = json.get("logentry");
+    entry
+        .and_then(|l| l.get("formatted"))
+        .or_else(|| entry.and_then(|l| l.get("message")))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// An event in a list (`full = false`), or in full with its `entries`.
+pub fn event(e: &StoredEvent, json: &Value, issue: Option<&StoredIssue>, full: bool) -> Value {
+    let is_error = json.get("exception").is_some();
+    let mut out = json!({
+        "id": e.event_id, "eventID": e.event_id,
+        "groupID": e.issue_id.to_string(), "projectID": e.project_id.to_string(),
+        "event.type": if is_error { "error" } else { "default" },
+        "type": if is_error { "error" } else { "default" },
+        "platform": e.platform, "title": e.title, "message": message(json),
+        "culprit": issue.map(|i| i.culprit.as_str()).unwrap_or(""),
+        "location": null, "crashFile": null,
+        "dateCreated": iso(e.timestamp), "dateReceived": iso(e.received),
+        "user": json.get("user").cloned().unwrap_or(Value::Null),
+        "tags": tags(json),
+    });
+    if full {
+        let map = out.as_object_mut().expect("an object");
+        map.insert("entries".into(), Value::Array(entries(json)));
+        for key in ["contexts", "sdk", "release", "dist", "environment"] {
+            let value = json.get(key).cloned().unwrap_or(Value::Null);
+            let value = match (key, value) {
+                ("release", Value::String(v)) => json!({"version": v}),
+                (_, v) => v,
+            };
+            map.insert(key.into(), value);
+        }
+        map.insert(
+            "metadata".into(),
+            issue
+                .and_then(|i| serde_json::from_str(&i.metadata).ok())
+                .unwrap_or_else(|| json!({})),
+        );
+        map.insert("errors".into(), json!([]));
+        map.insert(
+            "context".into(),
+            json.get("extra").cloned().unwrap_or_else(|| json!({})),
+        );
+        map.insert(
+            "packages".into(),
+            json.get("modules").cloned().unwrap_or_else(|| json!({})),
+        );
+    }
+    out
+}
+
+/// Sentry's `entries`: exception, stacktrace, threads, message, breadcrumbs, request.
+fn entries(json: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    if let Some(values) = json.pointer("/exception/values").and_then(Value::as_array) {
+        let values: Vec<Value> = values
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                if let Some(st) = e.get_mut("stacktrace") {
+                    *st = stacktrace(st);
+                }
+                e
+            })
+            .collect();
+        out.push(json!({"type": "exception", "data": {"values": values, "hasSystemFrames": true}}));
+    }
+    if let Some(st) = json.get("stacktrace") {
+        out.push(json!({"type": "stacktrace", "data": stacktrace(st)}));
+    }
+    if let Some(threads) = json.pointer("/threads/values").and_then(Value::as_array) {
+        let values: Vec<Value> = threads
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                if let Some(st) = t.get_mut("stacktrace") {
+                    *st = stacktrace(st);
+                }
+                t
+            })
+            .collect();
+        out.push(json!({"type": "threads", "data": {"values": values}}));
+    }
+    if let Some(entry) = json.get("logentry") {
+        out.push(json!({"type": "message", "data": entry}));
+    }
+    if let Some(crumbs) = json.get("breadcrumbs") {
+        out.push(json!({"type": "breadcrumbs", "data": crumbs}));
+    }
+    if let Some(request) = json.get("request") {
+        out.push(json!({"type": "request", "data": request}));
+    }
+    out
+}
+
+/// Frames with the API's camelCase keys and `context: [[lineno, line], …]`.
+fn stacktrace(st: &Value) -> Value {
+    let frames: Vec<Value> = st
+        .get("frames")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .map(|f| {
+            let mut out = Map::new();
+            for (from, to) in [
+                ("filename", "filename"),
+                ("abs_path", "absPath"),
+                ("module", "module"),
+                ("function", "function"),
+                ("lineno", "lineNo"),
+                ("colno", "colNo"),
+                ("in_app", "inApp"),
+                ("vars", "vars"),
+                ("package", "package"),
+                ("platform", "platform"),
+                ("instruction_addr", "instructionAddr"),
+            ] {
+                out.insert(to.into(), f.get(from).cloned().unwrap_or(Value::Null));
+            }
+            let line = f.get("lineno").and_then(Value::as_i64);
+            let lines = |key: &str| -> Vec<Value> {
+                f.get(key)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let (pre, post) = (lines("pre_context"), lines("post_context"));
+            let mut context = Vec::new();
+            if let (Some(line), Some(current)) = (line, f.get("context_line")) {
+                let first = line - pre.len() as i64;
+                for (i, l) in pre
+                    .iter()
+                    .chain(std::iter::once(current))
+                    .chain(&post)
+                    .enumerate()
+                {
+                    context.push(json!([first + i as i64, l]));
+                }
+            }
+            out.insert("context".into(), Value::Array(context));
+            Value::Object(out)
+        })
+        .collect();
+    json!({"frames": frames, "framesOmitted": null, "hasSystemFrames": true, "registers": null})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_get_camel_case_and_numbered_context() {
+        let st = json!({"frames": [{"filename": "a.py", "abs_path": "/a.py", "lineno": 12, "in_app": true,
+            "pre_context": ["x", "y"], "context_line": "boom()", "post_context": ["z"]}]});
+        let out = stacktrace(&st);
+        let frame = &out["frames"][0];
+        assert_eq!(frame["absPath"], "/a.py");
+        assert_eq!(frame["lineNo"], 12);
+        assert_eq!(frame["inApp"], true);
+        assert_eq!(
+            frame["context"],
+            json!([[10, "x"], [11, "y"], [12, "boom()"], [13, "z"]])
+        );
+    }
+
+    #[test]
+    fn series_and_timestamps() {
+        assert_eq!(iso(1_795_312_455_775), "2026-11-22T01:54:15.775Z");
+        let s = series(&[1, 2, 3], 7_200_000 + 5, 3_600_000);
+        assert_eq!(s, json!([[0, 1], [3600, 2], [7200, 3]]));
+    }
+}

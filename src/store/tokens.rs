@@ -1,0 +1,112 @@
+//! REST API tokens: random, shown once, stored as a BLAKE2b hash with their scopes.
+
+use blake2::{Blake2b512, Digest};
+use sqlx::FromRow;
+
+use super::{Store, StoreError, now_ms};
+
+/// Every scope a token may hold (Sentry's names).
+pub const SCOPES: [&str; 7] = [
+    "org:read",
+    "project:read",
+    "project:write",
+    "project:admin",
+    "event:read",
+    "event:write",
+    "event:admin",
+];
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub created_at: i64,
+    pub last_used: Option<i64>,
+}
+
+impl ApiToken {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.split(' ').any(|s| s == scope)
+    }
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Blake2b512::digest(token.as_bytes()))
+}
+
+impl Store {
+    /// Creates a token; returns it (the only time it is seen) and its record.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        scopes: &[String],
+    ) -> Result<(String, ApiToken), StoreError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(StoreError::Invalid(
+                "a token needs a name of 1 to 100 characters".into(),
+            ));
+        }
+        if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+            return Err(StoreError::Invalid(format!(
+                "unknown scope {bad:?}; scopes are {}",
+                SCOPES.join(", ")
+            )));
+        }
+        let scopes = if scopes.is_empty() {
+            SCOPES.join(" ")
+        } else {
+            scopes.join(" ")
+        };
+        let token = format!(
+            "snag_{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let record = sqlx::query_as(
+            "INSERT INTO api_tokens (name, token_hash, scopes, created_at) VALUES (?, ?, ?, ?)
+             RETURNING id, name, scopes, created_at, last_used",
+        )
+        .bind(name)
+        .bind(hash(&token))
+        .bind(scopes)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((token, record))
+    }
+
+    /// The live token with this secret, marking it used.
+    pub async fn find_token(&self, token: &str) -> Result<Option<ApiToken>, StoreError> {
+        Ok(sqlx::query_as(
+            "UPDATE api_tokens SET last_used = ? WHERE token_hash = ? AND revoked = 0
+             RETURNING id, name, scopes, created_at, last_used",
+        )
+        .bind(now_ms())
+        .bind(hash(token))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, scopes, created_at, last_used FROM api_tokens WHERE revoked = 0 ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Revokes a token; false if there was no live token with that id.
+    pub async fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = ? AND revoked = 0")
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                > 0,
+        )
+    }
+}

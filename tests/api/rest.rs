@@ -1,0 +1,419 @@
+//! The REST API (`/api/0/`): the real sentry-cli against a running Snag, then every endpoint of
+//! the OpenAPI document, tokens and scopes, and malformed input.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, event_envelope, post_envelope, send_raw, spawn_app};
+
+fn sentry_cli() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/e2e/node_modules/.bin/sentry-cli"
+    );
+    assert!(
+        std::path::Path::new(path).exists(),
+        "sentry-cli is missing: ./scripts/test installs it (npm install --prefix tests/e2e)"
+    );
+    path.to_owned()
+}
+
+fn error_event(i: usize) -> Value {
+    json!({
+        "event_id": uuid::Uuid::new_v4().simple().to_string(),
+        "platform": "python",
+        "tags": {"deploy": "blue"},
+        "user": {"id": "u1"},
+        "exception": {"values": [{"type": "LookupError", "value": format!("missing key {i}"),
+            "stacktrace": {"frames": [{"module": "shop.cart", "function": format!("step_{i}"),
+                                       "lineno": 3, "in_app": true}]}}]}
+    })
+}
+
+/// Snag with project `shop` (id 1, key `publickey`), `issues` issues, and a full token.
+async fn app_with_issues(issues: usize) -> (TestApp, String) {
+    let app = spawn_app().await;
+    app.project("shop", 1, "publickey").await;
+    for i in 0..issues {
+        let r = post_envelope(&app, 1, "publickey", &event_envelope(&error_event(i))).await;
+        assert_eq!(r.status, 200);
+    }
+    let (token, _) = app.store.create_token("tests", &[]).await.unwrap();
+    (app, token)
+}
+
+async fn cli(app: &TestApp, token: &str, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(sentry_cli())
+        .args(args)
+        .env("SENTRY_URL", format!("http://127.0.0.1:{}", app.port))
+        .env("SENTRY_AUTH_TOKEN", token)
+        .env("SENTRY_ORG", "snag")
+        .env(
+            "SENTRY_DSN",
+            format!("http://publickey@127.0.0.1:{}/1", app.port),
+        )
+        .env_remove("SENTRY_PROJECT")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "sentry-cli {args:?}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// A request with a bearer token; the status and the JSON answer.
+async fn call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, Value) {
+    let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+    if let Some(t) = token {
+        headers.push(("Authorization".to_owned(), format!("Bearer {t}")));
+    }
+    let r = send_raw(app.port, method, path, &headers, body.as_bytes(), false).await;
+    let json = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    (r.status, json)
+}
+
+#[tokio::test]
+async fn sentry_cli_lists_pages_changes_status_and_finds_what_it_sent() {
+    let (app, token) = app_with_issues(105).await;
+    let out = cli(&app, &token, &["organizations", "list"]).await;
+    assert!(out.contains("| snag"), "{out}");
+    let out = cli(&app, &token, &["projects", "list"]).await;
+    assert!(out.contains("| shop"), "{out}");
+    // 105 issues: two pages of 100.
+    let out = cli(
+        &app,
+        &token,
+        &["issues", "list", "-p", "shop", "--pages", "3"],
+    )
+    .await;
+    assert_eq!(out.matches("LookupError").count(), 105, "{out}");
+    let out = cli(
+        &app,
+        &token,
+        &[
+            "issues",
+            "list",
+            "-p",
+            "shop",
+            "--query",
+            "\"missing key 42\"",
+        ],
+    )
+    .await;
+    assert_eq!(out.matches("LookupError").count(), 1, "{out}");
+    assert!(out.contains("missing key 42"));
+
+    let id = app.store.list_issues(1).await.unwrap()[0].id.to_string();
+    let status = |app: &TestApp| {
+        let id: i64 = id.parse().unwrap();
+        let store = app.store.clone();
+        async move { store.get_issue(id).await.unwrap().unwrap().status }
+    };
+    cli(
+        &app,
+        &token,
+        &["issues", "resolve", "-p", "shop", "-i", &id],
+    )
+    .await;
+    assert_eq!(status(&app).await, "resolved");
+    cli(&app, &token, &["issues", "mute", "-p", "shop", "-i", &id]).await;
+    assert_eq!(status(&app).await, "ignored");
+    cli(
+        &app,
+        &token,
+        &["issues", "unresolve", "-p", "shop", "-i", &id],
+    )
+    .await;
+    assert_eq!(status(&app).await, "unresolved");
+
+    let out = cli(&app, &token, &["events", "list", "-p", "shop"]).await;
+    assert!(out.contains("LookupError: missing key"), "{out}");
+    let out = cli(&app, &token, &["send-event", "-m", "hello from sentry-cli"]).await;
+    let event_id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Event id: "))
+        .expect("the sent event's id")
+        .replace('-', "");
+    let (status, event) = call(
+        &app,
+        "GET",
+        &format!("/api/0/projects/snag/shop/events/{event_id}/"),
+        Some(&token),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{event}");
+    assert_eq!(event["eventID"], event_id.as_str());
+    assert_eq!(event["title"], "hello from sentry-cli");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_documented_endpoint_answers_with_sentrys_types() {
+    let (app, token) = app_with_issues(3).await;
+    let issue_id = app.store.list_issues(1).await.unwrap()[0].id;
+    let event = app
+        .store
+        .issue_edge_event(issue_id, false)
+        .await
+        .unwrap()
+        .unwrap()
+        .event_id;
+    let issue = issue_id.to_string();
+    for (method, path, _, _) in snag::api::openapi::ENDPOINTS {
+        let path = path
+            .replace("{org}", "snag")
+            .replace("{project}", "shop")
+            .replace("{issue_id}", &issue)
+            .replace("{event_id}", &event)
+            .replace("{key}", "deploy");
+        let body = if *method == "put" {
+            if path.contains("alert-settings") {
+                r#"{"spikeMinCount": 12}"#
+            } else if path.contains("grouping-rules") {
+                r#"{"fingerprintRules": "error.type:LookupError -> lookups"}"#
+            } else {
+                r#"{"status": "resolved"}"#
+            }
+        } else {
+            ""
+        };
+        let (status, json) = call(&app, &method.to_uppercase(), &path, Some(&token), body).await;
+        assert_eq!(status, 200, "{method} {path}: {json}");
+    }
+
+    // Sentry's types: ids and count are strings, userCount a number, permalink a URL.
+    let (_, list) = call(
+        &app,
+        "GET",
+        "/api/0/projects/snag/shop/issues/?query=&statsPeriod=24h",
+        Some(&token),
+        "",
+    )
+    .await;
+    let first = &list[0];
+    assert!(first["id"].is_string() && first["count"].is_string());
+    assert_eq!(first["userCount"], 1);
+    assert!(
+        first["permalink"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert_eq!(first["stats"]["24h"].as_array().unwrap().len(), 24);
+    assert_eq!(first["project"]["slug"], "shop");
+    let (_, detail) = call(
+        &app,
+        "GET",
+        &format!("/api/0/issues/{issue}/"),
+        Some(&token),
+        "",
+    )
+    .await;
+    assert_eq!(detail["stats"]["30d"].as_array().unwrap().len(), 30);
+    assert!(
+        detail["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["key"] == "deploy")
+    );
+    let (_, latest) = call(
+        &app,
+        "GET",
+        &format!("/api/0/issues/{issue}/events/latest/"),
+        Some(&token),
+        "",
+    )
+    .await;
+    let frame = &latest["entries"][0]["data"]["values"][0]["stacktrace"]["frames"][0];
+    assert_eq!(frame["lineNo"], 3);
+    assert_eq!(frame["inApp"], true);
+    let (_, settings) = call(
+        &app,
+        "GET",
+        "/api/0/projects/snag/shop/alert-settings/",
+        Some(&token),
+        "",
+    )
+    .await;
+    assert_eq!(settings["spikeMinCount"], 12);
+    let (_, keys) = call(
+        &app,
+        "GET",
+        "/api/0/projects/snag/shop/keys/",
+        Some(&token),
+        "",
+    )
+    .await;
+    assert_eq!(
+        keys[0]["dsn"]["public"],
+        format!("http://publickey@127.0.0.1:{}/1", app.port)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_scopes_pages_and_bad_input_get_clear_answers() {
+    let (app, token) = app_with_issues(5).await;
+    let (reader, _) = app
+        .store
+        .create_token(
+            "read only",
+            &["event:read".to_owned(), "project:read".to_owned()],
+        )
+        .await
+        .unwrap();
+    let issues = "/api/0/projects/snag/shop/issues/";
+    let (status, body) = call(&app, "GET", issues, None, "").await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (401, Some("Authentication credentials were not provided."))
+    );
+    let (status, body) = call(&app, "GET", issues, Some("snag_not_a_token"), "").await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (401, Some("Invalid token"))
+    );
+    assert_eq!(call(&app, "GET", issues, Some(&reader), "").await.0, 200);
+    let (status, body) = call(
+        &app,
+        "PUT",
+        issues,
+        Some(&reader),
+        r#"{"status": "resolved"}"#,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["detail"].is_string());
+    let (_, root) = call(&app, "GET", "/api/0/", Some(&reader), "").await;
+    assert_eq!(
+        root["auth"]["scopes"],
+        json!(["event:read", "project:read"])
+    );
+    assert_eq!(
+        call(&app, "GET", "/api/0/", None, "").await.1["auth"],
+        Value::Null
+    );
+
+    // Pages of 2: Link header cursors, and the end says results="false".
+    let r = send_raw(
+        app.port,
+        "GET",
+        &format!("{issues}?per_page=2&cursor=0:4:0"),
+        &[("Authorization".to_owned(), format!("Bearer {token}"))],
+        b"",
+        false,
+    )
+    .await;
+    let link = r.header("link").unwrap().to_owned();
+    assert!(
+        link.contains("rel=\"next\"; results=\"false\"; cursor=\"0:6:0\""),
+        "{link}"
+    );
+    assert!(
+        link.contains("rel=\"previous\"; results=\"true\"; cursor=\"0:2:1\""),
+        "{link}"
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&r.body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    for (method, path, body, expected) in [
+        ("GET", format!("{issues}?cursor=garbage"), "", 400),
+        ("GET", format!("{issues}?per_page=0"), "", 400),
+        ("GET", format!("{issues}?statsPeriod=7y"), "", 400),
+        ("GET", format!("{issues}?sort=sideways"), "", 400),
+        ("PUT", issues.to_owned(), "{not json", 400),
+        ("PUT", issues.to_owned(), r#"{"status": "exploded"}"#, 400),
+        ("PUT", issues.to_owned(), "[]", 400),
+        ("PUT", "/api/0/issues/1/".to_owned(), r#"{}"#, 400),
+        (
+            "PUT",
+            "/api/0/projects/snag/shop/alert-settings/".to_owned(),
+            r#"{"spikeRatio": -2}"#,
+            400,
+        ),
+        (
+            "PUT",
+            "/api/0/projects/snag/shop/alert-settings/".to_owned(),
+            r#"{"webhookUrl": "javascript:x"}"#,
+            400,
+        ),
+        (
+            "PUT",
+            "/api/0/projects/snag/shop/grouping-rules/".to_owned(),
+            r#"{"stacktraceRules": "stack.function:x +nonsense"}"#,
+            400,
+        ),
+        ("GET", "/api/0/organizations/other/".to_owned(), "", 404),
+        (
+            "GET",
+            "/api/0/projects/snag/nope/issues/".to_owned(),
+            "",
+            404,
+        ),
+        ("GET", "/api/0/issues/999999/".to_owned(), "", 404),
+        ("GET", "/api/0/issues/abc/".to_owned(), "", 404),
+        ("GET", "/api/0/issues/1/events/notanid/".to_owned(), "", 404),
+        ("GET", "/api/0/nothing/here/".to_owned(), "", 404),
+    ] {
+        let (status, json) = call(&app, method, &path, Some(&token), body).await;
+        assert_eq!(status, expected, "{method} {path} {body}: {json}");
+        assert!(json["detail"].is_string(), "{method} {path}: {json}");
+    }
+    // Bulk changes touch only the ids asked for, of this project; none matching answers 204.
+    let ids: Vec<i64> = app
+        .store
+        .list_issues(1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    let (status, _) = call(
+        &app,
+        "PUT",
+        &format!("{issues}?id={}&id={}", ids[0], ids[1]),
+        Some(&token),
+        r#"{"status": "resolved"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let resolved = app
+        .store
+        .list_issues(1)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|i| i.status == "resolved")
+        .count();
+    assert_eq!(resolved, 2);
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            &format!("{issues}?id=999999"),
+            Some(&token),
+            r#"{"status": "resolved"}"#
+        )
+        .await
+        .0,
+        204
+    );
+    app.stop().await;
+}
