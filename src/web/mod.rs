@@ -11,6 +11,7 @@
 //! POST /issues/{id}/status          status (resolved | ignored | unresolved)
 //! GET  /issues/{id}/events/{event_id}/attachments/{n}
 //! GET  /projects  POST /projects    DSNs, how to connect, create a project
+//! GET  /settings/tokens  POST …       API tokens: create (shown once), revoke
 //! ```
 //! Every page but setup and login requires a session; every form carries a CSRF token.
 
@@ -20,6 +21,7 @@ pub mod format;
 mod issues;
 mod projects;
 pub mod search;
+mod tokens;
 
 use actix_session::SessionMiddleware;
 use actix_session::storage::CookieSessionStore;
@@ -58,7 +60,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, session_key: Key, secure_cookie: boo
             .route("/static/snag.js", web::get().to(script))
             .configure(auth::routes)
             .configure(issues::routes)
-            .configure(projects::routes),
+            .configure(projects::routes)
+            .configure(tokens::routes),
     );
 }
 

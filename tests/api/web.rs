@@ -631,3 +631,64 @@ async fn alert_settings_are_edited_and_alerts_are_listed_on_the_issue() {
     assert!(html.contains("recorded (mail is off)"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn api_tokens_are_made_once_and_revoked_from_the_settings_page() {
+    let app = app_with_admin().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+    let csrf = browser.csrf("/settings/tokens").await;
+    let r = browser
+        .post(
+            "/settings/tokens",
+            &[("csrf", csrf.as_str()), ("name", "ci")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "no scope chosen");
+    let r = browser
+        .post(
+            "/settings/tokens",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "ci"),
+                ("scope", "event:read"),
+            ],
+        )
+        .await;
+    let html = r.text().await.unwrap();
+    let at = html.find("id=\"new-token\"").expect("the token is shown");
+    let start = html[..at].rfind("value=\"").unwrap() + "value=\"".len();
+    let token = html[start..].split('"').next().unwrap().to_owned();
+    assert!(token.starts_with("snag_"));
+    assert!(
+        !browser.html("/settings/tokens").await.contains(&token),
+        "shown once"
+    );
+    let api = |token: String| {
+        let port = app.port;
+        async move {
+            let headers = [("Authorization".to_owned(), format!("Bearer {token}"))];
+            crate::helpers::send_raw(
+                port,
+                "GET",
+                "/api/0/projects/snag/web/issues/",
+                &headers,
+                b"",
+                false,
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(api(token.clone()).await, 200);
+    let id = app.store.list_tokens().await.unwrap()[0].id;
+    let r = browser
+        .post(
+            &format!("/settings/tokens/{id}/revoke"),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(api(token).await, 401);
+    app.stop().await;
+}
