@@ -13,6 +13,7 @@ CREATE TABLE secrets (
     value   BLOB NOT NULL
 ) WITHOUT ROWID;
 
-CREATE INDEX issues_project_status_last_seen ON issues(project_id, status, last_seen DESC);
-CREATE INDEX issues_project_first_seen ON issues(project_id, first_seen DESC);
-CREATE INDEX issues_project_times_seen ON issues(project_id, times_seen DESC);
+-- Each ends with the id, the lists' tiebreak: pages deep in a list are read off the index.
+CREATE INDEX issues_project_status_last_seen ON issues(project_id, status, last_seen DESC, id DESC);
+CREATE INDEX issues_project_first_seen ON issues(project_id, first_seen DESC, id DESC);
+CREATE INDEX issues_project_times_seen ON issues(project_id, times_seen DESC, id DESC);

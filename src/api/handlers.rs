@@ -231,7 +231,7 @@ async fn issue_page(
             )
             .await?;
         total += n;
-        issues.extend(found.into_iter().map(|l| l.issue));
+        issues.extend(found);
     }
     let more = issues.len() as i64 > offset + size;
     let shown: Vec<StoredIssue> = issues
@@ -364,7 +364,7 @@ pub async fn bulk_update(
             .store
             .find_issues(&filter, IssueSort::LastSeen, 0, 100_000, 0)
             .await?;
-        found.into_iter().map(|l| l.issue.id).collect()
+        found.into_iter().map(|i| i.id).collect()
     } else {
         let mut own = Vec::new();
         for id in ids {

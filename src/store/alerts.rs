@@ -302,7 +302,9 @@ impl Store {
         now_ms: i64,
         max_per_hour: i64,
     ) -> Result<Recorded, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the count and the insert must see the same log; a deferred read that
+        // later writes can fail with SQLITE_BUSY when another connection wrote in between.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let recent: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM alert_log WHERE project_id = ? AND created_at > ?
              AND status IN ('pending', 'sent', 'failed') AND rule != 'digest' AND channel = 'email'",

@@ -32,15 +32,8 @@ pub enum IssueSort {
     FirstSeen,
     Events,
     Users,
-    /// Events in the last 24 hours.
+    /// Events since a given minute (the last 24 hours).
     Trend,
-}
-
-/// An issue in a list, with its events in the last 24 hours.
-#[derive(Debug, Clone)]
-pub struct ListedIssue {
-    pub issue: StoredIssue,
-    pub recent_events: i64,
 }
 
 /// New status of an issue set by a person.
@@ -125,39 +118,32 @@ impl Store {
         since_minute: i64,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<ListedIssue>, i64), StoreError> {
+    ) -> Result<(Vec<StoredIssue>, i64), StoreError> {
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM issues");
         push_filter(&mut count, filter);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
 
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {ISSUE_COLUMNS}, (SELECT COALESCE(SUM(m.count), 0) FROM issue_minutes m
-                 WHERE m.issue_id = issues.id AND m.minute >= "
-        ));
-        qb.push_bind(since_minute).push(") AS recent FROM issues");
+        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {ISSUE_COLUMNS} FROM issues"));
         push_filter(&mut qb, filter);
-        qb.push(match sort {
-            IssueSort::LastSeen => " ORDER BY last_seen DESC, id DESC",
-            IssueSort::FirstSeen => " ORDER BY first_seen DESC, id DESC",
-            IssueSort::Events => " ORDER BY times_seen DESC, id DESC",
-            IssueSort::Users => " ORDER BY users_seen DESC, last_seen DESC, id DESC",
-            IssueSort::Trend => " ORDER BY recent DESC, last_seen DESC, id DESC",
-        });
+        match sort {
+            IssueSort::LastSeen => qb.push(" ORDER BY last_seen DESC, id DESC"),
+            IssueSort::FirstSeen => qb.push(" ORDER BY first_seen DESC, id DESC"),
+            IssueSort::Events => qb.push(" ORDER BY times_seen DESC, id DESC"),
+            IssueSort::Users => qb.push(" ORDER BY users_seen DESC, last_seen DESC, id DESC"),
+            // Events since `since_minute`, counted only when they decide the order.
+            IssueSort::Trend => qb
+                .push(
+                    " ORDER BY (SELECT COALESCE(SUM(m.count), 0) FROM issue_minutes m
+                     WHERE m.issue_id = issues.id AND m.minute >= ",
+                )
+                .push_bind(since_minute)
+                .push(") DESC, last_seen DESC, id DESC"),
+        };
         qb.push(" LIMIT ")
             .push_bind(limit)
             .push(" OFFSET ")
             .push_bind(offset);
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        let issues = rows
-            .iter()
-            .map(|row| {
-                use sqlx::{FromRow, Row};
-                Ok(ListedIssue {
-                    issue: StoredIssue::from_row(row)?,
-                    recent_events: row.try_get("recent")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let issues: Vec<StoredIssue> = qb.build_query_as().fetch_all(&self.pool).await?;
         Ok((issues, total))
     }
 

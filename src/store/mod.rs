@@ -54,10 +54,12 @@ impl Store {
     /// Opens (creating when missing) the database and brings its schema up to date.
     pub async fn open(config: &Config) -> Result<Store, StoreError> {
         let options = connect_options(&config.database_url, config.sqlite_synchronous)?;
+        // Readers get a smaller page cache than the writer: four of them would otherwise hold
+        // 64 MB after a few large pages.
         let pool = SqlitePoolOptions::new()
             .min_connections(1)
             .max_connections(4)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", "-4000"))
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool, options })

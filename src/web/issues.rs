@@ -149,12 +149,11 @@ async fn list(
             (page_number - 1) * PAGE_SIZE,
         )
         .await?;
-    let ids: Vec<i64> = issues.iter().map(|i| i.issue.id).collect();
+    let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
     let hourly = state.store.issue_counts(&ids, now_minute, 60, 24).await?;
     let rows = issues
         .into_iter()
-        .map(|listed| {
-            let i = listed.issue;
+        .map(|i| {
             let counts = hourly.get(&i.id).cloned().unwrap_or_default();
             IssueRow {
                 id: i.id,
