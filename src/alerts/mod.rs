@@ -120,6 +120,12 @@ pub async fn evaluate(
     now: i64,
 ) -> Result<(), StoreError> {
     let store = &state.store;
+    let recorder = Recorder {
+        state,
+        base_url,
+        mail_on,
+        now,
+    };
     // New issues (on the first run, those already there are history, not news).
     let cursor = match store.alert_cursor("new_issues").await? {
         Some(c) => c,
@@ -131,17 +137,7 @@ pub async fn evaluate(
         let settings = store.alert_settings(issue.project_id).await?;
         if settings.on_new && issue.status != "ignored" {
             let key = format!("new:{}", issue.id);
-            record(
-                state,
-                base_url,
-                mail_on,
-                &issue,
-                &settings,
-                Reason::New,
-                key,
-                now,
-            )
-            .await?;
+            recorder.record(&issue, &settings, Reason::New, key).await?;
         }
     }
     store.set_alert_cursor("new_issues", last).await?;
@@ -155,17 +151,9 @@ pub async fn evaluate(
         let settings = store.alert_settings(issue.project_id).await?;
         if settings.on_regression {
             let key = format!("regression:{}:{at}", issue.id);
-            record(
-                state,
-                base_url,
-                mail_on,
-                &issue,
-                &settings,
-                Reason::Regression,
-                key,
-                now,
-            )
-            .await?;
+            recorder
+                .record(&issue, &settings, Reason::Regression, key)
+                .await?;
         }
     }
     store.set_alert_cursor("regressions", newest).await?;
@@ -204,20 +192,14 @@ pub async fn evaluate(
                 usual: window.baseline,
             };
             let key = format!("escalating:{}:{now_minute}", issue.id);
-            record(
-                state, base_url, mail_on, &issue, &settings, reason, key, now,
-            )
-            .await?;
+            recorder.record(&issue, &settings, reason, key).await?;
         } else if fire && settings.on_spike && issue.status != "ignored" {
             let reason = Reason::Spike {
                 count: window.current,
                 usual: window.baseline,
             };
             let key = format!("spike:{}:{now_minute}", issue.id);
-            record(
-                state, base_url, mail_on, &issue, &settings, reason, key, now,
-            )
-            .await?;
+            recorder.record(&issue, &settings, reason, key).await?;
         }
 
         if let (Some(count), Some(span)) = (settings.frequency_count, settings.frequency_minutes) {
@@ -233,68 +215,78 @@ pub async fn evaluate(
                     minutes: span,
                 };
                 let key = format!("frequency:{}:{now_minute}", issue.id);
-                record(
-                    state, base_url, mail_on, &issue, &settings, reason, key, now,
-                )
-                .await?;
+                recorder.record(&issue, &settings, reason, key).await?;
             }
         }
     }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn record(
-    state: &AppState,
-    base_url: &str,
+/// What recording an alert needs besides the alert itself.
+struct Recorder<'a> {
+    state: &'a AppState,
+    base_url: &'a str,
     mail_on: bool,
-    issue: &AlertIssue,
-    settings: &AlertSettings,
-    reason: Reason,
-    dedupe_key: String,
     now: i64,
-) -> Result<(), StoreError> {
-    let recipients = match &settings.recipients {
-        Some(list) if !list.trim().is_empty() => list
-            .split(',')
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty())
-            .collect(),
-        _ => state.store.user_emails().await?,
-    };
-    let link = format!("{}/issues/{}", base_url.trim_end_matches('/'), issue.id);
-    let (subject, body_text, body_html) = message::compose(issue, &reason, &link);
-    let alert = NewAlert {
-        project_id: issue.project_id,
-        issue_id: Some(issue.id),
-        rule: reason.rule(),
-        dedupe_key,
-        reason: reason.describe(),
-        recipients,
-        subject,
-        body_text,
-        body_html,
-    };
-    let status = if mail_on && !alert.recipients.is_empty() {
-        "pending"
-    } else {
-        "mail_off"
-    };
-    let recorded = state
-        .store
-        .record_alert(&alert, status, now, settings.max_emails_per_hour)
-        .await?;
-    if let Some(url) = settings.webhook_url.as_deref().filter(|u| !u.is_empty())
-        && recorded != Recorded::Duplicate
-    {
-        let payload = message::webhook_payload(issue, &reason, &link);
-        state
+}
+
+impl Recorder<'_> {
+    /// Writes the alert (and its webhook delivery) to `alert_log`, once per `dedupe_key`.
+    async fn record(
+        &self,
+        issue: &AlertIssue,
+        settings: &AlertSettings,
+        reason: Reason,
+        dedupe_key: String,
+    ) -> Result<(), StoreError> {
+        let Recorder {
+            state,
+            base_url,
+            mail_on,
+            now,
+        } = *self;
+        let recipients = match &settings.recipients {
+            Some(list) if !list.trim().is_empty() => list
+                .split(',')
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .collect(),
+            _ => state.store.user_emails().await?,
+        };
+        let link = format!("{}/issues/{}", base_url.trim_end_matches('/'), issue.id);
+        let (subject, body_text, body_html) = message::compose(issue, &reason, &link);
+        let alert = NewAlert {
+            project_id: issue.project_id,
+            issue_id: Some(issue.id),
+            rule: reason.rule(),
+            dedupe_key,
+            reason: reason.describe(),
+            recipients,
+            subject,
+            body_text,
+            body_html,
+        };
+        let status = if mail_on && !alert.recipients.is_empty() {
+            "pending"
+        } else {
+            "mail_off"
+        };
+        let recorded = state
             .store
-            .record_webhook(&alert, url, &payload, now)
+            .record_alert(&alert, status, now, settings.max_emails_per_hour)
             .await?;
+        if let Some(url) = settings.webhook_url.as_deref().filter(|u| !u.is_empty())
+            && recorded != Recorded::Duplicate
+        {
+            let payload = message::webhook_payload(issue, &reason, &link);
+            state
+                .store
+                .record_webhook(&alert, url, &payload, now)
+                .await?;
+        }
+        tracing::info!(issue = issue.id, rule = alert.rule, ?recorded, "alert");
+        Ok(())
     }
-    tracing::info!(issue = issue.id, rule = alert.rule, ?recorded, "alert");
-    Ok(())
 }
 
 /// Sends the alerts of `channel` that are due; a failure is retried with backoff (the row
