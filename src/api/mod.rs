@@ -26,8 +26,12 @@ use crate::store::StoreError;
 use crate::store::tokens::ApiToken;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // A query string that does not decode is the client's error, answered as JSON.
+    let query_errors = web::QueryConfig::default()
+        .error_handler(|e, _| ApiError::BadRequest(format!("invalid query string: {e}")).into());
     cfg.service(
         web::scope("/api/0")
+            .app_data(query_errors)
             .route("/", web::get().to(handlers::root))
             .route("/openapi.json", web::get().to(handlers::openapi))
             .route("/organizations/", web::get().to(handlers::organizations))

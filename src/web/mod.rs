@@ -51,8 +51,20 @@ pub fn routes(cfg: &mut web::ServiceConfig, session_key: Key, secure_cookie: boo
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "same-origin"));
+    // Forms and query strings that do not decode get the same small error page as the rest.
+    let form_errors = web::FormConfig::default().error_handler(|e, _| {
+        WebError::BadRequest(format!("the form could not be read: {e}")).into()
+    });
+    let query_errors = web::QueryConfig::default().error_handler(|e, _| {
+        WebError::BadRequest(format!("the address could not be read: {e}")).into()
+    });
+    // `/issues/abc`: no such page.
+    let path_errors = web::PathConfig::default().error_handler(|_, _| WebError::NotFound.into());
     cfg.service(
         web::scope("")
+            .app_data(form_errors)
+            .app_data(query_errors)
+            .app_data(path_errors)
             .wrap(session)
             .wrap(headers)
             .route("/", web::get().to(home))

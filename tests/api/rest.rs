@@ -371,6 +371,7 @@ async fn tokens_scopes_pages_and_bad_input_get_clear_answers() {
         ("GET", "/api/0/issues/abc/".to_owned(), "", 404),
         ("GET", "/api/0/issues/1/events/notanid/".to_owned(), "", 404),
         ("GET", "/api/0/nothing/here/".to_owned(), "", 404),
+        ("GET", format!("{issues}?per_page=%FF"), "", 400),
     ] {
         let (status, json) = call(&app, method, &path, Some(&token), body).await;
         assert_eq!(status, expected, "{method} {path} {body}: {json}");

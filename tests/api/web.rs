@@ -361,6 +361,17 @@ async fn issue_list_searches_sorts_pages_and_changes_status() {
         browser.get("/issues/999999").await.status(),
         StatusCode::NOT_FOUND
     );
+    // Undecodable input: the error page, not a bare text answer.
+    for r in [
+        browser.get("/issues?page=banana").await,
+        browser.post("/login", &[("email", "x")]).await,
+        browser.get("/issues/not-a-number").await,
+    ] {
+        let status = r.status();
+        let html = r.text().await.unwrap();
+        assert!(status.is_client_error(), "{status}");
+        assert!(html.contains("<html"), "an HTML error page: {html}");
+    }
     app.stop().await;
 }
 
