@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{SignedIn, check_csrf, signed_in};
+use super::auth::{SignedIn, check_csrf, field, signed_in};
 use super::event_view::{AttachmentLink, EventView, Feedback, event_view};
 use super::format::{self, Bar};
 use super::search::{self, DEFAULT_QUERY};
@@ -231,11 +231,7 @@ async fn bulk(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     signed_in(&req, &session, &state).await?;
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |name: &str| field(&form, name);
     check_csrf(&session, field("csrf").unwrap_or(""))?;
     let status = field("action")
         .and_then(IssueStatus::parse)

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{check_csrf, signed_in};
+use super::auth::{check_csrf, field, signed_in};
 use super::format;
 use super::issues::Nav;
 use super::{WebError, page, see_other};
@@ -95,11 +95,7 @@ async fn create(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     signed_in(&req, &session, &state).await?;
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |name: &str| field(&form, name);
     check_csrf(&session, field("csrf").unwrap_or(""))?;
     let scopes: Vec<String> = form
         .iter()
