@@ -20,7 +20,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::app::AppState;
 use crate::rates::{self, Episode, SpikeThresholds, Window};
-use crate::store::alerts::{AlertIssue, AlertSettings, NewAlert, Recorded};
+use crate::store::alerts::{AlertIssue, AlertSettings, NewAlert};
 use crate::store::{StoreError, now_ms};
 use message::Reason;
 
@@ -29,6 +29,11 @@ const EVALUATE_EVERY: Duration = Duration::from_secs(2);
 const SEND_EVERY: Duration = Duration::from_secs(1);
 /// Attempts before an alert is given up (about a day of retries).
 const MAX_ATTEMPTS: i64 = 30;
+/// Longest cooldown (a month), whatever the settings say.
+pub const MAX_COOLDOWN_MINUTES: i64 = 43_200;
+/// A sender claims an alert for this long before sending it, so that a failure to record the
+/// result cannot make the next round send it again at once.
+const CLAIM_MS: i64 = 10 * 60_000;
 /// First retry after this; each next waits twice as long, at most an hour.
 const FIRST_RETRY_MS: i64 = 2_000;
 
@@ -171,7 +176,7 @@ pub async fn evaluate(
         let minutes = store
             .issue_minutes_since(issue.id, now_minute - 25 * 60)
             .await?;
-        let cooldown = settings.cooldown_minutes.max(1) * 60_000;
+        let cooldown = settings.cooldown_minutes.clamp(1, MAX_COOLDOWN_MINUTES) * 60_000;
         let until_escalating =
             issue.status == "ignored" && issue.substatus == "archived_until_escalating";
 
@@ -184,7 +189,6 @@ pub async fn evaluate(
         let spiking = rates::is_spike(window, thresholds);
         let episode = store.alert_episode(issue.id, "spike").await?;
         let (fire, episode) = episode.step(spiking, now, cooldown);
-        store.set_alert_episode(issue.id, "spike", episode).await?;
         if fire && until_escalating {
             store.escalate_issue(issue.id).await?;
             let reason = Reason::Escalating {
@@ -201,14 +205,13 @@ pub async fn evaluate(
             let key = format!("spike:{}:{now_minute}", issue.id);
             recorder.record(&issue, &settings, reason, key).await?;
         }
+        // Kept after the alert is recorded: a failed recording is tried again next round.
+        store.set_alert_episode(issue.id, "spike", episode).await?;
 
         if let (Some(count), Some(span)) = (settings.frequency_count, settings.frequency_minutes) {
             let over = rates::more_than(&minutes, now_minute, count, span.clamp(1, 24 * 60));
             let episode: Episode = store.alert_episode(issue.id, "frequency").await?;
             let (fire, episode) = episode.step(over, now, cooldown);
-            store
-                .set_alert_episode(issue.id, "frequency", episode)
-                .await?;
             if fire && issue.status != "ignored" {
                 let reason = Reason::Frequency {
                     count,
@@ -217,6 +220,9 @@ pub async fn evaluate(
                 let key = format!("frequency:{}:{now_minute}", issue.id);
                 recorder.record(&issue, &settings, reason, key).await?;
             }
+            store
+                .set_alert_episode(issue.id, "frequency", episode)
+                .await?;
         }
     }
     Ok(())
@@ -275,9 +281,9 @@ impl Recorder<'_> {
             .store
             .record_alert(&alert, status, now, settings.max_emails_per_hour)
             .await?;
-        if let Some(url) = settings.webhook_url.as_deref().filter(|u| !u.is_empty())
-            && recorded != Recorded::Duplicate
-        {
+        // Also after a duplicate: a webhook row missing after an earlier failure is made now
+        // (its own key keeps it single).
+        if let Some(url) = settings.webhook_url.as_deref().filter(|u| !u.is_empty()) {
             let payload = message::webhook_payload(issue, &reason, &link);
             state
                 .store
@@ -304,6 +310,7 @@ async fn send_due(
         .parse()
         .unwrap_or_else(|_| "snag@localhost".parse().expect("a mailbox"));
     for alert in state.store.due_alerts(channel_name, now, 20).await? {
+        state.store.claim_alert(alert.id, now + CLAIM_MS).await?;
         let result = match channel {
             Channel::Email(transport) => match build(&alert, &from) {
                 Ok(email) => transport

@@ -65,9 +65,23 @@ async fn project_by_id(state: &AppState, id: i64) -> Result<Project, ApiError> {
         .ok_or(ApiError::NotFound)
 }
 
+/// An issue by id, or by short id (`SHOP-12`).
 async fn issue_of(state: &AppState, id: &str) -> Result<(StoredIssue, Project), ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    let issue = state.store.get_issue(id).await?.ok_or(ApiError::NotFound)?;
+    let issue = match id.parse::<i64>() {
+        Ok(id) => state.store.get_issue(id).await?,
+        Err(_) => {
+            let (slug, number) = id.rsplit_once('-').ok_or(ApiError::NotFound)?;
+            let number: i64 = number.parse().map_err(|_| ApiError::NotFound)?;
+            let project = projects_with_keys(state)
+                .await?
+                .into_iter()
+                .find(|(p, _)| p.name.eq_ignore_ascii_case(slug))
+                .ok_or(ApiError::NotFound)?
+                .0;
+            state.store.issue_by_short_id(project.id, number).await?
+        }
+    };
+    let issue = issue.ok_or(ApiError::NotFound)?;
     let project = project_by_id(state, issue.project_id).await?;
     Ok((issue, project))
 }
@@ -182,6 +196,7 @@ async fn issue_page(
     state: &AppState,
     query: &[(String, String)],
     project_ids: &[i64],
+    org_wide: bool,
 ) -> Answer {
     let (size, offset) = page(query)?;
     // No `query`: unresolved issues, as Sentry; `query=` (empty): every issue.
@@ -192,7 +207,14 @@ async fn issue_page(
     if let Some(env) = get(query, "environment") {
         filter.tags.push(("environment".into(), env.to_owned()));
     }
-    let stats = match get(query, "statsPeriod").or(get(query, "groupStatsPeriod")) {
+    // The project endpoint's `statsPeriod` is the chart; the organization endpoint's is a time
+    // range (its chart is `groupStatsPeriod`).
+    let period = if org_wide {
+        get(query, "groupStatsPeriod")
+    } else {
+        get(query, "statsPeriod")
+    };
+    let stats = match period {
         None | Some("") => None,
         Some("24h") => Some(("24h", 60, 24)),
         Some("14d") => Some(("14d", 24 * 60, 14)),
@@ -210,35 +232,14 @@ async fn issue_page(
         .collect();
     let now = now_ms();
     let now_minute = now / 60_000;
-    let mut issues = Vec::new();
-    let mut total = 0;
-    let scopes: Vec<Option<i64>> = if project_ids.is_empty() {
-        vec![None]
-    } else {
-        project_ids.iter().map(|p| Some(*p)).collect()
-    };
-    // Several projects: each page of each, merged (a rare query; one project is the norm).
-    for project in scopes {
-        filter.project_id = project;
-        let (found, n) = state
-            .store
-            .find_issues(
-                &filter,
-                sort,
-                now_minute - 24 * 60 + 1,
-                size + offset + 1,
-                0,
-            )
-            .await?;
-        total += n;
-        issues.extend(found);
-    }
-    let more = issues.len() as i64 > offset + size;
-    let shown: Vec<StoredIssue> = issues
-        .into_iter()
-        .skip(offset as usize)
-        .take(size as usize)
-        .collect();
+    filter.projects = project_ids.to_vec();
+    let since = now_minute - 24 * 60 + 1;
+    let (mut shown, total) = state
+        .store
+        .find_issues(&filter, sort, since, size + 1, offset)
+        .await?;
+    let more = shown.len() as i64 > size;
+    shown.truncate(size as usize);
     let ids: Vec<i64> = shown.iter().map(|i| i.id).collect();
     let counts = match stats {
         Some((_, bucket, n)) => {
@@ -281,7 +282,7 @@ pub async fn project_issues(
 ) -> Answer {
     authorize(&req, &state, "event:read").await?;
     let (project, _) = project_of(&state, &path.0, &path.1).await?;
-    issue_page(&req, &state, &query, &[project.id]).await
+    issue_page(&req, &state, &query, &[project.id], false).await
 }
 
 pub async fn org_issues(
@@ -292,15 +293,16 @@ pub async fn org_issues(
 ) -> Answer {
     authorize(&req, &state, "event:read").await?;
     check_org(&state, &path)?;
+    // `project=-1` is Sentry's "every project".
     let projects = query
         .iter()
-        .filter(|(k, _)| k == "project")
+        .filter(|(k, v)| k == "project" && v != "-1")
         .map(|(_, v)| {
             v.parse::<i64>()
                 .map_err(|_| ApiError::BadRequest(format!("invalid project {v:?}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    issue_page(&req, &state, &query, &projects).await
+    issue_page(&req, &state, &query, &projects, true).await
 }
 
 /// `{"status": …}` of an update (Sentry's names, `muted` for ignored).
@@ -359,7 +361,7 @@ pub async fn bulk_update(
     let targets: Vec<i64> = if ids.is_empty() {
         let mut filter = crate::web::search::parse(get(&query, "query").unwrap_or(""));
         filter.status = get(&query, "status").map(str::to_owned);
-        filter.project_id = Some(project.id);
+        filter.projects = vec![project.id];
         let (found, _) = state
             .store
             .find_issues(&filter, IssueSort::LastSeen, 0, 100_000, 0)
@@ -686,7 +688,9 @@ pub async fn set_alert_settings(
             "spikeZ" => s.spike_z = ratio()?,
             "frequencyCount" => s.frequency_count = optional()?,
             "frequencyMinutes" => s.frequency_minutes = optional()?.map(|m| m.min(24 * 60)),
-            "cooldownMinutes" => s.cooldown_minutes = positive()?,
+            "cooldownMinutes" => {
+                s.cooldown_minutes = positive()?.min(crate::alerts::MAX_COOLDOWN_MINUTES)
+            }
             "maxEmailsPerHour" => s.max_emails_per_hour = positive()?,
             "recipients" => {
                 s.recipients = match value {

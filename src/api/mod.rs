@@ -199,6 +199,9 @@ fn upgrade(scope: &str) -> String {
     scope.replace(":read", ":write")
 }
 
+/// Deepest offset a cursor may ask for (keeps every offset + size far from overflowing).
+const MAX_OFFSET: i64 = 10_000_000;
+
 /// Page size (`per_page` or `limit`, at most 100) and offset (`cursor="0:{offset}:0"`).
 pub fn page(query: &[(String, String)]) -> Result<(i64, i64), ApiError> {
     let get = |k: &str| {
@@ -221,7 +224,7 @@ pub fn page(query: &[(String, String)]) -> Result<(i64, i64), ApiError> {
             .split(':')
             .nth(1)
             .and_then(|o| o.parse::<i64>().ok())
-            .filter(|o| *o >= 0)
+            .filter(|o| (0..=MAX_OFFSET).contains(o))
             .ok_or_else(|| ApiError::BadRequest(format!("invalid cursor {c:?}")))?,
         None => 0,
     };

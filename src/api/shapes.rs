@@ -72,7 +72,7 @@ pub fn issue(i: &StoredIssue, p: &Project, base_url: &str, org: &str) -> Value {
         "id": i.id.to_string(),
         "shortId": format!("{}-{}", p.name.to_uppercase(), i.short_id),
         "title": i.title, "culprit": i.culprit,
-        "permalink": format!("{}/issues/{}/", base_url.trim_end_matches('/'), i.id),
+        "permalink": format!("{}/issues/{}", base_url.trim_end_matches('/'), i.id),
         "level": i.level, "status": i.status, "statusDetails": {}, "substatus": i.substatus,
         "type": i.issue_type, "issueType": i.issue_type, "issueCategory": "error",
         "platform": null, "logger": null, "metadata": metadata,
@@ -103,6 +103,21 @@ fn tags(json: &Value) -> Value {
     )
 }
 
+/// The event's user with Sentry's string fields (SDKs send numeric ids too; sentry-cli reads
+/// strings).
+fn user(user: Option<&Value>) -> Value {
+    let Some(user) = user.and_then(Value::as_object) else {
+        return Value::Null;
+    };
+    let text = |k: &str| match user.get(k) {
+        Some(Value::String(s)) => Value::String(s.clone()),
+        Some(Value::Number(n)) => Value::String(n.to_string()),
+        _ => Value::Null,
+    };
+    json!({"id": text("id"), "email": text("email"), "username": text("username"),
+           "ip_address": text("ip_address"), "name": text("name"), "data": null})
+}
+
 fn message(json: &Value) -> String {
     let entry = json.get("logentry");
     entry
@@ -125,7 +140,7 @@ pub fn event(e: &StoredEvent, json: &Value, issue: Option<&StoredIssue>, full: b
         "culprit": issue.map(|i| i.culprit.as_str()).unwrap_or(""),
         "location": null, "crashFile": null,
         "dateCreated": iso(e.timestamp), "dateReceived": iso(e.received),
-        "user": json.get("user").cloned().unwrap_or(Value::Null),
+        "user": user(json.get("user")),
         "tags": tags(json),
     });
     if full {
@@ -237,14 +252,15 @@ fn stacktrace(st: &Value) -> Value {
             let (pre, post) = (lines("pre_context"), lines("post_context"));
             let mut context = Vec::new();
             if let (Some(line), Some(current)) = (line, f.get("context_line")) {
-                let first = line - pre.len() as i64;
+                // Line numbers are the sender's: saturate rather than overflow.
+                let first = line.saturating_sub(pre.len() as i64);
                 for (i, l) in pre
                     .iter()
                     .chain(std::iter::once(current))
                     .chain(&post)
                     .enumerate()
                 {
-                    context.push(json!([first + i as i64, l]));
+                    context.push(json!([first.saturating_add(i as i64), l]));
                 }
             }
             out.insert("context".into(), Value::Array(context));
@@ -270,6 +286,23 @@ mod tests {
         assert_eq!(
             frame["context"],
             json!([[10, "x"], [11, "y"], [12, "boom()"], [13, "z"]])
+        );
+    }
+
+    #[test]
+    fn users_get_string_fields_and_huge_lines_saturate() {
+        assert_eq!(user(Some(&json!({"id": 42, "email": "a@b.c"})))["id"], "42");
+        assert_eq!(user(Some(&json!("nope"))), Value::Null);
+        let st = json!({"frames": [{"lineno": i64::MAX, "context_line": "x", "post_context": ["y"],
+                                    "pre_context": []}, {"lineno": i64::MIN, "context_line": "x", "pre_context": ["w"]}]});
+        let out = stacktrace(&st);
+        assert_eq!(
+            out["frames"][0]["context"],
+            json!([[i64::MAX, "x"], [i64::MAX, "y"]])
+        );
+        assert_eq!(
+            out["frames"][1]["context"],
+            json!([[i64::MIN, "w"], [i64::MIN + 1, "x"]])
         );
     }
 

@@ -414,6 +414,16 @@ impl Store {
             .await?)
     }
 
+    /// Moves an alert's next attempt to `until` before it is sent (see the sender).
+    pub async fn claim_alert(&self, id: i64, until: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE alert_log SET next_attempt_at = ? WHERE id = ?")
+            .bind(until)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn alert_sent(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE alert_log SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL

@@ -11,8 +11,8 @@ use super::{Store, StoreError};
 /// Which issues to list (every field narrows the list).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IssueFilter {
-    /// `None`: every project.
-    pub project_id: Option<i64>,
+    /// Empty: every project.
+    pub projects: Vec<i64>,
     /// `unresolved`, `resolved` or `ignored`; `None`: any.
     pub status: Option<String>,
     pub level: Option<String>,
@@ -70,8 +70,13 @@ impl IssueStatus {
 
 fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
     qb.push(" WHERE 1 = 1");
-    if let Some(project) = filter.project_id {
-        qb.push(" AND project_id = ").push_bind(project);
+    if !filter.projects.is_empty() {
+        qb.push(" AND project_id IN (");
+        let mut ids = qb.separated(", ");
+        for project in &filter.projects {
+            ids.push_bind(*project);
+        }
+        qb.push(")");
     }
     if let Some(status) = &filter.status {
         qb.push(" AND status = ").push_bind(status.clone());
@@ -301,6 +306,21 @@ impl Store {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
             .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The issue `short_id` of a project (`SHOP-12` is project `shop`, short id 12).
+    pub async fn issue_by_short_id(
+        &self,
+        project_id: i64,
+        short_id: i64,
+    ) -> Result<Option<StoredIssue>, StoreError> {
+        let sql =
+            format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE project_id = ? AND short_id = ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(project_id)
+            .bind(short_id)
             .fetch_optional(&self.pool)
             .await?)
     }

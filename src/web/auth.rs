@@ -60,6 +60,15 @@ pub async fn signed_in(
     })
 }
 
+/// Changing projects, alerts, rules and tokens is for administrators.
+pub fn require_admin(who: &SignedIn) -> Result<(), WebError> {
+    if who.user.is_admin {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden)
+    }
+}
+
 /// The session's CSRF token, created on first use.
 pub fn csrf_token(session: &Session) -> Result<String, WebError> {
     if let Some(token) = session.get::<String>("csrf")? {
@@ -103,6 +112,16 @@ impl LoginLimiter {
                 .get(k)
                 .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW)
         })
+    }
+
+    /// Counts an attempt before the password is checked (so that parallel attempts cannot all
+    /// pass the check first); false when the keys are blocked. A success clears the count.
+    fn attempt(&self, keys: &[String]) -> bool {
+        if self.blocked(keys) {
+            return false;
+        }
+        self.failed(keys);
+        true
     }
 
     fn failed(&self, keys: &[String]) {
@@ -169,7 +188,10 @@ struct SetupForm {
 
 /// Only paths of this site: never `//host` or a scheme.
 fn local_path(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+    // Browsers drop tabs and newlines from URLs and read `\` as `/`: `/\t/evil.com` would be
+    // `//evil.com`, another site.
+    let clean = !next.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\');
+    if clean && next.starts_with('/') && !next.starts_with("//") {
         next
     } else {
         "/issues"
@@ -208,7 +230,7 @@ async fn login(
         format!("ip:{client}"),
         format!("email:{}", form.email.trim().to_lowercase()),
     ];
-    if state.login_limiter.blocked(&keys) {
+    if !state.login_limiter.attempt(&keys) {
         return Err(WebError::TooManyAttempts);
     }
     let Some(user) = state
@@ -216,7 +238,6 @@ async fn login(
         .authenticate(&form.email, &form.password)
         .await?
     else {
-        state.login_limiter.failed(&keys);
         let csrf = csrf_token(&session)?;
         let mut response = page(&LoginPage {
             csrf: &csrf,
@@ -317,6 +338,8 @@ mod tests {
             "//evil.com",
             "https://evil.com",
             "/\\evil.com",
+            "/\t/evil.com",
+            "/\n/evil.com",
             "javascript:x",
             "",
         ] {
@@ -329,9 +352,9 @@ mod tests {
         let limiter = LoginLimiter::default();
         let keys = ["ip:1".to_owned()];
         for _ in 0..MAX_FAILURES {
-            assert!(!limiter.blocked(&keys));
-            limiter.failed(&keys);
+            assert!(limiter.attempt(&keys));
         }
+        assert!(!limiter.attempt(&keys));
         assert!(limiter.blocked(&keys));
         assert!(!limiter.blocked(&["ip:2".to_owned()]));
         limiter.succeeded(&keys);

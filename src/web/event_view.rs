@@ -438,7 +438,9 @@ fn source_context(f: &Value, lineno: Option<i64>) -> Vec<SourceLine> {
     };
     let first = lineno.map(|l| l.saturating_sub(pre.len() as i64));
     let number = |i: usize| match first {
-        Some(first) if first.saturating_add(i as i64) >= 1 => (first + i as i64).to_string(),
+        Some(first) if first.saturating_add(i as i64) >= 1 => {
+            first.saturating_add(i as i64).to_string()
+        }
         _ => String::new(),
     };
     let at = pre.len();

@@ -135,7 +135,7 @@ async fn list(
     let (sort, sort_name) = sort_of(params.sort.as_deref());
     let page_number = params.page.unwrap_or(1).clamp(1, 10_000);
     let mut filter = search::parse(&query);
-    filter.project_id = params.project;
+    filter.projects = params.project.into_iter().collect();
 
     let now = now_ms();
     let now_minute = now / 60_000;

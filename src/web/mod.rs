@@ -127,6 +127,8 @@ pub enum WebError {
     LoginRequired { next: String },
     #[error("the form expired or did not come from this site; go back, reload and try again")]
     Csrf,
+    #[error("only administrators may change this")]
+    Forbidden,
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -166,7 +168,7 @@ impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebError::LoginRequired { .. } => StatusCode::SEE_OTHER,
-            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::Csrf | WebError::Forbidden => StatusCode::FORBIDDEN,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,

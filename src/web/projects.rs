@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{check_csrf, signed_in};
+use super::auth::{check_csrf, require_admin, signed_in};
 use super::format::{self, Bar};
 use super::issues::Nav;
 use super::{WebError, page, see_other};
@@ -119,7 +119,7 @@ async fn create(
     session: Session,
     form: web::Form<CreateForm>,
 ) -> Result<HttpResponse, WebError> {
-    signed_in(&req, &session, &state).await?;
+    require_admin(&signed_in(&req, &session, &state).await?)?;
     check_csrf(&session, &form.csrf)?;
     let new = NewProject {
         name: form.name.trim().to_owned(),
@@ -148,7 +148,7 @@ async fn rules(
     path: web::Path<i64>,
     form: web::Form<RulesForm>,
 ) -> Result<HttpResponse, WebError> {
-    signed_in(&req, &session, &state).await?;
+    require_admin(&signed_in(&req, &session, &state).await?)?;
     check_csrf(&session, &form.csrf)?;
     let id = path.into_inner();
     let project = state
@@ -247,7 +247,8 @@ impl AlertsForm {
             frequency_count,
             frequency_minutes: frequency_minutes.map(|m: i64| m.min(24 * 60)),
             cooldown_minutes: number(&self.cooldown_minutes, "The cooldown", 1)?
-                .unwrap_or(defaults.cooldown_minutes),
+                .unwrap_or(defaults.cooldown_minutes)
+                .min(crate::alerts::MAX_COOLDOWN_MINUTES),
             recipients: (!recipients.is_empty()).then(|| recipients.join(", ")),
             max_emails_per_hour: number(&self.max_emails_per_hour, "The hourly limit", 1)?
                 .unwrap_or(defaults.max_emails_per_hour),
@@ -262,7 +263,7 @@ async fn alerts(
     path: web::Path<i64>,
     form: web::Form<AlertsForm>,
 ) -> Result<HttpResponse, WebError> {
-    signed_in(&req, &session, &state).await?;
+    require_admin(&signed_in(&req, &session, &state).await?)?;
     check_csrf(&session, &form.csrf)?;
     let id = path.into_inner();
     if !state

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{check_csrf, field, signed_in};
+use super::auth::{check_csrf, field, require_admin, signed_in};
 use super::format;
 use super::issues::Nav;
 use super::{WebError, page, see_other};
@@ -94,7 +94,7 @@ async fn create(
     session: Session,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
-    signed_in(&req, &session, &state).await?;
+    require_admin(&signed_in(&req, &session, &state).await?)?;
     let field = |name: &str| field(&form, name);
     check_csrf(&session, field("csrf").unwrap_or(""))?;
     let scopes: Vec<String> = form
@@ -129,7 +129,7 @@ async fn revoke(
     path: web::Path<i64>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
-    signed_in(&req, &session, &state).await?;
+    require_admin(&signed_in(&req, &session, &state).await?)?;
     check_csrf(&session, &form.csrf)?;
     if !state.store.revoke_token(path.into_inner()).await? {
         return Err(WebError::NotFound);

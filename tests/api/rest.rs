@@ -238,6 +238,21 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
     let frame = &latest["entries"][0]["data"]["values"][0]["stacktrace"]["frames"][0];
     assert_eq!(frame["lineNo"], 3);
     assert_eq!(frame["inApp"], true);
+    let (status, by_short) = call(&app, "GET", "/api/0/issues/SHOP-1/", Some(&token), "").await;
+    assert_eq!(
+        (status, by_short["shortId"].as_str()),
+        (200, Some("SHOP-1"))
+    );
+    let (_, all) = call(
+        &app,
+        "GET",
+        "/api/0/organizations/snag/issues/?project=-1&statsPeriod=1w&groupStatsPeriod=24h&query=",
+        Some(&token),
+        "",
+    )
+    .await;
+    assert_eq!(all.as_array().unwrap().len(), 3, "{all}");
+    assert_eq!(all[0]["stats"]["24h"].as_array().unwrap().len(), 24);
     let (_, settings) = call(
         &app,
         "GET",
@@ -372,6 +387,12 @@ async fn tokens_scopes_pages_and_bad_input_get_clear_answers() {
         ("GET", "/api/0/issues/1/events/notanid/".to_owned(), "", 404),
         ("GET", "/api/0/nothing/here/".to_owned(), "", 404),
         ("GET", format!("{issues}?per_page=%FF"), "", 400),
+        (
+            "GET",
+            format!("{issues}?cursor=0:9223372036854775807:0"),
+            "",
+            400,
+        ),
     ] {
         let (status, json) = call(&app, method, &path, Some(&token), body).await;
         assert_eq!(status, expected, "{method} {path} {body}: {json}");

@@ -703,3 +703,41 @@ async fn api_tokens_are_made_once_and_revoked_from_the_settings_page() {
     assert_eq!(api(token).await, 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn only_administrators_change_projects_alerts_and_tokens() {
+    let app = app_with_admin().await;
+    app.store
+        .create_user("viewer@example.com", PASSWORD, false)
+        .await
+        .unwrap();
+    let browser = Browser::new(&app);
+    browser.sign_in("viewer@example.com").await;
+    // Reading is for everyone.
+    assert_eq!(browser.get("/projects").await.status(), StatusCode::OK);
+    let csrf = browser.csrf("/projects").await;
+    for (path, form) in [
+        ("/projects", vec![("name", "mine"), ("csrf", csrf.as_str())]),
+        (
+            "/projects/5/rules",
+            vec![
+                ("stacktrace_rules", ""),
+                ("fingerprint_rules", ""),
+                ("csrf", csrf.as_str()),
+            ],
+        ),
+        (
+            "/settings/tokens",
+            vec![
+                ("name", "t"),
+                ("scope", "event:read"),
+                ("csrf", csrf.as_str()),
+            ],
+        ),
+    ] {
+        let r = browser.post(path, &form).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert!(app.store.list_tokens().await.unwrap().is_empty());
+    app.stop().await;
+}
