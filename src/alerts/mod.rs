@@ -165,6 +165,7 @@ pub async fn evaluate(
 
     // Rates: issues with recent events, and those waiting to re-arm.
     let now_minute = now.div_euclid(60_000);
+    let mut settings_of: std::collections::HashMap<i64, AlertSettings> = Default::default();
     for issue_id in store
         .rate_candidates(now_minute - rates::WINDOW_MINUTES + 1)
         .await?
@@ -172,7 +173,14 @@ pub async fn evaluate(
         let Some(issue) = store.alert_issue(issue_id).await? else {
             continue;
         };
-        let settings = store.alert_settings(issue.project_id).await?;
+        let settings = match settings_of.get(&issue.project_id) {
+            Some(s) => s.clone(),
+            None => {
+                let s = store.alert_settings(issue.project_id).await?;
+                settings_of.insert(issue.project_id, s.clone());
+                s
+            }
+        };
         let minutes = store
             .issue_minutes_since(issue.id, now_minute - 25 * 60)
             .await?;
@@ -187,8 +195,8 @@ pub async fn evaluate(
             z: settings.spike_z,
         };
         let spiking = rates::is_spike(window, thresholds);
-        let episode = store.alert_episode(issue.id, "spike").await?;
-        let (fire, episode) = episode.step(spiking, now, cooldown);
+        let previous = store.alert_episode(issue.id, "spike").await?;
+        let (fire, episode) = previous.step(spiking, now, cooldown);
         if fire && until_escalating {
             store.escalate_issue(issue.id).await?;
             let reason = Reason::Escalating {
@@ -205,13 +213,16 @@ pub async fn evaluate(
             let key = format!("spike:{}:{now_minute}", issue.id);
             recorder.record(&issue, &settings, reason, key).await?;
         }
-        // Kept after the alert is recorded: a failed recording is tried again next round.
-        store.set_alert_episode(issue.id, "spike", episode).await?;
+        // Kept after the alert is recorded (a failed recording is tried again next round), and
+        // only when it changed: a quiet issue costs no write.
+        if episode != previous {
+            store.set_alert_episode(issue.id, "spike", episode).await?;
+        }
 
         if let (Some(count), Some(span)) = (settings.frequency_count, settings.frequency_minutes) {
             let over = rates::more_than(&minutes, now_minute, count, span.clamp(1, 24 * 60));
-            let episode: Episode = store.alert_episode(issue.id, "frequency").await?;
-            let (fire, episode) = episode.step(over, now, cooldown);
+            let previous: Episode = store.alert_episode(issue.id, "frequency").await?;
+            let (fire, episode) = previous.step(over, now, cooldown);
             if fire && issue.status != "ignored" {
                 let reason = Reason::Frequency {
                     count,
@@ -220,9 +231,11 @@ pub async fn evaluate(
                 let key = format!("frequency:{}:{now_minute}", issue.id);
                 recorder.record(&issue, &settings, reason, key).await?;
             }
-            store
-                .set_alert_episode(issue.id, "frequency", episode)
-                .await?;
+            if episode != previous {
+                store
+                    .set_alert_episode(issue.id, "frequency", episode)
+                    .await?;
+            }
         }
     }
     Ok(())
