@@ -8,6 +8,8 @@
 //! http://snag.example.com/issues/12
 //! ```
 
+use askama::Template;
+
 use crate::store::alerts::AlertIssue;
 use crate::web::format::utc;
 
@@ -72,6 +74,17 @@ impl Reason {
     }
 }
 
+#[derive(askama::Template)]
+#[template(path = "alert_email.html")]
+struct HtmlEmail<'a> {
+    project: &'a str,
+    short_id: &'a str,
+    link: &'a str,
+    title: &'a str,
+    reason: String,
+    rows: &'a [(&'a str, String)],
+}
+
 /// Subject, text and HTML of the email about `issue`.
 pub fn compose(issue: &AlertIssue, reason: &Reason, link: &str) -> (String, String, String) {
     let short_id = format!("{}-{}", issue.project.to_uppercase(), issue.short_id);
@@ -101,28 +114,17 @@ pub fn compose(issue: &AlertIssue, reason: &Reason, link: &str) -> (String, Stri
     }
     text.push_str("\n-- \nSnag alerts for this project are set on its Projects page.\n");
 
-    let mut html = format!(
-        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1d1d22\">\
-         <p style=\"color:#6b6b76;margin:0\">{} · {}</p>\
-         <h2 style=\"margin:.25rem 0\"><a href=\"{}\">{}</a></h2><p><strong>{}</strong></p>\
-         <table cellpadding=\"4\" style=\"border-collapse:collapse\">",
-        escape(&issue.project),
-        escape(&short_id),
-        escape(link),
-        escape(&issue.title),
-        escape(&reason.describe())
-    );
-    for (k, v) in &rows {
-        html.push_str(&format!(
-            "<tr><th align=\"left\" style=\"color:#6b6b76;font-weight:normal\">{}</th><td>{}</td></tr>",
-            escape(k),
-            escape(v)
-        ));
+    // Mail clients render the HTML part: event text goes through askama's escaping.
+    let html = HtmlEmail {
+        project: &issue.project,
+        short_id: &short_id,
+        link,
+        title: &issue.title,
+        reason: reason.describe(),
+        rows: &rows,
     }
-    html.push_str(&format!(
-        "</table><p><a href=\"{}\">Open the issue in Snag</a></p></body></html>",
-        escape(link)
-    ));
+    .render()
+    .unwrap_or_default();
     (subject, text, html)
 }
 
@@ -170,22 +172,6 @@ fn one_line(s: &str, max: usize) -> String {
     s.lines().next().unwrap_or("").chars().take(max).collect()
 }
 
-/// HTML text escaping (event data is attacker-controlled, mail clients render HTML).
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,7 +212,7 @@ mod tests {
         assert!(text.contains("Top in-app frame: users.py in load_user"));
         assert!(text.contains("Events: 1204"));
         assert!(!html.contains("<script>"));
-        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("&#60;script&#62;"));
         assert!(html.contains("href=\"http://snag.test/issues/12\""));
     }
 

@@ -37,6 +37,40 @@ const CLAIM_MS: i64 = 10 * 60_000;
 /// First retry after this; each next waits twice as long, at most an hour.
 const FIRST_RETRY_MS: i64 = 2_000;
 
+/// Settings as a person (web form or API) gave them, checked and put in bounds: recipients must
+/// be addresses, a webhook an http(s) URL, a frequency rule both of its numbers; cooldown and
+/// window are capped.
+pub fn checked_settings(mut s: AlertSettings) -> Result<AlertSettings, String> {
+    let recipients: Vec<&str> = s
+        .recipients
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .collect();
+    if let Some(bad) = recipients
+        .iter()
+        .find(|r| !r.contains('@') || r.contains(' '))
+    {
+        return Err(format!("{bad:?} is not an email address"));
+    }
+    s.recipients = (!recipients.is_empty()).then(|| recipients.join(", "));
+    let webhook = s.webhook_url.as_deref().map(str::trim).unwrap_or("");
+    if !webhook.is_empty() && crate::web::event_view::safe_link(webhook).is_none() {
+        return Err(format!(
+            "the webhook must be an http(s) URL (got {webhook:?})"
+        ));
+    }
+    s.webhook_url = (!webhook.is_empty()).then(|| webhook.to_owned());
+    if s.frequency_count.is_some() != s.frequency_minutes.is_some() {
+        return Err("give both the number of events and the minutes, or neither".into());
+    }
+    s.frequency_minutes = s.frequency_minutes.map(|m| m.min(24 * 60));
+    s.cooldown_minutes = s.cooldown_minutes.min(MAX_COOLDOWN_MINUTES);
+    Ok(s)
+}
+
 /// Starts the evaluator and the sender; they run until the server stops.
 pub fn start(
     state: actix_web::web::Data<AppState>,
@@ -409,4 +443,40 @@ fn build(alert: &crate::store::alerts::AlertRecord, from: &Mailbox) -> Result<Me
         MultiPart::alternative_plain_html(alert.body_text.clone(), alert.body_html.clone())
     };
     builder.multipart(body).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked_and_bounded() {
+        let s = |f: fn(&mut AlertSettings)| {
+            let mut s = AlertSettings::default();
+            f(&mut s);
+            checked_settings(s)
+        };
+        let ok = s(|s| {
+            s.recipients = Some(" a@b.io ,, c@d.io ".into());
+            s.webhook_url = Some(" https://chat.example.com/h ".into());
+            s.frequency_count = Some(5);
+            s.frequency_minutes = Some(100_000);
+            s.cooldown_minutes = i64::MAX;
+        })
+        .unwrap();
+        assert_eq!(ok.recipients.as_deref(), Some("a@b.io, c@d.io"));
+        assert_eq!(
+            ok.webhook_url.as_deref(),
+            Some("https://chat.example.com/h")
+        );
+        assert_eq!(ok.frequency_minutes, Some(24 * 60));
+        assert_eq!(ok.cooldown_minutes, MAX_COOLDOWN_MINUTES);
+        assert_eq!(
+            s(|s| s.recipients = Some("   ".into())).unwrap().recipients,
+            None
+        );
+        assert!(s(|s| s.recipients = Some("not an address".into())).is_err());
+        assert!(s(|s| s.webhook_url = Some("javascript:alert(1)".into())).is_err());
+        assert!(s(|s| s.frequency_count = Some(5)).is_err());
+    }
 }

@@ -12,6 +12,7 @@ use crate::store::events::{StoredEvent, StoredIssue};
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::now_ms;
 use crate::store::projects::{Project, ProjectKey};
+use crate::web::field as get;
 
 type Query = web::Query<Vec<(String, String)>>;
 type Answer = Result<HttpResponse, ApiError>;
@@ -21,13 +22,6 @@ fn base_url(req: &HttpRequest, state: &AppState) -> String {
     state
         .config
         .public_base_url(Some(req.app_config().local_addr()))
-}
-
-fn get<'q>(query: &'q [(String, String)], key: &str) -> Option<&'q str> {
-    query
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
 }
 
 fn check_org(state: &AppState, org: &str) -> Result<(), ApiError> {
@@ -679,6 +673,11 @@ pub async fn set_alert_settings(
         };
         let flag = || value.as_bool().ok_or_else(|| bad(key));
         let ratio = || value.as_f64().filter(|n| *n >= 1.0).ok_or_else(|| bad(key));
+        let text = || match value {
+            Value::Null => Ok(None),
+            Value::String(t) => Ok(Some(t.clone())),
+            _ => Err(bad(key)),
+        };
         match key.as_str() {
             "onNewIssue" => s.on_new = flag()?,
             "onRegression" => s.on_regression = flag()?,
@@ -687,37 +686,15 @@ pub async fn set_alert_settings(
             "spikeRatio" => s.spike_ratio = ratio()?,
             "spikeZ" => s.spike_z = ratio()?,
             "frequencyCount" => s.frequency_count = optional()?,
-            "frequencyMinutes" => s.frequency_minutes = optional()?.map(|m| m.min(24 * 60)),
-            "cooldownMinutes" => {
-                s.cooldown_minutes = positive()?.min(crate::alerts::MAX_COOLDOWN_MINUTES)
-            }
+            "frequencyMinutes" => s.frequency_minutes = optional()?,
+            "cooldownMinutes" => s.cooldown_minutes = positive()?,
             "maxEmailsPerHour" => s.max_emails_per_hour = positive()?,
-            "recipients" => {
-                s.recipients = match value {
-                    Value::Null => None,
-                    Value::String(r) if r.split(',').all(|e| e.trim().contains('@')) => {
-                        Some(r.clone())
-                    }
-                    _ => return Err(bad(key)),
-                }
-            }
-            "webhookUrl" => {
-                s.webhook_url = match value {
-                    Value::Null => None,
-                    Value::String(u) if crate::web::event_view::safe_link(u).is_some() => {
-                        Some(u.trim().to_owned())
-                    }
-                    _ => return Err(bad(key)),
-                }
-            }
+            "recipients" => s.recipients = text()?,
+            "webhookUrl" => s.webhook_url = text()?,
             other => return Err(ApiError::BadRequest(format!("unknown field {other:?}"))),
         }
     }
-    if s.frequency_count.is_some() != s.frequency_minutes.is_some() {
-        return Err(ApiError::BadRequest(
-            "frequencyCount and frequencyMinutes go together".into(),
-        ));
-    }
+    let s = crate::alerts::checked_settings(s).map_err(ApiError::BadRequest)?;
     state.store.set_alert_settings(project.id, &s).await?;
     Ok(HttpResponse::Ok().json(settings_json(&s)))
 }

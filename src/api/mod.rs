@@ -24,6 +24,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use crate::app::AppState;
 use crate::store::StoreError;
 use crate::store::tokens::ApiToken;
+use crate::web::format::url_encode;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // A query string that does not decode is the client's error, answered as JSON.
@@ -243,7 +244,7 @@ pub fn link_header(
         let kept: Vec<String> = query
             .iter()
             .filter(|(k, _)| k != "cursor")
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
             .collect();
         if kept.is_empty() {
             format!("{url}?")
@@ -258,17 +259,6 @@ pub fn link_header(
          <{base}cursor={next}>; rel=\"next\"; results=\"{more}\"; cursor=\"{next}\"",
         offset > 0
     )
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -300,8 +290,8 @@ mod tests {
         );
         assert_eq!(
             link,
-            "<http://h/api/0/x/?query=is:unresolved&cursor=0:0:1>; rel=\"previous\"; results=\"true\"; cursor=\"0:0:1\", \
-             <http://h/api/0/x/?query=is:unresolved&cursor=0:200:0>; rel=\"next\"; results=\"true\"; cursor=\"0:200:0\""
+            "<http://h/api/0/x/?query=is%3Aunresolved&cursor=0:0:1>; rel=\"previous\"; results=\"true\"; cursor=\"0:0:1\", \
+             <http://h/api/0/x/?query=is%3Aunresolved&cursor=0:200:0>; rel=\"next\"; results=\"true\"; cursor=\"0:200:0\""
         );
         assert!(
             link_header("http://h/x/", &[], 100, 0, false)

@@ -78,16 +78,27 @@ impl Store {
         Ok((token, record))
     }
 
-    /// The live token with this secret, marking it used.
+    /// The live token with this secret. Its `last_used` is written at most once a minute: an
+    /// API call should not be a write beside the ingest writer.
     pub async fn find_token(&self, token: &str) -> Result<Option<ApiToken>, StoreError> {
-        Ok(sqlx::query_as(
-            "UPDATE api_tokens SET last_used = ? WHERE token_hash = ? AND revoked = 0
-             RETURNING id, name, scopes, created_at, last_used",
+        let found: Option<ApiToken> = sqlx::query_as(
+            "SELECT id, name, scopes, created_at, last_used FROM api_tokens
+             WHERE token_hash = ? AND revoked = 0",
         )
-        .bind(now_ms())
         .bind(hash(token))
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        let now = now_ms();
+        if let Some(t) = &found
+            && t.last_used.is_none_or(|at| now - at > 60_000)
+        {
+            sqlx::query("UPDATE api_tokens SET last_used = ? WHERE id = ?")
+                .bind(now)
+                .bind(t.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(found)
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {

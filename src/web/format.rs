@@ -1,5 +1,19 @@
 //! Small pure formatting helpers for pages: relative times, counts, sparklines and charts.
 
+/// `application/x-www-form-urlencoded` encoding of one value (for links built from queries).
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// "just now", "5 minutes ago", "3 days ago"… from unix milliseconds.
 pub fn ago(then_ms: i64, now_ms: i64) -> String {
     let seconds = (now_ms - then_ms).max(0) / 1000;

@@ -10,7 +10,7 @@ use super::auth::{SignedIn, check_csrf, field, signed_in};
 use super::event_view::{AttachmentLink, EventView, Feedback, event_view};
 use super::format::{self, Bar};
 use super::search::{self, DEFAULT_QUERY};
-use super::{WebError, form_urlencoded, page, see_other};
+use super::{WebError, page, see_other};
 use crate::app::AppState;
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::now_ms;
@@ -105,7 +105,7 @@ fn sort_of(name: Option<&str>) -> (IssueSort, &'static str) {
 }
 
 fn list_url(project: Option<i64>, query: &str, sort: &str, page: i64) -> String {
-    let mut url = format!("/issues?query={}&sort={sort}", form_urlencoded(query));
+    let mut url = format!("/issues?query={}&sort={sort}", format::url_encode(query));
     if let Some(p) = project {
         url.push_str(&format!("&project={p}"));
     }

@@ -32,7 +32,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 
-pub use auth::LoginLimiter;
+pub use auth::{LoginLimiter, field};
 
 /// Sent with every page: nothing but our own stylesheet and script may load or run.
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
@@ -178,7 +178,7 @@ impl ResponseError for WebError {
 
     fn error_response(&self) -> HttpResponse {
         if let WebError::LoginRequired { next } = self {
-            let next = form_urlencoded(next);
+            let next = format::url_encode(next);
             return see_other(&format!("/login?next={next}"));
         }
         if let WebError::Internal(detail) = self {
@@ -196,18 +196,4 @@ impl ResponseError for WebError {
             .content_type("text/html; charset=utf-8")
             .body(body)
     }
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn form_urlencoded(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }

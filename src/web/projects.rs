@@ -211,31 +211,9 @@ impl AlertsForm {
             }
         }
         let defaults = AlertSettings::default();
-        let recipients: Vec<&str> = self
-            .recipients
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .collect();
-        if let Some(bad) = recipients
-            .iter()
-            .find(|r| !r.contains('@') || r.contains(' '))
-        {
-            return Err(format!("{bad:?} is not an email address"));
-        }
-        let frequency_count = number(&self.frequency_count, "The event count", 1)?;
-        let frequency_minutes = number(&self.frequency_minutes, "The minutes", 1)?;
-        if frequency_count.is_some() != frequency_minutes.is_some() {
-            return Err("give both the number of events and the minutes, or neither".into());
-        }
-        let webhook_url = self.webhook_url.trim();
-        if !webhook_url.is_empty() && crate::web::event_view::safe_link(webhook_url).is_none() {
-            return Err(format!(
-                "the webhook must be an http(s) URL (got {webhook_url:?})"
-            ));
-        }
-        Ok(AlertSettings {
-            webhook_url: (!webhook_url.is_empty()).then(|| webhook_url.to_owned()),
+        let text = |t: &str| (!t.trim().is_empty()).then(|| t.to_owned());
+        crate::alerts::checked_settings(AlertSettings {
+            webhook_url: text(&self.webhook_url),
             on_new: self.on_new.is_some(),
             on_regression: self.on_regression.is_some(),
             on_spike: self.on_spike.is_some(),
@@ -244,12 +222,11 @@ impl AlertsForm {
             spike_ratio: number(&self.spike_ratio, "The ratio", 1.0)?
                 .unwrap_or(defaults.spike_ratio),
             spike_z: number(&self.spike_z, "The z-score", 1.0)?.unwrap_or(defaults.spike_z),
-            frequency_count,
-            frequency_minutes: frequency_minutes.map(|m: i64| m.min(24 * 60)),
+            frequency_count: number(&self.frequency_count, "The event count", 1)?,
+            frequency_minutes: number(&self.frequency_minutes, "The minutes", 1)?,
             cooldown_minutes: number(&self.cooldown_minutes, "The cooldown", 1)?
-                .unwrap_or(defaults.cooldown_minutes)
-                .min(crate::alerts::MAX_COOLDOWN_MINUTES),
-            recipients: (!recipients.is_empty()).then(|| recipients.join(", ")),
+                .unwrap_or(defaults.cooldown_minutes),
+            recipients: text(&self.recipients),
             max_emails_per_hour: number(&self.max_emails_per_hour, "The hourly limit", 1)?
                 .unwrap_or(defaults.max_emails_per_hour),
         })
