@@ -119,8 +119,8 @@ pub fn parse_event(
     envelope_event_id: Option<String>,
     received: &Received,
 ) -> Result<NormalizedEvent, IngestError> {
-    let raw: Value =
-        serde_json::from_slice(payload).map_err(|e| IngestError::InvalidJson(e.to_string()))?;
+    let raw = crate::protocol::event_json::parse(payload)
+        .map_err(|e| IngestError::InvalidJson(e.to_string()))?;
     let ctx = normalize::Context {
         envelope_event_id,
         received_ms: received.received_ms,
@@ -132,7 +132,7 @@ pub fn parse_event(
 /// Groups a normalized event and packs it into its row.
 pub fn event_row(event: &NormalizedEvent, project_id: i64, rules: &ProjectRules) -> EventRow {
     let grouping = grouping::group_with(event, rules);
-    let json = serde_json::to_vec(&event.json).expect("a JSON map always serializes");
+    let json = crate::protocol::event_json::to_vec(&event.json);
     let data = compress(&json);
     EventRow {
         project_id,

@@ -4,6 +4,7 @@
 
 pub mod envelope;
 pub mod event;
+pub mod event_json;
 
 pub use envelope::{Envelope, EnvelopeError, Item, ItemType};
 

@@ -358,7 +358,13 @@ async fn stored_events_keep_every_field_in_canonical_form() {
         "logentry": {"message": "Order %s failed", "params": ["7"]},
         "breadcrumbs": [{"message": "clicked"}],
         "tags": {"a": 1},
-        "exception": [{"value": "ValueError: nope"}],
+        "exception": [{"value": "ValueError: nope", "stacktrace": {"frames": [
+            {"function": "f", "pre_context": ["a", "b"], "post_context": [],
+             "vars": {"x": {"y": [1, 2.5, null]}, "s": "\u{0}{"}}
+        ]}}],
+        "sentry.interfaces.Stacktrace": {"frames": [{"function": "g", "vars": "\u{0}{\"a\""}]},
+        "modules": {"django": "5.1"},
+        "extra": {"nested": {"deep": [true]}},
         "custom_field": {"kept": true}
     });
     assert_eq!(
@@ -384,10 +390,17 @@ async fn stored_events_keep_every_field_in_canonical_form() {
         json!({"values": [{"message": "clicked"}]})
     );
     assert_eq!(json["tags"], json!([["a", "1"]]));
+    assert_eq!(json["exception"]["values"][0]["type"], "ValueError");
+    assert_eq!(json["exception"]["values"][0]["value"], "nope");
+    // Source context, locals, modules and extra come back exactly as sent (they are passed
+    // through unparsed); a client's string that looks like such a part stays a string.
     assert_eq!(
-        json["exception"],
-        json!({"values": [{"type": "ValueError", "value": "nope"}]})
+        json["exception"]["values"][0]["stacktrace"]["frames"][0],
+        event["exception"][0]["stacktrace"]["frames"][0]
     );
+    assert_eq!(json["stacktrace"]["frames"][0]["vars"], "\u{0}{\"a\"");
+    assert_eq!(json["modules"], event["modules"]);
+    assert_eq!(json["extra"], event["extra"]);
     assert_eq!(json["custom_field"], json!({"kept": true}));
     assert_eq!(stored.timestamp, when.timestamp_millis());
     app.stop().await;
