@@ -5,7 +5,7 @@
 //! 2. WRITE:  INSERT INTO batch_write (one row of nine JSON arrays); COMMIT
 //!            where batch_write is a TEMP view whose INSTEAD OF trigger runs:
 //!            INSERT issues; INSERT issue_hashes; INSERT events; INSERT issue_users;
-//!            UPDATE issues; UPSERT issue_minutes; INSERT issue_tags_pending; INSERT attachments,
+//!            UPDATE issues (first_seen apart); UPSERT issue_minutes; INSERT issue_tags_pending; INSERT attachments,
 //!            user_reports
 //! ```
 //! Every query sent to sqlx is a hop to its SQLite thread, and on a busy 2-core machine a hop
@@ -73,9 +73,11 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
     INSERT INTO issue_users (issue_id, user_key)
         SELECT value->>0, value->>1 FROM jsonb_each(NEW.users) WHERE true
         ON CONFLICT DO NOTHING;
+    UPDATE issues SET first_seen = v.earliest
+        FROM (SELECT value->>0 AS id, value->>2 AS earliest FROM jsonb_each(NEW.issue_updates)) AS v
+        WHERE issues.id = v.id AND v.earliest < issues.first_seen;
     UPDATE issues SET
             times_seen = times_seen + v.n,
-            first_seen = MIN(first_seen, v.seen),
             last_seen = MAX(last_seen, v.seen),
             title = v.title, culprit = v.culprit, level = v.level, metadata = v.metadata,
             last_release = COALESCE(v.release, last_release),
@@ -84,8 +86,8 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
             regressed_at = CASE WHEN status = 'resolved'
                 THEN CAST(unixepoch('subsec') * 1000 AS INTEGER) ELSE regressed_at END,
             status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END
-        FROM (SELECT value->>0 AS id, value->>1 AS n, value->>2 AS seen, value->>3 AS title,
-                     value->>4 AS culprit, value->>5 AS level, value->>6 AS release, value->>7 AS metadata
+        FROM (SELECT value->>0 AS id, value->>1 AS n, value->>3 AS seen, value->>4 AS title,
+                     value->>5 AS culprit, value->>6 AS level, value->>7 AS release, value->>8 AS metadata
               FROM jsonb_each(NEW.issue_updates)) AS v
         WHERE issues.id = v.id;
     INSERT INTO issue_minutes (issue_id, minute, count)
@@ -536,21 +538,22 @@ fn issue_user_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
     )
 }
 
-/// Per issue: events in the batch, and the latest event's time, title, culprit, level, release.
+/// Per issue: events in the batch, the earliest event's time, and the latest event's time,
+/// title, culprit, level, release. `first_seen` is written apart, only where it moves back:
+/// kept out of the UPDATE of every batch, its index is not rewritten for each issue.
 fn issue_update_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
-    let mut latest: HashMap<i64, (i64, &EncodedEvent)> = HashMap::new();
+    let mut per_issue: HashMap<i64, (i64, i64, &EncodedEvent)> = HashMap::new();
     for (event, id) in events.iter().zip(issue_ids) {
-        let entry = latest.entry(*id).or_insert((0, event));
+        let entry = per_issue.entry(*id).or_insert((0, event.timestamp, event));
         entry.0 += 1;
-        if event.timestamp >= entry.1.timestamp {
-            entry.1 = event;
+        entry.1 = entry.1.min(event.timestamp);
+        if event.timestamp >= entry.2.timestamp {
+            entry.2 = event;
         }
     }
-    json_list(
-        latest
-            .into_iter()
-            .map(|(id, (n, e))| format!("[{id},{n},{}{}", e.timestamp, e.update_tail)),
-    )
+    json_list(per_issue.into_iter().map(|(id, (n, earliest, e))| {
+        format!("[{id},{n},{earliest},{}{}", e.timestamp, e.update_tail)
+    }))
 }
 
 /// `[issue, minute, count]`, counted here: SQLite would need a sorter to GROUP BY. Minutes
@@ -624,8 +627,8 @@ mod tests {
         // Each statement of WRITE ends with ';' (no string literal in it holds one).
         assert_eq!(WRITE.matches(';').count(), WRITE_STATEMENTS);
         assert_eq!(WRITE.matches('?').count(), 10);
-        // Nine row lists, and the blobs addressed by events and attachments.
-        assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 11);
+        // Nine row lists (issue updates read twice), and the blobs of events and attachments.
+        assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 12);
         assert!(WRITE.trim_end().ends_with("COMMIT;"));
         assert!(LOOKUP.starts_with("BEGIN IMMEDIATE;"));
     }

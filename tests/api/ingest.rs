@@ -239,6 +239,18 @@ async fn issues_count_events_users_tags_and_minutes() {
     assert_eq!(count(&tags, "tier", "free"), Some(2));
     assert_eq!(count(&tags, "user", "id:u4"), Some(1));
     assert_eq!(count(&tags, "environment", "production"), Some(5));
+
+    // An event from an hour ago moves first_seen back, and last_seen stays.
+    let before = &app.store.list_issues(1).await.unwrap()[0];
+    let mut late = error("u5", "free");
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    late["timestamp"] = json!(hour_ago.timestamp());
+    let response = post_envelope(&app, 1, "k1", &event_envelope(&late)).await;
+    assert_eq!(response.status, 200);
+    let after = &app.store.list_issues(1).await.unwrap()[0];
+    assert_eq!(after.first_seen, hour_ago.timestamp() * 1000);
+    assert_eq!(after.last_seen, before.last_seen);
+    assert_eq!(after.times_seen, 6);
     app.stop().await;
 }
 
