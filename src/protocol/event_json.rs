@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
 /// Starts a string that holds passed-through JSON text (no JSON text starts with it).
-pub const PASSTHROUGH: char = '\0';
+const PASSTHROUGH: char = '\0';
 
 /// How deep the stored JSON may nest: serde_json reads at most 128 levels back.
 const MAX_DEPTH: usize = 120;
