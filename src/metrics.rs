@@ -122,6 +122,12 @@ impl Metrics {
                 "Time spent writing batches.",
                 writer.commit_micros.load(Relaxed) as f64 / 1e6,
             ),
+            (
+                "snag_writer_folds_total",
+                "counter",
+                "Folds of pending issue counters and tag counts into the issues.",
+                writer.folds.load(Relaxed) as f64,
+            ),
         ];
         for (name, kind, help, value) in gauges {
             let _ = writeln!(

@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! 1. LOOKUP: BEGIN IMMEDIATE; SELECT {stored event ids, linked hashes, max ids} as one JSON row
-//! 2. WRITE:  INSERT INTO batch_write (one row of nine JSON arrays); COMMIT
+//! 2. WRITE:  INSERT INTO batch_write (one row of ten JSON arrays); [FOLD;] COMMIT
 //!            where batch_write is a TEMP view whose INSTEAD OF trigger runs:
-//!            INSERT issues; INSERT issue_hashes; INSERT events; INSERT issue_users;
-//!            UPDATE issues (first_seen apart); UPSERT issue_minutes; INSERT issue_tags_pending; INSERT attachments,
-//!            user_reports
+//!            INSERT issues (new ones, whole); INSERT issue_hashes; INSERT events;
+//!            INSERT issue_users; UPDATE issues (first_seen moved back; regressions);
+//!            INSERT issue_counts_pending; INSERT issue_minutes (new issues);
+//!            INSERT issue_tags_pending; INSERT attachments, user_reports
+//!    FOLD:   pending counters into issues and issue_minutes, pending tags into issue_tags
 //! ```
 //! Every query sent to sqlx is a hop to its SQLite thread, and on a busy 2-core machine a hop
 //! costs more than the SQL it carries; so does parsing SQL whose text changes with the batch
@@ -19,8 +21,12 @@
 //! positional and runs out of arguments), so they are not used here.
 //!
 //! Each event's fragments are serialized in its request handler ([`EncodedEvent`]); the writer
-//! only splices in issue ids and counts minutes per issue. Tags go in as one row per event
-//! (`issue_tags_pending`), which [`fold_tags`] later merges into `issue_tags` per issue.
+//! only splices in issue ids and counts events per issue and minute. An existing issue's
+//! counters go in as appended rows (`issue_counts_pending`), and tags as one row per event
+//! (`issue_tags_pending`); FOLD merges them into `issues`, `issue_minutes` and `issue_tags`
+//! when the writer's queue is empty (so a lone event's counts are exact when its SDK hears 200)
+//! and about every quarter second under load, where each fold merges thousands of events
+//! instead of rewriting pages scattered over those tables in every commit.
 //!
 //! ```json
 //! events = [[project_id, "event_id", issue_id, timestamp, received, "level", "platform",
@@ -53,16 +59,18 @@ SELECT json_object(
                       FROM jsonb_each(?) p));";
 
 /// The body of WRITE, installed on the writer's connection as a TEMP trigger (see [`prepare`]):
-/// one statement instead of nine, so SQLite hands one result back instead of nine (each a
+/// one statement instead of many, so SQLite hands one result back instead of many (each a
 /// wake-up of the writer task that preempts SQLite's thread on a busy 2-core machine).
 const WRITE_PROCEDURE: &str = "CREATE TEMP VIEW IF NOT EXISTS batch_write
-    (issues, hashes, events, users, issue_updates, minutes, tags, attachments, user_reports, blobs)
-    AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
+    (issues, hashes, events, users, issue_updates, counts, minutes, tags, attachments, user_reports, blobs)
+    AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
 CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write BEGIN
-    INSERT INTO issues (id, project_id, short_id, primary_hash, title, culprit, type, level,
-                        first_seen, last_seen, first_release, last_release, metadata)
-        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7,
-               value->>8, value->>8, value->>9, value->>9, value->>10 FROM jsonb_each(NEW.issues);
+    INSERT INTO issues (id, project_id, short_id, primary_hash, type, first_seen, last_seen, times_seen,
+                        title, culprit, level, first_release, last_release, metadata)
+        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>6, value->>7, value->>8,
+               value->>9, value->>10, value->>11, COALESCE(value->>5, value->>12),
+               COALESCE(value->>12, value->>5), value->>13
+        FROM jsonb_each(NEW.issues);
     INSERT INTO issue_hashes (project_id, hash, issue_id)
         SELECT value->>0, value->>1, value->>2 FROM jsonb_each(NEW.hashes);
     INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release,
@@ -74,22 +82,14 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
         SELECT value->>0, value->>1 FROM jsonb_each(NEW.users) WHERE true
         ON CONFLICT DO NOTHING;
     UPDATE issues SET first_seen = v.earliest
-        FROM (SELECT value->>0 AS id, value->>2 AS earliest FROM jsonb_each(NEW.issue_updates)) AS v
+        FROM (SELECT value->>0 AS id, value->>1 AS earliest FROM jsonb_each(NEW.issue_updates)) AS v
         WHERE issues.id = v.id AND v.earliest < issues.first_seen;
-    UPDATE issues SET
-            times_seen = times_seen + v.n,
-            last_seen = MAX(last_seen, v.seen),
-            title = v.title, culprit = v.culprit, level = v.level, metadata = v.metadata,
-            last_release = COALESCE(v.release, last_release),
-            first_release = COALESCE(first_release, v.release),
-            substatus = CASE WHEN status = 'resolved' THEN 'regressed' ELSE substatus END,
-            regressed_at = CASE WHEN status = 'resolved'
-                THEN CAST(unixepoch('subsec') * 1000 AS INTEGER) ELSE regressed_at END,
-            status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END
-        FROM (SELECT value->>0 AS id, value->>1 AS n, value->>3 AS seen, value->>4 AS title,
-                     value->>5 AS culprit, value->>6 AS level, value->>7 AS release, value->>8 AS metadata
-              FROM jsonb_each(NEW.issue_updates)) AS v
-        WHERE issues.id = v.id;
+    UPDATE issues SET status = 'unresolved', substatus = 'regressed',
+            regressed_at = CAST(unixepoch('subsec') * 1000 AS INTEGER)
+        WHERE status = 'resolved' AND id IN (SELECT value->>0 FROM jsonb_each(NEW.issue_updates));
+    INSERT INTO issue_counts_pending (issue_id, minute, count, last_seen, title, culprit, level, release, metadata)
+        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8
+        FROM jsonb_each(NEW.counts);
     INSERT INTO issue_minutes (issue_id, minute, count)
         SELECT value->>0, value->>1, value->>2 FROM jsonb_each(NEW.minutes) WHERE true
         ON CONFLICT (issue_id, minute) DO UPDATE SET count = count + excluded.count;
@@ -103,8 +103,27 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(NEW.user_reports);
 END;";
 
-/// Moves the pending tag rows into `issue_tags`: one upsert per distinct (issue, key, value)
-/// instead of one per event and tag. Runs inside a transaction the writer holds.
+/// Merges the pending counter rows into the issues: per issue one UPDATE (the row with the
+/// latest `last_seen` supplies title, culprit, level, release and metadata: SQLite takes bare
+/// columns from the row that `MAX` picked), per issue and minute one upsert. Runs inside a
+/// transaction the writer holds.
+const FOLD_COUNTS: &str = "UPDATE issues SET
+        times_seen = times_seen + v.n,
+        last_seen = MAX(last_seen, v.seen),
+        title = v.title, culprit = v.culprit, level = v.level, metadata = v.metadata,
+        last_release = COALESCE(v.release, last_release),
+        first_release = COALESCE(first_release, v.release)
+    FROM (SELECT issue_id, SUM(count) AS n, MAX(last_seen) AS seen, title, culprit, level, release, metadata
+          FROM issue_counts_pending GROUP BY issue_id) AS v
+    WHERE issues.id = v.issue_id;
+INSERT INTO issue_minutes (issue_id, minute, count)
+    SELECT issue_id, minute, SUM(count) FROM issue_counts_pending GROUP BY issue_id, minute
+    ON CONFLICT (issue_id, minute) DO UPDATE SET count = count + excluded.count;
+DELETE FROM issue_counts_pending;";
+
+/// Merges the pending tag rows: per (issue, key, value) one upsert. Readers of tag counts add
+/// the pending rows themselves, so this runs only every quarter second, however idle the
+/// writer is: each fold then merges many events into each upsert.
 const FOLD_TAGS: &str = "INSERT INTO issue_tags (issue_id, key, value, count, first_seen, last_seen)
     SELECT p.issue_id, t.value->>0, t.value->>1, COUNT(*), MIN(p.timestamp), MAX(p.timestamp)
     FROM issue_tags_pending p, jsonb_each(p.tags) t
@@ -113,8 +132,7 @@ const FOLD_TAGS: &str = "INSERT INTO issue_tags (issue_id, key, value, count, fi
         first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen);
 DELETE FROM issue_tags_pending;";
 
-const WRITE: &str = "INSERT INTO batch_write VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
-COMMIT;";
+const WRITE: &str = "INSERT INTO batch_write VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);";
 
 /// An event row with its JSON fragments serialized ahead of time, in the request handler (in
 /// parallel), so that the single writer only splices in the issue id.
@@ -191,13 +209,35 @@ fn json_list(rows: impl Iterator<Item = String>) -> String {
     out
 }
 
-/// The WRITE query and, in the same round trip, the LOOKUP of the batch queued behind it.
-static WRITE_THEN_LOOKUP: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{WRITE}\n{LOOKUP}"));
+/// One round trip of the writer: WRITE, maybe FOLD, COMMIT, maybe the next batch's LOOKUP.
+struct WriteSql {
+    text: String,
+    /// Statements up to and including COMMIT: once that many have completed, the batch is
+    /// committed, whatever happens to the LOOKUP after it.
+    committed_after: usize,
+}
 
-/// Statements of WRITE (the last is COMMIT): once that many have completed, the batch is
-/// committed, whatever happens to the LOOKUP after it.
-const WRITE_STATEMENTS: usize = 2;
+/// The four round trips, indexed by `[fold as usize][lookup as usize]`.
+static WRITE_SQL: std::sync::LazyLock<[[WriteSql; 2]; 2]> = std::sync::LazyLock::new(|| {
+    let sql = |fold: bool, lookup: bool| {
+        let folding = if fold {
+            format!("{FOLD_COUNTS}\n{FOLD_TAGS}\n")
+        } else {
+            String::new()
+        };
+        let committing = format!("{WRITE}\n{folding}COMMIT;");
+        WriteSql {
+            committed_after: statements(&committing),
+            text: format!("{committing}\n{}", if lookup { LOOKUP } else { "" }),
+        }
+    };
+    [false, true].map(|fold| [sql(fold, false), sql(fold, true)])
+});
+
+/// Statements in `sql` (none of Snag's statements holds a `;` inside a string literal).
+fn statements(sql: &str) -> usize {
+    sql.matches(';').count()
+}
 
 /// Installs WRITE's trigger on the writer's connection (TEMP: it lives with the connection).
 pub async fn prepare(conn: &mut SqliteConnection) -> Result<(), StoreError> {
@@ -216,11 +256,13 @@ pub struct Outcome {
 
 /// Writes `jobs` atomically. `known` is their lookup when an earlier round trip already did
 /// it (its transaction is open); when `next` has jobs, their lookup rides on this round trip.
+/// `fold`: the pending rows (this batch's too) are folded before COMMIT.
 pub async fn write(
     conn: &mut SqliteConnection,
     jobs: &[&WriteJob],
     known: Option<Known>,
     next: &[&WriteJob],
+    fold: bool,
 ) -> Outcome {
     let candidates = unique_events(jobs);
     let known = match known {
@@ -240,25 +282,23 @@ pub async fn write(
         })
         .collect();
     let plan = Plan::new(&events, known);
+    let tallies = tallies(&events, &plan.issue_ids);
     let mut blobs = Blobs::default();
     let params = [
-        Value::Array(new_issue_rows(&plan.new_issues)).to_string(),
+        new_issue_rows(&plan, &tallies),
         Value::Array(hash_link_rows(&plan.new_links)).to_string(),
         event_rows(&events, &plan.issue_ids, &mut blobs),
         issue_user_rows(&events, &plan.issue_ids),
-        issue_update_rows(&events, &plan.issue_ids),
-        minute_rows(&events, &plan.issue_ids),
+        issue_update_rows(&plan, &tallies),
+        count_rows(&plan, &tallies),
+        new_issue_minute_rows(&plan, &tallies),
         tag_rows(&events, &plan.issue_ids),
         attachment_rows(jobs, &mut blobs),
         Value::Array(user_report_rows(jobs)).to_string(),
     ];
     let next_events = unique_events(next);
-    let sql: &'static str = if next.is_empty() {
-        WRITE
-    } else {
-        WRITE_THEN_LOOKUP.as_str()
-    };
-    let mut query = sqlx::query(sql);
+    let sql = &WRITE_SQL[fold as usize][!next.is_empty() as usize];
+    let mut query = sqlx::query(sql.text.as_str());
     for rows in params {
         query = query.bind(rows);
     }
@@ -301,7 +341,7 @@ pub async fn write(
                 }
             }
         },
-        Some(e) if completed >= WRITE_STATEMENTS => {
+        Some(e) if completed >= sql.committed_after => {
             tracing::warn!(error = %e, "lookup of the next batch failed; it will be looked up again");
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             Outcome {
@@ -313,22 +353,17 @@ pub async fn write(
     }
 }
 
-/// Folds the pending tag rows into `issue_tags`. `in_transaction`: the writer already holds
-/// the write lock (the next batch's lookup opened it), and the fold commits with that batch;
-/// otherwise the fold is a transaction of its own. On failure everything open is rolled back.
-pub async fn fold_tags(
-    conn: &mut SqliteConnection,
-    in_transaction: bool,
-) -> Result<(), StoreError> {
-    let result = if in_transaction {
-        #[allow(deprecated)] // multi-statement queries: see the module documentation
-        sqlx::raw_sql(FOLD_TAGS).execute(&mut *conn).await
+/// Folds the pending counter rows, and with `tags` the tag rows too, in a transaction of its
+/// own: at start-up, when the writer's queue is empty after a batch (counters), and when it
+/// has been idle for a while with rows pending (all). On failure it is rolled back.
+pub async fn fold(conn: &mut SqliteConnection, tags: bool) -> Result<(), StoreError> {
+    let sql = if tags {
+        FOLD_ALL_ALONE.as_str()
     } else {
-        #[allow(deprecated)]
-        sqlx::raw_sql(FOLD_TAGS_ALONE.as_str())
-            .execute(&mut *conn)
-            .await
+        FOLD_COUNTS_ALONE.as_str()
     };
+    #[allow(deprecated)] // multi-statement queries: see the module documentation
+    let result = sqlx::raw_sql(sql).execute(&mut *conn).await;
     if let Err(e) = result {
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
         return Err(e.into());
@@ -336,8 +371,11 @@ pub async fn fold_tags(
     Ok(())
 }
 
-static FOLD_TAGS_ALONE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE;\n{FOLD_TAGS}\nCOMMIT;"));
+static FOLD_COUNTS_ALONE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE;\n{FOLD_COUNTS}\nCOMMIT;"));
+
+static FOLD_ALL_ALONE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE;\n{FOLD_COUNTS}\n{FOLD_TAGS}\nCOMMIT;"));
 
 /// Undoes whatever part of the batch ran (harmless when no transaction is open).
 async fn rolled_back(conn: &mut SqliteConnection, e: StoreError) -> Outcome {
@@ -438,8 +476,17 @@ fn known_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Known, StoreError
 /// linked yet is linked to that issue.
 struct Plan<'a> {
     issue_ids: Vec<i64>,
+    /// (id, short id, the event that opened it)
     new_issues: Vec<(i64, i64, &'a EventRow)>,
     new_links: Vec<(i64, &'a str, i64)>,
+    /// Issue ids from here on are new in this batch.
+    first_new_issue: i64,
+}
+
+impl Plan<'_> {
+    fn is_new(&self, issue_id: i64) -> bool {
+        issue_id >= self.first_new_issue
+    }
 }
 
 impl<'a> Plan<'a> {
@@ -448,6 +495,7 @@ impl<'a> Plan<'a> {
             issue_ids: Vec::with_capacity(events.len()),
             new_issues: Vec::new(),
             new_links: Vec::new(),
+            first_new_issue: known.max_issue_id + 1,
         };
         for &event in events {
             let linked = known.issue_by_hash.entry(event.project_id).or_default();
@@ -473,25 +521,80 @@ impl<'a> Plan<'a> {
     }
 }
 
-fn new_issue_rows(issues: &[(i64, i64, &EventRow)]) -> Vec<Value> {
-    issues
-        .iter()
-        .map(|(id, short_id, e)| {
-            json!([
-                id,
-                e.project_id,
-                short_id,
-                e.hashes.first(),
-                e.title,
-                e.culprit,
-                e.issue_type,
-                e.level,
-                e.timestamp,
-                e.release,
-                e.metadata
-            ])
+/// A batch's events of one issue and minute (of receive time: rates and spikes must not
+/// follow the senders' clocks).
+struct Tally<'a> {
+    count: u64,
+    earliest: i64,
+    /// The event with the latest timestamp: it names the issue (title, culprit, level, …).
+    latest: &'a EncodedEvent,
+}
+
+/// Tallies per (issue, minute), counted here: SQLite would need a sorter to GROUP BY.
+fn tallies<'a>(events: &[&'a EncodedEvent], issue_ids: &[i64]) -> BTreeMap<(i64, i64), Tally<'a>> {
+    let mut tallies: BTreeMap<(i64, i64), Tally<'a>> = BTreeMap::new();
+    for (&event, &id) in events.iter().zip(issue_ids) {
+        let tally = tallies
+            .entry((id, event.received.div_euclid(60_000)))
+            .or_insert(Tally {
+                count: 0,
+                earliest: event.timestamp,
+                latest: event,
+            });
+        tally.count += 1;
+        tally.earliest = tally.earliest.min(event.timestamp);
+        if event.timestamp >= tally.latest.timestamp {
+            tally.latest = event;
+        }
+    }
+    tallies
+}
+
+/// An issue's tallies over all minutes: (count, earliest, latest).
+fn issue_total<'a>(
+    tallies: &BTreeMap<(i64, i64), Tally<'a>>,
+    issue_id: i64,
+) -> Option<(u64, i64, &'a EncodedEvent)> {
+    tallies
+        .range((issue_id, i64::MIN)..=(issue_id, i64::MAX))
+        .map(|(_, t)| (t.count, t.earliest, t.latest))
+        .reduce(|(n, earliest, latest), (m, e, l)| {
+            let latest = if l.timestamp >= latest.timestamp {
+                l
+            } else {
+                latest
+            };
+            (n + m, earliest.min(e), latest)
         })
-        .collect()
+}
+
+/// New issues whole, counters included: `[id, project, short_id, primary_hash, type,
+/// first_release, first_seen, last_seen, times_seen, title, culprit, level, last_release,
+/// metadata]`, where the opening event supplies hash, type and first release, and the
+/// batch's latest event the rest (as later batches' folds do).
+fn new_issue_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String {
+    json_list(
+        plan.new_issues
+            .iter()
+            .filter_map(|(id, short_id, opening)| {
+                let (count, earliest, latest) = issue_total(tallies, *id)?;
+                let head = json!([
+                    id,
+                    opening.project_id,
+                    short_id,
+                    opening.hashes.first(),
+                    opening.issue_type,
+                    opening.release
+                ])
+                .to_string();
+                Some(format!(
+                    "{},{earliest},{},{count}{}",
+                    head.trim_end_matches(']'),
+                    latest.timestamp,
+                    latest.update_tail
+                ))
+            }),
+    )
 }
 
 fn hash_link_rows(links: &[(i64, &str, i64)]) -> Vec<Value> {
@@ -538,37 +641,41 @@ fn issue_user_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
     )
 }
 
-/// Per issue: events in the batch, the earliest event's time, and the latest event's time,
-/// title, culprit, level, release. `first_seen` is written apart, only where it moves back:
-/// kept out of the UPDATE of every batch, its index is not rewritten for each issue.
-fn issue_update_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
-    let mut per_issue: HashMap<i64, (i64, i64, &EncodedEvent)> = HashMap::new();
-    for (event, id) in events.iter().zip(issue_ids) {
-        let entry = per_issue.entry(*id).or_insert((0, event.timestamp, event));
-        entry.0 += 1;
-        entry.1 = entry.1.min(event.timestamp);
-        if event.timestamp >= entry.2.timestamp {
-            entry.2 = event;
-        }
+/// `[issue, earliest]` per existing issue: `first_seen` moves back where the batch has an
+/// earlier event, and a resolved issue regresses.
+fn issue_update_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String {
+    let mut earliest: BTreeMap<i64, i64> = BTreeMap::new();
+    for (&(id, _), tally) in tallies.iter().filter(|((id, _), _)| !plan.is_new(*id)) {
+        let e = earliest.entry(id).or_insert(tally.earliest);
+        *e = (*e).min(tally.earliest);
     }
-    json_list(per_issue.into_iter().map(|(id, (n, earliest, e))| {
-        format!("[{id},{n},{earliest},{}{}", e.timestamp, e.update_tail)
-    }))
+    json_list(earliest.into_iter().map(|(id, e)| format!("[{id},{e}]")))
 }
 
-/// `[issue, minute, count]`, counted here: SQLite would need a sorter to GROUP BY. Minutes
-/// are of receive time: rates and spikes must not follow the senders' clocks.
-fn minute_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
-    let mut counts: BTreeMap<(i64, i64), u64> = BTreeMap::new();
-    for (e, id) in events.iter().zip(issue_ids) {
-        *counts
-            .entry((*id, e.received.div_euclid(60_000)))
-            .or_default() += 1;
-    }
+/// `[issue, minute, count, last_seen, title, culprit, level, release, metadata]` per existing
+/// issue and minute, for `issue_counts_pending`.
+fn count_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String {
     json_list(
-        counts
-            .into_iter()
-            .map(|((id, minute), n)| format!("[{id},{minute},{n}]")),
+        tallies
+            .iter()
+            .filter(|((id, _), _)| !plan.is_new(*id))
+            .map(|((id, minute), t)| {
+                format!(
+                    "[{id},{minute},{},{}{}",
+                    t.count, t.latest.timestamp, t.latest.update_tail
+                )
+            }),
+    )
+}
+
+/// `[issue, minute, count]` of the new issues, straight into `issue_minutes`: their rows go
+/// at the end of the table (the highest issue ids), not scattered over it.
+fn new_issue_minute_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String {
+    json_list(
+        tallies
+            .iter()
+            .filter(|((id, _), _)| plan.is_new(*id))
+            .map(|((id, minute), t)| format!("[{id},{minute},{}]", t.count)),
     )
 }
 
@@ -623,13 +730,185 @@ mod tests {
     use super::*;
 
     #[test]
-    fn write_statement_count_matches_the_query() {
-        // Each statement of WRITE ends with ';' (no string literal in it holds one).
-        assert_eq!(WRITE.matches(';').count(), WRITE_STATEMENTS);
-        assert_eq!(WRITE.matches('?').count(), 10);
-        // Nine row lists (issue updates read twice), and the blobs of events and attachments.
-        assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 12);
-        assert!(WRITE.trim_end().ends_with("COMMIT;"));
+    fn write_statement_counts_match_the_queries() {
+        // Each statement ends with ';' (no string literal in them holds one).
+        let [[plain, then_lookup], [folding, folding_then_lookup]] = &*WRITE_SQL;
+        assert_eq!(plain.committed_after, 2);
+        assert_eq!(then_lookup.committed_after, 2);
+        assert_eq!(folding.committed_after, 2 + 5);
+        assert_eq!(folding_then_lookup.committed_after, 2 + 5);
+        for sql in [plain, folding] {
+            assert!(sql.text.trim_end().ends_with("COMMIT;"));
+        }
+        for sql in [then_lookup, folding_then_lookup] {
+            assert!(sql.text.contains("COMMIT;\nBEGIN IMMEDIATE;"));
+        }
+        assert!(!plain.text.contains("DELETE FROM issue_counts_pending"));
+        assert_eq!(WRITE.matches('?').count(), 11);
+        // Ten row lists (issue updates read twice), and the blobs of events and attachments.
+        assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 13);
         assert!(LOOKUP.starts_with("BEGIN IMMEDIATE;"));
+    }
+
+    fn event(event_id: &str, title: &str, timestamp: i64, release: Option<&str>) -> WriteJob {
+        WriteJob {
+            event: Some(EncodedEvent::new(EventRow {
+                project_id: 1,
+                event_id: event_id.repeat(32),
+                hashes: vec!["h".into()],
+                title: title.into(),
+                culprit: "c".into(),
+                issue_type: "error".into(),
+                level: "error".into(),
+                platform: "python".into(),
+                release: release.map(str::to_owned),
+                environment: None,
+                user_key: None,
+                timestamp,
+                received: 60_000 * 1000 + timestamp % 1000,
+                tags: vec![("tier".into(), "gold".into())],
+                metadata: "{}".into(),
+                data: vec![1, 2, 3],
+            })),
+            ..WriteJob::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn counters_of_existing_issues_wait_as_pending_rows_until_folded() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = super::super::Store::open(&crate::config::Config::for_tests(&url))
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 0)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let mut conn = store.writer_connection().await.unwrap();
+        let issue = |pool| async move {
+            sqlx::query_as::<
+                _,
+                (
+                    i64,
+                    i64,
+                    i64,
+                    String,
+                    Option<String>,
+                    Option<String>,
+                    String,
+                ),
+            >(
+                "SELECT times_seen, first_seen, last_seen, title, first_release, last_release,
+                        status || '/' || substatus FROM issues",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        };
+        let scalar = |sql: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let minutes = || scalar("SELECT COALESCE(SUM(count), 0) FROM issue_minutes");
+        let pending = || scalar("SELECT COUNT(*) FROM issue_counts_pending");
+
+        // A new issue is written whole, counters and minutes included, even without a fold.
+        let (a, b) = (
+            event("a", "first", 5_000, None),
+            event("b", "second", 4_000, Some("1.0")),
+        );
+        assert!(
+            write(&mut conn, &[&a, &b], None, &[], false)
+                .await
+                .result
+                .is_ok()
+        );
+        assert_eq!(
+            issue(store.pool.clone()).await,
+            (
+                2,
+                4_000,
+                5_000,
+                "first".into(),
+                None,
+                None,
+                "unresolved/new".into()
+            )
+        );
+        assert_eq!((minutes().await, pending().await), (2, 0));
+
+        // Later events of it wait as one pending row per issue and minute.
+        let (c, d) = (
+            event("c", "third", 9_000, Some("2.0")),
+            event("d", "fourth", 8_000, None),
+        );
+        assert!(
+            write(&mut conn, &[&c, &d], None, &[], false)
+                .await
+                .result
+                .is_ok()
+        );
+        assert_eq!(issue(store.pool.clone()).await.0, 2);
+        assert_eq!((minutes().await, pending().await), (2, 1));
+
+        // A resolved issue regresses in the event's own commit; an earlier event moves
+        // first_seen back at once.
+        sqlx::query("UPDATE issues SET status = 'resolved'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let e = event("e", "fifth", 1_000, None);
+        assert!(
+            write(&mut conn, &[&e], None, &[], false)
+                .await
+                .result
+                .is_ok()
+        );
+        let (times_seen, first_seen, _, _, _, _, status) = issue(store.pool.clone()).await;
+        assert_eq!((times_seen, first_seen), (2, 1_000));
+        assert_eq!(status, "unresolved/regressed");
+        // Tag counts read the pending rows too.
+        assert_eq!(
+            store.issue_tags(1).await.unwrap(),
+            [("tier".into(), "gold".into(), 5)]
+        );
+
+        // The fold adds the counts; the latest event (by its time) names the issue.
+        fold(&mut conn, false).await.unwrap();
+        assert_eq!((minutes().await, pending().await), (5, 0));
+        assert_eq!(scalar("SELECT COUNT(*) FROM issue_tags").await, 0);
+        fold(&mut conn, true).await.unwrap();
+        assert_eq!(
+            issue(store.pool.clone()).await,
+            (
+                5,
+                1_000,
+                9_000,
+                "third".into(),
+                Some("2.0".into()),
+                Some("2.0".into()),
+                "unresolved/regressed".into()
+            )
+        );
+        assert_eq!((minutes().await, pending().await), (5, 0));
+        assert_eq!(scalar("SELECT count FROM issue_tags").await, 5);
+
+        // Folding in the batch's own commit includes the batch.
+        let f = event("f", "sixth", 10_000, None);
+        assert!(
+            write(&mut conn, &[&f], None, &[], true)
+                .await
+                .result
+                .is_ok()
+        );
+        assert_eq!(issue(store.pool.clone()).await.3, "sixth");
+        assert_eq!((minutes().await, pending().await), (6, 0));
+        assert_eq!(scalar("SELECT count FROM issue_tags").await, 6);
     }
 }

@@ -65,10 +65,12 @@ impl Store {
         Ok(Store { pool, options })
     }
 
-    /// A dedicated connection for the batch writer, with the batch write installed.
+    /// A dedicated connection for the batch writer, with the batch write installed and the
+    /// pending counter and tag rows that an earlier run left (killed before its fold) folded.
     pub async fn writer_connection(&self) -> Result<SqliteConnection, StoreError> {
         let mut conn = self.options.connect().await?;
         batch::prepare(&mut conn).await?;
+        batch::fold(&mut conn, true).await?;
         Ok(conn)
     }
 

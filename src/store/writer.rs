@@ -7,8 +7,11 @@
 //! ```
 //!
 //! While one batch is written, the envelopes that queue up behind it form the next batch,
-//! whose lookup rides on the same round trip (see [`batch`]). Every quarter second the writer
-//! also folds the per-event tag rows into per-issue tag counts.
+//! whose lookup rides on the same round trip (see [`batch`]). Issue counters and tag counts of
+//! existing issues are appended as pending rows, which the writer folds into the issues in a
+//! batch's commit every quarter second under load; when its queue is empty after a batch it
+//! folds the counters at once, before the acks (a lone event's counts are exact when its SDK
+//! hears 200), and what is still pending a quarter second later.
 //!
 //! Handlers never wait for a slot: a full queue is answered at once (the ingest turns it into
 //! 429), so nothing is dropped silently. A batch that fails is retried one job at a time, so a
@@ -22,9 +25,9 @@ use super::batch;
 use super::batch::EncodedEvent;
 use super::events::{AttachmentRow, UserReportRow};
 
-/// How often pending tag rows are folded into `issue_tags` (see `batch::fold_tags`): often
-/// enough that readers add few pending rows, rarely enough that each fold merges many events.
-const TAG_FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long pending rows wait at most under load (see `batch::fold`): short enough that
+/// counters lag by a blink, long enough that each fold merges thousands of events.
+const FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Everything one envelope asks to store; committed atomically, acknowledged after COMMIT.
 #[derive(Debug, Default)]
@@ -68,6 +71,8 @@ pub struct WriterStats {
     pub jobs: std::sync::atomic::AtomicU64,
     pub failed_jobs: std::sync::atomic::AtomicU64,
     pub commit_micros: std::sync::atomic::AtomicU64,
+    /// Folds of the pending counter rows (see `batch::fold`).
+    pub folds: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Pending {
@@ -141,8 +146,10 @@ async fn run(
     // The lookup of `batch`, when the previous round trip already did it (transaction open).
     let mut known: Option<batch::Known> = None;
     let mut stopping = false;
-    // Pending tag rows, maybe left by an earlier run, are folded after the first batch.
-    let mut last_fold: Option<std::time::Instant> = None;
+    // When the pending counter and tag rows were last folded all together.
+    let mut last_fold = std::time::Instant::now();
+    // Whether pending rows may exist (the connection comes with none).
+    let mut rows_pending = false;
     loop {
         if batch.is_empty() {
             let received = tokio::select! {
@@ -151,6 +158,16 @@ async fn run(
                     // No new jobs from now on; the ones queued are still written.
                     stopping = true;
                     rx.close();
+                    continue;
+                }
+                // Idle with rows pending: fold them alone.
+                _ = tokio::time::sleep(FOLD_INTERVAL.saturating_sub(last_fold.elapsed())), if rows_pending => {
+                    last_fold = std::time::Instant::now();
+                    stats.folds.fetch_add(1, Relaxed);
+                    match batch::fold(&mut conn, true).await {
+                        Ok(()) => rows_pending = false,
+                        Err(e) => tracing::error!(error = ?e, "folding pending counts failed; retrying later"),
+                    }
                     continue;
                 }
             };
@@ -165,19 +182,12 @@ async fn run(
                 Err(_) => break,
             }
         }
-        // Due folds go first, in the batch's transaction when its lookup already opened one.
-        if last_fold.is_none_or(|t| t.elapsed() >= TAG_FOLD_INTERVAL) {
-            last_fold = Some(std::time::Instant::now());
-            if let Err(e) = batch::fold_tags(&mut conn, known.is_some()).await {
-                tracing::error!(error = ?e, "folding pending tag counts failed; retrying later");
-                // The rollback ended the transaction that lookup had opened.
-                known = None;
-            }
-        }
+        // Under load the pending rows are folded in a batch's commit every quarter second.
+        let fold = last_fold.elapsed() >= FOLD_INTERVAL;
         let started = std::time::Instant::now();
         let jobs: Vec<&WriteJob> = batch.iter().map(|p| &p.job).collect();
         let next_jobs: Vec<&WriteJob> = next.iter().map(|p| &p.job).collect();
-        let outcome = batch::write(&mut conn, &jobs, known.take(), &next_jobs).await;
+        let outcome = batch::write(&mut conn, &jobs, known.take(), &next_jobs, fold).await;
         known = outcome.next;
         stats.batches.fetch_add(1, Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Relaxed);
@@ -186,11 +196,27 @@ async fn run(
             .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
         match outcome.result {
             Ok(()) => {
+                if fold {
+                    last_fold = std::time::Instant::now();
+                    stats.folds.fetch_add(1, Relaxed);
+                }
+                rows_pending = !fold;
+                // Nothing queued behind (and no transaction open): fold the counter rows now,
+                // before the acks, so that a sender that waits for its 200 then reads exact
+                // counts (tag readers add the pending tag rows themselves). Under load the
+                // queue is rarely empty, and each such fold merges several batches.
+                if rows_pending && next.is_empty() && rx.is_empty() {
+                    stats.folds.fetch_add(1, Relaxed);
+                    if let Err(e) = batch::fold(&mut conn, false).await {
+                        tracing::error!(error = ?e, "folding pending counts failed; retrying later");
+                    }
+                }
                 for pending in batch.drain(..) {
                     let _ = pending.done.send(Ok(()));
                 }
             }
-            Err(e) if batch.len() == 1 => {
+            Err(e) if batch.len() == 1 && !fold => {
+                rows_pending = true;
                 tracing::error!(error = ?e, "write failed");
                 stats.failed_jobs.fetch_add(1, Relaxed);
                 let pending = batch.pop().expect("one job");
@@ -198,8 +224,10 @@ async fn run(
             }
             Err(e) => {
                 tracing::warn!(error = ?e, jobs = batch.len(), "batch failed; writing its jobs one by one");
+                // Without folding: a failing fold must not fail the events.
+                rows_pending = true;
                 for pending in batch.drain(..) {
-                    let result = batch::write(&mut conn, &[&pending.job], None, &[])
+                    let result = batch::write(&mut conn, &[&pending.job], None, &[], false)
                         .await
                         .result;
                     if let Err(e) = &result {

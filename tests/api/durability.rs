@@ -91,7 +91,7 @@ async fn acknowledged_events_survive_sigkill() {
         acked.len(),
         &missing[..missing.len().min(5)]
     );
-    // Counters were written in the same transactions as the events.
+    // Counters were written (as pending rows) in the events' transactions, folded at restart.
     let issues = store.list_issues(1).await.unwrap();
     assert_eq!(
         issues.iter().map(|i| i.times_seen).sum::<i64>(),
