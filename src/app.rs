@@ -43,11 +43,11 @@ impl Application {
         let store = Store::open(&config).await?;
         let stats = Arc::new(WriterStats::default());
         let (writer, writer_task) = Writer::start(
-            store.writer_connection().await?,
+            store.writer_connection()?,
             config.limits.queue_size,
             config.limits.max_batch,
             stats.clone(),
-        );
+        )?;
         let checkpoints = {
             let store = store.clone();
             tokio::spawn(async move {

@@ -125,8 +125,14 @@ impl Metrics {
             (
                 "snag_writer_folds_total",
                 "counter",
-                "Folds of pending issue counters and tag counts into the issues.",
+                "Folds of all pending issue counters and tag counts into the issues.",
                 writer.folds.load(Relaxed) as f64,
+            ),
+            (
+                "snag_writer_count_folds_total",
+                "counter",
+                "Folds of pending issue counters alone, when the queue is empty after a batch.",
+                writer.count_folds.load(Relaxed) as f64,
             ),
         ];
         for (name, kind, help, value) in gauges {

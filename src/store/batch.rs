@@ -1,32 +1,32 @@
-//! The SQL of one batch: two fixed queries, however many envelopes it holds.
+//! The SQL of one batch: one transaction of fixed statements, however many envelopes it holds.
 //!
 //! ```text
-//! 1. LOOKUP: BEGIN IMMEDIATE; SELECT {stored event ids, linked hashes, max ids} as one JSON row
-//! 2. WRITE:  INSERT INTO batch_write (one row of ten JSON arrays); [FOLD;] COMMIT
-//!            where batch_write is a TEMP view whose INSTEAD OF trigger runs:
-//!            INSERT issues (new ones, whole); INSERT issue_hashes; INSERT events;
-//!            INSERT issue_users; UPDATE issues (first_seen moved back; regressions);
-//!            INSERT issue_counts_pending; INSERT issue_minutes (new issues);
-//!            INSERT issue_tags_pending; INSERT attachments, user_reports
-//!    FOLD:   pending counters into issues and issue_minutes, pending tags into issue_tags
+//! BEGIN IMMEDIATE
+//! LOOKUP:  SELECT {stored event ids, linked hashes, max ids} as one JSON row
+//! WRITE:   INSERT INTO batch_write (one row of ten JSON arrays and the blobs)
+//!          where batch_write is a TEMP view whose INSTEAD OF trigger runs:
+//!          INSERT issues (new ones, whole); INSERT issue_hashes; INSERT events;
+//!          INSERT issue_users; UPDATE issues (first_seen moved back; regressions);
+//!          INSERT issue_counts_pending; INSERT issue_minutes (new issues);
+//!          INSERT issue_tags_pending; INSERT attachments, user_reports
+//! [FOLD:   pending counters into issues and issue_minutes, pending tags into issue_tags]
+//! COMMIT
 //! ```
-//! Every query sent to sqlx is a hop to its SQLite thread, and on a busy 2-core machine a hop
-//! costs more than the SQL it carries; so does parsing SQL whose text changes with the batch
-//! size. So each step is one multi-statement query of constant text (prepared once, cached by
-//! sqlx), and the rows travel as JSON arrays, one bound parameter per statement, that SQLite
-//! expands with `jsonb_each`; blobs travel end to end in one more parameter (see [`Blobs`]). `jsonb_each` hands each
-//! row over as binary JSONB, so `value->>k` does not parse the row's text again per column. Each statement takes
-//! exactly one positional `?`, bound in statement order: sqlx 0.9 mis-binds numbered `?N`
-//! parameters across the statements of one query (it treats the unnamed lower slots as
-//! positional and runs out of arguments), so they are not used here.
+//! Statements are prepared once per connection and their text never changes with the batch
+//! size: the rows travel as JSON arrays, one bound parameter per table, that SQLite expands
+//! with `jsonb_each` (which hands each row over as binary JSONB, so `value->>k` does not parse
+//! the row's text again per column); blobs travel end to end in one more parameter (see
+//! [`Blobs`]). One statement writes every table, so a batch costs SQLite a handful of steps,
+//! not one per row.
 //!
 //! Each event's fragments are serialized in its request handler ([`EncodedEvent`]); the writer
 //! only splices in issue ids and counts events per issue and minute. An existing issue's
 //! counters go in as appended rows (`issue_counts_pending`), and tags as one row per event
 //! (`issue_tags_pending`); FOLD merges them into `issues`, `issue_minutes` and `issue_tags`
-//! when the writer's queue is empty (so a lone event's counts are exact when its SDK hears 200)
-//! and about every quarter second under load, where each fold merges thousands of events
-//! instead of rewriting pages scattered over those tables in every commit.
+//! about every quarter second under load, each fold merging thousands of events instead of
+//! rewriting pages scattered over those tables in every commit, and the writer folds the
+//! counters alone after a batch that leaves its queue empty (so a lone event's counts are
+//! exact when its SDK hears 200; see [`super::writer`]).
 //!
 //! ```json
 //! events = [[project_id, "event_id", issue_id, timestamp, received, "level", "platform",
@@ -38,17 +38,15 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use futures_util::StreamExt;
+use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{Value, json};
-use sqlx::SqliteConnection;
 
 use super::StoreError;
 use super::events::EventRow;
 use super::writer::WriteJob;
 
 /// One row, one JSON document: every result row would be a message (and a wake-up) of its own.
-const LOOKUP: &str = "BEGIN IMMEDIATE;
-SELECT json_object(
+const LOOKUP: &str = "SELECT json_object(
     'events', (SELECT json_group_array(json_array(e.project_id, e.event_id)) FROM jsonb_each(?) j
                JOIN events e ON e.project_id = j.value->>0 AND e.event_id = j.value->>1),
     'hashes', (SELECT json_group_array(json_array(h.project_id, h.hash, h.issue_id)) FROM jsonb_each(?) j
@@ -56,7 +54,7 @@ SELECT json_object(
     'max_issue_id', (SELECT COALESCE(MAX(id), 0) FROM issues),
     'max_short_ids', (SELECT json_group_array(json_array(p.value,
                           (SELECT COALESCE(MAX(short_id), 0) FROM issues WHERE project_id = p.value)))
-                      FROM jsonb_each(?) p));";
+                      FROM jsonb_each(?) p))";
 
 /// The body of WRITE, installed on the writer's connection as a TEMP trigger (see [`prepare`]):
 /// one statement instead of many, so SQLite hands one result back instead of many (each a
@@ -209,69 +207,18 @@ fn json_list(rows: impl Iterator<Item = String>) -> String {
     out
 }
 
-/// One round trip of the writer: WRITE, maybe FOLD, COMMIT, maybe the next batch's LOOKUP.
-struct WriteSql {
-    text: String,
-    /// Statements up to and including COMMIT: once that many have completed, the batch is
-    /// committed, whatever happens to the LOOKUP after it.
-    committed_after: usize,
-}
-
-/// The four round trips, indexed by `[fold as usize][lookup as usize]`.
-static WRITE_SQL: std::sync::LazyLock<[[WriteSql; 2]; 2]> = std::sync::LazyLock::new(|| {
-    let sql = |fold: bool, lookup: bool| {
-        let folding = if fold {
-            format!("{FOLD_COUNTS}\n{FOLD_TAGS}\n")
-        } else {
-            String::new()
-        };
-        let committing = format!("{WRITE}\n{folding}COMMIT;");
-        WriteSql {
-            committed_after: statements(&committing),
-            text: format!("{committing}\n{}", if lookup { LOOKUP } else { "" }),
-        }
-    };
-    [false, true].map(|fold| [sql(fold, false), sql(fold, true)])
-});
-
-/// Statements in `sql` (none of Snag's statements holds a `;` inside a string literal).
-fn statements(sql: &str) -> usize {
-    sql.matches(';').count()
-}
-
 /// Installs WRITE's trigger on the writer's connection (TEMP: it lives with the connection).
-pub async fn prepare(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    #[allow(deprecated)] // multi-statement queries: see the module documentation
-    sqlx::raw_sql(WRITE_PROCEDURE).execute(&mut *conn).await?;
+pub fn prepare(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(WRITE_PROCEDURE)?;
     Ok(())
 }
 
-/// What [`write`] did.
-pub struct Outcome {
-    /// Whether the batch is committed.
-    pub result: Result<(), StoreError>,
-    /// The next batch's lookup, done in the same round trip; its transaction is open.
-    pub next: Option<Known>,
-}
-
-/// Writes `jobs` atomically. `known` is their lookup when an earlier round trip already did
-/// it (its transaction is open); when `next` has jobs, their lookup rides on this round trip.
-/// `fold`: the pending rows (this batch's too) are folded before COMMIT.
-pub async fn write(
-    conn: &mut SqliteConnection,
-    jobs: &[&WriteJob],
-    known: Option<Known>,
-    next: &[&WriteJob],
-    fold: bool,
-) -> Outcome {
+/// Writes `jobs` atomically, in one IMMEDIATE transaction: LOOKUP, WRITE, and with `fold` the
+/// pending rows (this batch's too) folded before COMMIT. On failure nothing is written.
+pub fn write(conn: &mut Connection, jobs: &[&WriteJob], fold: bool) -> Result<(), StoreError> {
     let candidates = unique_events(jobs);
-    let known = match known {
-        Some(known) => known,
-        None => match lookup(conn, &candidates).await {
-            Ok(known) => known,
-            Err(e) => return rolled_back(conn, e).await,
-        },
-    };
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let known = lookup(&tx, &candidates)?;
     let events: Vec<&EncodedEvent> = candidates
         .into_iter()
         .filter(|e| {
@@ -284,7 +231,7 @@ pub async fn write(
     let plan = Plan::new(&events, known);
     let tallies = tallies(&events, &plan.issue_ids);
     let mut blobs = Blobs::default();
-    let params = [
+    let rows = [
         new_issue_rows(&plan, &tallies),
         Value::Array(hash_link_rows(&plan.new_links)).to_string(),
         event_rows(&events, &plan.issue_ids, &mut blobs),
@@ -296,94 +243,38 @@ pub async fn write(
         attachment_rows(jobs, &mut blobs),
         Value::Array(user_report_rows(jobs)).to_string(),
     ];
-    let next_events = unique_events(next);
-    let sql = &WRITE_SQL[fold as usize][!next.is_empty() as usize];
-    let mut query = sqlx::query(sql.text.as_str());
-    for rows in params {
-        query = query.bind(rows);
+    let mut params: Vec<&dyn rusqlite::ToSql> =
+        rows.iter().map(|r| r as &dyn rusqlite::ToSql).collect();
+    params.push(&blobs.0);
+    tx.prepare_cached(WRITE)?.execute(params.as_slice())?;
+    if fold {
+        run(&tx, FOLD_COUNTS)?;
+        run(&tx, FOLD_TAGS)?;
     }
-    query = query.bind(blobs.0);
-    if !next.is_empty() {
-        for rows in lookup_params(&next_events) {
-            query = query.bind(rows);
-        }
-    }
-    // Statement by statement, to know whether COMMIT ran if something fails after it.
-    let mut completed = 0;
-    let mut rows = Vec::new();
-    #[allow(deprecated)] // multi-statement queries: see the module documentation
-    let mut results = query.fetch_many(&mut *conn);
-    let failure = loop {
-        match results.next().await {
-            None => break None,
-            Some(Ok(sqlx::Either::Left(_))) => completed += 1,
-            Some(Ok(sqlx::Either::Right(row))) => rows.push(row),
-            Some(Err(e)) => break Some(e),
-        }
-    };
-    drop(results);
-    match failure {
-        None if next.is_empty() => Outcome {
-            result: Ok(()),
-            next: None,
-        },
-        None => match known_from_rows(&rows) {
-            Ok(known) => Outcome {
-                result: Ok(()),
-                next: Some(known),
-            },
-            Err(_) => {
-                // Committed; the next batch will do its own lookup.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                Outcome {
-                    result: Ok(()),
-                    next: None,
-                }
-            }
-        },
-        Some(e) if completed >= sql.committed_after => {
-            tracing::warn!(error = %e, "lookup of the next batch failed; it will be looked up again");
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            Outcome {
-                result: Ok(()),
-                next: None,
-            }
-        }
-        Some(e) => rolled_back(conn, e.into()).await,
-    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Folds the pending counter rows, and with `tags` the tag rows too, in a transaction of its
 /// own: at start-up, when the writer's queue is empty after a batch (counters), and when it
 /// has been idle for a while with rows pending (all). On failure it is rolled back.
-pub async fn fold(conn: &mut SqliteConnection, tags: bool) -> Result<(), StoreError> {
-    let sql = if tags {
-        FOLD_ALL_ALONE.as_str()
-    } else {
-        FOLD_COUNTS_ALONE.as_str()
-    };
-    #[allow(deprecated)] // multi-statement queries: see the module documentation
-    let result = sqlx::raw_sql(sql).execute(&mut *conn).await;
-    if let Err(e) = result {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        return Err(e.into());
+pub fn fold(conn: &mut Connection, tags: bool) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    run(&tx, FOLD_COUNTS)?;
+    if tags {
+        run(&tx, FOLD_TAGS)?;
     }
+    tx.commit()?;
     Ok(())
 }
 
-static FOLD_COUNTS_ALONE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE;\n{FOLD_COUNTS}\nCOMMIT;"));
-
-static FOLD_ALL_ALONE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE;\n{FOLD_COUNTS}\n{FOLD_TAGS}\nCOMMIT;"));
-
-/// Undoes whatever part of the batch ran (harmless when no transaction is open).
-async fn rolled_back(conn: &mut SqliteConnection, e: StoreError) -> Outcome {
-    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-    Outcome {
-        result: Err(e),
-        next: None,
+/// Runs each statement of `sql` (none holds a `;` inside a string literal), prepared once per
+/// connection.
+fn run(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    for statement in sql.split_inclusive(';').filter(|s| !s.trim().is_empty()) {
+        conn.prepare_cached(statement)?.raw_execute()?;
     }
+    Ok(())
 }
 
 /// The batch's events, each event id once (an SDK may retry while its first try is queued).
@@ -397,7 +288,7 @@ fn unique_events<'a>(jobs: &[&'a WriteJob]) -> Vec<&'a EncodedEvent> {
 
 /// What the database already holds that a batch depends on.
 #[derive(Default)]
-pub struct Known {
+struct Known {
     /// project → event ids already stored
     stored: HashMap<i64, HashSet<String>>,
     /// project → hash → issue (keyed by project first, so lookups borrow instead of cloning)
@@ -406,17 +297,12 @@ pub struct Known {
     max_short_id: HashMap<i64, i64>,
 }
 
-/// Query 1: take the write lock and read what exists.
-async fn lookup(
-    conn: &mut SqliteConnection,
-    events: &[&EncodedEvent],
-) -> Result<Known, StoreError> {
-    let mut query = sqlx::query(LOOKUP);
-    for rows in lookup_params(events) {
-        query = query.bind(rows);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
-    known_from_rows(&rows)
+/// What exists of the batch (in the transaction that holds the write lock).
+fn lookup(conn: &Connection, events: &[&EncodedEvent]) -> Result<Known, StoreError> {
+    let found: String = conn
+        .prepare_cached(LOOKUP)?
+        .query_row(lookup_params(events), |row| row.get(0))?;
+    known_from_json(&found)
 }
 
 /// The LOOKUP parameters: `[[project, event_id]…]`, `[[project, hash]…]`, `[project…]`.
@@ -441,8 +327,7 @@ fn lookup_params(events: &[&EncodedEvent]) -> [String; 3] {
     [event_keys, hash_keys, json!(projects).to_string()]
 }
 
-fn known_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Known, StoreError> {
-    use sqlx::Row;
+fn known_from_json(found: &str) -> Result<Known, StoreError> {
     #[derive(serde::Deserialize)]
     struct Found {
         events: Vec<(i64, String)>,
@@ -450,10 +335,7 @@ fn known_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Known, StoreError
         max_issue_id: i64,
         max_short_ids: Vec<(i64, i64)>,
     }
-    let row = rows
-        .first()
-        .ok_or_else(|| StoreError::Invalid("the lookup returned no row".into()))?;
-    let found: Found = serde_json::from_str(row.try_get::<&str, _>(0)?)
+    let found: Found = serde_json::from_str(found)
         .map_err(|e| StoreError::Invalid(format!("unreadable lookup result: {e}")))?;
     let mut known = Known::default();
     for (project_id, event_id) in found.events {
@@ -730,24 +612,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn write_statement_counts_match_the_queries() {
-        // Each statement ends with ';' (no string literal in them holds one).
-        let [[plain, then_lookup], [folding, folding_then_lookup]] = &*WRITE_SQL;
-        assert_eq!(plain.committed_after, 2);
-        assert_eq!(then_lookup.committed_after, 2);
-        assert_eq!(folding.committed_after, 2 + 5);
-        assert_eq!(folding_then_lookup.committed_after, 2 + 5);
-        for sql in [plain, folding] {
-            assert!(sql.text.trim_end().ends_with("COMMIT;"));
-        }
-        for sql in [then_lookup, folding_then_lookup] {
-            assert!(sql.text.contains("COMMIT;\nBEGIN IMMEDIATE;"));
-        }
-        assert!(!plain.text.contains("DELETE FROM issue_counts_pending"));
+    fn the_write_binds_ten_row_lists_and_the_blobs() {
         assert_eq!(WRITE.matches('?').count(), 11);
         // Ten row lists (issue updates read twice), and the blobs of events and attachments.
         assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 13);
-        assert!(LOOKUP.starts_with("BEGIN IMMEDIATE;"));
+        assert_eq!(LOOKUP.matches('?').count(), 3);
     }
 
     fn event(event_id: &str, title: &str, timestamp: i64, release: Option<&str>) -> WriteJob {
@@ -785,7 +654,7 @@ mod tests {
             .execute(&store.pool)
             .await
             .unwrap();
-        let mut conn = store.writer_connection().await.unwrap();
+        let mut conn = store.writer_connection().unwrap();
         let issue = |pool| async move {
             sqlx::query_as::<
                 _,
@@ -823,12 +692,7 @@ mod tests {
             event("a", "first", 5_000, None),
             event("b", "second", 4_000, Some("1.0")),
         );
-        assert!(
-            write(&mut conn, &[&a, &b], None, &[], false)
-                .await
-                .result
-                .is_ok()
-        );
+        assert!(write(&mut conn, &[&a, &b], false).is_ok());
         assert_eq!(
             issue(store.pool.clone()).await,
             (
@@ -848,12 +712,7 @@ mod tests {
             event("c", "third", 9_000, Some("2.0")),
             event("d", "fourth", 8_000, None),
         );
-        assert!(
-            write(&mut conn, &[&c, &d], None, &[], false)
-                .await
-                .result
-                .is_ok()
-        );
+        assert!(write(&mut conn, &[&c, &d], false).is_ok());
         assert_eq!(issue(store.pool.clone()).await.0, 2);
         assert_eq!((minutes().await, pending().await), (2, 1));
 
@@ -864,12 +723,7 @@ mod tests {
             .await
             .unwrap();
         let e = event("e", "fifth", 1_000, None);
-        assert!(
-            write(&mut conn, &[&e], None, &[], false)
-                .await
-                .result
-                .is_ok()
-        );
+        assert!(write(&mut conn, &[&e], false).is_ok());
         let (times_seen, first_seen, _, _, _, _, status) = issue(store.pool.clone()).await;
         assert_eq!((times_seen, first_seen), (2, 1_000));
         assert_eq!(status, "unresolved/regressed");
@@ -880,10 +734,10 @@ mod tests {
         );
 
         // The fold adds the counts; the latest event (by its time) names the issue.
-        fold(&mut conn, false).await.unwrap();
+        fold(&mut conn, false).unwrap();
         assert_eq!((minutes().await, pending().await), (5, 0));
         assert_eq!(scalar("SELECT COUNT(*) FROM issue_tags").await, 0);
-        fold(&mut conn, true).await.unwrap();
+        fold(&mut conn, true).unwrap();
         assert_eq!(
             issue(store.pool.clone()).await,
             (
@@ -901,12 +755,7 @@ mod tests {
 
         // Folding in the batch's own commit includes the batch.
         let f = event("f", "sixth", 10_000, None);
-        assert!(
-            write(&mut conn, &[&f], None, &[], true)
-                .await
-                .result
-                .is_ok()
-        );
+        assert!(write(&mut conn, &[&f], true).is_ok());
         assert_eq!(issue(store.pool.clone()).await.3, "sixth");
         assert_eq!((minutes().await, pending().await), (6, 0));
         assert_eq!(scalar("SELECT count FROM issue_tags").await, 6);

@@ -17,8 +17,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, SqliteConnection, SqlitePool};
 
 use crate::config::{Config, SqliteSynchronous as SyncSetting};
 
@@ -29,6 +29,9 @@ pub use projects::{Project, ProjectKey};
 pub enum StoreError {
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// From the batch writer's connection (see [`writer`]).
+    #[error("database error")]
+    Writer(#[from] rusqlite::Error),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the database folder {0}")]
@@ -48,6 +51,7 @@ pub enum StoreError {
 pub struct Store {
     pool: SqlitePool,
     options: SqliteConnectOptions,
+    synchronous: SyncSetting,
 }
 
 impl Store {
@@ -62,15 +66,37 @@ impl Store {
             .connect_with(options.clone().pragma("cache_size", "-4000"))
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool, options })
+        Ok(Store {
+            pool,
+            options,
+            synchronous: config.sqlite_synchronous,
+        })
     }
 
-    /// A dedicated connection for the batch writer, with the batch write installed and the
-    /// pending counter and tag rows that an earlier run left (killed before its fold) folded.
-    pub async fn writer_connection(&self) -> Result<SqliteConnection, StoreError> {
-        let mut conn = self.options.connect().await?;
-        batch::prepare(&mut conn).await?;
-        batch::fold(&mut conn, true).await?;
+    /// The batch writer's own synchronous connection (see [`writer`]), set up as the pool's
+    /// connections are, with the batch write installed and the pending counter and tag rows
+    /// that an earlier run left (killed before its fold) folded.
+    pub fn writer_connection(&self) -> Result<rusqlite::Connection, StoreError> {
+        let filename = self.options.get_filename();
+        let mut conn = if is_memory(filename) {
+            // sqlx names a shared in-memory database `file:sqlx-in-memory-N`: join it.
+            use rusqlite::OpenFlags as F;
+            let shared = F::SQLITE_OPEN_MEMORY | F::SQLITE_OPEN_SHARED_CACHE | F::SQLITE_OPEN_URI;
+            rusqlite::Connection::open_with_flags(filename, F::default() | shared)?
+        } else {
+            rusqlite::Connection::open(filename)?
+        };
+        let synchronous = match self.synchronous {
+            SyncSetting::Normal => "NORMAL",
+            SyncSetting::Full => "FULL",
+        };
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};
+             PRAGMA foreign_keys = ON; {WRITER_PRAGMAS}"
+        ))?;
+        batch::prepare(&conn)?;
+        batch::fold(&mut conn, true)?;
         Ok(conn)
     }
 
@@ -115,14 +141,20 @@ fn connect_options(url: &str, sync: SyncSetting) -> Result<SqliteConnectOptions,
             SyncSetting::Full => SqliteSynchronous::Full,
         })
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10))
+        .busy_timeout(BUSY_TIMEOUT)
         .pragma("temp_store", "memory")
         .pragma("cache_size", "-16000")
-        // Checkpoints run beside the writer (see `checkpoint`); at 64 MiB of WAL the writer
-        // finishes the little that is left and the WAL starts over (then trimmed to 64 MiB).
         .pragma("wal_autocheckpoint", "16384")
         .pragma("journal_size_limit", "67108864"))
 }
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The pool's settings (above) as the writer's connection sets them. Checkpoints run beside
+/// the writer (see [`Store::checkpoint`]); at 64 MiB of WAL the writer finishes the little
+/// that is left and the WAL starts over (then trimmed to 64 MiB).
+const WRITER_PRAGMAS: &str = "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000;
+    PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864;";
 
 fn is_memory(path: &Path) -> bool {
     let s = path.to_string_lossy();
