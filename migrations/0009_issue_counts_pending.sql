@@ -1,7 +1,7 @@
 -- An existing issue's counters (times_seen, last_seen, the latest title, culprit, level,
 -- release, metadata, and its minute counts) arrive as one appended row per issue and minute of
 -- each batch, and the batch writer folds these rows into `issues` and `issue_minutes` about
--- every quarter second and whenever its queue is empty. Updating the issue row (and its three
+-- every quarter second and whenever it is idle. Updating the issue row (and its three
 -- sort indexes) and a minute row per issue and batch rewrote pages scattered over both tables
 -- in every commit; the appended rows fill one page. New issues are written whole at once.
 CREATE TABLE issue_counts_pending (

@@ -25,8 +25,8 @@
 //! (`issue_tags_pending`); FOLD merges them into `issues`, `issue_minutes` and `issue_tags`
 //! about every quarter second under load, each fold merging thousands of events instead of
 //! rewriting pages scattered over those tables in every commit, and the writer folds the
-//! counters alone after a batch that leaves its queue empty (so a lone event's counts are
-//! exact when its SDK hears 200; see [`super::writer`]).
+//! counters alone after a batch when no job comes in for a moment (so a lone event's counts
+//! are exact when its SDK hears 200; see [`super::writer`]).
 //!
 //! ```json
 //! events = [[project_id, "event_id", issue_id, timestamp, received, "level", "platform",
@@ -256,7 +256,7 @@ pub fn write(conn: &mut Connection, jobs: &[&WriteJob], fold: bool) -> Result<()
 }
 
 /// Folds the pending counter rows, and with `tags` the tag rows too, in a transaction of its
-/// own: at start-up, when the writer's queue is empty after a batch (counters), and when it
+/// own: at start-up, when no job comes in for a moment after a batch (counters), and when it
 /// has been idle for a while with rows pending (all). On failure it is rolled back.
 pub fn fold(conn: &mut Connection, tags: bool) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
