@@ -91,9 +91,13 @@ impl Store {
             SyncSetting::Full => "FULL",
         };
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        let shared: String = PRAGMAS
+            .iter()
+            .map(|(name, value)| format!("PRAGMA {name} = {value};"))
+            .collect();
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};
-             PRAGMA foreign_keys = ON; {WRITER_PRAGMAS}"
+             PRAGMA foreign_keys = ON; {shared}"
         ))?;
         batch::prepare(&conn)?;
         batch::fold(&mut conn, true)?;
@@ -133,7 +137,7 @@ fn connect_options(url: &str, sync: SyncSetting) -> Result<SqliteConnectOptions,
         std::fs::create_dir_all(folder)
             .map_err(|e| StoreError::Folder(folder.display().to_string(), e))?;
     }
-    Ok(options
+    let options = options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(match sync {
@@ -141,20 +145,23 @@ fn connect_options(url: &str, sync: SyncSetting) -> Result<SqliteConnectOptions,
             SyncSetting::Full => SqliteSynchronous::Full,
         })
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT)
-        .pragma("temp_store", "memory")
-        .pragma("cache_size", "-16000")
-        .pragma("wal_autocheckpoint", "16384")
-        .pragma("journal_size_limit", "67108864"))
+        .busy_timeout(BUSY_TIMEOUT);
+    Ok(PRAGMAS.iter().fold(options, |options, (name, value)| {
+        options.pragma(*name, *value)
+    }))
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The pool's settings (above) as the writer's connection sets them. Checkpoints run beside
-/// the writer (see [`Store::checkpoint`]); at 64 MiB of WAL the writer finishes the little
-/// that is left and the WAL starts over (then trimmed to 64 MiB).
-const WRITER_PRAGMAS: &str = "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000;
-    PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864;";
+/// Set on every connection, the pool's (see `connect_options`) and the writer's. Checkpoints
+/// run beside the writer (see [`Store::checkpoint`]); at 64 MiB of WAL the writer finishes the
+/// little that is left and the WAL starts over (then trimmed to 64 MiB).
+const PRAGMAS: [(&str, &str); 4] = [
+    ("temp_store", "memory"),
+    ("cache_size", "-16000"),
+    ("wal_autocheckpoint", "16384"),
+    ("journal_size_limit", "67108864"),
+];
 
 fn is_memory(path: &Path) -> bool {
     let s = path.to_string_lossy();
