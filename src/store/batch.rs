@@ -9,7 +9,11 @@
 //!          INSERT issue_users; UPDATE issues (first_seen moved back; regressions);
 //!          INSERT issue_counts_pending; INSERT issue_minutes (new issues);
 //!          INSERT issue_tags_pending; INSERT attachments, user_reports
-//! [FOLD:   pending counters into issues and issue_minutes, pending tags into issue_tags]
+//! COMMIT
+//!
+//! and on its own, every quarter second under load (see [`super::writer`]):
+//! BEGIN IMMEDIATE
+//! FOLD:    pending counters into issues and issue_minutes, pending tag totals into issue_tags
 //! COMMIT
 //! ```
 //! Statements are prepared once per connection and their text never changes with the batch
@@ -22,11 +26,12 @@
 //! Each event's fragments are serialized in its request handler ([`EncodedEvent`]); the writer
 //! only splices in issue ids and counts events per issue and minute. An existing issue's
 //! counters go in as appended rows (`issue_counts_pending`), and tags as one row per event
-//! (`issue_tags_pending`); FOLD merges them into `issues`, `issue_minutes` and `issue_tags`
-//! about every quarter second under load, each fold merging thousands of events instead of
-//! rewriting pages scattered over those tables in every commit, and the writer folds the
-//! counters alone after a batch when no job comes in for a moment (so a lone event's counts
-//! are exact when its SDK hears 200; see [`super::writer`]).
+//! (`issue_tags_pending`, whose totals the writer also keeps in memory: [`PendingTags`]); FOLD
+//! merges them into `issues`, `issue_minutes` and `issue_tags` about every quarter second under
+//! load, each fold merging thousands of events instead of rewriting pages scattered over those
+//! tables in every commit, and the writer folds the counters alone after a batch when no job
+//! comes in for a moment (so a lone event's counts are exact when its SDK hears 200; see
+//! [`super::writer`]).
 //!
 //! ```json
 //! events = [[project_id, "event_id", issue_id, timestamp, received, "level", "platform",
@@ -43,6 +48,7 @@ use serde_json::{Value, json};
 
 use super::StoreError;
 use super::events::EventRow;
+use super::pending_tags::{PendingTags, tag_set_key};
 use super::writer::WriteJob;
 
 /// One row, one JSON document: every result row would be a message (and a wake-up) of its own.
@@ -119,16 +125,18 @@ INSERT INTO issue_minutes (issue_id, minute, count)
     ON CONFLICT (issue_id, minute) DO UPDATE SET count = count + excluded.count;
 DELETE FROM issue_counts_pending;";
 
-/// Merges the pending tag rows: per (issue, key, value) one upsert. Readers of tag counts add
-/// the pending rows themselves, so this runs only every quarter second, however idle the
-/// writer is: each fold then merges many events into each upsert.
+/// Merges the pending tag rows: their totals, counted by the writer as it wrote them (see
+/// [`PendingTags`]), one upsert per (issue, key, value) in key order. An issue deleted
+/// meanwhile took its pending rows along (ON DELETE CASCADE); its totals are skipped. Readers
+/// of tag counts add the pending rows themselves, so this runs only every quarter second,
+/// however idle the writer is: each fold then merges many events into each upsert.
 const FOLD_TAGS: &str = "INSERT INTO issue_tags (issue_id, key, value, count, first_seen, last_seen)
-    SELECT p.issue_id, t.value->>0, t.value->>1, COUNT(*), MIN(p.timestamp), MAX(p.timestamp)
-    FROM issue_tags_pending p, jsonb_each(p.tags) t
-    GROUP BY 1, 2, 3
+    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?)
+    WHERE value->>0 IN (SELECT id FROM issues)
     ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
-        first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen);
-DELETE FROM issue_tags_pending;";
+        first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen);";
+
+const CLEAR_PENDING_TAGS: &str = "DELETE FROM issue_tags_pending;";
 
 const WRITE: &str = "INSERT INTO batch_write VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);";
 
@@ -145,6 +153,8 @@ pub struct EncodedEvent {
     tags: String,
     /// `"id:42"` or `null`
     user: String,
+    /// See [`tag_set_key`].
+    tag_set_key: u64,
 }
 
 impl EncodedEvent {
@@ -177,12 +187,14 @@ impl EncodedEvent {
                 .map(|(k, v)| format!("[{},{}]", text(k), text(v))),
         );
         let user = option(&row.user_key);
+        let tag_set_key = tag_set_key(&row.tags);
         EncodedEvent {
             row,
             event_tail,
             update_tail,
             tags,
             user,
+            tag_set_key,
         }
     }
 }
@@ -213,9 +225,13 @@ pub fn prepare(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes `jobs` atomically, in one IMMEDIATE transaction: LOOKUP, WRITE, and with `fold` the
-/// pending rows (this batch's too) folded before COMMIT. On failure nothing is written.
-pub fn write(conn: &mut Connection, jobs: &[&WriteJob], fold: bool) -> Result<(), StoreError> {
+/// Writes `jobs` atomically, in one IMMEDIATE transaction: LOOKUP, WRITE, COMMIT; then counts
+/// their tags into `pending_tags`. On failure nothing is written nor counted.
+pub fn write(
+    conn: &mut Connection,
+    jobs: &[&WriteJob],
+    pending_tags: &mut PendingTags,
+) -> Result<(), StoreError> {
     let candidates = unique_events(jobs);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let known = lookup(&tx, &candidates)?;
@@ -247,24 +263,35 @@ pub fn write(conn: &mut Connection, jobs: &[&WriteJob], fold: bool) -> Result<()
         rows.iter().map(|r| r as &dyn rusqlite::ToSql).collect();
     params.push(&blobs.0);
     tx.prepare_cached(WRITE)?.execute(params.as_slice())?;
-    if fold {
-        run(&tx, FOLD_COUNTS)?;
-        run(&tx, FOLD_TAGS)?;
-    }
     tx.commit()?;
+    for (event, &issue_id) in events.iter().zip(&plan.issue_ids) {
+        pending_tags.add(
+            issue_id,
+            event.timestamp,
+            event.tag_set_key,
+            &event.row.tags,
+        );
+    }
     Ok(())
 }
 
-/// Folds the pending counter rows, and with `tags` the tag rows too, in a transaction of its
-/// own: at start-up, when no job comes in for a moment after a batch (counters), and when it
-/// has been idle for a while with rows pending (all). On failure it is rolled back.
-pub fn fold(conn: &mut Connection, tags: bool) -> Result<(), StoreError> {
+/// Folds the pending counter rows, and with `tags` the tag rows too (whose totals it then
+/// clears), in a transaction of its own: at start-up, when no job comes in for a moment after
+/// a batch (counters), and every quarter second with rows pending (all). On failure it is
+/// rolled back and the totals stay.
+pub fn fold(conn: &mut Connection, tags: Option<&mut PendingTags>) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     run(&tx, FOLD_COUNTS)?;
-    if tags {
-        run(&tx, FOLD_TAGS)?;
+    if let Some(tags) = &tags
+        && !tags.is_empty()
+    {
+        tx.prepare_cached(FOLD_TAGS)?.execute([tags.rows()])?;
+        run(&tx, CLEAR_PENDING_TAGS)?;
     }
     tx.commit()?;
+    if let Some(tags) = tags {
+        tags.clear();
+    }
     Ok(())
 }
 
@@ -692,7 +719,8 @@ mod tests {
             event("a", "first", 5_000, None),
             event("b", "second", 4_000, Some("1.0")),
         );
-        assert!(write(&mut conn, &[&a, &b], false).is_ok());
+        let mut tags = PendingTags::default();
+        assert!(write(&mut conn, &[&a, &b], &mut tags).is_ok());
         assert_eq!(
             issue(store.pool.clone()).await,
             (
@@ -712,7 +740,7 @@ mod tests {
             event("c", "third", 9_000, Some("2.0")),
             event("d", "fourth", 8_000, None),
         );
-        assert!(write(&mut conn, &[&c, &d], false).is_ok());
+        assert!(write(&mut conn, &[&c, &d], &mut tags).is_ok());
         assert_eq!(issue(store.pool.clone()).await.0, 2);
         assert_eq!((minutes().await, pending().await), (2, 1));
 
@@ -723,7 +751,7 @@ mod tests {
             .await
             .unwrap();
         let e = event("e", "fifth", 1_000, None);
-        assert!(write(&mut conn, &[&e], false).is_ok());
+        assert!(write(&mut conn, &[&e], &mut tags).is_ok());
         let (times_seen, first_seen, _, _, _, _, status) = issue(store.pool.clone()).await;
         assert_eq!((times_seen, first_seen), (2, 1_000));
         assert_eq!(status, "unresolved/regressed");
@@ -734,10 +762,11 @@ mod tests {
         );
 
         // The fold adds the counts; the latest event (by its time) names the issue.
-        fold(&mut conn, false).unwrap();
+        fold(&mut conn, None).unwrap();
         assert_eq!((minutes().await, pending().await), (5, 0));
         assert_eq!(scalar("SELECT COUNT(*) FROM issue_tags").await, 0);
-        fold(&mut conn, true).unwrap();
+        fold(&mut conn, Some(&mut tags)).unwrap();
+        assert!(tags.is_empty());
         assert_eq!(
             issue(store.pool.clone()).await,
             (
@@ -753,11 +782,27 @@ mod tests {
         assert_eq!((minutes().await, pending().await), (5, 0));
         assert_eq!(scalar("SELECT count FROM issue_tags").await, 5);
 
-        // Folding in the batch's own commit includes the batch.
+        // A new writer folds what an earlier one left pending (its totals are read back).
         let f = event("f", "sixth", 10_000, None);
-        assert!(write(&mut conn, &[&f], true).is_ok());
+        assert!(write(&mut conn, &[&f], &mut tags).is_ok());
+        drop(conn);
+        let mut conn = store.writer_connection().unwrap();
         assert_eq!(issue(store.pool.clone()).await.3, "sixth");
         assert_eq!((minutes().await, pending().await), (6, 0));
         assert_eq!(scalar("SELECT count FROM issue_tags").await, 6);
+        assert_eq!(scalar("SELECT COUNT(*) FROM issue_tags_pending").await, 0);
+
+        // An issue deleted while its tags wait took its pending rows along; the fold skips
+        // its totals instead of failing on them.
+        let mut tags = PendingTags::default();
+        let g = event("g", "seventh", 11_000, None);
+        assert!(write(&mut conn, &[&g], &mut tags).is_ok());
+        sqlx::query("DELETE FROM issues")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        fold(&mut conn, Some(&mut tags)).unwrap();
+        assert!(tags.is_empty());
+        assert_eq!(scalar("SELECT COUNT(*) FROM issue_tags").await, 0);
     }
 }

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod batch;
 pub mod events;
 pub mod issues;
+mod pending_tags;
 pub mod projects;
 pub mod tokens;
 pub mod users;
@@ -100,7 +101,8 @@ impl Store {
              PRAGMA foreign_keys = ON; {shared}"
         ))?;
         batch::prepare(&conn)?;
-        batch::fold(&mut conn, true)?;
+        let mut pending_tags = pending_tags::PendingTags::load(&conn)?;
+        batch::fold(&mut conn, Some(&mut pending_tags))?;
         Ok(conn)
     }
 

@@ -32,6 +32,7 @@ use tokio::sync::oneshot;
 use super::batch;
 use super::batch::EncodedEvent;
 use super::events::{AttachmentRow, UserReportRow};
+use super::pending_tags::PendingTags;
 
 /// How long the writer waits for more work after a batch before it folds the pending counters
 /// (see `run`): a lone sender's 200 comes this much later.
@@ -169,8 +170,17 @@ fn run(
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
     // When the pending counter and tag rows were last folded all together.
     let mut last_fold = Instant::now();
-    // Whether pending rows may exist (the connection comes with none).
+    // Whether pending rows may exist (the connection comes with none), and their tag totals.
     let mut rows_pending = false;
+    let mut pending_tags = PendingTags::default();
+    let fold_all = |conn: &mut Connection, tags: &mut PendingTags| {
+        stats.folds.fetch_add(1, Relaxed);
+        let folded = batch::fold(conn, Some(tags));
+        if let Err(e) = &folded {
+            tracing::error!(error = ?e, "folding pending rows failed; retrying later");
+        }
+        folded.is_ok()
+    };
     loop {
         // `batch` holds a job already when one arrived while the last batch waited to fold.
         if batch.is_empty() {
@@ -190,13 +200,7 @@ fn run(
                     // Idle with rows pending: fold them alone.
                     if rows_pending && last_fold.elapsed() >= FOLD_INTERVAL {
                         last_fold = Instant::now();
-                        stats.folds.fetch_add(1, Relaxed);
-                        match batch::fold(&mut conn, true) {
-                            Ok(()) => rows_pending = false,
-                            Err(e) => {
-                                tracing::error!(error = ?e, "folding pending rows failed; retrying later")
-                            }
-                        }
+                        rows_pending = !fold_all(&mut conn, &mut pending_tags);
                     }
                     continue;
                 }
@@ -204,23 +208,17 @@ fn run(
         }
         // Whatever queued up meanwhile joins the batch.
         batch.extend(rx.try_iter().take(max_batch - 1));
-        // Under load the pending rows are folded in a batch's commit every quarter second.
-        let fold = last_fold.elapsed() >= FOLD_INTERVAL;
         let started = Instant::now();
         let jobs: Vec<&WriteJob> = batch.iter().map(|p| &p.job).collect();
-        let result = batch::write(&mut conn, &jobs, fold);
+        let result = batch::write(&mut conn, &jobs, &mut pending_tags);
         stats.batches.fetch_add(1, Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Relaxed);
         stats
             .commit_micros
             .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+        rows_pending = true;
         match result {
             Ok(()) => {
-                if fold {
-                    last_fold = Instant::now();
-                    stats.folds.fetch_add(1, Relaxed);
-                }
-                rows_pending = !fold;
                 // When nothing comes in for a moment, fold the counter rows before the acks,
                 // so that a sender that waits for its 200 then reads exact counts (tag readers
                 // add the pending tag rows themselves). Under load the next job comes within
@@ -228,14 +226,12 @@ fn run(
                 // queue was merely empty after a COMMIT (one batch in eight at 64 senders)
                 // took an eighth of the writer's time.
                 let mut arrived = None;
-                if rows_pending {
-                    match rx.recv_timeout(FOLD_GRACE) {
-                        Ok(pending) => arrived = Some(pending),
-                        Err(_) => {
-                            stats.count_folds.fetch_add(1, Relaxed);
-                            if let Err(e) = batch::fold(&mut conn, false) {
-                                tracing::error!(error = ?e, "folding pending counts failed; retrying later");
-                            }
+                match rx.recv_timeout(FOLD_GRACE) {
+                    Ok(pending) => arrived = Some(pending),
+                    Err(_) => {
+                        stats.count_folds.fetch_add(1, Relaxed);
+                        if let Err(e) = batch::fold(&mut conn, None) {
+                            tracing::error!(error = ?e, "folding pending counts failed; retrying later");
                         }
                     }
                 }
@@ -246,10 +242,8 @@ fn run(
             }
             Err(e) => {
                 tracing::warn!(error = ?e, jobs = batch.len(), "batch failed; writing its jobs one by one");
-                // Without folding: a failing fold must not fail the events.
-                rows_pending = true;
                 for Pending { job, done } in batch.drain(..) {
-                    let result = batch::write(&mut conn, &[&job], false);
+                    let result = batch::write(&mut conn, &[&job], &mut pending_tags);
                     if let Err(e) = &result {
                         tracing::error!(error = ?e, "write failed");
                         stats.failed_jobs.fetch_add(1, Relaxed);
@@ -257,6 +251,12 @@ fn run(
                     let _ = done.send((job, result.map_err(|e| e.to_string())));
                 }
             }
+        }
+        // Under load everything pending is folded every quarter second, after the acks: the
+        // batch's senders do not wait for it.
+        if last_fold.elapsed() >= FOLD_INTERVAL {
+            last_fold = Instant::now();
+            rows_pending = !fold_all(&mut conn, &mut pending_tags);
         }
     }
     tracing::info!("writer drained and stopped");
