@@ -51,21 +51,25 @@ impl Application {
         let checkpoints = {
             let store = store.clone();
             tokio::spawn(async move {
-                let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
-                let mut ticks: u64 = 0;
+                let mut rolled_up: Option<std::time::Instant> = None;
                 loop {
-                    every.tick().await;
-                    if let Err(e) = store.checkpoint().await {
-                        tracing::warn!(error = %e, "checkpoint failed");
-                    }
+                    let pause = match store.checkpoint().await {
+                        Ok(frames) if Store::wal_starts_over_soon(frames) => 10,
+                        Ok(_) => 250,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "checkpoint failed");
+                            250
+                        }
+                    };
                     // Once a minute: minute buckets older than two days become hours.
-                    ticks += 1;
-                    if ticks % 240 == 1 {
+                    if rolled_up.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60)) {
+                        rolled_up = Some(std::time::Instant::now());
                         let before = crate::store::now_ms() / 60_000 - crate::rates::MINUTES_KEPT;
                         if let Err(e) = store.roll_up_minutes(before).await {
                             tracing::warn!(error = %e, "rolling up minute counts failed");
                         }
                     }
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                 }
             })
         };
