@@ -42,6 +42,7 @@
 //! `issue_users`, which fires only for users new to the issue.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write;
 
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{Value, json};
@@ -159,34 +160,48 @@ pub struct EncodedEvent {
 
 impl EncodedEvent {
     pub fn new(row: EventRow) -> EncodedEvent {
-        let text = |s: &str| Value::from(s).to_string();
-        let option =
-            |s: &Option<String>| s.as_deref().map(text).unwrap_or_else(|| "null".to_owned());
-        let event_tail = format!(
-            ",{},{},{},{},{},{},{},{},",
-            row.timestamp,
-            row.received,
-            text(&row.level),
-            text(&row.platform),
-            option(&row.release),
-            option(&row.environment),
-            option(&row.user_key),
-            text(&row.title),
+        use Field::{Int, Opt, Text};
+        let mut event_tail = String::with_capacity(96 + row.title.len());
+        event_tail.push(',');
+        push_fields(
+            &mut event_tail,
+            &[
+                Int(row.timestamp),
+                Int(row.received),
+                Text(&row.level),
+                Text(&row.platform),
+                Opt(row.release.as_deref()),
+                Opt(row.environment.as_deref()),
+                Opt(row.user_key.as_deref()),
+                Text(&row.title),
+            ],
         );
-        let update_tail = format!(
-            ",{},{},{},{},{}]",
-            text(&row.title),
-            text(&row.culprit),
-            text(&row.level),
-            option(&row.release),
-            text(&row.metadata)
+        event_tail.push(',');
+        let mut update_tail = String::with_capacity(
+            32 + row.title.len() + row.culprit.len() + row.metadata.len() * 5 / 4,
         );
-        let tags = json_list(
-            row.tags
-                .iter()
-                .map(|(k, v)| format!("[{},{}]", text(k), text(v))),
+        update_tail.push(',');
+        push_fields(
+            &mut update_tail,
+            &[
+                Text(&row.title),
+                Text(&row.culprit),
+                Text(&row.level),
+                Opt(row.release.as_deref()),
+                Text(&row.metadata),
+            ],
         );
-        let user = option(&row.user_key);
+        update_tail.push(']');
+        let mut tags = String::with_capacity(2 + row.tags.len() * 40);
+        tags.push('[');
+        for (i, (key, value)) in row.tags.iter().enumerate() {
+            tags.push_str(if i == 0 { "[" } else { ",[" });
+            push_fields(&mut tags, &[Text(key), Text(value)]);
+            tags.push(']');
+        }
+        tags.push(']');
+        let mut user = String::new();
+        push_fields(&mut user, &[Opt(row.user_key.as_deref())]);
         let tag_set_key = tag_set_key(&row.tags);
         EncodedEvent {
             row,
@@ -197,6 +212,58 @@ impl EncodedEvent {
             tag_set_key,
         }
     }
+}
+
+/// A value of a JSON row written by hand (see [`push_fields`]).
+enum Field<'a> {
+    Int(i64),
+    Text(&'a str),
+    /// A text or `null`.
+    Opt(Option<&'a str>),
+}
+
+/// Appends `fields` as JSON values separated by commas, straight into `out` (serializing each
+/// through a `serde_json::Value` cost a copy and a string per field: a few % of a handler).
+fn push_fields(out: &mut String, fields: &[Field]) {
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match field {
+            Field::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Field::Text(s) | Field::Opt(Some(s)) => push_text(out, s),
+            Field::Opt(None) => out.push_str("null"),
+        }
+    }
+}
+
+/// Appends `s` as a JSON string literal: quotes, backslashes and control characters escaped.
+pub(super) fn push_text(out: &mut String, s: &str) {
+    out.push('"');
+    let mut copied = 0;
+    for (i, byte) in s.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // Only ASCII bytes are escaped, so `i` is a character boundary.
+        out.push_str(&s[copied..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        copied = i + 1;
+    }
+    out.push_str(&s[copied..]);
+    out.push('"');
 }
 
 impl std::ops::Deref for EncodedEvent {
@@ -637,6 +704,28 @@ fn user_report_rows(jobs: &[&WriteJob]) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_are_written_as_json_strings_that_read_back_the_same() {
+        for s in [
+            "",
+            "plain",
+            "a\"b\\c",
+            "line\nbreak\r\ttab",
+            "\u{1}\u{1f}\u{7f}",
+            "é 漢字 \u{2028} 🦀",
+        ] {
+            let mut out = String::new();
+            push_text(&mut out, s);
+            assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s, "{out}");
+        }
+        let mut row = String::new();
+        push_fields(
+            &mut row,
+            &[Field::Int(-5), Field::Opt(None), Field::Opt(Some("x"))],
+        );
+        assert_eq!(row, r#"-5,null,"x""#);
+    }
 
     #[test]
     fn the_write_binds_ten_row_lists_and_the_blobs() {

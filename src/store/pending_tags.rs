@@ -16,10 +16,9 @@
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use rusqlite::Connection;
-use serde_json::Value;
-
 use super::StoreError;
+use super::batch::push_text;
+use rusqlite::Connection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TagTotal {
@@ -113,20 +112,16 @@ impl PendingTags {
                 }
             }
         }
-        let text = |s: &str| Value::from(s).to_string();
         let mut out = String::from("[");
         for ((issue_id, key, value), t) in totals {
             if out.len() > 1 {
                 out.push(',');
             }
-            out.push_str(&format!(
-                "[{issue_id},{},{},{},{},{}]",
-                text(key),
-                text(value),
-                t.count,
-                t.first_seen,
-                t.last_seen
-            ));
+            out.push_str(&format!("[{issue_id},"));
+            push_text(&mut out, key);
+            out.push(',');
+            push_text(&mut out, value);
+            out.push_str(&format!(",{},{},{}]", t.count, t.first_seen, t.last_seen));
         }
         out.push(']');
         out
