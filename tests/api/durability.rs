@@ -97,6 +97,17 @@ async fn acknowledged_events_survive_sigkill() {
         issues.iter().map(|i| i.times_seen).sum::<i64>(),
         stored.len() as i64
     );
+    // Tag counts too: the restarted writer read back the pending tag rows and folded them.
+    assert_eq!(store.pending_tag_rows().await.unwrap(), 0);
+    for issue in &issues {
+        let tags = store.issue_tags(issue.id).await.unwrap();
+        let levels: i64 = tags
+            .iter()
+            .filter(|(key, _, _)| key == "level")
+            .map(|(_, _, count)| count)
+            .sum();
+        assert_eq!(levels, issue.times_seen, "{tags:?}");
+    }
     again.child.start_kill().unwrap();
     again.child.wait().await.unwrap();
 }
