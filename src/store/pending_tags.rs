@@ -12,6 +12,12 @@
 //! traffic is some 40,000 tag pairs: 25–50 ms of the single writer, during which nothing
 //! else is committed). The pending rows stay the durable truth: a new writer loads their
 //! totals before it folds them ([`PendingTags::load`]).
+//!
+//! The totals must mirror the rows. Nothing but the writer adds or removes pending rows, except
+//! deleting an issue (its rows go by ON DELETE CASCADE), and the fold skips totals of issues
+//! that no longer exist. Snag deletes no issues today; a feature that does must also keep the
+//! writer from giving a deleted issue's id (new ids are `MAX(id) + 1`) to a new issue before
+//! the next fold, or that issue would inherit the deleted one's tag totals.
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
