@@ -21,6 +21,10 @@ pub struct AppState {
     pub writer: Writer,
     pub writer_stats: Arc<WriterStats>,
     pub keys: KeyCache,
+    /// Bytes held by ingest requests in flight.
+    pub budget: ingest::budget::Budget,
+    /// Where ingest's CPU work runs.
+    pub cpu: ingest::offload::CpuPool,
     pub metrics: Metrics,
     /// Failed web sign-ins per client and email.
     pub login_limiter: crate::web::LoginLimiter,
@@ -76,11 +80,10 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
-        let workers = config.limits.workers.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        });
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let workers = config.limits.workers.unwrap_or(cores);
         // Signs and encrypts the web session cookie; kept in the database so sessions survive
         // restarts and work on every node.
         let session_key = Key::from(&store.secret("session_key", 64).await?);
@@ -91,6 +94,8 @@ impl Application {
         let state = web::Data::new(AppState {
             login_limiter: crate::web::LoginLimiter::default(),
             keys: KeyCache::new(store.clone()),
+            budget: ingest::budget::Budget::new(config.limits.ingest_memory),
+            cpu: ingest::offload::CpuPool::new(config.limits.ingest_threads.unwrap_or(cores)),
             store: store.clone(),
             writer,
             writer_stats: stats,
@@ -163,21 +168,49 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let last_minute = crate::store::now_ms() / 60_000 - 1;
-    let per_minute = match state.store.events_per_project(last_minute).await {
-        Ok(rows) => rows,
-        Err(e) => {
-            tracing::warn!(error = %e, "per-project rates for /metrics");
-            Vec::new()
+/// Prometheus text. Behind `--metrics-token` when set; the series per project (ids and
+/// volumes) only then.
+async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let per_project = match &state.config.metrics_token {
+        None => false,
+        Some(token) => {
+            let given = req
+                .headers()
+                .get(actix_web::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            if !crate::secret::same_secret(given.trim(), token) {
+                return HttpResponse::Unauthorized()
+                    .insert_header(("WWW-Authenticate", "Bearer"))
+                    .json(serde_json::json!({"detail": "a metrics token is required"}));
+            }
+            true
         }
+    };
+    let per_minute = if per_project {
+        let last_minute = crate::store::now_ms() / 60_000 - 1;
+        match state.store.events_per_project(last_minute).await {
+            Ok(rows) => Some(rows),
+            Err(e) => {
+                tracing::warn!(error = %e, "per-project rates for /metrics");
+                Some(Vec::new())
+            }
+        }
+    } else {
+        None
+    };
+    let ingest = crate::metrics::IngestGauges {
+        queue_depth: state.writer.queue_depth(),
+        budget_in_use: state.budget.in_use(),
+        budget_total: state.budget.total(),
     };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(
             state
                 .metrics
-                .render(&state.writer_stats, state.writer.queue_depth(), &per_minute),
+                .render(&state.writer_stats, &ingest, per_minute.as_deref()),
         )
 }
 

@@ -435,7 +435,7 @@ mod tests {
         flate2::read::MultiGzDecoder::new(body.as_slice())
             .read_to_end(&mut raw)
             .unwrap();
-        let env = crate::protocol::envelope::parse(&raw).unwrap();
+        let env = crate::protocol::envelope::parse(&raw, usize::MAX).unwrap();
         assert_eq!(
             env.header_str("event_id"),
             Some("0123456789abcdef0123456789abcdef")

@@ -283,7 +283,9 @@ fn event_payload(text: &[u8]) -> Option<&[u8]> {
     if serde_json::from_slice::<serde_json::Value>(text).is_ok_and(|v| v.is_object()) {
         return Some(text);
     }
-    let envelope = crate::protocol::envelope::parse(text).ok()?;
+    let envelope =
+        crate::protocol::envelope::parse(text, crate::config::Limits::default().max_envelope_items)
+            .ok()?;
     envelope
         .items
         .iter()

@@ -43,6 +43,11 @@ pub struct Config {
     #[arg(long, env = "SNAG_ORG_SLUG", default_value = "snag", global = true)]
     pub org_slug: String,
 
+    /// Bearer token `/metrics` asks for. Unset: `/metrics` answers anyone, with totals only;
+    /// set: only requests with `Authorization: Bearer <token>`, and series per project too.
+    #[arg(long, env = "SNAG_METRICS_TOKEN", global = true)]
+    pub metrics_token: Option<String>,
+
     #[command(flatten)]
     pub limits: Limits,
 
@@ -104,6 +109,29 @@ pub struct Limits {
     )]
     pub max_attachment_size: usize,
 
+    /// Most items in one envelope; more answers 413 (the parse stops there).
+    #[arg(
+        long,
+        env = "SNAG_MAX_ENVELOPE_ITEMS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub max_envelope_items: usize,
+
+    /// Bytes that ingest requests in flight may hold together: bodies as read and decompressed,
+    /// rows waiting for the writer. When spent, requests answer 429 with Retry-After.
+    #[arg(
+        long,
+        env = "SNAG_INGEST_MEMORY",
+        default_value_t = 256 * 1024 * 1024,
+        global = true
+    )]
+    pub ingest_memory: usize,
+
+    /// Threads that decompress, parse and group events (default: one per CPU core).
+    #[arg(long, env = "SNAG_INGEST_THREADS", global = true)]
+    pub ingest_threads: Option<usize>,
+
     /// Events waiting for the writer; past this the ingest answers 429 with Retry-After.
     #[arg(long, env = "SNAG_QUEUE_SIZE", default_value_t = 20_000, global = true)]
     pub queue_size: usize,
@@ -123,6 +151,9 @@ impl Default for Limits {
             max_event_size: 1024 * 1024,
             max_envelope_size: 50 * 1024 * 1024,
             max_attachment_size: 20 * 1024 * 1024,
+            max_envelope_items: 1000,
+            ingest_memory: 256 * 1024 * 1024,
+            ingest_threads: None,
             queue_size: 20_000,
             max_batch: 2_000,
             workers: None,
@@ -139,6 +170,7 @@ impl Config {
             base_url: None,
             bind: "127.0.0.1:0".to_owned(),
             org_slug: "snag".to_owned(),
+            metrics_token: None,
             limits: Limits {
                 workers: Some(2),
                 ..Limits::default()

@@ -85,6 +85,7 @@ impl ResponseError for IngestError {
             | IngestError::BadAuth(_)
             | IngestError::UnknownKey => StatusCode::UNAUTHORIZED,
             IngestError::DisabledKey | IngestError::WrongProject => StatusCode::FORBIDDEN,
+            IngestError::Envelope(EnvelopeError::TooManyItems(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::BadProjectId
             | IngestError::UnsupportedVersion(_)
             | IngestError::Envelope(_)

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Mutex, PoisonError};
 
 use crate::store::writer::WriterStats;
 
@@ -28,7 +28,7 @@ impl Metrics {
         *self
             .accepted
             .lock()
-            .expect("metrics lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .entry(item_type)
             .or_default() += n;
     }
@@ -37,7 +37,7 @@ impl Metrics {
         *self
             .rejected
             .lock()
-            .expect("metrics lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .entry(reason)
             .or_default() += 1;
     }
@@ -46,7 +46,7 @@ impl Metrics {
         *self
             .project_accepted
             .lock()
-            .expect("metrics lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .entry(project_id)
             .or_default() += 1;
     }
@@ -55,7 +55,7 @@ impl Metrics {
         *self
             .project_rejected
             .lock()
-            .expect("metrics lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .entry((project_id, reason))
             .or_default() += 1;
     }
@@ -65,27 +65,38 @@ impl Metrics {
         *self
             .alert_deliveries
             .lock()
-            .expect("metrics lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .entry(result)
             .or_default() += 1;
     }
 
-    /// `per_minute`: (project id, events in the last full minute), read from the database.
+    /// `per_minute`: (project id, events in the last full minute), read from the database;
+    /// `None` leaves out every series per project.
     pub fn render(
         &self,
         writer: &WriterStats,
-        queue_depth: usize,
-        per_minute: &[(i64, i64)],
+        ingest: &IngestGauges,
+        per_minute: Option<&[(i64, i64)]>,
     ) -> String {
         let mut out = String::new();
         out.push_str("# HELP snag_items_accepted_total Envelope items accepted, by item type.\n");
         out.push_str("# TYPE snag_items_accepted_total counter\n");
-        for (ty, n) in self.accepted.lock().expect("metrics lock").iter() {
+        for (ty, n) in self
+            .accepted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             let _ = writeln!(out, "snag_items_accepted_total{{type=\"{ty}\"}} {n}");
         }
         out.push_str("# HELP snag_requests_rejected_total Ingest requests rejected, by reason.\n");
         out.push_str("# TYPE snag_requests_rejected_total counter\n");
-        for (reason, n) in self.rejected.lock().expect("metrics lock").iter() {
+        for (reason, n) in self
+            .rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "snag_requests_rejected_total{{reason=\"{reason}\"}} {n}"
@@ -96,7 +107,19 @@ impl Metrics {
                 "snag_writer_queue_depth",
                 "gauge",
                 "Envelopes waiting for the writer.",
-                queue_depth as f64,
+                ingest.queue_depth as f64,
+            ),
+            (
+                "snag_ingest_memory_bytes",
+                "gauge",
+                "Bytes held by ingest requests in flight (bodies, decompressed, rows to write).",
+                ingest.budget_in_use as f64,
+            ),
+            (
+                "snag_ingest_memory_limit_bytes",
+                "gauge",
+                "The most ingest requests may hold together; past it they answer 429.",
+                ingest.budget_total as f64,
             ),
             (
                 "snag_writer_batches_total",
@@ -141,9 +164,32 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         }
+        if let Some(per_minute) = per_minute {
+            self.render_projects(&mut out, per_minute);
+        }
+        out.push_str("# HELP snag_alert_emails_total Alert email attempts, by result.\n");
+        out.push_str("# TYPE snag_alert_emails_total counter\n");
+        for (result, n) in self
+            .alert_deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(out, "snag_alert_emails_total{{result=\"{result}\"}} {n}");
+        }
+        out
+    }
+
+    /// The series per project, for those who hold the metrics token.
+    fn render_projects(&self, out: &mut String, per_minute: &[(i64, i64)]) {
         out.push_str("# HELP snag_project_events_accepted_total Events accepted, by project id.\n");
         out.push_str("# TYPE snag_project_events_accepted_total counter\n");
-        for (project, n) in self.project_accepted.lock().expect("metrics lock").iter() {
+        for (project, n) in self
+            .project_accepted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "snag_project_events_accepted_total{{project=\"{project}\"}} {n}"
@@ -151,7 +197,12 @@ impl Metrics {
         }
         out.push_str("# HELP snag_project_requests_rejected_total Ingest requests rejected, by project id and reason.\n");
         out.push_str("# TYPE snag_project_requests_rejected_total counter\n");
-        for ((project, reason), n) in self.project_rejected.lock().expect("metrics lock").iter() {
+        for ((project, reason), n) in self
+            .project_rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "snag_project_requests_rejected_total{{project=\"{project}\",reason=\"{reason}\"}} {n}"
@@ -165,11 +216,13 @@ impl Metrics {
                 "snag_project_events_per_minute{{project=\"{project}\"}} {n}"
             );
         }
-        out.push_str("# HELP snag_alert_emails_total Alert email attempts, by result.\n");
-        out.push_str("# TYPE snag_alert_emails_total counter\n");
-        for (result, n) in self.alert_deliveries.lock().expect("metrics lock").iter() {
-            let _ = writeln!(out, "snag_alert_emails_total{{result=\"{result}\"}} {n}");
-        }
-        out
     }
+}
+
+/// Ingest gauges read when `/metrics` is asked.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestGauges {
+    pub queue_depth: usize,
+    pub budget_in_use: usize,
+    pub budget_total: usize,
 }

@@ -1310,7 +1310,9 @@ impl Glob {
     }
 }
 
-/// Set-of-positions simulation: no backtracking blow-up for many stars.
+/// Set-of-positions simulation: no backtracking blow-up for many stars, and each token costs
+/// O(len) however many positions are live (a `*` fills a run once, not once per start), so a
+/// match is O(tokens × len) on any input.
 fn match_tokens(
     toks: &[Tok],
     s: &[char],
@@ -1324,6 +1326,11 @@ fn match_tokens(
     for tok in toks {
         next.clear();
         next.resize(n + 1, false);
+        // Star: the end of the run filled so far (positions up to it are set).
+        let mut filled: Option<usize> = None;
+        // `**` forms: everything they can reach from the first live position includes what
+        // any later one reaches, so the scan is done once.
+        let mut scanned = false;
         for p in (0..=n).filter(|&p| cur[p]) {
             match tok {
                 Tok::Lit(c) => {
@@ -1344,26 +1351,37 @@ fn match_tokens(
                     }
                 }
                 Tok::Star => {
-                    next[p] = true;
-                    for q in p..n {
-                        if sep && s[q] == '/' {
-                            break;
-                        }
-                        next[q + 1] = true;
+                    if filled.is_some_and(|end| p <= end) {
+                        continue;
                     }
+                    // p, then each position up to and including the next `/` (or the end).
+                    let mut end = p;
+                    next[p] = true;
+                    while end < n && !(sep && s[end] == '/') {
+                        end += 1;
+                        next[end] = true;
+                    }
+                    filled = Some(end);
                 }
-                Tok::Everything => next[p..].iter_mut().for_each(|x| *x = true),
+                Tok::Everything => {
+                    next[p..].iter_mut().for_each(|x| *x = true);
+                    break;
+                }
                 Tok::RecPrefix => {
                     next[p] = true;
-                    for q in p..n {
-                        if s[q] == '/' {
-                            next[q + 1] = true;
+                    if !scanned {
+                        scanned = true;
+                        for q in p..n {
+                            if s[q] == '/' {
+                                next[q + 1] = true;
+                            }
                         }
                     }
                 }
                 Tok::RecSuffix => {
                     if s.get(p) == Some(&'/') {
                         next[p + 1..].iter_mut().for_each(|x| *x = true);
+                        break;
                     }
                 }
                 Tok::RecMiddle => {
@@ -1374,6 +1392,7 @@ fn match_tokens(
                                 next[q + 1] = true;
                             }
                         }
+                        break;
                     }
                 }
             }

@@ -5,38 +5,55 @@
 //! no Content-Encoding but gzip magic bytes → gzip
 //! /store/ only: base64(zlib(json)) or base64(json) when the body does not start with '{'
 //! ```
-//! Decompression stops one byte past the limit, so a bomb costs at most `limit` bytes of memory.
+//! Decompression stops one byte past the limit, so a bomb costs at most `limit` bytes of memory,
+//! and every byte read or inflated is charged to the ingest budget before it is stored.
 
 use std::io::Read;
 
 use actix_web::HttpRequest;
-use actix_web::http::header::CONTENT_ENCODING;
+use actix_web::http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
 use actix_web::web;
 use base64::Engine;
 use futures_util::StreamExt;
 
+use super::budget::{Budget, ChargedBuf};
 use crate::error::IngestError;
 
-/// Reads the whole request body; more than `limit` bytes answers 413.
+/// Reads the whole request body, charging it to `budget` as it grows; more than `limit` bytes
+/// answers 413 (as soon as `Content-Length` says so, before reading).
 pub async fn read(
+    req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
     kind: &'static str,
-) -> Result<Vec<u8>, IngestError> {
-    let mut body = Vec::new();
+    budget: &Budget,
+) -> Result<ChargedBuf, IngestError> {
+    let mut body = ChargedBuf::new(budget);
+    let announced = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(length) = announced {
+        if length > limit {
+            return Err(IngestError::TooLarge(kind));
+        }
+        body.reserve_total(length)?;
+    }
     while let Some(chunk) = payload.next().await {
         let chunk = chunk
             .map_err(|e| IngestError::BadRequest(format!("failed to read request body: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(IngestError::TooLarge(kind));
         }
-        body.extend_from_slice(&chunk);
+        body.extend(&chunk)?;
     }
     Ok(body)
 }
 
+/// A body's compression, from its `Content-Encoding` header (or its first bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub enum Encoding {
     Identity,
     Gzip,
     Deflate,
@@ -44,34 +61,39 @@ enum Encoding {
     Zstd,
 }
 
-/// Decompresses `body` as its `Content-Encoding` says; output above `limit` answers 413.
+/// The encoding `Content-Encoding` names; `None` means "look at the body" (see [`decode`]).
+pub fn encoding(req: &HttpRequest) -> Result<Option<Encoding>, IngestError> {
+    let Some(header) = req.headers().get(CONTENT_ENCODING) else {
+        return Ok(None);
+    };
+    let header = header.to_str().unwrap_or("?").trim().to_ascii_lowercase();
+    Ok(match header.as_str() {
+        // sentry-ruby sends "", old Android SDKs "UTF-8": both mean none.
+        "" | "identity" | "utf-8" => None,
+        "gzip" | "x-gzip" => Some(Encoding::Gzip),
+        "deflate" => Some(Encoding::Deflate),
+        "br" => Some(Encoding::Brotli),
+        "zstd" => Some(Encoding::Zstd),
+        other => {
+            let other: String = other.chars().take(64).collect();
+            return Err(IngestError::BadRequest(format!(
+                "unsupported content encoding {other:?}"
+            )));
+        }
+    })
+}
+
+/// Decompresses `body` as [`encoding`] said; output above `limit` answers 413, and every
+/// byte of output is charged to `budget` before it is written.
 pub fn decode(
-    req: &HttpRequest,
-    body: Vec<u8>,
+    encoding: Option<Encoding>,
+    body: ChargedBuf,
     limit: usize,
     kind: &'static str,
-) -> Result<Vec<u8>, IngestError> {
-    let header = req
-        .headers()
-        .get(CONTENT_ENCODING)
-        .map(|v| v.to_str().unwrap_or("?"));
-    let encoding = match header.map(|h| h.trim().to_ascii_lowercase()) {
-        None => sniff(&body),
-        Some(h) => match h.as_str() {
-            // sentry-ruby sends "", old Android SDKs "UTF-8": both mean none.
-            "" | "identity" | "utf-8" => sniff(&body),
-            "gzip" | "x-gzip" => Encoding::Gzip,
-            "deflate" => Encoding::Deflate,
-            "br" => Encoding::Brotli,
-            "zstd" => Encoding::Zstd,
-            other => {
-                return Err(IngestError::BadRequest(format!(
-                    "unsupported content encoding {other:?}"
-                )));
-            }
-        },
-    };
-    decompress(encoding, body, limit, kind)
+    budget: &Budget,
+) -> Result<ChargedBuf, IngestError> {
+    let encoding = encoding.unwrap_or_else(|| sniff(&body));
+    decompress(encoding, body, limit, kind, budget)
 }
 
 /// gzip bodies sent without a `Content-Encoding` header are recognised by their magic bytes.
@@ -85,10 +107,11 @@ fn sniff(body: &[u8]) -> Encoding {
 
 fn decompress(
     encoding: Encoding,
-    body: Vec<u8>,
+    body: ChargedBuf,
     limit: usize,
     kind: &'static str,
-) -> Result<Vec<u8>, IngestError> {
+    budget: &Budget,
+) -> Result<ChargedBuf, IngestError> {
     let corrupt = |name: &str, e: std::io::Error| {
         IngestError::BadRequest(format!("invalid {name} body: {e}"))
     };
@@ -103,32 +126,41 @@ fn decompress(
             flate2::read::MultiGzDecoder::new(body.as_slice()),
             limit,
             output_hint(&body, limit),
+            budget,
         )
-        .map_err(|e| corrupt("gzip", e))?,
+        .map_err(|e| e.or_corrupt(|e| corrupt("gzip", e)))?,
         Encoding::Deflate => {
             // JSON deflates about 8:1; `capped` bounds the guess by the limit.
             let hint = body.len().saturating_mul(8);
-            match capped(flate2::read::ZlibDecoder::new(body.as_slice()), limit, hint) {
+            match capped(
+                flate2::read::ZlibDecoder::new(body.as_slice()),
+                limit,
+                hint,
+                budget,
+            ) {
                 Ok(out) => out,
+                Err(Capped::Refused(e)) => return Err(e),
                 // Some clients send raw deflate under the same name.
-                Err(_) => capped(
+                Err(Capped::Corrupt(_)) => capped(
                     flate2::read::DeflateDecoder::new(body.as_slice()),
                     limit,
                     hint,
+                    budget,
                 )
-                .map_err(|e| corrupt("deflate", e))?,
+                .map_err(|e| e.or_corrupt(|e| corrupt("deflate", e)))?,
             }
         }
         Encoding::Brotli => capped(
             brotli_decompressor::Decompressor::new(body.as_slice(), 8192),
             limit,
             0,
+            budget,
         )
-        .map_err(|e| corrupt("br", e))?,
+        .map_err(|e| e.or_corrupt(|e| corrupt("br", e)))?,
         Encoding::Zstd => {
             let decoder = zstd::stream::read::Decoder::new(body.as_slice())
                 .map_err(|e| corrupt("zstd", e))?;
-            capped(decoder, limit, 0).map_err(|e| corrupt("zstd", e))?
+            capped(decoder, limit, 0, budget).map_err(|e| e.or_corrupt(|e| corrupt("zstd", e)))?
         }
     };
     if out.len() > limit {
@@ -137,11 +169,46 @@ fn decompress(
     Ok(out)
 }
 
-/// Reads at most `limit + 1` bytes, enough to tell "too large" without inflating a bomb.
-/// `capacity` is a guess of the output size, so that the output is not copied as it grows.
-fn capped(reader: impl Read, limit: usize, capacity: usize) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(capacity.min(limit + 1));
-    reader.take(limit as u64 + 1).read_to_end(&mut out)?;
+/// Why decompression stopped.
+enum Capped {
+    /// The input is not valid in its encoding.
+    Corrupt(std::io::Error),
+    /// The budget is spent.
+    Refused(IngestError),
+}
+
+impl Capped {
+    fn or_corrupt(self, corrupt: impl FnOnce(std::io::Error) -> IngestError) -> IngestError {
+        match self {
+            Capped::Corrupt(e) => corrupt(e),
+            Capped::Refused(e) => e,
+        }
+    }
+}
+
+/// Reads at most `limit + 1` bytes, enough to tell "too large" without inflating a bomb,
+/// charging the output to the budget as it grows. `capacity` is a guess of the output size,
+/// so that the output is not copied as it grows.
+fn capped(
+    mut reader: impl Read,
+    limit: usize,
+    capacity: usize,
+    budget: &Budget,
+) -> Result<ChargedBuf, Capped> {
+    let mut out = ChargedBuf::new(budget);
+    out.reserve_total(capacity.min(limit + 1))
+        .map_err(Capped::Refused)?;
+    let mut chunk = [0u8; 64 * 1024];
+    while out.len() <= limit {
+        let want = chunk.len().min(limit + 1 - out.len());
+        let n = match reader.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Capped::Corrupt(e)),
+        };
+        out.extend(&chunk[..n]).map_err(Capped::Refused)?;
+    }
     Ok(out)
 }
 
@@ -158,7 +225,11 @@ fn output_hint(gzip: &[u8], limit: usize) -> usize {
 }
 
 /// The legacy `/store/` body: JSON, or base64 of JSON or of zlib-compressed JSON.
-pub fn legacy_store_body(body: Vec<u8>, limit: usize) -> Result<Vec<u8>, IngestError> {
+pub fn legacy_store_body(
+    body: ChargedBuf,
+    limit: usize,
+    budget: &Budget,
+) -> Result<ChargedBuf, IngestError> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return Ok(body);
     }
@@ -170,16 +241,40 @@ pub fn legacy_store_body(body: Vec<u8>, limit: usize) -> Result<Vec<u8>, IngestE
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(&trimmed)
         .map_err(|_| IngestError::BadRequest("body is neither JSON nor base64".into()))?;
+    drop(trimmed);
+    let decoded = ChargedBuf::from_vec(budget, decoded)?;
     if decoded.first() == Some(&b'{') {
         return Ok(decoded);
     }
-    decompress(Encoding::Deflate, decoded, limit, "event")
+    decompress(Encoding::Deflate, decoded, limit, "event", budget)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    fn budget() -> Budget {
+        Budget::new(64 << 20)
+    }
+
+    /// `decompress` of a plain buffer, for the tests.
+    fn inflate(
+        encoding: Encoding,
+        data: Vec<u8>,
+        limit: usize,
+        kind: &'static str,
+    ) -> Result<Vec<u8>, IngestError> {
+        let budget = budget();
+        let body = ChargedBuf::from_vec(&budget, data)?;
+        decompress(encoding, body, limit, kind, &budget).map(|b| b.to_vec())
+    }
+
+    fn legacy(data: Vec<u8>) -> Result<Vec<u8>, IngestError> {
+        let budget = budget();
+        let body = ChargedBuf::from_vec(&budget, data)?;
+        legacy_store_body(body, 1 << 20, &budget).map(|b| b.to_vec())
+    }
 
     fn gzip(data: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -197,23 +292,23 @@ mod tests {
     fn every_encoding_round_trips() {
         let data = b"{\"message\":\"hello\"}".repeat(50);
         assert_eq!(
-            decompress(Encoding::Gzip, gzip(&data), 1 << 20, "event").unwrap(),
+            inflate(Encoding::Gzip, gzip(&data), 1 << 20, "event").unwrap(),
             data
         );
         assert_eq!(
-            decompress(Encoding::Deflate, zlib(&data), 1 << 20, "event").unwrap(),
+            inflate(Encoding::Deflate, zlib(&data), 1 << 20, "event").unwrap(),
             data
         );
         let mut raw =
             flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         raw.write_all(&data).unwrap();
         assert_eq!(
-            decompress(Encoding::Deflate, raw.finish().unwrap(), 1 << 20, "event").unwrap(),
+            inflate(Encoding::Deflate, raw.finish().unwrap(), 1 << 20, "event").unwrap(),
             data
         );
         let zstd = zstd::bulk::compress(&data, 3).unwrap();
         assert_eq!(
-            decompress(Encoding::Zstd, zstd, 1 << 20, "event").unwrap(),
+            inflate(Encoding::Zstd, zstd, 1 << 20, "event").unwrap(),
             data
         );
         assert_eq!(sniff(&gzip(&data)), Encoding::Gzip);
@@ -224,9 +319,18 @@ mod tests {
         let bomb = gzip(&vec![b'a'; 10 << 20]);
         assert!(bomb.len() < 100_000);
         assert!(matches!(
-            decompress(Encoding::Gzip, bomb, 1 << 20, "event"),
+            inflate(Encoding::Gzip, bomb, 1 << 20, "event"),
             Err(IngestError::TooLarge("event"))
         ));
+    }
+
+    #[test]
+    fn inflating_past_the_budget_is_refused_not_stored() {
+        let budget = Budget::new(1 << 20);
+        let bomb = ChargedBuf::from_vec(&budget, gzip(&vec![0u8; 8 << 20])).unwrap();
+        let r = decompress(Encoding::Gzip, bomb, 16 << 20, "envelope", &budget);
+        assert!(matches!(r, Err(IngestError::Overloaded)), "{r:?}");
+        assert_eq!(budget.in_use(), 0);
     }
 
     #[test]
@@ -237,14 +341,14 @@ mod tests {
             Encoding::Brotli,
             Encoding::Zstd,
         ] {
-            let r = decompress(enc, b"definitely not compressed".to_vec(), 1 << 20, "event");
+            let r = inflate(enc, b"definitely not compressed".to_vec(), 1 << 20, "event");
             assert!(
                 matches!(r, Err(IngestError::BadRequest(_))),
                 "{enc:?}: {r:?}"
             );
         }
         let truncated = gzip(b"{\"message\":\"hello world, hello world\"}");
-        let r = decompress(
+        let r = inflate(
             Encoding::Gzip,
             truncated[..truncated.len() / 2].to_vec(),
             1 << 20,
@@ -261,9 +365,9 @@ mod tests {
                 .encode(d)
                 .into_bytes()
         };
-        assert_eq!(legacy_store_body(json.clone(), 1 << 20).unwrap(), json);
-        assert_eq!(legacy_store_body(b64(&json), 1 << 20).unwrap(), json);
-        assert_eq!(legacy_store_body(b64(&zlib(&json)), 1 << 20).unwrap(), json);
-        assert!(legacy_store_body(b"%%%".to_vec(), 1 << 20).is_err());
+        assert_eq!(legacy(json.clone()).unwrap(), json);
+        assert_eq!(legacy(b64(&json)).unwrap(), json);
+        assert_eq!(legacy(b64(&zlib(&json))).unwrap(), json);
+        assert!(legacy(b"%%%".to_vec()).is_err());
     }
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{accept, auth, body, counted, project_id, received};
+use super::{Opened, accept, auth, body, counted, open_rows, project_id, read_body, received};
 use crate::app::AppState;
 use crate::error::IngestError;
 use crate::protocol::envelope;
@@ -23,30 +23,70 @@ async fn handle_envelope(
     let project_id = project_id(req)?;
     // Check a key given outside the body before reading the body.
     let request_key = auth::request_key(req)?;
-    if let Some(key) = &request_key {
-        state.keys.authorize(key, project_id).await?;
-    }
-    let limit = state.config.limits.max_envelope_size;
-    let raw = body::read(payload, limit, "envelope").await?;
-    let body = body::decode(req, raw, limit, "envelope")?;
-    let envelope = envelope::parse(&body)?;
-    let dsn = envelope.header_str("dsn").map(auth::parse_dsn);
-    match (&request_key, dsn) {
-        (Some(key), Some(Ok(dsn))) if dsn.public_key != *key || dsn.project_id != project_id => {
-            return Err(IngestError::BadRequest(
-                "the envelope's dsn does not match the request's key".into(),
-            ));
+    let rules = match &request_key {
+        Some(key) => {
+            state.keys.authorize(key, project_id).await?;
+            Some(state.keys.project_rules(project_id).await?)
         }
-        (Some(_), _) => {}
-        // The browser tunnel: the only credentials are in the envelope header.
-        (None, Some(dsn)) => {
-            let dsn = dsn?;
-            if dsn.project_id != project_id {
-                return Err(IngestError::WrongProject);
-            }
-            state.keys.authorize(&dsn.public_key, project_id).await?;
+        None => None,
+    };
+    let limits = state.config.limits.clone();
+    let (encoding, raw) = read_body(req, payload, state, "envelope").await?;
+    let received = received(req, project_id);
+    let budget = state.budget.clone();
+    let opened = {
+        let received = received.clone();
+        state
+            .cpu
+            .run(move || {
+                let body =
+                    body::decode(encoding, raw, limits.max_envelope_size, "envelope", &budget)?;
+                let envelope = envelope::parse(&body, limits.max_envelope_items)?;
+                let dsn = envelope.header_str("dsn");
+                match (request_key, rules) {
+                    (Some(key), Some(rules)) => {
+                        if let Some(Ok(dsn)) = dsn.map(auth::parse_dsn)
+                            && (dsn.public_key != key || dsn.project_id != project_id)
+                        {
+                            return Err(IngestError::BadRequest(
+                                "the envelope's dsn does not match the request's key".into(),
+                            ));
+                        }
+                        open_rows(&envelope, &received, &rules, &limits, &budget)
+                            .map(|rows| Opened::Rows(Box::new(rows)))
+                    }
+                    // The browser tunnel: the only credentials are in the envelope header.
+                    _ => {
+                        let dsn = auth::parse_dsn(dsn.ok_or(IngestError::MissingAuth)?)?;
+                        if dsn.project_id != project_id {
+                            return Err(IngestError::WrongProject);
+                        }
+                        drop(envelope);
+                        Ok(Opened::Tunnel {
+                            key: dsn.public_key,
+                            body,
+                        })
+                    }
+                }
+            })
+            .await?
+    };
+    let rows = match opened {
+        Opened::Rows(rows) => *rows,
+        Opened::Tunnel { key, body } => {
+            state.keys.authorize(&key, project_id).await?;
+            let rules = state.keys.project_rules(project_id).await?;
+            let limits = state.config.limits.clone();
+            let budget = state.budget.clone();
+            let received = received.clone();
+            state
+                .cpu
+                .run(move || {
+                    let envelope = envelope::parse(&body, limits.max_envelope_items)?;
+                    open_rows(&envelope, &received, &rules, &limits, &budget)
+                })
+                .await?
         }
-        (None, None) => return Err(IngestError::MissingAuth),
-    }
-    accept(state, &envelope, &received(req, project_id)).await
+    };
+    accept(state, rows, &received).await
 }

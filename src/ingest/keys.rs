@@ -4,7 +4,7 @@
 //! for as long: a rule change applies to events received [`KEY_TTL`] later at most.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::error::IngestError;
@@ -35,7 +35,7 @@ impl KeyCache {
         if let Some((rules, at)) = self
             .rules
             .read()
-            .expect("rules cache lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .get(&project_id)
             && at.elapsed() < KEY_TTL
         {
@@ -54,9 +54,18 @@ impl KeyCache {
         );
         self.rules
             .write()
-            .expect("rules cache lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .insert(project_id, (rules.clone(), Instant::now()));
         Ok(rules)
+    }
+
+    /// Whether a request for `project_id` passed [`KeyCache::authorize`] lately (its rules are
+    /// cached only then), so that per-project labels come from real projects alone.
+    pub fn is_authorized_project(&self, project_id: i64) -> bool {
+        self.rules
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&project_id)
     }
 
     /// Checks that `public_key` is an active key of `project_id`.
@@ -75,7 +84,11 @@ impl KeyCache {
     }
 
     async fn lookup(&self, public_key: &str) -> Result<Option<ProjectKey>, IngestError> {
-        if let Some((key, at)) = self.known.read().expect("key cache lock").get(public_key)
+        if let Some((key, at)) = self
+            .known
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(public_key)
             && at.elapsed() < KEY_TTL
         {
             return Ok(Some(key.clone()));
@@ -85,7 +98,7 @@ impl KeyCache {
             .find_key(public_key)
             .await
             .map_err(|e| IngestError::Internal(format!("key lookup failed: {e}")))?;
-        let mut known = self.known.write().expect("key cache lock");
+        let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
         match &found {
             Some(key) => known.insert(public_key.to_owned(), (key.clone(), Instant::now())),
             None => known.remove(public_key),

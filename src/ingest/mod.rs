@@ -6,11 +6,17 @@
 //! OPTIONS on both                                 CORS preflight
 //! → 200 {"id": "<event id>"} only after the envelope's rows are committed
 //! ```
+//!
+//! A request's work is bounded before it is done: its key is checked before its body is read,
+//! the body and everything made from it are charged to [`budget::Budget`] (429 when spent),
+//! and the CPU work runs on [`offload::CpuPool`], never on the HTTP workers.
 
 pub mod auth;
 pub mod body;
+pub mod budget;
 mod envelope;
 pub mod keys;
+pub mod offload;
 mod store;
 
 use actix_web::http::Method;
@@ -18,8 +24,12 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app::AppState;
+use crate::config::Limits;
 use crate::error::IngestError;
-use crate::pipeline::{self, Received};
+use crate::grouping::ProjectRules;
+use crate::pipeline::{self, Prepared, Received};
+use crate::protocol::{Envelope, ItemType};
+use budget::{Budget, Charge, ChargedBuf};
 
 /// CORS as Relay: any origin; the rate-limit headers readable by browser SDKs.
 fn cors_headers() -> DefaultHeaders {
@@ -80,14 +90,68 @@ fn received(req: &HttpRequest, project_id: i64) -> Received {
     }
 }
 
-/// Prepares and commits a parsed envelope; answers its event id.
+/// An envelope's rows, with the bytes they hold charged to the budget until their COMMIT.
+pub struct Rows {
+    prepared: Prepared,
+    _charge: Charge,
+}
+
+/// What the CPU half of an envelope request ends with.
+enum Opened {
+    Rows(Box<Rows>),
+    /// Credentials only in the envelope header: checked before the rows are made.
+    Tunnel {
+        key: String,
+        body: ChargedBuf,
+    },
+}
+
+/// The request's body as sent (charged to the budget) and how it is compressed.
+async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    kind: &'static str,
+) -> Result<(Option<body::Encoding>, ChargedBuf), IngestError> {
+    let encoding = body::encoding(req)?;
+    let limit = state.config.limits.max_envelope_size;
+    let raw = body::read(req, payload, limit, kind, &state.budget).await?;
+    Ok((encoding, raw))
+}
+
+/// Turns a parsed envelope into rows (on a pool thread), charging the rows' bytes first.
+fn open_rows(
+    envelope: &Envelope,
+    received: &Received,
+    rules: &ProjectRules,
+    limits: &Limits,
+    budget: &Budget,
+) -> Result<Rows, IngestError> {
+    let mut charge = budget.start();
+    // Attachments are copied into their rows; an event becomes a compressed row, smaller
+    // than its payload.
+    charge.add(
+        envelope
+            .items
+            .iter()
+            .filter(|i| matches!(i.ty, ItemType::Attachment | ItemType::Event))
+            .map(|i| i.payload.len())
+            .sum(),
+    )?;
+    let prepared = pipeline::prepare(envelope, received, rules, limits)?;
+    Ok(Rows {
+        prepared,
+        _charge: charge,
+    })
+}
+
+/// Commits prepared rows; answers their event id.
 async fn accept(
     state: &AppState,
-    envelope: &crate::protocol::Envelope<'_>,
+    rows: Rows,
     received: &Received,
 ) -> Result<HttpResponse, IngestError> {
-    let rules = state.keys.project_rules(received.project_id).await?;
-    let prepared = pipeline::prepare(envelope, received, &rules, &state.config.limits)?;
+    let Rows { prepared, _charge } = rows;
     pipeline::commit(&state.writer, prepared.job).await?;
     for ty in prepared.counts {
         state.metrics.accepted(ty, 1);
@@ -105,8 +169,9 @@ fn id_response(event_id: Option<String>) -> HttpResponse {
     }
 }
 
-/// Counts a rejection (by reason, and by project when the path names one) before it becomes
-/// the response.
+/// Counts a rejection (by reason, and by project when the path names one whose key was
+/// accepted before: labels never come from unauthenticated requests) before it becomes the
+/// response.
 fn counted<T>(
     state: &AppState,
     req: &HttpRequest,
@@ -114,7 +179,9 @@ fn counted<T>(
 ) -> Result<T, IngestError> {
     if let Err(e) = &result {
         state.metrics.rejected(e.reason());
-        if let Ok(project) = project_id(req) {
+        if let Ok(project) = project_id(req)
+            && state.keys.is_authorized_project(project)
+        {
             state.metrics.project_rejected(project, e.reason());
         }
         match e {

@@ -6,7 +6,7 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{accept, auth, body, counted, project_id, received};
+use super::{accept, auth, body, counted, open_rows, project_id, read_body, received};
 use crate::app::AppState;
 use crate::error::IngestError;
 use crate::protocol::{Envelope, Item, ItemType, envelope};
@@ -27,32 +27,44 @@ async fn handle_store(
     let project_id = project_id(req)?;
     let key = auth::request_key(req)?.ok_or(IngestError::MissingAuth)?;
     state.keys.authorize(&key, project_id).await?;
-    let limits = &state.config.limits;
-    let raw = body::read(payload, limits.max_envelope_size, "event").await?;
+    let rules = state.keys.project_rules(project_id).await?;
+    let limits = state.config.limits.clone();
+    let (encoding, raw) = read_body(req, payload, state, "event").await?;
     let is_envelope = req
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-sentry-envelope"));
-    if is_envelope {
-        let body = body::decode(req, raw, limits.max_envelope_size, "envelope")?;
-        let envelope = envelope::parse(&body)?;
-        return accept(state, &envelope, &received(req, project_id)).await;
-    }
-    let body = body::decode(req, raw, limits.max_event_size, "event")?;
-    let body = body::legacy_store_body(body, limits.max_event_size)?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(IngestError::BadRequest("empty request body".into()));
-    }
-    // One event, handled as an envelope with a single item.
-    let item = Item {
-        ty: ItemType::Event,
-        headers: Default::default(),
-        payload: &body,
+    let received = received(req, project_id);
+    let budget = state.budget.clone();
+    let rows = {
+        let received = received.clone();
+        state
+            .cpu
+            .run(move || {
+                if is_envelope {
+                    let body =
+                        body::decode(encoding, raw, limits.max_envelope_size, "envelope", &budget)?;
+                    let envelope = envelope::parse(&body, limits.max_envelope_items)?;
+                    return open_rows(&envelope, &received, &rules, &limits, &budget);
+                }
+                let body = body::decode(encoding, raw, limits.max_event_size, "event", &budget)?;
+                let body = body::legacy_store_body(body, limits.max_event_size, &budget)?;
+                if body.iter().all(u8::is_ascii_whitespace) {
+                    return Err(IngestError::BadRequest("empty request body".into()));
+                }
+                // One event, handled as an envelope with a single item.
+                let envelope = Envelope {
+                    headers: Default::default(),
+                    items: vec![Item {
+                        ty: ItemType::Event,
+                        headers: Default::default(),
+                        payload: &body,
+                    }],
+                };
+                open_rows(&envelope, &received, &rules, &limits, &budget)
+            })
+            .await?
     };
-    let envelope = Envelope {
-        headers: Default::default(),
-        items: vec![item],
-    };
-    accept(state, &envelope, &received(req, project_id)).await
+    accept(state, rows, &received).await
 }

@@ -14,6 +14,7 @@
 mod message;
 mod shapes;
 mod time;
+pub mod trim;
 
 use serde_json::{Map, Value};
 
@@ -147,6 +148,16 @@ pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, Normalize
         "breadcrumbs",
         &["sentry.interfaces.Breadcrumbs"],
     );
+    for crumb in json
+        .get_mut("breadcrumbs")
+        .and_then(|b| b.get_mut("values"))
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+    {
+        trim::field(crumb, "message", trim::MESSAGE);
+    }
     shapes::normalize_values_container(&mut json, "threads", &["sentry.interfaces.Threads"]);
     shapes::normalize_top_stacktrace(&mut json);
     shapes::normalize_user(&mut json, ctx.client_ip.as_deref());

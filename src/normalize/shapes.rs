@@ -9,6 +9,8 @@
 
 use serde_json::{Map, Value};
 
+use super::trim;
+
 /// Relay's limits for tag keys and values, in characters.
 const MAX_TAG_KEY_CHARS: usize = 200;
 const MAX_TAG_VALUE_CHARS: usize = 200;
@@ -44,16 +46,11 @@ pub fn normalize_exceptions(json: &mut Map<String, Value>) {
         },
         _ => Vec::new(),
     };
-    let values: Vec<Value> = values
-        .into_iter()
-        .filter_map(|v| match v {
-            Value::Object(mut exception) => {
-                normalize_exception(&mut exception);
-                Some(Value::Object(exception))
-            }
-            _ => None,
-        })
-        .collect();
+    let mut values: Vec<Value> = values.into_iter().filter(Value::is_object).collect();
+    trim::exceptions(&mut values);
+    for exception in values.iter_mut().filter_map(Value::as_object_mut) {
+        normalize_exception(exception);
+    }
     if !values.is_empty() {
         let mut container = Map::new();
         container.insert("values".into(), Value::Array(values));
@@ -77,6 +74,9 @@ fn normalize_exception(exception: &mut Map<String, Value>) {
         exception.insert("type".into(), Value::String(ty));
         exception.insert("value".into(), Value::String(rest));
     }
+    trim::field(exception, "type", trim::TYPE);
+    trim::field(exception, "value", trim::MESSAGE);
+    trim::field(exception, "module", trim::TYPE);
     for key in ["stacktrace", "raw_stacktrace"] {
         if let Some(st) = exception.get_mut(key) {
             normalize_stacktrace(st);
@@ -112,6 +112,7 @@ fn normalize_stacktrace(stacktrace: &mut Value) {
         return;
     };
     frames.retain(Value::is_object);
+    trim::frames(frames);
     for frame in frames.iter_mut().filter_map(Value::as_object_mut) {
         normalize_frame_paths(frame);
     }
@@ -249,7 +250,7 @@ pub fn normalize_tags(json: &mut Map<String, Value>) -> Vec<(String, String)> {
             && key.chars().count() <= MAX_TAG_KEY_CHARS
             && value.chars().count() <= MAX_TAG_VALUE_CHARS
             && !value.contains('\n');
-        if ok && !tags.iter().any(|(k, _)| *k == key) && tags.len() < MAX_TAGS {
+        if tags.len() < MAX_TAGS && ok && !tags.iter().any(|(k, _)| *k == key) {
             tags.push((key, value));
         }
     }

@@ -11,6 +11,8 @@
 //! An item with `length` has exactly that many payload bytes, followed by `\n` or the end. An item
 //! without `length` runs to the next `\n` or the end. Whitespace between items and after the last
 //! one is skipped (Relay skips the former; real SDKs never send the latter, so tolerate it).
+//! The parser stops at the first item past `max_items`: a few kilobytes of compressed empty
+//! items must not become millions of parsed ones.
 
 use serde_json::{Map, Value};
 
@@ -134,10 +136,12 @@ pub enum EnvelopeError {
     UnexpectedEof,
     #[error("item payload is not followed by a newline")]
     MissingNewline,
+    #[error("more than {0} items in one envelope")]
+    TooManyItems(usize),
 }
 
-/// Parses an envelope; payloads borrow from `body`.
-pub fn parse(body: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
+/// Parses an envelope of at most `max_items` items; payloads borrow from `body`.
+pub fn parse(body: &[u8], max_items: usize) -> Result<Envelope<'_>, EnvelopeError> {
     if body.is_empty() {
         return Err(EnvelopeError::Empty);
     }
@@ -148,6 +152,9 @@ pub fn parse(body: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
         rest = skip_whitespace(rest);
         if rest.is_empty() {
             break;
+        }
+        if items.len() == max_items {
+            return Err(EnvelopeError::TooManyItems(max_items));
         }
         let (line, after_header) = split_line(rest);
         let headers = json_object(line).map_err(EnvelopeError::ItemHeader)?;
@@ -211,8 +218,21 @@ fn json_object(line: &[u8]) -> Result<Map<String, Value>, String> {
 mod tests {
     use super::*;
 
+    fn parse_all(body: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
+        parse(body, 1000)
+    }
+
+    #[test]
+    fn items_past_the_limit_stop_the_parse() {
+        let body = b"{}\n".to_vec();
+        let items = b"{\"type\":\"session\"}\n{}\n".repeat(4);
+        let full = [body, items].concat();
+        assert_eq!(parse(&full, 4).unwrap().items.len(), 4);
+        assert_eq!(parse(&full, 3).unwrap_err(), EnvelopeError::TooManyItems(3));
+    }
+
     fn types(body: &[u8]) -> Vec<String> {
-        parse(body)
+        parse_all(body)
             .unwrap()
             .items
             .iter()
@@ -223,7 +243,7 @@ mod tests {
     #[test]
     fn items_with_and_without_length() {
         let body = b"{\"event_id\":\"abc\"}\n{\"type\":\"attachment\",\"length\":11}\nhello\nworld\n{\"type\":\"event\"}\n{\"message\":\"hi\"}";
-        let env = parse(body).unwrap();
+        let env = parse_all(body).unwrap();
         assert_eq!(env.header_str("event_id"), Some("abc"));
         assert_eq!(env.items.len(), 2);
         assert_eq!(env.items[0].payload, b"hello\nworld");
@@ -233,9 +253,9 @@ mod tests {
 
     #[test]
     fn header_only_envelopes() {
-        assert!(parse(b"{}").unwrap().items.is_empty());
-        assert!(parse(b"{}\n").unwrap().items.is_empty());
-        assert!(parse(b"{}\n\n  \n").unwrap().items.is_empty());
+        assert!(parse_all(b"{}").unwrap().items.is_empty());
+        assert!(parse_all(b"{}\n").unwrap().items.is_empty());
+        assert!(parse_all(b"{}\n\n  \n").unwrap().items.is_empty());
     }
 
     #[test]
@@ -249,7 +269,7 @@ mod tests {
 
     #[test]
     fn zero_length_and_length_at_eof() {
-        let env = parse(
+        let env = parse_all(
             b"{}\n{\"type\":\"attachment\",\"length\":0}\n\n{\"type\":\"event\",\"length\":2}\n{}",
         )
         .unwrap();
@@ -259,35 +279,35 @@ mod tests {
 
     #[test]
     fn unknown_types_are_kept() {
-        let env = parse(b"{}\n{\"type\":\"brand_new\"}\n{}").unwrap();
+        let env = parse_all(b"{}\n{\"type\":\"brand_new\"}\n{}").unwrap();
         assert_eq!(env.items[0].ty, ItemType::Unknown("brand_new".into()));
     }
 
     #[test]
     fn malformed_envelopes() {
-        assert_eq!(parse(b"").unwrap_err(), EnvelopeError::Empty);
+        assert_eq!(parse_all(b"").unwrap_err(), EnvelopeError::Empty);
         assert!(matches!(
-            parse(b"not json\n").unwrap_err(),
+            parse_all(b"not json\n").unwrap_err(),
             EnvelopeError::Header(_)
         ));
         assert!(matches!(
-            parse(b"[1]\n").unwrap_err(),
+            parse_all(b"[1]\n").unwrap_err(),
             EnvelopeError::Header(_)
         ));
         assert!(matches!(
-            parse(b"{}\n{\"length\":2}\n{}").unwrap_err(),
+            parse_all(b"{}\n{\"length\":2}\n{}").unwrap_err(),
             EnvelopeError::ItemHeader(_)
         ));
         assert!(matches!(
-            parse(b"{}\n{\"type\":\"event\",\"length\":-1}\n{}").unwrap_err(),
+            parse_all(b"{}\n{\"type\":\"event\",\"length\":-1}\n{}").unwrap_err(),
             EnvelopeError::ItemHeader(_)
         ));
         assert_eq!(
-            parse(b"{}\n{\"type\":\"event\",\"length\":10}\n{}").unwrap_err(),
+            parse_all(b"{}\n{\"type\":\"event\",\"length\":10}\n{}").unwrap_err(),
             EnvelopeError::UnexpectedEof
         );
         assert_eq!(
-            parse(b"{}\n{\"type\":\"event\",\"length\":1}\n{}").unwrap_err(),
+            parse_all(b"{}\n{\"type\":\"event\",\"length\":1}\n{}").unwrap_err(),
             EnvelopeError::MissingNewline
         );
     }

@@ -89,13 +89,11 @@ pub fn field<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {
 /// Rejects a form whose token is not the session's.
 pub fn check_csrf(session: &Session, submitted: &str) -> Result<(), WebError> {
     let expected = session.get::<String>("csrf")?.ok_or(WebError::Csrf)?;
-    let same = expected.len() == submitted.len()
-        && expected
-            .bytes()
-            .zip(submitted.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same { Ok(()) } else { Err(WebError::Csrf) }
+    if crate::secret::same_secret(submitted, &expected) {
+        Ok(())
+    } else {
+        Err(WebError::Csrf)
+    }
 }
 
 /// Failed sign-ins per client address and per email.

@@ -79,7 +79,11 @@ impl SmtpSink {
 }
 
 async fn app_mailing_to(port: u16) -> TestApp {
-    let app = spawn_app_with(|c| c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let app = spawn_app_with(|c| {
+        c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        c.metrics_token = Some("metrics-secret".into());
+    })
+    .await;
     app.store
         .create_user("oncall@example.com", "correct horse battery", true)
         .await
@@ -166,7 +170,11 @@ async fn a_new_issue_sends_one_email_and_a_regression_another() {
     assert_eq!(rules, [("new", "sent", 1), ("regression", "sent", 1)]);
 
     // /metrics counts them, and the project's events.
-    let metrics = crate::helpers::send_raw(app.port, "GET", "/metrics", &[], b"", false).await;
+    let bearer = [(
+        "Authorization".to_owned(),
+        "Bearer metrics-secret".to_owned(),
+    )];
+    let metrics = crate::helpers::send_raw(app.port, "GET", "/metrics", &bearer, b"", false).await;
     let text = String::from_utf8_lossy(&metrics.body);
     assert!(
         text.contains("snag_alert_emails_total{result=\"sent\"} 2"),
