@@ -95,7 +95,7 @@ impl Application {
             login_limiter: crate::web::LoginLimiter::default(),
             keys: KeyCache::new(store.clone()),
             budget: ingest::budget::Budget::new(config.limits.ingest_memory),
-            cpu: ingest::offload::CpuPool::new(config.limits.ingest_threads.unwrap_or(cores)),
+            cpu: ingest::offload::CpuPool::new(config.limits.ingest_threads.unwrap_or(cores))?,
             store: store.clone(),
             writer,
             writer_stats: stats,

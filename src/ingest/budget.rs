@@ -2,7 +2,8 @@
 //! decompressed, the rows waiting for the writer) is charged to one budget before it is
 //! allocated, and given back when the request ends. When the budget is spent the request is
 //! answered 429 with `Retry-After` (SDKs back off), so memory stays bounded whatever mix of
-//! requests arrives.
+//! requests arrives. The last quarter of the budget is kept for small requests (up to 1 MiB
+//! each): a flood of large envelopes cannot keep ordinary events out.
 //!
 //! ```text
 //! request ──read──▶ ChargedBuf (raw)  ──decompress──▶ ChargedBuf (body) ──prepare──▶ Charge (rows)
@@ -14,6 +15,9 @@ use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::IngestError;
+
+/// What a request may hold and still count as small (ordinary events are a few KB).
+const SMALL_REQUEST: usize = 1024 * 1024;
 
 /// Bytes that requests in flight may hold together.
 #[derive(Debug, Clone)]
@@ -65,6 +69,12 @@ impl Charge {
             return Ok(());
         }
         let n = u32::try_from(bytes).map_err(|_| IngestError::Overloaded)?;
+        let reserve = self.budget.total / 4;
+        if self.bytes + bytes > SMALL_REQUEST
+            && self.budget.bytes.available_permits() < bytes + reserve
+        {
+            return Err(IngestError::Overloaded);
+        }
         let permit = self
             .budget
             .bytes
@@ -164,6 +174,23 @@ mod tests {
         assert_eq!(budget.in_use(), 40_000);
         drop(b);
         assert_eq!(budget.in_use(), 0);
+    }
+
+    #[test]
+    fn large_requests_leave_the_last_quarter_to_small_ones() {
+        let budget = Budget::new(16 * SMALL_REQUEST);
+        let mut large = budget.start();
+        large.add(12 * SMALL_REQUEST).unwrap();
+        let mut another = budget.start();
+        assert!(matches!(
+            another.add(2 * SMALL_REQUEST),
+            Err(IngestError::Overloaded)
+        ));
+        let mut small = budget.start();
+        small.add(SMALL_REQUEST).unwrap();
+        let mut growing = budget.start();
+        growing.add(SMALL_REQUEST / 2).unwrap();
+        assert!(growing.add(SMALL_REQUEST).is_err());
     }
 
     #[test]

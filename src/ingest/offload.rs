@@ -1,25 +1,41 @@
-//! CPU work of ingest (decompression, parsing, normalizing, grouping) runs on a bounded set of
+//! CPU work of ingest (decompression, parsing, normalizing, grouping) runs on a fixed set of
 //! threads, not on the HTTP workers: a heavy request then delays other heavy requests, never
 //! `/healthz`, the web UI or the reading of other requests. Requests wait for a thread while
 //! holding only their charged body (see [`super::budget`]), so the wait is bounded too.
-
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
+//!
+//! The threads are few and long-lived on purpose: the allocator keeps some freed memory per
+//! thread, so the memory a burst of large envelopes leaves behind is bounded by their number
+//! (a pool that starts threads on demand would leave it on every thread it ever started).
 
 use crate::error::IngestError;
 
-/// At most `threads` ingest jobs run at once, on tokio's blocking threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// `threads` named threads taking ingest jobs in order.
 #[derive(Debug, Clone)]
 pub struct CpuPool {
-    running: Arc<Semaphore>,
+    jobs: flume::Sender<Job>,
 }
 
+/// Jobs waiting for a thread before `run` waits to hand in another.
+const WAITING: usize = 1024;
+
 impl CpuPool {
-    pub fn new(threads: usize) -> CpuPool {
-        CpuPool {
-            running: Arc::new(Semaphore::new(threads.max(1))),
+    pub fn new(threads: usize) -> std::io::Result<CpuPool> {
+        let (jobs, queue) = flume::bounded::<Job>(WAITING);
+        for n in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("snag-ingest-{n}"))
+                .spawn(move || {
+                    // Ends when the last sender (the application) is gone.
+                    while let Ok(job) = queue.recv() {
+                        // A panic fails its own request (its answer is dropped), not the thread.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })?;
         }
+        Ok(CpuPool { jobs })
     }
 
     /// Runs `job` on a pool thread once one is free.
@@ -28,13 +44,16 @@ impl CpuPool {
         F: FnOnce() -> Result<T, IngestError> + Send + 'static,
         T: Send + 'static,
     {
-        let _turn = self
-            .running
-            .acquire()
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = answer.send(job());
+        });
+        self.jobs
+            .send_async(job)
             .await
             .map_err(|_| IngestError::ShuttingDown)?;
-        tokio::task::spawn_blocking(job)
+        answered
             .await
-            .map_err(|e| IngestError::Internal(format!("ingest job failed: {e}")))?
+            .map_err(|_| IngestError::Internal("an ingest job panicked".into()))?
     }
 }

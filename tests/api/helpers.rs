@@ -266,9 +266,15 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn start(database_url: &str) -> ServerProcess {
+        ServerProcess::start_with(database_url, &[]).await
+    }
+
+    /// `snag serve` with more flags.
+    pub async fn start_with(database_url: &str, flags: &[&str]) -> ServerProcess {
         use tokio::io::AsyncBufReadExt;
         let mut child = snag_command(database_url)
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(flags)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("spawn snag serve");

@@ -7,6 +7,7 @@ mod cli;
 mod durability;
 mod grouping;
 mod helpers;
+mod hostile;
 mod ingest;
 pub mod python_sdk;
 mod replay;

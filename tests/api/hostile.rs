@@ -1,0 +1,327 @@
+//! Attacks as a DSN holder or a stranger would make them, against a real `snag serve`: each is
+//! answered within its bound, the server's memory stays below the bound the README states, and
+//! a good event from the real Python SDK is accepted during and after each one.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::{ServerProcess, event_envelope, gzip, run_snag, try_send_raw};
+
+const KEY: &str = "hostilekey";
+
+/// The memory bound the README states for `--ingest-memory 128 MiB`: the budget, the writer's
+/// and the pool threads' working memory, and the allocator's slack.
+const RSS_BOUND: u64 = 400 * 1024 * 1024;
+
+struct Target {
+    server: ServerProcess,
+    store: snag::store::Store,
+    _dir: tempfile::TempDir,
+}
+
+impl Target {
+    async fn start(flags: &[&str]) -> Target {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("snag.db").display());
+        let (ok, _, err) = run_snag(
+            &db,
+            &[
+                "project",
+                "create",
+                "hostile",
+                "--id",
+                "1",
+                "--public-key",
+                KEY,
+            ],
+        )
+        .await;
+        assert!(ok, "{err}");
+        let mut all = vec!["--ingest-memory", "134217728"];
+        all.extend_from_slice(flags);
+        let server = ServerProcess::start_with(&db, &all).await;
+        let store = snag::store::Store::open(&snag::Config::for_tests(&db))
+            .await
+            .unwrap();
+        Target {
+            server,
+            store,
+            _dir: dir,
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.server.port
+    }
+
+    /// Sends one exception with the real Python SDK and checks that it was stored.
+    async fn good_event_is_stored(&self, when: &str) {
+        let dsn = format!("http://{KEY}@127.0.0.1:{}/1", self.port());
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/one_event.py");
+        let output = tokio::process::Command::new(crate::python_sdk::python())
+            .arg(script)
+            .arg(&dsn)
+            .output()
+            .await
+            .expect("run the Python SDK");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{when}: {stderr}");
+        let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let stored = self.store.get_event(1, &id).await.unwrap();
+        assert!(
+            stored.is_some(),
+            "{when}: the SDK's event {id} was not stored: {stderr}"
+        );
+    }
+
+    /// Runs `attack` from `senders` tasks in a loop while a good event is sent, then stops it;
+    /// checks the memory bound throughout and a good event after. Returns what the attackers
+    /// were answered and the slowest answer.
+    async fn under_attack<F, Fut>(&self, senders: usize, attack: F) -> Outcome
+    where
+        F: Fn(u16) -> Fut + Clone + Send + 'static,
+        Fut: Future<Output = u16> + Send,
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let pid = self.server.child.id().unwrap();
+        let sampler = {
+            let (stop, peak) = (stop.clone(), peak.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    peak.fetch_max(rss(pid), Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        };
+        let tasks: Vec<_> = (0..senders)
+            .map(|_| {
+                let (stop, attack, port) = (stop.clone(), attack.clone(), self.port());
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let started = Instant::now();
+                        let status = attack(port).await;
+                        seen.push((status, started.elapsed()));
+                    }
+                    seen
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let health = Instant::now();
+        let healthz = try_send_raw(self.port(), "GET", "/healthz", &[], b"", false)
+            .await
+            .unwrap();
+        let healthz_took = health.elapsed();
+        assert_eq!(healthz.status, 200);
+        self.good_event_is_stored("during the attack").await;
+        stop.store(true, Ordering::Relaxed);
+        let mut answers = Vec::new();
+        for t in tasks {
+            answers.extend(t.await.unwrap());
+        }
+        sampler.await.unwrap();
+        let peak = peak.load(Ordering::Relaxed);
+        assert!(
+            peak < RSS_BOUND,
+            "RSS reached {} MB, over the {} MB bound",
+            peak >> 20,
+            RSS_BOUND >> 20
+        );
+        self.good_event_is_stored("after the attack").await;
+        Outcome {
+            statuses: answers.iter().map(|(s, _)| *s).collect(),
+            slowest: answers.iter().map(|(_, t)| *t).max().unwrap_or_default(),
+            healthz_took,
+        }
+    }
+
+    async fn stop(mut self) {
+        self.server.child.start_kill().unwrap();
+        self.server.child.wait().await.unwrap();
+    }
+}
+
+#[derive(Debug)]
+struct Outcome {
+    statuses: Vec<u16>,
+    slowest: Duration,
+    healthz_took: Duration,
+}
+
+fn rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+fn auth() -> (String, String) {
+    (
+        "X-Sentry-Auth".to_owned(),
+        format!("Sentry sentry_key={KEY}, sentry_version=7"),
+    )
+}
+
+async fn post(port: u16, encoding: &str, body: Vec<u8>) -> u16 {
+    let headers = [auth(), ("Content-Encoding".to_owned(), encoding.to_owned())];
+    match try_send_raw(port, "POST", "/api/1/envelope/", &headers, &body, false).await {
+        Ok(r) => r.status,
+        Err(_) => 0,
+    }
+}
+
+#[tokio::test]
+async fn millions_of_empty_items_in_a_small_envelope_are_refused_at_once() {
+    let target = Target::start(&[]).await;
+    // 3 million items, 39 MB once inflated, a few KB as sent.
+    let mut envelope = b"{}\n".to_vec();
+    envelope.extend_from_slice(&b"{\"type\":\"x\"}\n\n".repeat(3_000_000));
+    let bomb = zstd::bulk::compress(&envelope, 19).unwrap();
+    assert!(bomb.len() < 16 * 1024, "{}", bomb.len());
+    let bomb = Arc::new(bomb);
+    let outcome = target
+        .under_attack(2, move |port| {
+            let bomb = bomb.clone();
+            async move { post(port, "zstd", bomb.to_vec()).await }
+        })
+        .await;
+    // Refused for its items, or told to come back while two of them hold the budget.
+    assert!(
+        outcome.statuses.iter().all(|s| *s == 413 || *s == 429),
+        "{outcome:?}"
+    );
+    assert!(outcome.statuses.contains(&413), "{outcome:?}");
+    assert!(outcome.slowest < Duration::from_secs(2), "{outcome:?}");
+    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    target.stop().await;
+}
+
+#[tokio::test]
+async fn a_long_native_package_costs_no_more_than_a_short_one() {
+    let target = Target::start(&[]).await;
+    // The built-in rule `**.app/Contents/**` against a 250,000-character package.
+    let package = format!("/{}.app/Contents/MacOS/x", "a".repeat(250_000));
+    let event = json!({
+        "platform": "native",
+        "exception": {"values": [{"type": "EXC_BAD_ACCESS", "stacktrace": {"frames": [
+            {"function": "main", "package": package, "instruction_addr": "0x1000"},
+            {"function": "crash", "package": package, "instruction_addr": "0x2000"},
+        ]}}]},
+    });
+    let body = Arc::new(gzip(&event_envelope(&event)));
+    assert!(body.len() < 4096, "{}", body.len());
+    let outcome = target
+        .under_attack(2, move |port| {
+            let body = body.clone();
+            async move { post(port, "gzip", body.to_vec()).await }
+        })
+        .await;
+    assert!(outcome.statuses.iter().all(|s| *s == 200), "{outcome:?}");
+    assert!(outcome.slowest < Duration::from_secs(2), "{outcome:?}");
+    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    // Stored with the package cut as Relay cuts it.
+    let issues = target.store.list_issues(1).await.unwrap();
+    let issue = issues
+        .iter()
+        .find(|i| i.title.starts_with("EXC_BAD_ACCESS"))
+        .expect("the native issue");
+    let events = target.store.list_issue_events(issue.id, 1).await.unwrap();
+    let json = events[0].json().unwrap();
+    let frame = &json["exception"]["values"][0]["stacktrace"]["frames"][0];
+    assert_eq!(frame["package"].as_str().unwrap().chars().count(), 1024);
+    target.stop().await;
+}
+
+#[tokio::test]
+async fn compressed_zero_attachments_stay_within_the_memory_budget() {
+    let target = Target::start(&[]).await;
+    // Two 20 MB zero-filled attachments in a few kilobytes of zstd.
+    let zeros = vec![0u8; 20 * 1024 * 1024];
+    let mut envelope = b"{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n".to_vec();
+    for name in ["a.bin", "b.bin"] {
+        envelope.extend_from_slice(
+            format!(
+                "{{\"type\":\"attachment\",\"length\":{},\"filename\":\"{name}\"}}\n",
+                zeros.len()
+            )
+            .as_bytes(),
+        );
+        envelope.extend_from_slice(&zeros);
+        envelope.push(b'\n');
+    }
+    let bomb = Arc::new(zstd::bulk::compress(&envelope, 19).unwrap());
+    assert!(bomb.len() < 8 * 1024, "{}", bomb.len());
+    let outcome = target
+        .under_attack(20, move |port| {
+            let bomb = bomb.clone();
+            async move { post(port, "zstd", bomb.to_vec()).await }
+        })
+        .await;
+    // Some are taken (the same event id: stored once), the rest are told to come back later.
+    assert!(
+        outcome.statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{outcome:?}"
+    );
+    assert!(outcome.statuses.contains(&429), "{outcome:?}");
+    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    target.stop().await;
+}
+
+#[tokio::test]
+async fn unauthenticated_project_ids_do_not_grow_metrics() {
+    let target = Target::start(&["--metrics-token", "scrape-secret"]).await;
+    let counter = Arc::new(AtomicU64::new(1000));
+    let outcome = target
+        .under_attack(4, move |port| {
+            let project = counter.fetch_add(1, Ordering::Relaxed);
+            async move {
+                let headers = [(
+                    "X-Sentry-Auth".to_owned(),
+                    "Sentry sentry_key=nobody, sentry_version=7".to_owned(),
+                )];
+                let path = format!("/api/{project}/envelope/");
+                match try_send_raw(port, "POST", &path, &headers, b"{}\n", false).await {
+                    Ok(r) => r.status,
+                    Err(_) => 0,
+                }
+            }
+        })
+        .await;
+    assert!(outcome.statuses.iter().all(|s| *s == 401), "{outcome:?}");
+    assert!(outcome.statuses.len() > 100, "{}", outcome.statuses.len());
+    // Without the token: refused. With it: no series names a project nobody authenticated for.
+    let metrics = try_send_raw(target.port(), "GET", "/metrics", &[], b"", false)
+        .await
+        .unwrap();
+    assert_eq!(metrics.status, 401);
+    let bearer = [(
+        "Authorization".to_owned(),
+        "Bearer scrape-secret".to_owned(),
+    )];
+    let metrics = try_send_raw(target.port(), "GET", "/metrics", &bearer, b"", false)
+        .await
+        .unwrap();
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(!text.contains("project=\"1000\""), "{text}");
+    assert!(
+        text.contains("snag_project_events_accepted_total{project=\"1\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("snag_requests_rejected_total{reason=\"unknown_key\"}"),
+        "{text}"
+    );
+    target.stop().await;
+}
