@@ -54,6 +54,10 @@ impl Application {
         )?;
         let checkpoints = {
             let store = store.clone();
+            let sessions = crate::store::sessions::SessionPolicy {
+                lifetime: config.web.session_lifetime,
+                idle_timeout: config.web.session_idle_timeout,
+            };
             tokio::spawn(async move {
                 let mut rolled_up: Option<std::time::Instant> = None;
                 loop {
@@ -71,6 +75,9 @@ impl Application {
                         let before = crate::store::now_ms() / 60_000 - crate::rates::MINUTES_KEPT;
                         if let Err(e) = store.roll_up_minutes(before).await {
                             tracing::warn!(error = %e, "rolling up minute counts failed");
+                        }
+                        if let Err(e) = store.end_expired_sessions(sessions).await {
+                            tracing::warn!(error = %e, "ending expired sessions failed");
                         }
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;

@@ -104,6 +104,12 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Set an account's password, read from standard input (its first line); every session
+    /// of the account is signed out.
+    Password {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -134,9 +140,12 @@ pub async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// `snag user create`.
+/// `snag user create` and `snag user password`.
 pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
-    let UserCommand::Create { email, admin } = command;
+    let (email, verb) = match &command {
+        UserCommand::Create { email, .. } => (email.clone(), "create"),
+        UserCommand::Password { email } => (email.clone(), "password"),
+    };
     let mut password = String::new();
     std::io::stdin()
         .read_line(&mut password)
@@ -144,15 +153,34 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
     let password = password.trim_end_matches(['\r', '\n']);
     if password.is_empty() {
         anyhow::bail!(
-            "give the password on standard input, e.g. `echo \"$PASSWORD\" | snag user create --email {email}`"
+            "give the password on standard input, e.g. `echo \"$PASSWORD\" | snag user {verb} --email {email}`"
         );
     }
     let store = Store::open(&config).await?;
-    let created = store.create_user(&email, password, admin).await;
+    let done =
+        match command {
+            UserCommand::Create { admin, .. } => store
+                .create_user(&email, password, admin)
+                .await
+                .map(|user| {
+                    let role = if user.is_admin { "admin" } else { "user" };
+                    format!("Created {role} {}.", user.email)
+                }),
+            UserCommand::Password { .. } => match store.find_user(&email).await {
+                Ok(Some(user)) => store.set_password(user.id, password).await.map(|ended| {
+                    format!(
+                        "Set the password of {}; {ended} session(s) signed out.",
+                        user.email
+                    )
+                }),
+                Ok(None) => Err(crate::store::StoreError::Invalid(format!(
+                    "no account with email {email}"
+                ))),
+                Err(e) => Err(e),
+            },
+        };
     store.close().await;
-    let user = created?;
-    let role = if user.is_admin { "admin" } else { "user" };
-    println!("Created {role} {}.", user.email);
+    println!("{}", done?);
     Ok(())
 }
 

@@ -53,6 +53,41 @@ pub struct Config {
 
     #[command(flatten)]
     pub mail: Mail,
+
+    #[command(flatten)]
+    pub web: Web,
+}
+
+/// Sign-in and sessions of the web UI.
+#[derive(Args, Debug, Clone)]
+pub struct Web {
+    /// How long a web session lasts at most after sign-in (`14d`, `12h`…).
+    #[arg(long, env = "SNAG_SESSION_LIFETIME", default_value = "14d", value_parser = humantime::parse_duration, global = true)]
+    pub session_lifetime: std::time::Duration,
+
+    /// A web session unused for this long ends (`2d`, `8h`…).
+    #[arg(long, env = "SNAG_SESSION_IDLE_TIMEOUT", default_value = "2d", value_parser = humantime::parse_duration, global = true)]
+    pub session_idle_timeout: std::time::Duration,
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated addresses).
+    /// Requests from any other address are taken to come from that address itself.
+    #[arg(
+        long,
+        env = "SNAG_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            session_lifetime: std::time::Duration::from_secs(14 * 24 * 3600),
+            session_idle_timeout: std::time::Duration::from_secs(2 * 24 * 3600),
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 /// Where alert emails go out.
@@ -179,6 +214,7 @@ impl Config {
                 smtp_url: None,
                 mail_from: "Snag <snag@localhost>".to_owned(),
             },
+            web: Web::default(),
         }
     }
 

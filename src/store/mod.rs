@@ -10,6 +10,7 @@ pub mod events;
 pub mod issues;
 mod pending_tags;
 pub mod projects;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 pub mod writer;

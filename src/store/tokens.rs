@@ -32,7 +32,8 @@ impl ApiToken {
     }
 }
 
-fn hash(token: &str) -> String {
+/// The stored form of a secret token (API tokens, session tokens).
+pub(super) fn hash(token: &str) -> String {
     hex::encode(Blake2b512::digest(token.as_bytes()))
 }
 

@@ -15,6 +15,42 @@ pub struct User {
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest password accepted (hashing cost grows with it).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// Password hashes computed at once, however many sign-ins arrive together: each argon2id
+/// hash takes 19 MiB and a core for a while, so the others wait their turn.
+const CONCURRENT_HASHES: usize = 2;
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_HASHES);
+
+/// Runs password hashing off the async threads, at most [`CONCURRENT_HASHES`] at a time.
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    let _turn = HASHING
+        .acquire()
+        .await
+        .map_err(|e| StoreError::Invalid(format!("password hashing stopped: {e}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Invalid(format!("password hashing failed: {e}")))
+}
+
+/// A password of acceptable length, or why not.
+pub fn check_password(password: &str) -> Result<(), StoreError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "the password may have at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
 
 impl Store {
     /// Creates an account; the email must look like one and be unused.
@@ -30,12 +66,7 @@ impl Store {
                 "{email:?} is not an email address"
             )));
         }
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(StoreError::Invalid(format!(
-                "the password must have at least {MIN_PASSWORD_CHARS} characters"
-            )));
-        }
-        let hash = hash_password(password)?;
+        let hash = new_password_hash(password).await?;
         let result = sqlx::query_as(
             "INSERT INTO users (email, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)
              RETURNING id, email, is_admin",
@@ -69,6 +100,15 @@ impl Store {
         )
     }
 
+    pub async fn find_user(&self, email: &str) -> Result<Option<User>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT id, email, is_admin FROM users WHERE email = ?")
+                .bind(email.trim())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// The user whose email and password these are. Unknown emails cost a hash as well, so
     /// that timing does not tell which emails exist.
     pub async fn authenticate(
@@ -81,8 +121,12 @@ impl Store {
                 .bind(email.trim())
                 .fetch_optional(&self.pool)
                 .await?;
+        // Longer than any password accepted: refused without the cost of a hash.
+        if password.chars().count() > MAX_PASSWORD_CHARS {
+            return Ok(None);
+        }
         let password = password.to_owned();
-        let verified = tokio::task::spawn_blocking(move || match row {
+        let verified = hashing(move || match row {
             Some((id, email, is_admin, hash)) => {
                 verify_password(&password, &hash).then_some(User {
                     id,
@@ -95,8 +139,7 @@ impl Store {
                 None
             }
         })
-        .await
-        .map_err(|e| StoreError::Invalid(format!("password check failed: {e}")))?;
+        .await?;
         Ok(verified)
     }
 
@@ -119,6 +162,13 @@ impl Store {
                 .await?,
         )
     }
+}
+
+/// The hash to store for a new password, after checking its length.
+pub(super) async fn new_password_hash(password: &str) -> Result<String, StoreError> {
+    check_password(password)?;
+    let password = password.to_owned();
+    hashing(move || hash_password(&password)).await?
 }
 
 fn hash_password(password: &str) -> Result<String, StoreError> {

@@ -1,32 +1,50 @@
-//! Sign-in: the first admin's setup form, login and logout, the session and CSRF tokens.
+//! Sign-in: the first admin's setup form, login and logout, the session and CSRF tokens, and
+//! the account page where a password is changed.
 //!
-//! The session is a signed, encrypted cookie (`snag_session`: HttpOnly, SameSite=Lax, Secure
-//! behind https) holding `user_id` and `csrf`. Every form posts `csrf`, compared with the
-//! session's in constant time. Failed logins are counted per client address and per email:
-//! [`MAX_FAILURES`] within [`FAILURE_WINDOW`] and the next attempts get 429 until it passes.
+//! The cookie (`snag_session`: signed, encrypted, HttpOnly, SameSite=Lax, Secure behind https)
+//! holds `sid`, a session token whose hash is a row of the `sessions` table, and `csrf`. The row
+//! is what makes a session valid: signing out deletes it, a password change deletes all of the
+//! user's, and it expires after `--session-lifetime` or `--session-idle-timeout`. Every form
+//! posts `csrf`, compared with the session's in constant time. Failed sign-ins slow down the
+//! client that makes them (see [`super::throttle`]).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::issues::Nav;
+use super::throttle::client_address;
 use super::{WebError, page, see_other};
 use crate::app::AppState;
+use crate::store::StoreError;
+use crate::store::sessions::SessionPolicy;
 use crate::store::users::User;
-
-pub const MAX_FAILURES: u32 = 5;
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/setup", web::get().to(setup_form))
         .route("/setup", web::post().to(setup))
         .route("/login", web::get().to(login_form))
         .route("/login", web::post().to(login))
-        .route("/logout", web::post().to(logout));
+        .route("/logout", web::post().to(logout))
+        .route("/settings/account", web::get().to(account))
+        .route("/settings/account", web::post().to(change_password));
+}
+
+/// 429 with the wait in whole seconds, rounded up.
+fn too_many_attempts(wait: std::time::Duration) -> WebError {
+    WebError::TooManyAttempts {
+        retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+    }
+}
+
+fn policy(state: &AppState) -> SessionPolicy {
+    SessionPolicy {
+        lifetime: state.config.web.session_lifetime,
+        idle_timeout: state.config.web.session_idle_timeout,
+    }
 }
 
 /// The signed-in user of a request, with the session's CSRF token for the page's forms.
@@ -47,10 +65,10 @@ pub async fn signed_in(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".into());
-    let Some(id) = session.get::<i64>("user_id")? else {
+    let Some(token) = session.get::<String>("sid")? else {
         return Err(WebError::LoginRequired { next });
     };
-    let Some(user) = state.store.get_user(id).await? else {
+    let Some(user) = state.store.session_user(&token, policy(state)).await? else {
         session.purge();
         return Err(WebError::LoginRequired { next });
     };
@@ -93,55 +111,6 @@ pub fn check_csrf(session: &Session, submitted: &str) -> Result<(), WebError> {
         Ok(())
     } else {
         Err(WebError::Csrf)
-    }
-}
-
-/// Failed sign-ins per client address and per email.
-#[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl LoginLimiter {
-    fn blocked(&self, keys: &[String]) -> bool {
-        let failures = self.failures.lock().expect("limiter lock");
-        keys.iter().any(|k| {
-            failures
-                .get(k)
-                .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW)
-        })
-    }
-
-    /// Counts an attempt before the password is checked (so that parallel attempts cannot all
-    /// pass the check first); false when the keys are blocked. A success clears the count.
-    fn attempt(&self, keys: &[String]) -> bool {
-        if self.blocked(keys) {
-            return false;
-        }
-        self.failed(keys);
-        true
-    }
-
-    fn failed(&self, keys: &[String]) {
-        let mut failures = self.failures.lock().expect("limiter lock");
-        // Forget expired entries now and then, so that the map stays small.
-        if failures.len() > 10_000 {
-            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-        }
-        for k in keys {
-            let entry = failures.entry(k.clone()).or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= FAILURE_WINDOW {
-                *entry = (0, Instant::now());
-            }
-            entry.0 += 1;
-        }
-    }
-
-    fn succeeded(&self, keys: &[String]) {
-        let mut failures = self.failures.lock().expect("limiter lock");
-        for k in keys {
-            failures.remove(k);
-        }
     }
 }
 
@@ -220,17 +189,11 @@ async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
     check_csrf(&session, &form.csrf)?;
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let keys = [
-        format!("ip:{client}"),
-        format!("email:{}", form.email.trim().to_lowercase()),
-    ];
-    if !state.login_limiter.attempt(&keys) {
-        return Err(WebError::TooManyAttempts);
-    }
+    let client = client_address(&req, &state.config.web.trusted_proxies);
+    let attempt = state
+        .login_limiter
+        .attempt(client, &form.email, Instant::now())
+        .map_err(too_many_attempts)?;
     let Some(user) = state
         .store
         .authenticate(&form.email, &form.password)
@@ -246,17 +209,18 @@ async fn login(
         *response.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
         return Ok(response);
     };
-    state.login_limiter.succeeded(&keys);
-    start_session(&session, &user)?;
+    state.login_limiter.succeeded(attempt);
+    start_session(&session, &state, &user).await?;
     Ok(see_other(local_path(&form.next)))
 }
 
-/// A fresh session (a new cookie and CSRF token) for `user`. (`purge` would drop the cookie
-/// whatever is inserted after it; `renew` rotates it.)
-fn start_session(session: &Session, user: &User) -> Result<(), WebError> {
+/// A fresh session (a new row, cookie and CSRF token) for `user`. (`purge` would drop the
+/// cookie whatever is inserted after it; `renew` rotates it.)
+async fn start_session(session: &Session, state: &AppState, user: &User) -> Result<(), WebError> {
+    let token = state.store.create_session(user.id).await?;
     session.clear();
     session.renew();
-    session.insert("user_id", user.id)?;
+    session.insert("sid", token)?;
     session.insert("csrf", uuid::Uuid::new_v4().simple().to_string())?;
     Ok(())
 }
@@ -266,8 +230,15 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(session: Session, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, WebError> {
     check_csrf(&session, &form.csrf)?;
+    if let Some(token) = session.get::<String>("sid")? {
+        state.store.end_session(&token).await?;
+    }
     session.purge();
     Ok(see_other("/login"))
 }
@@ -306,12 +277,10 @@ async fn setup(
             .await
         {
             Ok(user) => {
-                start_session(&session, &user)?;
+                start_session(&session, &state, &user).await?;
                 return Ok(see_other("/issues"));
             }
-            Err(crate::store::StoreError::Invalid(e) | crate::store::StoreError::Conflict(e)) => {
-                Some(e)
-            }
+            Err(StoreError::Invalid(e) | StoreError::Conflict(e)) => Some(e),
             Err(e) => return Err(e.into()),
         }
     };
@@ -323,6 +292,99 @@ async fn setup(
     })?;
     *response.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
     Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    nav: Option<Nav>,
+    csrf: String,
+    email: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+/// The account page; `csrf` is the session's (a new one after a password change).
+fn account_page(
+    who: &SignedIn,
+    csrf: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    let failed = error.is_some();
+    let mut response = page(&AccountPage {
+        email: who.user.email.clone(),
+        nav: Some(Nav {
+            email: who.user.email.clone(),
+            csrf: csrf.clone(),
+            section: "account",
+        }),
+        csrf,
+        notice,
+        error,
+    })?;
+    if failed {
+        *response.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(response)
+}
+
+async fn account(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, WebError> {
+    let who = signed_in(&req, &session, &state).await?;
+    account_page(&who, who.csrf.clone(), None, None)
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    current: String,
+    password: String,
+    password_again: String,
+}
+
+/// A new password ends every session of the user, this browser's too; this browser then gets
+/// a fresh one.
+async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, WebError> {
+    let who = signed_in(&req, &session, &state).await?;
+    check_csrf(&session, &form.csrf)?;
+    // Guessing the current password here is throttled like signing in.
+    let client = client_address(&req, &state.config.web.trusted_proxies);
+    let attempt = state
+        .login_limiter
+        .attempt(client, &who.user.email, Instant::now())
+        .map_err(too_many_attempts)?;
+    let error = if form.password != form.password_again {
+        Some("The two new passwords differ.".to_owned())
+    } else if state
+        .store
+        .authenticate(&who.user.email, &form.current)
+        .await?
+        .is_none()
+    {
+        Some("The current password is wrong.".to_owned())
+    } else {
+        state.login_limiter.succeeded(attempt);
+        match state.store.set_password(who.user.id, &form.password).await {
+            Ok(_) => None,
+            Err(StoreError::Invalid(e)) => Some(e),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if error.is_some() {
+        return account_page(&who, who.csrf.clone(), None, error);
+    }
+    start_session(&session, &state, &who.user).await?;
+    let notice = "Password changed. Every other session of yours was signed out.";
+    account_page(&who, csrf_token(&session)?, Some(notice), None)
 }
 
 #[cfg(test)]
@@ -343,19 +405,5 @@ mod tests {
         ] {
             assert_eq!(local_path(outside), "/issues", "{outside}");
         }
-    }
-
-    #[test]
-    fn failures_block_after_the_limit() {
-        let limiter = LoginLimiter::default();
-        let keys = ["ip:1".to_owned()];
-        for _ in 0..MAX_FAILURES {
-            assert!(limiter.attempt(&keys));
-        }
-        assert!(!limiter.attempt(&keys));
-        assert!(limiter.blocked(&keys));
-        assert!(!limiter.blocked(&["ip:2".to_owned()]));
-        limiter.succeeded(&keys);
-        assert!(!limiter.blocked(&keys));
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! GET  /setup  POST /setup          first admin, while there is no user
-//! GET  /login  POST /login          email + password (rate-limited), POST /logout
+//! GET  /login  POST /login          email + password (throttled), POST /logout
+//! GET  /settings/account  POST …    the signed-in user's password
 //! GET  /issues?project=ID&query=is:unresolved level:error&sort=last_seen&page=2
 //! POST /issues/bulk                 ids + action (resolve | ignore | unresolve)
 //! GET  /issues/{id}?event=EVENT_ID  issue page with one event (the latest by default)
@@ -21,6 +22,7 @@ pub mod format;
 mod issues;
 mod projects;
 pub mod search;
+mod throttle;
 mod tokens;
 
 use actix_session::SessionMiddleware;
@@ -32,7 +34,8 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 
-pub use auth::{LoginLimiter, field};
+pub use auth::field;
+pub use throttle::LoginLimiter;
 
 /// Sent with every page: nothing but our own stylesheet and script may load or run.
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
@@ -133,8 +136,8 @@ pub enum WebError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
-    #[error("too many sign-in attempts; wait a few minutes and try again")]
-    TooManyAttempts,
+    #[error("too many failed sign-in attempts from here; try again in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -171,7 +174,7 @@ impl ResponseError for WebError {
             WebError::Csrf | WebError::Forbidden => StatusCode::FORBIDDEN,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            WebError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -192,8 +195,10 @@ impl ResponseError for WebError {
         }
         .render()
         .unwrap_or(message);
-        HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body)
+        let mut response = HttpResponse::build(status);
+        if let WebError::TooManyAttempts { retry_after } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        }
+        response.content_type("text/html; charset=utf-8").body(body)
     }
 }

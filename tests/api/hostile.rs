@@ -25,6 +25,8 @@ struct Target {
 
 impl Target {
     async fn start(flags: &[&str]) -> Target {
+        // reqwest (the sign-in attack's client) needs a TLS provider even for plain HTTP.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let db = format!("sqlite://{}", dir.path().join("snag.db").display());
         let (ok, _, err) = run_snag(
@@ -323,5 +325,77 @@ async fn unauthenticated_project_ids_do_not_grow_metrics() {
         text.contains("snag_requests_rejected_total{reason=\"unknown_key\"}"),
         "{text}"
     );
+    target.stop().await;
+}
+
+#[tokio::test]
+async fn a_crowd_of_sign_ins_waits_for_the_password_hasher() {
+    let target = Target::start(&["--trusted-proxies", "127.0.0.1"]).await;
+    let db = target._dir.path().join("snag.db");
+    let mut create = crate::helpers::snag_command(&format!("sqlite://{}", db.display()));
+    let mut child = create
+        .args(["user", "create", "--email", "ada@example.com"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"correct horse battery\n").await.unwrap();
+    }
+    assert!(child.wait().await.unwrap().success());
+    let counter = Arc::new(AtomicU64::new(1));
+    // 96 at once, each from an address of its own (a botnet behind the proxy).
+    let outcome = target
+        .under_attack(96, move |port| {
+            let n = counter.fetch_add(1, Ordering::Relaxed);
+            async move {
+                let client = reqwest::Client::builder()
+                    .cookie_store(true)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap();
+                let from = format!("198.18.{}.{}", (n >> 8) & 255, n & 255);
+                let base = format!("http://127.0.0.1:{port}");
+                let Ok(page) = client
+                    .get(format!("{base}/login"))
+                    .header("x-forwarded-for", &from)
+                    .send()
+                    .await
+                else {
+                    return 0;
+                };
+                let html = page.text().await.unwrap_or_default();
+                let Some(at) = html.find("name=\"csrf\" value=\"") else {
+                    return 0;
+                };
+                let rest = &html[at + 19..];
+                let csrf = &rest[..rest.find('"').unwrap_or(0)];
+                let form = [
+                    ("email", "ada@example.com"),
+                    ("password", "a wrong guess"),
+                    ("csrf", csrf),
+                    ("next", "/issues"),
+                ];
+                match client
+                    .post(format!("{base}/login"))
+                    .header("x-forwarded-for", &from)
+                    .form(&form)
+                    .send()
+                    .await
+                {
+                    Ok(r) => r.status().as_u16(),
+                    Err(_) => 0,
+                }
+            }
+        })
+        .await;
+    assert!(
+        outcome.statuses.iter().all(|s| *s == 401),
+        "{:?}",
+        &outcome.statuses[..outcome.statuses.len().min(20)]
+    );
+    assert!(outcome.statuses.len() >= 96, "{}", outcome.statuses.len());
+    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
     target.stop().await;
 }

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, event_envelope, post_envelope, spawn_app};
+use crate::helpers::{TestApp, event_envelope, post_envelope, spawn_app, spawn_app_with};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -17,9 +17,21 @@ struct Browser {
 
 impl Browser {
     fn new(app: &TestApp) -> Browser {
+        Browser::with_headers(app, reqwest::header::HeaderMap::new())
+    }
+
+    /// A browser whose requests reach Snag through a reverse proxy naming `client`.
+    fn behind_proxy(app: &TestApp, client: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", client.parse().unwrap());
+        Browser::with_headers(app, headers)
+    }
+
+    fn with_headers(app: &TestApp, headers: reqwest::header::HeaderMap) -> Browser {
         Browser {
             client: reqwest::Client::builder()
                 .cookie_store(true)
+                .default_headers(headers)
                 .redirect(Policy::none())
                 .build()
                 .unwrap(),
@@ -217,24 +229,199 @@ async fn pages_require_a_session_and_the_first_visit_sets_up_an_admin() {
 }
 
 #[tokio::test]
-async fn wrong_passwords_are_refused_then_rate_limited() {
-    let app = app_with_admin().await;
-    let browser = Browser::new(&app);
-    let csrf = browser.csrf("/login").await;
-    for _ in 0..5 {
-        let r = browser
+async fn wrong_passwords_slow_down_the_guesser_and_nobody_else() {
+    // Behind a reverse proxy on loopback, as most installs are.
+    let app = spawn_app_with(|c| c.web.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    app.store
+        .create_user("admin@example.com", PASSWORD, true)
+        .await
+        .unwrap();
+    let guesser = Browser::behind_proxy(&app, "203.0.113.9");
+    let csrf = guesser.csrf("/login").await;
+    for _ in 0..3 {
+        let r = guesser
             .login("admin@example.com", "wrong password", &csrf)
             .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert!(r.text().await.unwrap().contains("Wrong email or password"));
     }
-    // Even the right password waits now.
-    let r = browser.login("admin@example.com", PASSWORD, &csrf).await;
+    // The guesser waits a second now, even with the right password…
+    let r = guesser.login("admin@example.com", PASSWORD, &csrf).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "1");
+    // …while the account's owner, elsewhere, signs in at once.
+    let owner = Browser::behind_proxy(&app, "198.51.100.4");
+    owner.sign_in("admin@example.com").await;
+    // After the wait one more guess, then two seconds.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = guesser
+        .login("admin@example.com", "wrong password", &csrf)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = guesser.login("admin@example.com", PASSWORD, &csrf).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "2");
+    // A forwarded address from a peer that is not a trusted proxy is not believed.
+    let app2 = app_with_admin().await;
+    let spoofing = Browser::behind_proxy(&app2, "192.0.2.77");
+    let csrf = spoofing.csrf("/login").await;
+    for _ in 0..3 {
+        spoofing.login("admin@example.com", "wrong", &csrf).await;
+    }
+    let other = Browser::behind_proxy(&app2, "192.0.2.78");
+    let csrf = other.csrf("/login").await;
+    let r = other.login("admin@example.com", PASSWORD, &csrf).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "both are 127.0.0.1"
+    );
     // Without the form's token nothing is even checked.
-    let other = Browser::new(&app);
-    let r = other.login("admin@example.com", PASSWORD, "x").await;
+    let r = Browser::new(&app)
+        .login("admin@example.com", PASSWORD, "x")
+        .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+    app2.stop().await;
+}
+
+/// The session cookie a response set.
+fn session_cookie(r: &reqwest::Response) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("snag_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_signed_out_cookie_no_longer_works() {
+    let app = app_with_admin().await;
+    let browser = Browser::new(&app);
+    let csrf = browser.csrf("/login").await;
+    let r = browser.login("admin@example.com", PASSWORD, &csrf).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(&r);
+    let csrf = browser.csrf("/projects").await;
+    let r = browser.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The old cookie, replayed by someone who kept it, is refused for an admin action.
+    let replay = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let r = replay
+        .post(format!("http://127.0.0.1:{}/projects", app.port))
+        .header("cookie", &cookie)
+        .form(&[("name", "stolen"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with("/login"), "{}", location(&r));
+    let projects = app.store.list_projects().await.unwrap();
+    assert!(projects.iter().all(|(p, _)| p.name != "stolen"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_password_signs_out_every_other_session() {
+    let app = app_with_admin().await;
+    let laptop = Browser::new(&app);
+    laptop.sign_in("admin@example.com").await;
+    let phone = Browser::new(&app);
+    phone.sign_in("admin@example.com").await;
+    let csrf = laptop.csrf("/settings/account").await;
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        let csrf = csrf.clone();
+        let laptop = &laptop;
+        async move {
+            laptop
+                .post(
+                    "/settings/account",
+                    &[
+                        ("csrf", csrf.as_str()),
+                        ("current", current),
+                        ("password", new),
+                        ("password_again", again),
+                    ],
+                )
+                .await
+        }
+    };
+    let r = change("not it", "a new secret phrase", "a new secret phrase").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("current password is wrong")
+    );
+    let r = change(PASSWORD, "a new secret phrase", "another phrase").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = change(PASSWORD, "short", "short").await;
+    assert!(r.text().await.unwrap().contains("at least 8 characters"));
+    let r = change(PASSWORD, "a new secret phrase", "a new secret phrase").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Password changed"));
+    // The phone is signed out; the laptop goes on with a fresh session.
+    let r = phone.get("/issues").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with("/login"));
+    assert_eq!(laptop.get("/issues").await.status(), StatusCode::OK);
+    // The new password signs in; the old does not.
+    let again = Browser::new(&app);
+    let csrf = again.csrf("/login").await;
+    let r = again.login("admin@example.com", PASSWORD, &csrf).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = again
+        .login("admin@example.com", "a new secret phrase", &csrf)
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_end_after_their_lifetime_and_when_idle() {
+    let app = spawn_app_with(|c| {
+        c.web.session_lifetime = std::time::Duration::from_secs(3);
+        c.web.session_idle_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    app.store
+        .create_user("admin@example.com", PASSWORD, true)
+        .await
+        .unwrap();
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+    assert_eq!(browser.get("/issues").await.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let r = browser.get("/issues").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "idle for over a second");
+    // Busy, but past the lifetime.
+    let app = {
+        app.stop().await;
+        let app = spawn_app_with(|c| {
+            c.web.session_lifetime = std::time::Duration::from_secs(2);
+        })
+        .await;
+        app.store
+            .create_user("admin@example.com", PASSWORD, true)
+            .await
+            .unwrap();
+        app
+    };
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+    for _ in 0..4 {
+        assert_eq!(browser.get("/issues").await.status(), StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(browser.get("/issues").await.status(), StatusCode::SEE_OTHER);
     app.stop().await;
 }
 

@@ -1,0 +1,126 @@
+//! Web sessions: a random token in the cookie, its hash here. A session ends when it is
+//! signed out, when its user's password changes, after its lifetime, or after it went unused
+//! for the idle timeout; whichever node serves the next request sees that.
+
+use std::time::Duration;
+
+use super::tokens::hash;
+use super::users::{User, new_password_hash};
+use super::{Store, StoreError, now_ms};
+
+/// How long a session may last, and stay unused.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub lifetime: Duration,
+    pub idle_timeout: Duration,
+}
+
+/// `last_seen_at` is written at most this often (reads stay reads).
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+impl Store {
+    /// A new session for `user_id`; returns the token for the cookie (not stored).
+    pub async fn create_session(&self, user_id: i64) -> Result<String, StoreError> {
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(hash(&token))
+        .bind(user_id)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(token)
+    }
+
+    /// The user of a live session; an expired one is deleted and answers `None`.
+    pub async fn session_user(
+        &self,
+        token: &str,
+        policy: SessionPolicy,
+    ) -> Result<Option<User>, StoreError> {
+        let id = hash(token);
+        let row: Option<(i64, String, bool, i64, i64)> = sqlx::query_as(
+            "SELECT u.id, u.email, u.is_admin, s.created_at, s.last_seen_at
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+        )
+        .bind(&id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((user_id, email, is_admin, created_at, last_seen_at)) = row else {
+            return Ok(None);
+        };
+        let now = now_ms();
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        if now.saturating_sub(created_at) >= ms(policy.lifetime)
+            || now.saturating_sub(last_seen_at) >= ms(policy.idle_timeout)
+        {
+            self.end_session(token).await?;
+            return Ok(None);
+        }
+        if now - last_seen_at >= TOUCH_EVERY_MS {
+            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(&id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(User {
+            id: user_id,
+            email,
+            is_admin,
+        }))
+    }
+
+    /// Signs one session out.
+    pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id = ?")
+            .bind(hash(token))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets a user's password and ends every session of theirs, in one transaction; returns
+    /// how many sessions ended. Unknown users are an error.
+    pub async fn set_password(&self, user_id: i64, password: &str) -> Result<u64, StoreError> {
+        let hash = new_password_hash(password).await?;
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::Invalid(format!("no user with id {user_id}")));
+        }
+        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    /// Deletes sessions past the lifetime or the idle timeout (run now and then).
+    pub async fn end_expired_sessions(&self, policy: SessionPolicy) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE created_at <= ? OR last_seen_at <= ?")
+                .bind(now.saturating_sub(ms(policy.lifetime)))
+                .bind(now.saturating_sub(ms(policy.idle_timeout)))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
