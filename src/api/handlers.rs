@@ -194,7 +194,8 @@ async fn issue_page(
 ) -> Answer {
     let (size, offset) = page(query)?;
     // No `query`: unresolved issues, as Sentry; `query=` (empty): every issue.
-    let mut filter = crate::web::search::parse(get(query, "query").unwrap_or("is:unresolved"));
+    let mut filter = crate::web::search::parse(get(query, "query").unwrap_or("is:unresolved"))
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if get(query, "query").is_some_and(|q| q.trim().is_empty()) {
         filter.status = None;
     }
@@ -353,7 +354,8 @@ pub async fn bulk_update(
         })
         .collect::<Result<_, _>>()?;
     let targets: Vec<i64> = if ids.is_empty() {
-        let mut filter = crate::web::search::parse(get(&query, "query").unwrap_or(""));
+        let mut filter = crate::web::search::parse(get(&query, "query").unwrap_or(""))
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         filter.status = get(&query, "status").map(str::to_owned);
         filter.projects = vec![project.id];
         let (found, _) = state
@@ -459,6 +461,10 @@ pub async fn update_issue(
     Ok(HttpResponse::Ok().json(issue_detail(&req, &state, &issue, &project).await?))
 }
 
+/// Bytes of events one page may answer with: a `full=true` page ends early past it (its
+/// `next` cursor starting at the first event left out), however large the events are.
+const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
 /// A page of events (light, or `full=true`).
 async fn event_page(
     req: &HttpRequest,
@@ -473,16 +479,28 @@ async fn event_page(
         .store
         .events_page(project, issue, size + 1, offset)
         .await?;
-    let more = events.len() as i64 > size;
+    let mut more = events.len() as i64 > size;
     events.truncate(size as usize);
     let mut body = Vec::with_capacity(events.len());
+    let mut bytes = 0;
+    // The cursor steps by the page size, or by what fit when the page ended early.
+    let mut step = size;
     for e in &events {
-        body.push(shapes::event(e, &e.json()?, None, full));
+        if bytes > MAX_PAGE_BYTES {
+            more = true;
+            step = body.len() as i64;
+            break;
+        }
+        let event = serde_json::to_string(&shapes::event(e, &e.json()?, None, full))
+            .map_err(|e| ApiError::Internal(format!("event JSON: {e}")))?;
+        bytes += event.len() + 1;
+        body.push(event);
     }
     let url = format!("{}{}", base_url(req, state), req.path());
     Ok(HttpResponse::Ok()
-        .insert_header(("Link", link_header(&url, query, size, offset, more)))
-        .json(body))
+        .insert_header(("Link", link_header(&url, query, step, offset, more)))
+        .content_type("application/json")
+        .body(format!("[{}]", body.join(","))))
 }
 
 pub async fn issue_events(
@@ -612,19 +630,34 @@ pub async fn issue_tag(
         .ok_or(ApiError::NotFound)
 }
 
+/// A tag's values, most frequent first, a page at a time (`per_page`, `cursor`).
 pub async fn issue_tag_values(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    query: Query,
 ) -> Answer {
     authorize(&req, &state, "event:read").await?;
+    let (size, offset) = page(&query)?;
     let (issue, _) = issue_of(&state, &path.0).await?;
     let tag = tag_summaries(&state, issue.id, usize::MAX)
         .await?
         .into_iter()
         .find(|t| t["key"] == path.1.as_str())
         .ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(tag["topValues"].clone()))
+    let values = tag["topValues"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let start = (offset as usize).min(values.len());
+    let end = (start + size as usize).min(values.len());
+    let url = format!("{}{}", base_url(&req, &state), req.path());
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "Link",
+            link_header(&url, &query, size, offset, end < values.len()),
+        ))
+        .json(&values[start..end]))
 }
 
 fn settings_json(s: &AlertSettings) -> Value {

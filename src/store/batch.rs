@@ -130,7 +130,9 @@ DELETE FROM issue_counts_pending;";
 /// [`PendingTags`]), one upsert per (issue, key, value) in key order. An issue deleted
 /// meanwhile took its pending rows along (ON DELETE CASCADE); its totals are skipped. Readers
 /// of tag counts add the pending rows themselves, so this runs only every quarter second,
-/// however idle the writer is: each fold then merges many events into each upsert.
+/// however idle the writer is: each fold then merges many events into each upsert. A value
+/// not seen before is added only while its issue has fewer than 10,000 distinct values and its
+/// key fewer than 1,000 (the `issue_tags_limit` trigger); known values keep counting.
 const FOLD_TAGS: &str = "INSERT INTO issue_tags (issue_id, key, value, count, first_seen, last_seen)
     SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?)
     WHERE value->>0 IN (SELECT id FROM issues)
@@ -737,25 +739,31 @@ mod tests {
 
     fn event(event_id: &str, title: &str, timestamp: i64, release: Option<&str>) -> WriteJob {
         WriteJob {
-            event: Some(EncodedEvent::new(EventRow {
-                project_id: 1,
-                event_id: event_id.repeat(32),
-                hashes: vec!["h".into()],
-                title: title.into(),
-                culprit: "c".into(),
-                issue_type: "error".into(),
-                level: "error".into(),
-                platform: "python".into(),
-                release: release.map(str::to_owned),
-                environment: None,
-                user_key: None,
-                timestamp,
-                received: 60_000 * 1000 + timestamp % 1000,
-                tags: vec![("tier".into(), "gold".into())],
-                metadata: "{}".into(),
-                data: vec![1, 2, 3],
-            })),
+            event: Some(EncodedEvent::new(event_row(
+                event_id, title, timestamp, release,
+            ))),
             ..WriteJob::default()
+        }
+    }
+
+    fn event_row(event_id: &str, title: &str, timestamp: i64, release: Option<&str>) -> EventRow {
+        EventRow {
+            project_id: 1,
+            event_id: event_id.repeat(32),
+            hashes: vec!["h".into()],
+            title: title.into(),
+            culprit: "c".into(),
+            issue_type: "error".into(),
+            level: "error".into(),
+            platform: "python".into(),
+            release: release.map(str::to_owned),
+            environment: None,
+            user_key: None,
+            timestamp,
+            received: 60_000 * 1000 + timestamp % 1000,
+            tags: vec![("tier".into(), "gold".into())],
+            metadata: "{}".into(),
+            data: vec![1, 2, 3],
         }
     }
 
@@ -893,5 +901,69 @@ mod tests {
         fold(&mut conn, Some(&mut tags)).unwrap();
         assert!(tags.is_empty());
         assert_eq!(scalar("SELECT COUNT(*) FROM issue_tags").await, 0);
+    }
+
+    #[tokio::test]
+    async fn new_tag_values_stop_at_the_limits_and_known_ones_keep_counting() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = super::super::Store::open(&crate::config::Config::for_tests(&url))
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 0)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let mut conn = store.writer_connection().unwrap();
+        let mut tags = PendingTags::default();
+        // 1,200 distinct `url` values in one key, then 12 keys of 1,000: past both limits.
+        let tagged = |n: usize, key: String, value: String| WriteJob {
+            event: Some(EncodedEvent::new(EventRow {
+                event_id: format!("{n:032x}"),
+                tags: vec![(key, value)],
+                ..event_row("a", "t", 1_000 + n as i64, None)
+            })),
+            ..WriteJob::default()
+        };
+        let mut n = 0;
+        for value in 0..1_200 {
+            n += 1;
+            let job = tagged(n, "url".into(), format!("/page/{value}"));
+            assert!(write(&mut conn, &[&job], &mut tags).is_ok());
+        }
+        fold(&mut conn, Some(&mut tags)).unwrap();
+        let count = |sql: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM issue_tags WHERE key = 'url'").await,
+            1_000
+        );
+        for key in 0..12 {
+            for value in 0..1_000 {
+                n += 1;
+                let job = tagged(n, format!("k{key}"), format!("{value}"));
+                assert!(write(&mut conn, &[&job], &mut tags).is_ok());
+            }
+            fold(&mut conn, Some(&mut tags)).unwrap();
+        }
+        let rows = count("SELECT COUNT(*) FROM issue_tags").await;
+        assert_eq!(rows, 10_000, "{rows}");
+        assert_eq!(count("SELECT tag_values FROM issues").await, rows);
+        // A value already kept goes on counting.
+        n += 1;
+        let job = tagged(n, "url".into(), "/page/7".into());
+        assert!(write(&mut conn, &[&job], &mut tags).is_ok());
+        fold(&mut conn, Some(&mut tags)).unwrap();
+        assert_eq!(
+            count("SELECT count FROM issue_tags WHERE key = 'url' AND value = '/page/7'").await,
+            2
+        );
     }
 }

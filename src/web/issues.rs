@@ -134,7 +134,7 @@ async fn list(
     let query = params.query.clone().unwrap_or_else(|| DEFAULT_QUERY.into());
     let (sort, sort_name) = sort_of(params.sort.as_deref());
     let page_number = params.page.unwrap_or(1).clamp(1, 10_000);
-    let mut filter = search::parse(&query);
+    let mut filter = search::parse(&query).map_err(|e| WebError::BadRequest(e.to_string()))?;
     filter.projects = params.project.into_iter().collect();
 
     let now = now_ms();
@@ -218,7 +218,7 @@ async fn list(
 /// The page to go back to: a path of this site, else the list.
 fn back_to(value: Option<&str>) -> String {
     match value {
-        Some(v) if v.starts_with("/issues") && !v.starts_with("//") => v.to_owned(),
+        Some(v) if v.starts_with("/issues") => super::local_path(v).to_owned(),
         _ => "/issues".to_owned(),
     }
 }

@@ -104,11 +104,26 @@ async fn script() -> HttpResponse {
         .body(include_str!("../../static/snag.js"))
 }
 
-/// 303 to `location` (after a form, or to the login page).
+/// 303 to `location` (after a form, or to the login page); a location that cannot be a
+/// header (control characters) goes to the issue list instead.
 fn see_other(location: &str) -> HttpResponse {
+    let location = header::HeaderValue::from_str(local_path(location))
+        .unwrap_or(header::HeaderValue::from_static("/issues"));
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
+}
+
+/// Only paths of this site: never `//host` or a scheme.
+fn local_path(next: &str) -> &str {
+    // Browsers drop tabs and newlines from URLs and read `\` as `/`: `/\t/evil.com` would be
+    // `//evil.com`, another site.
+    let clean = !next.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\');
+    if clean && next.starts_with('/') && !next.starts_with("//") {
+        next
+    } else {
+        "/issues"
+    }
 }
 
 /// A rendered page.
@@ -200,5 +215,34 @@ impl ResponseError for WebError {
             response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         response.content_type("text/html; charset=utf-8").body(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(local_path("/issues/3?event=x"), "/issues/3?event=x");
+        for outside in [
+            "//evil.com",
+            "https://evil.com",
+            "/\\evil.com",
+            "/\t/evil.com",
+            "/\n/evil.com",
+            "javascript:x",
+            "",
+        ] {
+            assert_eq!(local_path(outside), "/issues", "{outside}");
+        }
+    }
+
+    #[test]
+    fn redirects_never_carry_control_characters() {
+        let r = see_other("/issues?q=a\r\nSet-Cookie: x=1");
+        assert_eq!(r.headers().get(header::LOCATION).unwrap(), "/issues");
+        let r = see_other("/issues/3");
+        assert_eq!(r.headers().get(header::LOCATION).unwrap(), "/issues/3");
     }
 }

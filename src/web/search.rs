@@ -7,11 +7,25 @@
 //! KEY:VALUE, KEY:"VALUE WITH SPACES"   a tag of one of its events (release, environment, os.name…)
 //! anything else                        words of the title or culprit
 //! ```
+//! At most [`MAX_TERMS`] terms of at most [`MAX_TERM_CHARS`] characters each: every term is a
+//! condition of the query, and a longer one matches nothing a tag or title can hold.
 
 use crate::store::issues::IssueFilter;
 
 /// The query shown when none is given, as in Sentry.
 pub const DEFAULT_QUERY: &str = "is:unresolved";
+
+pub const MAX_TERMS: usize = 20;
+pub const MAX_TERM_CHARS: usize = 200;
+
+/// A query too large to run; its text says why and what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SearchError {
+    #[error("a search may have at most {MAX_TERMS} terms")]
+    TooManyTerms,
+    #[error("a search term may have at most {MAX_TERM_CHARS} characters")]
+    TermTooLong,
+}
 
 /// Splits a query into terms; double quotes keep spaces (`release:"a b"`, `"two words"`).
 fn terms(query: &str) -> Vec<String> {
@@ -36,12 +50,19 @@ fn terms(query: &str) -> Vec<String> {
 }
 
 /// The filter a query asks for (the project is the caller's).
-pub fn parse(query: &str) -> IssueFilter {
+pub fn parse(query: &str) -> Result<IssueFilter, SearchError> {
     let mut filter = IssueFilter {
         status: Some("unresolved".into()),
         ..IssueFilter::default()
     };
-    for term in terms(query) {
+    let terms = terms(query);
+    if terms.len() > MAX_TERMS {
+        return Err(SearchError::TooManyTerms);
+    }
+    if terms.iter().any(|t| t.chars().count() > MAX_TERM_CHARS) {
+        return Err(SearchError::TermTooLong);
+    }
+    for term in terms {
         // `key:value`, but a URL (`https://…`) is text.
         let Some((key, value)) = term.split_once(':').filter(|(k, v)| {
             !k.is_empty()
@@ -62,7 +83,7 @@ pub fn parse(query: &str) -> IssueFilter {
             (key, value) => filter.tags.push((key.to_owned(), value.to_owned())),
         }
     }
-    filter
+    Ok(filter)
 }
 
 #[cfg(test)]
@@ -73,7 +94,8 @@ mod tests {
     fn terms_filters_and_words() {
         let f = parse(
             r#"is:resolved level:ERROR release:"shop@2.4 beta" has:user environment:prod timeout db"#,
-        );
+        )
+        .unwrap();
         assert_eq!(f.status.as_deref(), Some("resolved"));
         assert_eq!(f.level.as_deref(), Some("error"));
         assert!(f.has_user);
@@ -89,13 +111,26 @@ mod tests {
 
     #[test]
     fn defaults_and_odd_input() {
-        assert_eq!(parse("").status.as_deref(), Some("unresolved"));
-        assert_eq!(parse("is:all").status, None);
-        let f = parse(r#"http://x.io/a ":" "two words" is:nonsense <script>"#);
+        assert_eq!(parse("").unwrap().status.as_deref(), Some("unresolved"));
+        assert_eq!(parse("is:all").unwrap().status, None);
+        let f = parse(r#"http://x.io/a ":" "two words" is:nonsense <script>"#).unwrap();
         assert_eq!(
             f.text,
             vec!["http://x.io/a", ":", "two words", "is:nonsense", "<script>"]
         );
         assert!(f.tags.is_empty());
+    }
+
+    #[test]
+    fn oversized_queries_are_refused() {
+        let many = "word ".repeat(MAX_TERMS + 1);
+        assert_eq!(parse(&many).unwrap_err(), SearchError::TooManyTerms);
+        assert!(parse(&"word ".repeat(MAX_TERMS)).is_ok());
+        let long = "x".repeat(MAX_TERM_CHARS + 1);
+        assert_eq!(parse(&long).unwrap_err(), SearchError::TermTooLong);
+        assert_eq!(
+            parse(&format!("release:\"{long}\"")).unwrap_err(),
+            SearchError::TermTooLong
+        );
     }
 }

@@ -399,3 +399,109 @@ async fn a_crowd_of_sign_ins_waits_for_the_password_hasher() {
     assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
     target.stop().await;
 }
+
+/// `GET path` with a bearer token: (status, body, Link header).
+async fn api_get(port: u16, token: &str, path: &str) -> (u16, Vec<u8>, Option<String>) {
+    let headers = [("Authorization".to_owned(), format!("Bearer {token}"))];
+    match try_send_raw(port, "GET", path, &headers, b"", false).await {
+        Ok(r) => {
+            let link = r.header("link").map(str::to_owned);
+            (r.status, r.body, link)
+        }
+        Err(_) => (0, Vec::new(), None),
+    }
+}
+
+#[tokio::test]
+async fn reads_of_a_bloated_issue_and_oversized_searches_stay_bounded() {
+    let target = Target::start(&[]).await;
+    let db = format!("sqlite://{}", target._dir.path().join("snag.db").display());
+    let (ok, out, err) = run_snag(&db, &["token", "create", "--name", "reader"]).await;
+    assert!(ok, "{err}");
+    let token = out.lines().last().unwrap().to_owned();
+    // 620 events of one issue, each with 100 tags of values never seen before: 62,000
+    // distinct values offered; 10,000 kept.
+    // The newest 20 carry 900 KB each, so that a page of them in full would be 18 MB.
+    for n in 0..620 {
+        let tags: serde_json::Map<String, serde_json::Value> = (0..100)
+            .map(|k| (format!("k{k}"), json!(format!("v{n}"))))
+            .collect();
+        let padding = if n >= 600 { 900_000 } else { 0 };
+        let event = json!({"message": "bloated", "fingerprint": ["bloated"], "tags": tags,
+                           "extra": {"padding": "x".repeat(padding)}});
+        assert_eq!(
+            post(target.port(), "gzip", gzip(&event_envelope(&event))).await,
+            200
+        );
+    }
+    let issue = target.store.list_issues(1).await.unwrap()[0].id;
+    let port = target.port();
+    let values = format!("/api/0/issues/{issue}/tags/k1/values/?per_page=100");
+    let events = format!("/api/0/issues/{issue}/events/?full=true");
+    let many_terms = format!(
+        "/api/0/projects/snag/hostile/issues/?query={}",
+        "a+".repeat(1000)
+    );
+    let long_word = format!(
+        "/api/0/projects/snag/hostile/issues/?query={}",
+        "a".repeat(60_000)
+    );
+    let paths = Arc::new([
+        values.clone(),
+        events.clone(),
+        many_terms.clone(),
+        long_word,
+    ]);
+    let counter = Arc::new(AtomicU64::new(0));
+    let outcome = {
+        let token = token.clone();
+        target
+            .under_attack(4, move |port| {
+                let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
+                let (paths, token) = (paths.clone(), token.clone());
+                async move {
+                    let path = &paths[n % paths.len()];
+                    let (status, _, _) = api_get(port, &token, path).await;
+                    // The two searches are refused; the reads answer.
+                    match (n % paths.len() >= 2, status) {
+                        (true, 400) | (false, 200) => 200,
+                        (_, other) => other,
+                    }
+                }
+            })
+            .await
+    };
+    assert!(outcome.statuses.iter().all(|s| *s == 200), "{outcome:?}");
+    assert!(outcome.slowest < Duration::from_secs(2), "{outcome:?}");
+    // At most 10,000 distinct values per issue, 1,000 per key; a page of 100 with a next link.
+    let rows: i64 = target
+        .store
+        .issue_tags(issue)
+        .await
+        .unwrap()
+        .len()
+        .try_into()
+        .unwrap();
+    assert!(rows <= 10_000, "{rows}");
+    let (status, body, link) = api_get(port, &token, &values).await;
+    assert_eq!(status, 200);
+    let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(page.as_array().unwrap().len(), 100);
+    assert!(link.unwrap().contains("rel=\"next\"; results=\"true\""));
+    // Full events: the page ends early, under the byte bound, with a next link.
+    let (status, body, link) = api_get(port, &token, &events).await;
+    assert_eq!(status, 200);
+    assert!(body.len() < 10 * 1024 * 1024, "{} bytes", body.len());
+    let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let shown = page.as_array().unwrap().len();
+    assert!((1..100).contains(&shown), "{shown}");
+    assert!(link.unwrap().contains(&format!(
+        "cursor=0:{shown}:0>; rel=\"next\"; results=\"true\""
+    )));
+    // The searches say why.
+    let (status, body, _) = api_get(port, &token, &many_terms).await;
+    assert_eq!(status, 400);
+    let detail: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(detail["detail"], "a search may have at most 20 terms");
+    target.stop().await;
+}
