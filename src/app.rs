@@ -114,6 +114,7 @@ impl Application {
             port,
         )));
         let alerts = crate::alerts::start(state.clone(), base_url);
+        let limits = state.config.limits.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -125,6 +126,10 @@ impl Application {
                 .default_service(web::to(not_found))
         })
         .workers(workers)
+        // actix counts connections per worker.
+        .max_connections(limits.max_connections.div_ceil(workers).max(1))
+        .client_request_timeout(limits.header_timeout)
+        .keep_alive(limits.keep_alive)
         .shutdown_timeout(30)
         .listen(listener)?
         .run();

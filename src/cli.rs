@@ -186,6 +186,15 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
 
 /// `snag serve`.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    // Each client connection is a file: take all the system allows (often 1024 by default).
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) if (n as usize) < config.limits.max_connections + 256 => tracing::warn!(
+            "open files are limited to {n}: fewer than --max-connections {}",
+            config.limits.max_connections
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-files limit"),
+    }
     let app = Application::build(config.clone()).await?;
     let bound = std::net::SocketAddr::new(
         config

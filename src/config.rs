@@ -178,6 +178,27 @@ pub struct Limits {
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "SNAG_WORKERS", global = true)]
     pub workers: Option<usize>,
+
+    /// Open client connections at most; past it new ones wait in the listen queue.
+    #[arg(
+        long,
+        env = "SNAG_MAX_CONNECTIONS",
+        default_value_t = 16_384,
+        global = true
+    )]
+    pub max_connections: usize,
+
+    /// Time a client has to send a request's headers once connected (slow clients are cut off).
+    #[arg(long, env = "SNAG_HEADER_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub header_timeout: std::time::Duration,
+
+    /// Time a client has to send a whole request body (413/408 past it).
+    #[arg(long, env = "SNAG_BODY_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration, global = true)]
+    pub body_timeout: std::time::Duration,
+
+    /// How long an idle keep-alive connection stays open.
+    #[arg(long, env = "SNAG_KEEP_ALIVE", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub keep_alive: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -189,6 +210,10 @@ impl Default for Limits {
             max_envelope_items: 1000,
             ingest_memory: 256 * 1024 * 1024,
             ingest_threads: None,
+            max_connections: 16_384,
+            header_timeout: std::time::Duration::from_secs(5),
+            body_timeout: std::time::Duration::from_secs(60),
+            keep_alive: std::time::Duration::from_secs(5),
             queue_size: 20_000,
             max_batch: 2_000,
             workers: None,

@@ -38,6 +38,8 @@ pub enum IngestError {
     BadRequest(String),
     #[error("envelope exceeded size limits for type '{0}'")]
     TooLarge(&'static str),
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimeout(u64),
     #[error("the service is overloaded")]
     Overloaded,
     #[error("the server is shutting down")]
@@ -62,6 +64,7 @@ impl IngestError {
             IngestError::Envelope(_) => "invalid_envelope",
             IngestError::InvalidJson(_) => "invalid_json",
             IngestError::TooLarge(_) => "too_large",
+            IngestError::BodyTimeout(_) => "timeout",
             IngestError::Overloaded => "overloaded",
             IngestError::ShuttingDown => "shutting_down",
             IngestError::Internal(_) => "internal",
@@ -92,6 +95,7 @@ impl ResponseError for IngestError {
             | IngestError::InvalidJson(_)
             | IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
             IngestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             IngestError::Overloaded => StatusCode::TOO_MANY_REQUESTS,
             IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             IngestError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

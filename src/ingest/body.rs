@@ -17,11 +17,29 @@ use base64::Engine;
 use futures_util::StreamExt;
 
 use super::budget::{Budget, ChargedBuf};
+use crate::config::Limits;
 use crate::error::IngestError;
 
 /// Reads the whole request body, charging it to `budget` as it grows; more than `limit` bytes
-/// answers 413 (as soon as `Content-Length` says so, before reading).
+/// answers 413 (as soon as `Content-Length` says so, before reading), a body still arriving
+/// after `timeout` answers 408.
 pub async fn read(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limits: &Limits,
+    kind: &'static str,
+    budget: &Budget,
+) -> Result<ChargedBuf, IngestError> {
+    let timeout = limits.body_timeout;
+    tokio::time::timeout(
+        timeout,
+        read_all(req, payload, limits.max_envelope_size, kind, budget),
+    )
+    .await
+    .map_err(|_| IngestError::BodyTimeout(timeout.as_secs()))?
+}
+
+async fn read_all(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

@@ -114,8 +114,7 @@ async fn read_body(
     kind: &'static str,
 ) -> Result<(Option<body::Encoding>, ChargedBuf), IngestError> {
     let encoding = body::encoding(req)?;
-    let limit = state.config.limits.max_envelope_size;
-    let raw = body::read(req, payload, limit, kind, &state.budget).await?;
+    let raw = body::read(req, payload, &state.config.limits, kind, &state.budget).await?;
     Ok((encoding, raw))
 }
 

@@ -505,3 +505,132 @@ async fn reads_of_a_bloated_issue_and_oversized_searches_stay_bounded() {
     assert_eq!(detail["detail"], "a search may have at most 20 terms");
     target.stop().await;
 }
+
+/// Sends `head` (a request's first bytes) and then one byte a second; returns how long the
+/// server let the connection live and the status it answered, if any (0: it just closed).
+async fn trickle(port: u16, head: &[u8], byte: u8) -> (Duration, u16) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = Instant::now();
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return (started.elapsed(), 0);
+    };
+    if stream.write_all(head).await.is_err() {
+        return (started.elapsed(), 0);
+    }
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < Duration::from_secs(30) {
+        match tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {
+                if stream.write_all(&[byte]).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let status = std::str::from_utf8(&answer)
+        .ok()
+        .and_then(|a| a.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (started.elapsed(), status)
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_at_their_timeouts() {
+    let target = Target::start(&["--header-timeout", "2s", "--body-timeout", "3s"]).await;
+    // Headers that never end, one byte a second.
+    let outcome = target
+        .under_attack(50, |port| async move {
+            let (lived, _) =
+                trickle(port, b"POST /api/1/envelope/ HTTP/1.1\r\nX-Slow: ", b'a').await;
+            if lived < Duration::from_secs(5) {
+                408
+            } else {
+                0
+            }
+        })
+        .await;
+    assert!(outcome.statuses.iter().all(|s| *s == 408), "{outcome:?}");
+    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    // A body that never ends: 408 with a reason.
+    let head = format!(
+        "POST /api/1/envelope/ HTTP/1.1\r\nHost: x\r\nX-Sentry-Auth: Sentry sentry_key={KEY}\r\n\
+         Content-Length: 100000\r\n\r\n{{}}\n"
+    );
+    let outcome = target
+        .under_attack(50, move |port| {
+            let head = head.clone();
+            async move {
+                let (lived, status) = trickle(port, head.as_bytes(), b' ').await;
+                if lived < Duration::from_secs(6) {
+                    status
+                } else {
+                    0
+                }
+            }
+        })
+        .await;
+    assert!(outcome.statuses.iter().all(|s| *s == 408), "{outcome:?}");
+    target.stop().await;
+}
+
+#[tokio::test]
+async fn a_flood_of_headers_is_refused_at_once() {
+    let target = Target::start(&[]).await;
+    let mut head = b"POST /api/1/envelope/ HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for n in 0..10_000 {
+        head.extend_from_slice(format!("X-Flood-{n}: {}\r\n", "y".repeat(64)).as_bytes());
+    }
+    head.extend_from_slice(b"\r\n");
+    let head = Arc::new(head);
+    let outcome = target
+        .under_attack(8, move |port| {
+            let head = head.clone();
+            async move {
+                let (lived, status) = trickle(port, &head, b'z').await;
+                // 0: closed (reset) while the head was still being written.
+                if lived < Duration::from_secs(2) {
+                    status
+                } else {
+                    1
+                }
+            }
+        })
+        .await;
+    assert!(
+        outcome.statuses.iter().all(|s| [431, 400, 0].contains(s)),
+        "{:?}",
+        &outcome.statuses[..outcome.statuses.len().min(20)]
+    );
+    target.stop().await;
+}
+
+#[tokio::test]
+async fn ten_thousand_idle_connections_leave_room_for_real_clients() {
+    // Both ends need a file per connection.
+    rlimit::increase_nofile_limit(u64::MAX).unwrap();
+    let target = Target::start(&[]).await;
+    let mut idle = Vec::with_capacity(10_000);
+    for _ in 0..10_000 {
+        idle.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", target.port()))
+                .await
+                .expect("connect"),
+        );
+    }
+    // Connections only, no request: the attack is their number.
+    let outcome = target
+        .under_attack(1, |port| async move {
+            let r = try_send_raw(port, "GET", "/healthz", &[], b"", false).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            r.map(|r| r.status).unwrap_or(0)
+        })
+        .await;
+    assert!(outcome.statuses.iter().all(|s| *s == 200), "{outcome:?}");
+    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    drop(idle);
+    target.stop().await;
+}
