@@ -106,6 +106,17 @@ pub struct Mail {
         global = true
     )]
     pub mail_from: String,
+
+    /// Hosts alert webhooks may reach although they are (or resolve to) loopback, private or
+    /// link-local addresses, e.g. a chat server on the office network (comma-separated names
+    /// or addresses). Every other such destination is refused.
+    #[arg(
+        long,
+        env = "SNAG_WEBHOOK_ALLOW_HOSTS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +249,7 @@ impl Config {
             mail: Mail {
                 smtp_url: None,
                 mail_from: "Snag <snag@localhost>".to_owned(),
+                webhook_allow_hosts: Vec::new(),
             },
             web: Web::default(),
         }

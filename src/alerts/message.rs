@@ -132,8 +132,10 @@ pub fn compose(issue: &AlertIssue, reason: &Reason, link: &str) -> (String, Stri
 /// issue's fields for those that want more.
 pub fn webhook_payload(issue: &AlertIssue, reason: &Reason, link: &str) -> String {
     let short_id = format!("{}-{}", issue.project.to_uppercase(), issue.short_id);
+    // The title is the event's text, written by whoever sent it: inert as chat markup.
+    let title = chat_text(&one_line(&issue.title, 200));
     serde_json::json!({
-        "text": format!("[{}] {short_id} {}: {} {link}", issue.project, one_line(&issue.title, 200), reason.describe()),
+        "text": format!("[{}] {short_id} {title}: {} {link}", issue.project, reason.describe()),
         "rule": reason.rule(),
         "reason": reason.describe(),
         "project": issue.project,
@@ -152,6 +154,25 @@ pub fn webhook_payload(issue: &AlertIssue, reason: &Reason, link: &str) -> Strin
         },
     })
     .to_string()
+}
+
+/// Text that chat tools show as written: Slack's `<url|label>`, `<!channel>` and entities are
+/// escaped as Slack asks (`&amp;`, `&lt;`, `&gt;`); Markdown links `[label](url)` and
+/// `@everyone`/`@here` mentions (Discord, Mattermost, Teams) are broken by a zero-width space.
+pub fn chat_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            ']' if chars.peek() == Some(&'(') => out.push_str("]\u{200b}"),
+            '@' => out.push_str("@\u{200b}"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `filename in function` of the crash frame kept in the issue's metadata.
@@ -230,6 +251,29 @@ mod tests {
                 .unwrap()
                 .starts_with("[shop] SHOP-12 DatabaseError")
         );
+    }
+
+    #[test]
+    fn chat_markup_in_event_text_is_inert() {
+        let mut hostile = issue();
+        hostile.title =
+            "Error <https://evil.example|Reset your password> [click](https://evil.example) @everyone <!channel> a&b".into();
+        let payload = webhook_payload(&hostile, &Reason::New, "http://snag.test/issues/12");
+        let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        let text = v["text"].as_str().unwrap();
+        assert!(!text.contains("<https://evil"), "{text}");
+        assert!(
+            text.contains("&lt;https://evil.example|Reset your password&gt;"),
+            "{text}"
+        );
+        assert!(!text.contains("](https"), "{text}");
+        assert!(!text.contains("@everyone"), "{text}");
+        assert!(!text.contains("<!channel>"), "{text}");
+        assert!(text.contains("a&amp;b"), "{text}");
+        // The link Snag adds itself stays a link.
+        assert!(text.ends_with(" http://snag.test/issues/12"), "{text}");
+        // The structured fields keep the title as sent.
+        assert_eq!(v["issue"]["title"], hostile.title.as_str());
     }
 
     #[test]

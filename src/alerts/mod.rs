@@ -12,17 +12,21 @@
 //! Ignored issues do not alert; one ignored "until it escalates" comes back when it spikes.
 
 pub mod message;
+pub mod webhook;
 
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use futures_util::StreamExt;
+
 use crate::app::AppState;
 use crate::rates::{self, Episode, SpikeThresholds, Window};
 use crate::store::alerts::{AlertIssue, AlertSettings, NewAlert};
 use crate::store::{StoreError, now_ms};
 use message::Reason;
+use webhook::{AllowList, Poster};
 
 /// How often the evaluator looks and the mailer sends.
 const EVALUATE_EVERY: Duration = Duration::from_secs(2);
@@ -36,6 +40,8 @@ pub const MAX_COOLDOWN_MINUTES: i64 = 43_200;
 const CLAIM_MS: i64 = 10 * 60_000;
 /// First retry after this; each next waits twice as long, at most an hour.
 const FIRST_RETRY_MS: i64 = 2_000;
+/// Deliveries of one channel in flight at once: a slow destination holds up only its own.
+const CONCURRENT_DELIVERIES: usize = 16;
 
 /// Settings as a person (web form or API) gave them, checked and put in bounds: recipients must
 /// be addresses, a webhook an http(s) URL, a frequency rule both of its numbers; cooldown and
@@ -71,7 +77,23 @@ pub fn checked_settings(mut s: AlertSettings) -> Result<AlertSettings, String> {
     Ok(s)
 }
 
-/// Starts the evaluator and the sender; they run until the server stops.
+/// [`checked_settings`], with the webhook's destination resolved and checked as well (see
+/// [`webhook`]): what the web form and the API save.
+pub async fn settings_to_save(
+    s: AlertSettings,
+    allow: &AllowList,
+) -> Result<AlertSettings, String> {
+    let s = checked_settings(s)?;
+    if let Some(url) = &s.webhook_url {
+        webhook::check_destination(url, allow)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(s)
+}
+
+/// Starts the evaluator and the senders (mail, webhooks: each on its own, so that a slow
+/// destination of one never holds up the other); they run until the server stops.
 pub fn start(
     state: actix_web::web::Data<AppState>,
     base_url: String,
@@ -102,44 +124,40 @@ pub fn start(
             }
         })
     };
-    let sender = tokio::spawn(async move {
-        let webhooks = webhook_client();
-        let mut every = tokio::time::interval(SEND_EVERY);
-        loop {
-            every.tick().await;
-            if let Some(transport) = &transport
-                && let Err(e) =
-                    send_due(&state, "email", &Channel::Email(transport), now_ms()).await
-            {
-                tracing::warn!(error = %e, "sending alert emails failed");
+    let mut tasks = vec![evaluator];
+    if let Some(transport) = transport {
+        let state = state.clone();
+        tasks.push(tokio::spawn(async move {
+            let channel = Channel::Email(&transport);
+            let mut every = tokio::time::interval(SEND_EVERY);
+            loop {
+                every.tick().await;
+                if let Err(e) = send_due(&state, "email", &channel, now_ms()).await {
+                    tracing::warn!(error = %e, "sending alert emails failed");
+                }
             }
-            if let Some(client) = &webhooks
-                && let Err(e) =
-                    send_due(&state, "webhook", &Channel::Webhook(client), now_ms()).await
-            {
-                tracing::warn!(error = %e, "sending alert webhooks failed");
+        }));
+    }
+    match Poster::new(AllowList::new(&state.config.mail.webhook_allow_hosts)) {
+        Ok(poster) => tasks.push(tokio::spawn(async move {
+            let channel = Channel::Webhook(&poster);
+            let mut every = tokio::time::interval(SEND_EVERY);
+            loop {
+                every.tick().await;
+                if let Err(e) = send_due(&state, "webhook", &channel, now_ms()).await {
+                    tracing::warn!(error = %e, "sending alert webhooks failed");
+                }
             }
-        }
-    });
-    vec![evaluator, sender]
-}
-
-/// An HTTP client for webhooks (rustls with ring, the system's certificates).
-fn webhook_client() -> Option<reqwest::Client> {
-    // Another part of the process may have installed it already: either is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .user_agent(concat!("snag/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .inspect_err(|e| tracing::error!(error = %e, "no HTTP client: alert webhooks are off"))
-        .ok()
+        })),
+        Err(e) => tracing::error!(error = %e, "no HTTP client: alert webhooks are off"),
+    }
+    tasks
 }
 
 /// Where a due alert goes.
 enum Channel<'a> {
     Email(&'a AsyncSmtpTransport<Tokio1Executor>),
-    Webhook(&'a reqwest::Client),
+    Webhook(&'a Poster),
 }
 
 /// lettre's transport from `smtp://`, `smtps://` URLs (`?tls=starttls` is lettre's `required`).
@@ -334,7 +352,7 @@ impl Recorder<'_> {
             let payload = message::webhook_payload(issue, &reason, &link);
             state
                 .store
-                .record_webhook(&alert, url, &payload, now)
+                .record_webhook(&alert, url, &payload, now, settings.max_emails_per_hour)
                 .await?;
         }
         tracing::info!(issue = issue.id, rule = alert.rule, ?recorded, "alert");
@@ -356,60 +374,61 @@ async fn send_due(
         .mail_from
         .parse()
         .unwrap_or_else(|_| "snag@localhost".parse().expect("a mailbox"));
-    for alert in state.store.due_alerts(channel_name, now, 20).await? {
+    let due = state.store.due_alerts(channel_name, now, 64).await?;
+    for alert in &due {
         state.store.claim_alert(alert.id, now + CLAIM_MS).await?;
-        let result = match channel {
-            Channel::Email(transport) => match build(&alert, &from) {
-                Ok(email) => transport
-                    .send(email)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            },
-            Channel::Webhook(client) => post(client, &alert.recipients, &alert.body_text).await,
-        };
-        match result {
-            Ok(()) => {
-                state.store.alert_sent(alert.id, now_ms()).await?;
-                state.metrics.alert_delivery("sent");
-            }
-            Err(e) => {
-                let attempts = alert.attempts + 1;
-                let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
-                    let backoff = (FIRST_RETRY_MS << (attempts - 1).min(20)).min(3_600_000);
-                    now_ms() + backoff
-                });
-                tracing::warn!(alert = alert.id, channel = channel_name, attempts, error = %e, "alert not delivered");
-                state
-                    .store
-                    .alert_attempt_failed(alert.id, &e, retry_at)
-                    .await?;
-                state.metrics.alert_delivery(if retry_at.is_some() {
-                    "retry"
-                } else {
-                    "failed"
-                });
-            }
+    }
+    let results: Vec<Result<(), StoreError>> = futures_util::stream::iter(due)
+        .map(|alert| deliver(state, channel_name, channel, &from, alert))
+        .buffer_unordered(CONCURRENT_DELIVERIES)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// Sends one claimed alert and records how it went.
+async fn deliver(
+    state: &AppState,
+    channel_name: &str,
+    channel: &Channel<'_>,
+    from: &Mailbox,
+    alert: crate::store::alerts::AlertRecord,
+) -> Result<(), StoreError> {
+    let result = match channel {
+        Channel::Email(transport) => match build(&alert, from) {
+            Ok(email) => transport
+                .send(email)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        },
+        Channel::Webhook(poster) => poster.post(&alert.recipients, &alert.body_text).await,
+    };
+    match result {
+        Ok(()) => {
+            state.store.alert_sent(alert.id, now_ms()).await?;
+            state.metrics.alert_delivery("sent");
+        }
+        Err(e) => {
+            let attempts = alert.attempts + 1;
+            let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
+                let backoff = (FIRST_RETRY_MS << (attempts - 1).min(20)).min(3_600_000);
+                now_ms() + backoff
+            });
+            tracing::warn!(alert = alert.id, channel = channel_name, attempts, error = %e, "alert not delivered");
+            state
+                .store
+                .alert_attempt_failed(alert.id, &e, retry_at)
+                .await?;
+            state.metrics.alert_delivery(if retry_at.is_some() {
+                "retry"
+            } else {
+                "failed"
+            });
         }
     }
     Ok(())
-}
-
-/// POSTs a webhook's JSON; any 2xx answer delivers it.
-async fn post(client: &reqwest::Client, url: &str, payload: &str) -> Result<(), String> {
-    let response = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(payload.to_owned())
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("the webhook answered {}", response.status()))
-    }
 }
 
 fn build(alert: &crate::store::alerts::AlertRecord, from: &Mailbox) -> Result<Message, String> {

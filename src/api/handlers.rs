@@ -12,6 +12,7 @@ use crate::store::events::{StoredEvent, StoredIssue};
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::now_ms;
 use crate::store::projects::{Project, ProjectKey};
+use crate::store::tokens::ApiToken;
 use crate::web::field as get;
 
 type Query = web::Query<Vec<(String, String)>>;
@@ -660,13 +661,21 @@ pub async fn issue_tag_values(
         .json(&values[start..end]))
 }
 
-fn settings_json(s: &AlertSettings) -> Value {
+/// The settings as JSON. The webhook URL is a secret (chat tools put their key in it): a
+/// `project:admin` token sees it masked, any other only whether one is set.
+fn settings_json(s: &AlertSettings, token: &ApiToken) -> Value {
+    let webhook = s
+        .webhook_url
+        .as_deref()
+        .filter(|_| token.has_scope("project:admin"))
+        .map(crate::alerts::webhook::masked);
     json!({
         "onNewIssue": s.on_new, "onRegression": s.on_regression, "onSpike": s.on_spike,
         "spikeMinCount": s.spike_min_count, "spikeRatio": s.spike_ratio, "spikeZ": s.spike_z,
         "frequencyCount": s.frequency_count, "frequencyMinutes": s.frequency_minutes,
         "cooldownMinutes": s.cooldown_minutes, "recipients": s.recipients,
-        "maxEmailsPerHour": s.max_emails_per_hour, "webhookUrl": s.webhook_url,
+        "maxEmailsPerHour": s.max_emails_per_hour, "webhookUrl": webhook,
+        "webhookConfigured": s.webhook_url.is_some(),
     })
 }
 
@@ -675,21 +684,23 @@ pub async fn alert_settings(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, "project:read").await?;
+    let token = authorize(&req, &state, "project:read").await?;
     let (project, _) = project_of(&state, &path.0, &path.1).await?;
     Ok(HttpResponse::Ok().json(settings_json(
         &state.store.alert_settings(project.id).await?,
+        &token,
     )))
 }
 
-/// `PUT` with any of the fields of the GET answer; the others keep their values.
+/// `PUT` with any of the fields of the GET answer; the others keep their values. Setting
+/// `webhookUrl` (a URL, or null to remove it) takes `project:admin`.
 pub async fn set_alert_settings(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, "project:write").await?;
+    let token = authorize(&req, &state, "project:write").await?;
     let (project, _) = project_of(&state, &path.0, &path.1).await?;
     let body = json_body(&body)?;
     let mut s = state.store.alert_settings(project.id).await?;
@@ -723,13 +734,20 @@ pub async fn set_alert_settings(
             "cooldownMinutes" => s.cooldown_minutes = positive()?,
             "maxEmailsPerHour" => s.max_emails_per_hour = positive()?,
             "recipients" => s.recipients = text()?,
+            "webhookUrl" if !token.has_scope("project:admin") => {
+                return Err(ApiError::Forbidden);
+            }
             "webhookUrl" => s.webhook_url = text()?,
+            "webhookConfigured" => {}
             other => return Err(ApiError::BadRequest(format!("unknown field {other:?}"))),
         }
     }
-    let s = crate::alerts::checked_settings(s).map_err(ApiError::BadRequest)?;
+    let allow = crate::alerts::webhook::AllowList::new(&state.config.mail.webhook_allow_hosts);
+    let s = crate::alerts::settings_to_save(s, &allow)
+        .await
+        .map_err(ApiError::BadRequest)?;
     state.store.set_alert_settings(project.id, &s).await?;
-    Ok(HttpResponse::Ok().json(settings_json(&s)))
+    Ok(HttpResponse::Ok().json(settings_json(&s, &token)))
 }
 
 pub async fn grouping_rules(

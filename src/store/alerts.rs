@@ -119,6 +119,25 @@ pub struct AlertRecord {
 const ALERT_RECORD: &str = "SELECT id, project_id, issue_id, rule, reason, recipients, subject,
     body_text, body_html, channel, created_at, status, attempts, last_error, sent_at FROM alert_log";
 
+/// Alerts of a project and channel queued or sent in the hour before `now_ms` (digests aside):
+/// what the hourly limit counts.
+async fn alerts_last_hour(
+    tx: &mut sqlx::SqliteConnection,
+    project_id: i64,
+    channel: &str,
+    now_ms: i64,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM alert_log WHERE project_id = ? AND created_at > ?
+         AND status IN ('pending', 'sent', 'failed') AND rule != 'digest' AND channel = ?",
+    )
+    .bind(project_id)
+    .bind(now_ms - 3_600_000)
+    .bind(channel)
+    .fetch_one(&mut *tx)
+    .await?)
+}
+
 impl Store {
     pub async fn alert_settings(&self, project_id: i64) -> Result<AlertSettings, StoreError> {
         let row = sqlx::query_as(
@@ -305,14 +324,7 @@ impl Store {
         // IMMEDIATE: the count and the insert must see the same log; a deferred read that
         // later writes can fail with SQLITE_BUSY when another connection wrote in between.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let recent: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM alert_log WHERE project_id = ? AND created_at > ?
-             AND status IN ('pending', 'sent', 'failed') AND rule != 'digest' AND channel = 'email'",
-        )
-        .bind(alert.project_id)
-        .bind(now_ms - 3_600_000)
-        .fetch_one(&mut *tx)
-        .await?;
+        let recent = alerts_last_hour(&mut tx, alert.project_id, "email", now_ms).await?;
         let capped = status == "pending" && recent >= max_per_hour;
         let inserted = sqlx::query(
             "INSERT OR IGNORE INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
@@ -367,18 +379,24 @@ impl Store {
         })
     }
 
-    /// A webhook delivery of an alert: the JSON `payload` POSTed to `url`, retried like mail.
+    /// A webhook delivery of an alert: the JSON `payload` POSTed to `url`, retried like mail,
+    /// and held to the same hourly limit: past it the alert is kept as `capped` and listed in
+    /// the hour's one digest POST (`{"rule": "digest", "text": …, "alerts": [subjects]}`).
     pub async fn record_webhook(
         &self,
         alert: &NewAlert,
         url: &str,
         payload: &str,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+        max_per_hour: i64,
+    ) -> Result<Recorded, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let recent = alerts_last_hour(&mut tx, alert.project_id, "webhook", now_ms).await?;
+        let capped = recent >= max_per_hour;
+        let inserted = sqlx::query(
             "INSERT OR IGNORE INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
                  recipients, subject, body_text, body_html, channel, created_at, status, next_attempt_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 'webhook', ?, 'pending', ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 'webhook', ?, ?, ?)",
         )
         .bind(alert.project_id)
         .bind(alert.issue_id)
@@ -389,10 +407,44 @@ impl Store {
         .bind(&alert.subject)
         .bind(payload)
         .bind(now_ms)
+        .bind(if capped { "capped" } else { "pending" })
         .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !inserted {
+            return Ok(Recorded::Duplicate);
+        }
+        if capped {
+            let hour = now_ms.div_euclid(3_600_000);
+            sqlx::query(
+                "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason, recipients,
+                     subject, body_text, body_html, channel, created_at, status, next_attempt_at)
+                 SELECT ?1, NULL, 'digest', ?2, 'more alerts than the hourly limit', ?3,
+                     '[Snag] ' || name || ': more alerts this hour than the limit',
+                     json_object('rule', 'digest', 'project', name,
+                         'text', '[' || name || '] more alerts this hour than the limit',
+                         'alerts', json_array(?4)),
+                     '', 'webhook', ?5, 'pending', ?6 FROM projects WHERE id = ?1
+                 ON CONFLICT (dedupe_key) DO UPDATE
+                     SET body_text = json_insert(alert_log.body_text, '$.alerts[#]', ?4)",
+            )
+            .bind(alert.project_id)
+            .bind(format!("digest:{}:{hour}:webhook", alert.project_id))
+            .bind(url)
+            .bind(&alert.subject)
+            .bind(now_ms)
+            .bind((hour + 1) * 3_600_000)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(if capped {
+            Recorded::Capped
+        } else {
+            Recorded::Queued
+        })
     }
 
     /// Alerts of `channel` (`email`, `webhook`) whose (next) attempt is due.

@@ -28,7 +28,10 @@ struct ProjectCard {
     dsns: Vec<String>,
     stacktrace_rules: String,
     fingerprint_rules: String,
+    /// The settings, without the webhook URL (a secret: see `webhook`).
     alerts: AlertSettings,
+    /// The webhook as the viewer may see it: masked for administrators, only "set" for others.
+    webhook: Option<String>,
     /// Events per minute over the last hour, and their total.
     per_minute: Vec<Bar>,
     last_hour: String,
@@ -65,8 +68,17 @@ async fn render(
             .store
             .project_minutes(project.id, now_minute, 60)
             .await?;
+        let mut alerts = state.store.alert_settings(project.id).await?;
+        let webhook = alerts.webhook_url.take().map(|url| {
+            if who.user.is_admin {
+                crate::alerts::webhook::masked(&url)
+            } else {
+                "set (shown to administrators)".to_owned()
+            }
+        });
         projects.push(ProjectCard {
-            alerts: state.store.alert_settings(project.id).await?,
+            alerts,
+            webhook,
             per_minute: format::bars(&counts, 480.0, 60.0, &[]),
             last_hour: format::count(counts.iter().sum()),
             dsns: keys
@@ -188,12 +200,15 @@ struct AlertsForm {
     cooldown_minutes: String,
     recipients: String,
     max_emails_per_hour: String,
+    /// Empty keeps the webhook set before (the page never shows it).
     #[serde(default)]
     webhook_url: String,
+    remove_webhook: Option<String>,
 }
 
 impl AlertsForm {
-    fn settings(&self) -> Result<AlertSettings, String> {
+    /// The settings to save; `current_webhook` is kept unless replaced or removed.
+    fn settings(&self, current_webhook: Option<String>) -> Result<AlertSettings, String> {
         fn number<T: std::str::FromStr + PartialOrd>(
             text: &str,
             name: &str,
@@ -212,8 +227,13 @@ impl AlertsForm {
         }
         let defaults = AlertSettings::default();
         let text = |t: &str| (!t.trim().is_empty()).then(|| t.to_owned());
-        crate::alerts::checked_settings(AlertSettings {
-            webhook_url: text(&self.webhook_url),
+        let webhook_url = match (self.remove_webhook.is_some(), text(&self.webhook_url)) {
+            (true, _) => None,
+            (false, Some(new)) => Some(new),
+            (false, None) => current_webhook,
+        };
+        Ok(AlertSettings {
+            webhook_url,
             on_new: self.on_new.is_some(),
             on_regression: self.on_regression.is_some(),
             on_spike: self.on_spike.is_some(),
@@ -252,7 +272,13 @@ async fn alerts(
     {
         return Err(WebError::NotFound);
     }
-    match form.settings() {
+    let current = state.store.alert_settings(id).await?.webhook_url;
+    let allow = crate::alerts::webhook::AllowList::new(&state.config.mail.webhook_allow_hosts);
+    let checked = match form.settings(current) {
+        Ok(settings) => crate::alerts::settings_to_save(settings, &allow).await,
+        Err(e) => Err(e),
+    };
+    match checked {
         Ok(settings) => {
             state.store.set_alert_settings(id, &settings).await?;
             Ok(see_other(&format!("/projects#project-{id}")))

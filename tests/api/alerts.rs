@@ -10,12 +10,12 @@ use crate::helpers::{TestApp, event_envelope, post_envelope, spawn_app_with};
 use crate::python_sdk::python;
 
 /// aiosmtpd writing every message it receives as JSON into a folder.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: tokio::process::Child,
     dir: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -24,7 +24,7 @@ fn free_port() -> u16 {
 }
 
 impl SmtpSink {
-    async fn start(port: u16) -> SmtpSink {
+    pub(crate) async fn start(port: u16) -> SmtpSink {
         use tokio::io::AsyncBufReadExt;
         let dir = tempfile::tempdir().unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/smtp_sink.py");
@@ -45,7 +45,7 @@ impl SmtpSink {
         SmtpSink { child, dir }
     }
 
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -59,7 +59,7 @@ impl SmtpSink {
     }
 
     /// Waits for the `n`-th message (up to 20 s), then checks that no other follows for a while.
-    async fn exactly(&self, n: usize) -> Vec<Value> {
+    pub(crate) async fn exactly(&self, n: usize) -> Vec<Value> {
         for _ in 0..200 {
             if self.messages().len() >= n {
                 break;
@@ -73,12 +73,12 @@ impl SmtpSink {
         messages
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
 }
 
-async fn app_mailing_to(port: u16) -> TestApp {
+pub(crate) async fn app_mailing_to(port: u16) -> TestApp {
     let app = spawn_app_with(|c| {
         c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
         c.metrics_token = Some("metrics-secret".into());
@@ -92,7 +92,7 @@ async fn app_mailing_to(port: u16) -> TestApp {
     app
 }
 
-fn event(function: &str, seconds_ago: i64) -> Value {
+pub(crate) fn event(function: &str, seconds_ago: i64) -> Value {
     let now = snag::store::now_ms() / 1000;
     json!({
         "event_id": uuid::Uuid::new_v4().simple().to_string(),
@@ -104,12 +104,12 @@ fn event(function: &str, seconds_ago: i64) -> Value {
     })
 }
 
-async fn send(app: &TestApp, event: &Value) {
+pub(crate) async fn send(app: &TestApp, event: &Value) {
     let r = post_envelope(app, 3, "shopkey", &event_envelope(event)).await;
     assert_eq!(r.status, 200);
 }
 
-async fn only_issue(app: &TestApp) -> i64 {
+pub(crate) async fn only_issue(app: &TestApp) -> i64 {
     let issues = app.store.list_issues(3).await.unwrap();
     assert_eq!(issues.len(), 1);
     issues[0].id
@@ -289,7 +289,7 @@ async fn ignored_issues_stay_quiet_unless_ignored_until_they_spike() {
 
 /// A webhook receiver on loopback: answers 503 to the first POST, 200 to the next, and keeps
 /// the bodies it accepted.
-async fn webhook_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+pub(crate) async fn webhook_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -350,8 +350,9 @@ async fn webhook_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>
 #[tokio::test]
 async fn alerts_are_posted_to_the_project_webhook_and_retried() {
     let (port, bodies) = webhook_receiver().await;
-    // Mail is off here: the webhook works on its own.
-    let app = crate::helpers::spawn_app().await;
+    // Mail is off here: the webhook works on its own. The receiver is on loopback, which
+    // only an operator's allow list opens to webhooks.
+    let app = spawn_app_with(|c| c.mail.webhook_allow_hosts = vec!["127.0.0.1".into()]).await;
     app.project("shop", 3, "shopkey").await;
     let settings = snag::store::alerts::AlertSettings {
         webhook_url: Some(format!("http://127.0.0.1:{port}/hooks/snag")),
@@ -376,10 +377,25 @@ async fn alerts_are_posted_to_the_project_webhook_and_retried() {
             .unwrap()
             .ends_with("/issues/1")
     );
-    let log = app.store.project_alerts(3).await.unwrap();
-    let rows: Vec<(&str, &str, i64)> = log
+    // The receiver keeps the body before it answers; the answer is then recorded.
+    let mut rows = Vec::new();
+    for _ in 0..50 {
+        rows = app
+            .store
+            .project_alerts(3)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.channel, a.status, a.attempts))
+            .collect::<Vec<_>>();
+        if rows.iter().any(|r| r.1 == "sent") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows: Vec<(&str, &str, i64)> = rows
         .iter()
-        .map(|a| (a.channel.as_str(), a.status.as_str(), a.attempts))
+        .map(|(c, s, n)| (c.as_str(), s.as_str(), *n))
         .collect();
     assert_eq!(rows, [("email", "mail_off", 0), ("webhook", "sent", 2)]);
     app.stop().await;

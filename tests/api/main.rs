@@ -13,3 +13,4 @@ pub mod python_sdk;
 mod replay;
 mod rest;
 mod web;
+mod webhooks;
