@@ -1405,6 +1405,14 @@ enum Node {
     Match,
 }
 
+/// Whether the fingerprint rules' glob `pattern` matches `value` (`path`: as `path:` matches,
+/// case-insensitive with `/` as separator; else as `message:`), `None` for a pattern globset
+/// refuses. For benchmarks and fuzzing; the rules compile their globs once.
+pub fn glob_is_match(pattern: &str, path: bool, value: &str) -> Option<bool> {
+    let options = if path { PATH_GLOB } else { CI_GLOB };
+    Glob::new(pattern, options).map(|g| g.is_match(value))
+}
+
 /// A compiled glob: a small Thompson NFA over bytes.
 #[derive(Debug, Clone)]
 struct Glob {

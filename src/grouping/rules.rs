@@ -1310,6 +1310,13 @@ impl Glob {
     }
 }
 
+/// Whether the stack-trace rules' glob `pattern` matches `value` (`path_like`: as `path:` and
+/// `package:` match, with `/` as separator and a retry with a leading `/`). For benchmarks
+/// and fuzzing; the rules compile their globs once.
+pub fn glob_is_match(pattern: &str, path_like: bool, value: &str) -> Result<bool, String> {
+    Ok(Glob::new(pattern, path_like)?.is_match_path_aware(value))
+}
+
 /// Set-of-positions simulation: no backtracking blow-up for many stars, and each token costs
 /// O(len) however many positions are live (a `*` fills a run once, not once per start), so a
 /// match is O(tokens × len) on any input.
@@ -1561,6 +1568,84 @@ mod tests {
 
     fn err(text: &str) -> RuleError {
         Rules::parse(text).expect_err(text)
+    }
+
+    /// The glob tokens' meaning, by plain backtracking: the reference the linear walk must
+    /// agree with.
+    fn naive(toks: &[Tok], s: &[char], sep: bool, p: usize) -> bool {
+        let Some((tok, rest)) = toks.split_first() else {
+            return p == s.len();
+        };
+        let next = |q: usize| naive(rest, s, sep, q);
+        let slash_after = |from: usize| (from..s.len()).filter(|&i| s[i] == '/');
+        match tok {
+            Tok::Lit(c) => s.get(p) == Some(c) && next(p + 1),
+            Tok::Any => s.get(p).is_some_and(|&c| !(sep && c == '/')) && next(p + 1),
+            Tok::Class { negated, ranges } => {
+                s.get(p)
+                    .is_some_and(|&c| negated ^ ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi))
+                    && next(p + 1)
+            }
+            Tok::Star => {
+                let mut q = p;
+                loop {
+                    if next(q) {
+                        return true;
+                    }
+                    if q == s.len() || (sep && s[q] == '/') {
+                        return false;
+                    }
+                    q += 1;
+                }
+            }
+            Tok::Everything => (p..=s.len()).any(next),
+            Tok::RecPrefix => next(p) || slash_after(p).any(|i| next(i + 1)),
+            Tok::RecSuffix => s.get(p) == Some(&'/') && (p + 1..=s.len()).any(next),
+            Tok::RecMiddle => {
+                s.get(p) == Some(&'/') && (next(p + 1) || slash_after(p + 1).any(|i| next(i + 1)))
+            }
+        }
+    }
+
+    #[test]
+    fn the_linear_walk_agrees_with_backtracking() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut random = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) as usize % n
+        };
+        let kinds = [
+            Tok::Lit('a'),
+            Tok::Lit('b'),
+            Tok::Lit('/'),
+            Tok::Any,
+            Tok::Star,
+            Tok::Everything,
+            Tok::RecPrefix,
+            Tok::RecSuffix,
+            Tok::RecMiddle,
+            Tok::Class {
+                negated: true,
+                ranges: vec![('a', 'a')],
+            },
+        ];
+        let mut bufs = (Vec::new(), Vec::new());
+        for _ in 0..20_000 {
+            let toks: Vec<Tok> = (0..random(6))
+                .map(|_| kinds[random(kinds.len())].clone())
+                .collect();
+            let s: Vec<char> = (0..random(12))
+                .map(|_| ['a', 'b', '/'][random(3)])
+                .collect();
+            for sep in [false, true] {
+                assert_eq!(
+                    match_tokens(&toks, &s, sep, &mut bufs),
+                    naive(&toks, &s, sep, 0),
+                    "{toks:?} on {:?} (separator: {sep})",
+                    s.iter().collect::<String>()
+                );
+            }
+        }
     }
 
     fn in_app(frames: &[RuleFrame]) -> Vec<Option<bool>> {

@@ -16,7 +16,7 @@ use actix_web::web;
 use base64::Engine;
 use futures_util::StreamExt;
 
-use super::budget::{Budget, ChargedBuf};
+use super::budget::{Budget, ChargedBuf, FillError};
 use crate::config::Limits;
 use crate::error::IngestError;
 
@@ -157,9 +157,9 @@ fn decompress(
                 budget,
             ) {
                 Ok(out) => out,
-                Err(Capped::Refused(e)) => return Err(e),
+                Err(FillError::Refused(e)) => return Err(e),
                 // Some clients send raw deflate under the same name.
-                Err(Capped::Corrupt(_)) => capped(
+                Err(FillError::Read(_)) => capped(
                     flate2::read::DeflateDecoder::new(body.as_slice()),
                     limit,
                     hint,
@@ -187,19 +187,11 @@ fn decompress(
     Ok(out)
 }
 
-/// Why decompression stopped.
-enum Capped {
-    /// The input is not valid in its encoding.
-    Corrupt(std::io::Error),
-    /// The budget is spent.
-    Refused(IngestError),
-}
-
-impl Capped {
+impl FillError {
     fn or_corrupt(self, corrupt: impl FnOnce(std::io::Error) -> IngestError) -> IngestError {
         match self {
-            Capped::Corrupt(e) => corrupt(e),
-            Capped::Refused(e) => e,
+            FillError::Read(e) => corrupt(e),
+            FillError::Refused(e) => e,
         }
     }
 }
@@ -212,21 +204,11 @@ fn capped(
     limit: usize,
     capacity: usize,
     budget: &Budget,
-) -> Result<ChargedBuf, Capped> {
+) -> Result<ChargedBuf, FillError> {
     let mut out = ChargedBuf::new(budget);
     out.reserve_total(capacity.min(limit + 1))
-        .map_err(Capped::Refused)?;
-    let mut chunk = [0u8; 64 * 1024];
-    while out.len() <= limit {
-        let want = chunk.len().min(limit + 1 - out.len());
-        let n = match reader.read(&mut chunk[..want]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Capped::Corrupt(e)),
-        };
-        out.extend(&chunk[..n]).map_err(Capped::Refused)?;
-    }
+        .map_err(FillError::Refused)?;
+    out.fill_from(&mut reader, limit + 1)?;
     Ok(out)
 }
 

@@ -10,6 +10,7 @@
 //!                   ≤ max_envelope_size              ≤ max_envelope_size             held until COMMIT
 //! ```
 
+use std::io::Read;
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -94,6 +95,15 @@ impl Charge {
     }
 }
 
+/// Why [`ChargedBuf::fill_from`] stopped early.
+#[derive(Debug)]
+pub enum FillError {
+    /// The reader failed (for a decoder: the input is not valid in its encoding).
+    Read(std::io::Error),
+    /// The budget is spent.
+    Refused(IngestError),
+}
+
 /// A byte buffer whose capacity is charged to the budget before it grows.
 #[derive(Debug)]
 pub struct ChargedBuf {
@@ -127,6 +137,29 @@ impl ChargedBuf {
         self.charge.add(more)?;
         self.bytes.reserve_exact(capacity - self.bytes.len());
         Ok(())
+    }
+
+    /// Reads from `reader` into the buffer, straight into its (charged) spare room, until
+    /// `reader` ends or the buffer holds `max` bytes; returns whether `reader` ended.
+    pub fn fill_from(&mut self, reader: &mut impl Read, max: usize) -> Result<bool, FillError> {
+        loop {
+            let room = max.saturating_sub(self.bytes.len());
+            if room == 0 {
+                return Ok(false);
+            }
+            if self.bytes.len() == self.bytes.capacity() {
+                let capacity = (self.bytes.capacity() * 2).max(16 * 1024).min(max);
+                self.reserve_total(capacity).map_err(FillError::Refused)?;
+            }
+            let spare = (self.bytes.capacity() - self.bytes.len()).min(room);
+            let read = (&mut *reader)
+                .take(spare as u64)
+                .read_to_end(&mut self.bytes)
+                .map_err(FillError::Read)?;
+            if read < spare {
+                return Ok(true);
+            }
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -1,0 +1,29 @@
+//! Stack-trace rules (Sentry's enhancement syntax) of any text: parsed or refused, and when
+//! parsed, applied to an event with long, odd frames.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use snag::grouping::{ProjectRules, group_with};
+use snag::pipeline::{Received, parse_event};
+
+const EVENT: &str = r#"{"platform":"native","exception":{"values":[{"type":"E","value":"v",
+  "stacktrace":{"frames":[
+    {"function":"main","package":"/Applications/A.app/Contents/MacOS/a","filename":"a.c"},
+    {"function":"std::__1::vector<int>::at","module":"core::panicking","abs_path":"C:\\src\\x.cpp"},
+    {"function":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/bbbbbbbbbbbbbbbb","package":"/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p"}
+  ]}}]}}"#;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(rules) = ProjectRules::parse(text, "") {
+        let received = Received {
+            project_id: 1,
+            received_ms: 1_795_312_456_001,
+            client_ip: None,
+        };
+        let event = parse_event(EVENT.as_bytes(), None, &received).unwrap();
+        let _ = group_with(&event, &rules);
+    }
+});
