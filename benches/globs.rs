@@ -29,7 +29,9 @@ fn time(mut f: impl FnMut() -> bool) -> Duration {
 }
 
 fn main() {
-    println!("| pattern | engine | ns per character at 1,000 / 10,000 / 100,000 / 250,000 characters |");
+    println!(
+        "| pattern | engine | ns per character at 1,000 / 10,000 / 100,000 / 250,000 characters |"
+    );
     println!("|---|---|---|");
     for (pattern, path, unit) in CASES {
         for engine in ["stack-trace rules", "fingerprint rules"] {

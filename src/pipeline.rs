@@ -21,6 +21,8 @@ use crate::store::writer::{SubmitError, WriteJob, Writer};
 
 /// Attachments (and user reports) stored from one envelope; Relay caps attachments too.
 const MAX_STORED_ITEMS: usize = 100;
+/// Sessions and client reports per envelope, as Relay counts them (they are counted, not kept).
+const MAX_COUNTED_ITEMS: usize = 100;
 
 /// Facts about the request an envelope came in.
 #[derive(Debug, Clone)]
@@ -81,6 +83,11 @@ pub fn prepare(
     }
     if job.attachments.len() > MAX_STORED_ITEMS || job.user_reports.len() > MAX_STORED_ITEMS {
         return Err(IngestError::TooLarge("attachment"));
+    }
+    for kind in ["session", "sessions", "client_report"] {
+        if counts.iter().filter(|c| **c == kind).count() > MAX_COUNTED_ITEMS {
+            return Err(IngestError::TooLarge(kind));
+        }
     }
     // Attachments sent before their event in the same envelope belong to it too.
     let event_id = header_event_id.or_else(|| job.event.as_ref().map(|e| e.event_id.clone()));

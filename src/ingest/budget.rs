@@ -3,7 +3,8 @@
 //! allocated, and given back when the request ends. When the budget is spent the request is
 //! answered 429 with `Retry-After` (SDKs back off), so memory stays bounded whatever mix of
 //! requests arrives. The last quarter of the budget is kept for small requests (up to 1 MiB
-//! each): a flood of large envelopes cannot keep ordinary events out.
+//! each): a flood of large envelopes cannot keep ordinary events out. A request that needs
+//! more than the other three quarters could never be served: it is answered 413.
 //!
 //! ```text
 //! request ──read──▶ ChargedBuf (raw)  ──decompress──▶ ChargedBuf (body) ──prepare──▶ Charge (rows)
@@ -69,8 +70,12 @@ impl Charge {
         if bytes == 0 {
             return Ok(());
         }
-        let n = u32::try_from(bytes).map_err(|_| IngestError::Overloaded)?;
         let reserve = self.budget.total / 4;
+        // More than the budget could ever grant a large request: waiting will not help.
+        if self.bytes + bytes > self.budget.total - reserve {
+            return Err(IngestError::TooLarge("envelope"));
+        }
+        let n = u32::try_from(bytes).map_err(|_| IngestError::TooLarge("envelope"))?;
         if self.bytes + bytes > SMALL_REQUEST
             && self.budget.bytes.available_permits() < bytes + reserve
         {
@@ -218,6 +223,11 @@ mod tests {
         assert!(matches!(
             another.add(2 * SMALL_REQUEST),
             Err(IngestError::Overloaded)
+        ));
+        let mut huge = budget.start();
+        assert!(matches!(
+            huge.add(13 * SMALL_REQUEST),
+            Err(IngestError::TooLarge(_))
         ));
         let mut small = budget.start();
         small.add(SMALL_REQUEST).unwrap();

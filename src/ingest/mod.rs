@@ -90,6 +90,9 @@ fn received(req: &HttpRequest, project_id: i64) -> Received {
     }
 }
 
+/// Memory an attachment costs until it is committed, in multiples of its size.
+const ATTACHMENT_COST: usize = 4;
+
 /// An envelope's rows, with the bytes they hold charged to the budget until their COMMIT.
 pub struct Rows {
     prepared: Prepared,
@@ -127,16 +130,18 @@ fn open_rows(
     budget: &Budget,
 ) -> Result<Rows, IngestError> {
     let mut charge = budget.start();
-    // Attachments are copied into their rows; an event becomes a compressed row, smaller
-    // than its payload.
-    charge.add(
+    // An event becomes a compressed row, smaller than its payload. An attachment is copied
+    // into its row, and three times more while the writer stores it (the batch's blob
+    // parameter, SQLite's copy of it, the record SQLite builds).
+    let bytes = |ty: ItemType| {
         envelope
             .items
             .iter()
-            .filter(|i| matches!(i.ty, ItemType::Attachment | ItemType::Event))
+            .filter(|i| i.ty == ty)
             .map(|i| i.payload.len())
-            .sum(),
-    )?;
+            .sum::<usize>()
+    };
+    charge.add(bytes(ItemType::Event) + ATTACHMENT_COST * bytes(ItemType::Attachment))?;
     let prepared = pipeline::prepare(envelope, received, rules, limits)?;
     Ok(Rows {
         prepared,

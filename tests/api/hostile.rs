@@ -13,9 +13,13 @@ use crate::helpers::{ServerProcess, event_envelope, gzip, run_snag, try_send_raw
 
 const KEY: &str = "hostilekey";
 
-/// The memory bound the README states for `--ingest-memory 128 MiB`: the budget, the writer's
-/// and the pool threads' working memory, and the allocator's slack.
-const RSS_BOUND: u64 = 400 * 1024 * 1024;
+/// The ingest memory of the servers under attack.
+const INGEST_MEMORY: u64 = 128 * 1024 * 1024;
+
+/// The bound the README states: twice the ingest memory (what requests hold, and as much
+/// again that the allocator keeps for a second after it is freed) plus 100 MB (the writer,
+/// SQLite's caches, the pool threads' parse trees, connections).
+const RSS_BOUND: u64 = 2 * INGEST_MEMORY + 100 * 1024 * 1024;
 
 struct Target {
     server: ServerProcess,
@@ -43,7 +47,8 @@ impl Target {
         )
         .await;
         assert!(ok, "{err}");
-        let mut all = vec!["--ingest-memory", "134217728"];
+        let memory = INGEST_MEMORY.to_string();
+        let mut all = vec!["--ingest-memory", memory.as_str()];
         all.extend_from_slice(flags);
         let server = ServerProcess::start_with(&db, &all).await;
         let store = snag::store::Store::open(&snag::Config::for_tests(&db))
@@ -129,6 +134,7 @@ impl Target {
         }
         sampler.await.unwrap();
         let peak = peak.load(Ordering::Relaxed);
+        eprintln!("peak RSS {} MB", peak >> 20);
         assert!(
             peak < RSS_BOUND,
             "RSS reached {} MB, over the {} MB bound",
@@ -248,22 +254,28 @@ async fn a_long_native_package_costs_no_more_than_a_short_one() {
 #[tokio::test]
 async fn compressed_zero_attachments_stay_within_the_memory_budget() {
     let target = Target::start(&[]).await;
-    // Two 20 MB zero-filled attachments in a few kilobytes of zstd.
-    let zeros = vec![0u8; 20 * 1024 * 1024];
-    let mut envelope = b"{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n".to_vec();
-    for name in ["a.bin", "b.bin"] {
-        envelope.extend_from_slice(
-            format!(
-                "{{\"type\":\"attachment\",\"length\":{},\"filename\":\"{name}\"}}\n",
-                zeros.len()
-            )
-            .as_bytes(),
-        );
-        envelope.extend_from_slice(&zeros);
-        envelope.push(b'\n');
-    }
-    let bomb = Arc::new(zstd::bulk::compress(&envelope, 19).unwrap());
-    assert!(bomb.len() < 8 * 1024, "{}", bomb.len());
+    // Two zero-filled attachments in a few kilobytes of zstd. An envelope of two 20 MB ones
+    // needs more than this server's budget could ever give: 413 at once.
+    let envelope_of = |size: usize| {
+        let zeros = vec![0u8; size];
+        let mut envelope = b"{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n".to_vec();
+        for name in ["a.bin", "b.bin"] {
+            envelope.extend_from_slice(
+                format!(
+                    "{{\"type\":\"attachment\",\"length\":{},\"filename\":\"{name}\"}}\n",
+                    zeros.len()
+                )
+                .as_bytes(),
+            );
+            envelope.extend_from_slice(&zeros);
+            envelope.push(b'\n');
+        }
+        zstd::bulk::compress(&envelope, 19).unwrap()
+    };
+    let too_big = envelope_of(20 << 20);
+    assert!(too_big.len() < 8 * 1024, "{}", too_big.len());
+    assert_eq!(post(target.port(), "zstd", too_big).await, 413);
+    let bomb = Arc::new(envelope_of(4 << 20));
     let outcome = target
         .under_attack(20, move |port| {
             let bomb = bomb.clone();
@@ -301,7 +313,7 @@ async fn unauthenticated_project_ids_do_not_grow_metrics() {
         })
         .await;
     assert!(outcome.statuses.iter().all(|s| *s == 401), "{outcome:?}");
-    assert!(outcome.statuses.len() > 100, "{}", outcome.statuses.len());
+    assert!(outcome.statuses.len() > 20, "{}", outcome.statuses.len());
     // Without the token: refused. With it: no series names a project nobody authenticated for.
     let metrics = try_send_raw(target.port(), "GET", "/metrics", &[], b"", false)
         .await
