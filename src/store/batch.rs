@@ -767,8 +767,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn counters_of_existing_issues_wait_as_pending_rows_until_folded() {
+    /// A fresh database with project 1, and a writer connection to it.
+    async fn store_with_project() -> (tempfile::TempDir, super::super::Store, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = super::super::Store::open(&crate::config::Config::for_tests(&url))
@@ -778,7 +778,13 @@ mod tests {
             .execute(&store.pool)
             .await
             .unwrap();
-        let mut conn = store.writer_connection().unwrap();
+        let conn = store.writer_connection().unwrap();
+        (dir, store, conn)
+    }
+
+    #[tokio::test]
+    async fn counters_of_existing_issues_wait_as_pending_rows_until_folded() {
+        let (_dir, store, mut conn) = store_with_project().await;
         let issue = |pool| async move {
             sqlx::query_as::<
                 _,
@@ -905,16 +911,7 @@ mod tests {
 
     #[tokio::test]
     async fn new_tag_values_stop_at_the_limits_and_known_ones_keep_counting() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = super::super::Store::open(&crate::config::Config::for_tests(&url))
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 0)")
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        let mut conn = store.writer_connection().unwrap();
+        let (_dir, store, mut conn) = store_with_project().await;
         let mut tags = PendingTags::default();
         // 1,200 distinct `url` values in one key, then 12 keys of 1,000: past both limits.
         let tagged = |n: usize, key: String, value: String| WriteJob {

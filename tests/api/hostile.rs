@@ -109,13 +109,16 @@ impl Target {
             .map(|_| {
                 let (stop, attack, port) = (stop.clone(), attack.clone(), self.port());
                 tokio::spawn(async move {
+                    // Each sender attacks at least once, however late it starts.
                     let mut seen = Vec::new();
-                    while !stop.load(Ordering::Relaxed) {
+                    loop {
                         let started = Instant::now();
                         let status = attack(port).await;
                         seen.push((status, started.elapsed()));
+                        if stop.load(Ordering::Relaxed) {
+                            break seen;
+                        }
                     }
-                    seen
                 })
             })
             .collect();
