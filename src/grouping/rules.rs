@@ -1314,7 +1314,12 @@ impl Glob {
 /// `package:` match, with `/` as separator and a retry with a leading `/`). For benchmarks
 /// and fuzzing; the rules compile their globs once.
 pub fn glob_is_match(pattern: &str, path_like: bool, value: &str) -> Result<bool, String> {
-    Ok(Glob::new(pattern, path_like)?.is_match_path_aware(value))
+    let glob = Glob::new(pattern, path_like)?;
+    Ok(if path_like {
+        glob.is_match_path_aware(&normalize_path(value))
+    } else {
+        glob.is_match_path_aware(value)
+    })
 }
 
 /// Set-of-positions simulation: no backtracking blow-up for many stars, and each token costs
