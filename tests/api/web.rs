@@ -813,6 +813,28 @@ async fn alert_settings_are_edited_and_alerts_are_listed_on_the_issue() {
         browser.post("/projects/5/alerts", &form).await.status(),
         StatusCode::BAD_REQUEST
     );
+    form[9] = ("recipients", "a@example.com");
+
+    // A webhook inside the network is refused; a public one is kept and shown masked only;
+    // leaving the field empty keeps it; the box removes it.
+    form.push(("webhook_url", "http://169.254.169.254/latest/meta-data/"));
+    let r = browser.post("/projects/5/alerts", &form).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("link-local"));
+    let secret = "https://93.184.216.34/services/T0/B0/s3cr3t";
+    *form.last_mut().unwrap() = ("webhook_url", secret);
+    let r = browser.post("/projects/5/alerts", &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = browser.html("/projects").await;
+    assert!(!html.contains("s3cr3t"));
+    assert!(html.contains("https://93.184.216.34/services/…"));
+    *form.last_mut().unwrap() = ("webhook_url", "");
+    browser.post("/projects/5/alerts", &form).await;
+    let kept = app.store.alert_settings(5).await.unwrap().webhook_url;
+    assert_eq!(kept.as_deref(), Some(secret));
+    form.push(("remove_webhook", "1"));
+    browser.post("/projects/5/alerts", &form).await;
+    assert_eq!(app.store.alert_settings(5).await.unwrap().webhook_url, None);
 
     // Mail is off in this server: the new-issue alert is recorded and shown on the issue.
     send(&app, error_event("KeyError", "'x'", "lookup", json!({}))).await;
