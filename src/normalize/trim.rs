@@ -50,7 +50,10 @@ const FRAME_FIELDS: [(&str, MaxChars); 7] = [
 /// `s` cut to `max.limit` characters (the last three being `...`) when it is longer than the
 /// limit plus the allowance; `None` when it is short enough.
 pub fn cut(s: &str, max: MaxChars) -> Option<String> {
-    // Longer than limit + allowance, or nothing to do.
+    // Longer than limit + allowance, or nothing to do (no more bytes than that: no more chars).
+    if s.len() <= max.limit + max.allowance {
+        return None;
+    }
     s.char_indices().nth(max.limit + max.allowance)?;
     let end = s
         .char_indices()
