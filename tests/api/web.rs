@@ -507,6 +507,26 @@ async fn issue_list_searches_sorts_pages_and_changes_status() {
     assert_eq!(location(&r), "/issues?project=5");
     let html = browser.html(&page("is:resolved", "last_seen", 1)).await;
     assert_eq!(html.matches("name=\"ids\"").count(), 2);
+    // A way back that could not be a header goes to the list, after the change was made.
+    let r = browser
+        .post(
+            "/issues/bulk",
+            &[
+                ("ids", &ids[1]),
+                ("action", "resolve"),
+                ("csrf", &csrf),
+                ("back", "/issues?a\r\nSet-Cookie: x=1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/issues");
+    // Searches too large to run say why.
+    let r = browser
+        .get(&format!("/issues?query={}", "a+".repeat(50)))
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("at most 20 terms"));
     let r = browser
         .post(
             "/issues/bulk",
