@@ -20,6 +20,9 @@ use super::budget::{Budget, ChargedBuf, FillError};
 use crate::config::Limits;
 use crate::error::IngestError;
 
+/// Bytes reserved for a body before they arrive.
+const RESERVE_AHEAD: usize = 1024 * 1024;
+
 /// Reads the whole request body, charging it to `budget` as it grows; more than `limit` bytes
 /// answers 413 (as soon as `Content-Length` says so, before reading), a body still arriving
 /// after `timeout` answers 408.
@@ -56,7 +59,10 @@ async fn read_all(
         if length > limit {
             return Err(IngestError::TooLarge(kind));
         }
-        body.reserve_total(length)?;
+        // Room for what is announced, up to a megabyte: past that the buffer grows (and is
+        // charged) as bytes arrive, so a sender that announces much and sends little holds
+        // little.
+        body.reserve_total(length.min(RESERVE_AHEAD))?;
     }
     while let Some(chunk) = payload.next().await {
         let chunk = chunk
@@ -64,7 +70,7 @@ async fn read_all(
         if body.len() + chunk.len() > limit {
             return Err(IngestError::TooLarge(kind));
         }
-        body.extend(&chunk)?;
+        body.extend(&chunk, limit)?;
     }
     Ok(body)
 }

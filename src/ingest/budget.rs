@@ -124,11 +124,15 @@ impl ChargedBuf {
         }
     }
 
-    /// Appends `data`, charging any growth of the capacity first (doubling, as `Vec` does).
-    pub fn extend(&mut self, data: &[u8]) -> Result<(), IngestError> {
+    /// Appends `data`, charging any growth of the capacity first (doubling, as `Vec` does, but
+    /// never past `max` unless `data` needs it).
+    pub fn extend(&mut self, data: &[u8], max: usize) -> Result<(), IngestError> {
         let needed = self.bytes.len() + data.len();
         if needed > self.bytes.capacity() {
-            let capacity = needed.max(self.bytes.capacity() * 2).max(8 * 1024);
+            let capacity = (self.bytes.capacity() * 2)
+                .max(8 * 1024)
+                .min(max)
+                .max(needed);
             self.reserve_total(capacity)?;
         }
         self.bytes.extend_from_slice(data);
@@ -240,12 +244,12 @@ mod tests {
     fn buffers_charge_their_capacity_before_growing() {
         let budget = Budget::new(64 * 1024);
         let mut buf = ChargedBuf::new(&budget);
-        buf.extend(&[1; 1000]).unwrap();
+        buf.extend(&[1; 1000], usize::MAX).unwrap();
         assert!(budget.in_use() >= buf.len());
         assert!(budget.in_use() >= buf.bytes.capacity());
         let mut grew = true;
         for _ in 0..100 {
-            if buf.extend(&[2; 1000]).is_err() {
+            if buf.extend(&[2; 1000], usize::MAX).is_err() {
                 grew = false;
                 break;
             }

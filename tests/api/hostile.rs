@@ -570,10 +570,11 @@ async fn slow_clients_are_cut_off_at_their_timeouts() {
         .await;
     assert!(outcome.statuses.iter().all(|s| *s == 408), "{outcome:?}");
     assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
-    // A body that never ends: 408 with a reason.
+    // A body announced as 40 MB that never ends: it holds a megabyte of the budget, not 40, and
+    // is cut off with 408.
     let head = format!(
         "POST /api/1/envelope/ HTTP/1.1\r\nHost: x\r\nX-Sentry-Auth: Sentry sentry_key={KEY}\r\n\
-         Content-Length: 100000\r\n\r\n{{}}\n"
+         Content-Length: 41943040\r\n\r\n{{}}\n"
     );
     let outcome = target
         .under_attack(50, move |port| {
