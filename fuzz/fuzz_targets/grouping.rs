@@ -3,15 +3,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use snag::grouping::{ProjectRules, group_with};
-use snag::pipeline::{Received, parse_event};
+
+#[path = "common.rs"]
+mod common;
 
 fuzz_target!(|data: &[u8]| {
-    let received = Received {
-        project_id: 1,
-        received_ms: 1_795_312_456_001,
-        client_ip: None,
-    };
-    if let Ok(event) = parse_event(data, None, &received) {
+    if let Some(event) = common::event(data) {
         let grouping = group_with(&event, &ProjectRules::default());
         assert!(!grouping.hashes.is_empty());
     }

@@ -2,15 +2,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snag::pipeline::{Received, parse_event};
+
+#[path = "common.rs"]
+mod common;
 
 fuzz_target!(|data: &[u8]| {
-    let received = Received {
-        project_id: 1,
-        received_ms: 1_795_312_456_001,
-        client_ip: Some("192.0.2.1".into()),
-    };
-    if let Ok(event) = parse_event(data, None, &received) {
+    if let Some(event) = common::event(data) {
         assert_eq!(event.event_id.len(), 32);
         let _ = snag::protocol::event_json::to_vec(&event.json);
     }

@@ -4,7 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use snag::grouping::{ProjectRules, group_with};
-use snag::pipeline::{Received, parse_event};
+
+#[path = "common.rs"]
+mod common;
 
 const EVENT: &str = r#"{"platform":"native","exception":{"values":[{"type":"E","value":"v",
   "stacktrace":{"frames":[
@@ -18,12 +20,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(rules) = ProjectRules::parse(text, "") {
-        let received = Received {
-            project_id: 1,
-            received_ms: 1_795_312_456_001,
-            client_ip: None,
-        };
-        let event = parse_event(EVENT.as_bytes(), None, &received).unwrap();
+        let event = common::event(EVENT.as_bytes()).expect("the fixed event normalizes");
         let _ = group_with(&event, &rules);
     }
 });

@@ -767,6 +767,14 @@ mod tests {
         }
     }
 
+    /// The one number `sql` selects.
+    async fn scalar_of(store: &super::super::Store, sql: &'static str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    }
+
     /// A fresh database with project 1, and a writer connection to it.
     async fn store_with_project() -> (tempfile::TempDir, super::super::Store, Connection) {
         let dir = tempfile::tempdir().unwrap();
@@ -805,15 +813,7 @@ mod tests {
             .await
             .unwrap()
         };
-        let scalar = |sql: &'static str| {
-            let pool = store.pool.clone();
-            async move {
-                sqlx::query_scalar::<_, i64>(sql)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap()
-            }
-        };
+        let scalar = |sql: &'static str| scalar_of(&store, sql);
         let minutes = || scalar("SELECT COALESCE(SUM(count), 0) FROM issue_minutes");
         let pending = || scalar("SELECT COUNT(*) FROM issue_counts_pending");
 
@@ -929,15 +929,7 @@ mod tests {
             assert!(write(&mut conn, &[&job], &mut tags).is_ok());
         }
         fold(&mut conn, Some(&mut tags)).unwrap();
-        let count = |sql: &'static str| {
-            let pool = store.pool.clone();
-            async move {
-                sqlx::query_scalar::<_, i64>(sql)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap()
-            }
-        };
+        let count = |sql: &'static str| scalar_of(&store, sql);
         assert_eq!(
             count("SELECT COUNT(*) FROM issue_tags WHERE key = 'url'").await,
             1_000
