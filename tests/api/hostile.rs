@@ -434,14 +434,21 @@ async fn reads_of_a_bloated_issue_and_oversized_searches_stay_bounded() {
     let (ok, out, err) = run_snag(&db, &["token", "create", "--name", "reader"]).await;
     assert!(ok, "{err}");
     let token = out.lines().last().unwrap().to_owned();
-    // 620 events of one issue, each with 100 tags of values never seen before: 62,000
-    // distinct values offered; 10,000 kept.
+    // 920 events of one issue: the first 300 with one `url` tag each (300 values of one key,
+    // to page through), the rest with 100 tags of values never seen before: 62,300 distinct
+    // values offered; 10,000 kept.
     // The newest 20 carry 900 KB each, so that a page of them in full would be 18 MB.
-    for n in 0..620 {
-        let tags: serde_json::Map<String, serde_json::Value> = (0..100)
-            .map(|k| (format!("k{k}"), json!(format!("v{n}"))))
-            .collect();
-        let padding = if n >= 600 { 900_000 } else { 0 };
+    for n in 0..920 {
+        let tags: serde_json::Map<String, serde_json::Value> = if n < 300 {
+            [("url".to_owned(), json!(format!("/page/{n}")))]
+                .into_iter()
+                .collect()
+        } else {
+            (0..100)
+                .map(|k| (format!("k{k}"), json!(format!("v{n}"))))
+                .collect()
+        };
+        let padding = if n >= 900 { 900_000 } else { 0 };
         let event = json!({"message": "bloated", "fingerprint": ["bloated"], "tags": tags,
                            "extra": {"padding": "x".repeat(padding)}});
         assert_eq!(
@@ -451,7 +458,7 @@ async fn reads_of_a_bloated_issue_and_oversized_searches_stay_bounded() {
     }
     let issue = target.store.list_issues(1).await.unwrap()[0].id;
     let port = target.port();
-    let values = format!("/api/0/issues/{issue}/tags/k1/values/?per_page=100");
+    let values = format!("/api/0/issues/{issue}/tags/url/values/?per_page=100");
     let events = format!("/api/0/issues/{issue}/events/?full=true");
     let many_terms = format!(
         "/api/0/projects/snag/hostile/issues/?query={}",
