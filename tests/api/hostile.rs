@@ -21,6 +21,11 @@ const INGEST_MEMORY: u64 = 128 * 1024 * 1024;
 /// SQLite's caches, the pool threads' parse trees, connections).
 const RSS_BOUND: u64 = 2 * INGEST_MEMORY + 100 * 1024 * 1024;
 
+/// How long `/healthz` may take during an attack. The stalls these attacks caused lasted 6 to
+/// 22 s; on a shared two-core machine running the whole suite beside a debug server, a
+/// responsive `/healthz` has been seen to take 1.2 s, so the bound sits between the two.
+const HEALTHZ_BOUND: Duration = Duration::from_secs(3);
+
 struct Target {
     server: ServerProcess,
     store: snag::store::Store,
@@ -214,7 +219,7 @@ async fn millions_of_empty_items_in_a_small_envelope_are_refused_at_once() {
     );
     assert!(outcome.statuses.contains(&413), "{outcome:?}");
     assert!(outcome.slowest < Duration::from_secs(2), "{outcome:?}");
-    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    assert!(outcome.healthz_took < HEALTHZ_BOUND, "{outcome:?}");
     target.stop().await;
 }
 
@@ -240,7 +245,7 @@ async fn a_long_native_package_costs_no_more_than_a_short_one() {
         .await;
     assert!(outcome.statuses.iter().all(|s| *s == 200), "{outcome:?}");
     assert!(outcome.slowest < Duration::from_secs(2), "{outcome:?}");
-    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    assert!(outcome.healthz_took < HEALTHZ_BOUND, "{outcome:?}");
     // Stored with the package cut as Relay cuts it.
     let issues = target.store.list_issues(1).await.unwrap();
     let issue = issues
@@ -291,7 +296,7 @@ async fn compressed_zero_attachments_stay_within_the_memory_budget() {
         "{outcome:?}"
     );
     assert!(outcome.statuses.contains(&429), "{outcome:?}");
-    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    assert!(outcome.healthz_took < HEALTHZ_BOUND, "{outcome:?}");
     target.stop().await;
 }
 
@@ -411,7 +416,7 @@ async fn a_crowd_of_sign_ins_waits_for_the_password_hasher() {
         &outcome.statuses[..outcome.statuses.len().min(20)]
     );
     assert!(outcome.statuses.len() >= 96, "{}", outcome.statuses.len());
-    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    assert!(outcome.healthz_took < HEALTHZ_BOUND, "{outcome:?}");
     target.stop().await;
 }
 
@@ -578,7 +583,7 @@ async fn slow_clients_are_cut_off_at_their_timeouts() {
         })
         .await;
     assert!(outcome.statuses.iter().all(|s| *s == 408), "{outcome:?}");
-    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    assert!(outcome.healthz_took < HEALTHZ_BOUND, "{outcome:?}");
     // A body announced as 40 MB that never ends: it holds a megabyte of the budget, not 40, and
     // is cut off with 408.
     let head = format!(
@@ -655,7 +660,7 @@ async fn ten_thousand_idle_connections_leave_room_for_real_clients() {
         })
         .await;
     assert!(outcome.statuses.iter().all(|s| *s == 200), "{outcome:?}");
-    assert!(outcome.healthz_took < Duration::from_secs(1), "{outcome:?}");
+    assert!(outcome.healthz_took < HEALTHZ_BOUND, "{outcome:?}");
     drop(idle);
     target.stop().await;
 }
