@@ -10,6 +10,8 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use crate::config::Config;
 use crate::ingest::{self, keys::KeyCache};
 use crate::metrics::Metrics;
+use crate::retention::disk::DiskGuard;
+use crate::retention::{Policy, Retention};
 use crate::store::Store;
 use crate::store::writer::{Writer, WriterStats, WriterTask};
 
@@ -28,6 +30,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Failed web sign-ins per client and email.
     pub login_limiter: crate::web::LoginLimiter,
+    /// Free space on the database's disk.
+    pub disk: Arc<DiskGuard>,
 }
 
 /// A bound, not yet running server.
@@ -39,6 +43,10 @@ pub struct Application {
     checkpoints: tokio::task::JoinHandle<()>,
     /// The alert evaluator and mailer.
     alerts: Vec<tokio::task::JoinHandle<()>>,
+    /// Retention and the disk guard.
+    upkeep: Vec<tokio::task::JoinHandle<()>>,
+    retention: Retention,
+    disk: Arc<DiskGuard>,
 }
 
 impl Application {
@@ -84,6 +92,26 @@ impl Application {
                 }
             })
         };
+        let disk = Arc::new(DiskGuard::new(
+            store.file_path().as_deref(),
+            config.retention.min_free_disk.as_u64(),
+        ));
+        let policy = Policy::new(&config.retention);
+        let retention = Retention::new(store.clone(), writer.clone(), policy, Some(disk.clone()));
+        let wake_retention = Arc::new(tokio::sync::Notify::new());
+        let upkeep = vec![
+            crate::retention::start(
+                retention.clone(),
+                config.retention.retention_interval,
+                wake_retention.clone(),
+            ),
+            crate::retention::disk::watch(
+                disk.clone(),
+                store.clone(),
+                policy.max_storage,
+                wake_retention,
+            ),
+        ];
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
@@ -100,6 +128,7 @@ impl Application {
             .is_some_and(|u| u.starts_with("https://"));
         let state = web::Data::new(AppState {
             login_limiter: crate::web::LoginLimiter::default(),
+            disk: disk.clone(),
             keys: KeyCache::new(store.clone()),
             budget: ingest::budget::Budget::new(config.limits.ingest_memory),
             cpu: ingest::offload::CpuPool::new(config.limits.ingest_threads.unwrap_or(cores))?,
@@ -140,6 +169,9 @@ impl Application {
             store,
             checkpoints,
             alerts,
+            upkeep,
+            retention,
+            disk,
         })
     }
 
@@ -151,6 +183,16 @@ impl Application {
         &self.store
     }
 
+    /// Retention, to run a pass at a time of the test's choosing.
+    pub fn retention(&self) -> &Retention {
+        &self.retention
+    }
+
+    /// The disk guard (tests change its threshold while serving).
+    pub fn disk(&self) -> Arc<DiskGuard> {
+        self.disk.clone()
+    }
+
     /// Stops the server gracefully from elsewhere (tests).
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
@@ -160,6 +202,9 @@ impl Application {
     /// writes everything queued, and closes the database.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
+        for task in &self.upkeep {
+            task.abort();
+        }
         self.writer.stop().await;
         self.checkpoints.abort();
         for task in &self.alerts {
@@ -171,12 +216,18 @@ impl Application {
     }
 }
 
+/// `{"status": "ok"}`; 503 when the database does not answer. While the disk is short it
+/// stays 200 (the server is alive and serves reads; restarting it would not help) and says
+/// so: `{"status": "degraded", "problems": ["Free disk space is low: …"]}`.
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    if state.store.ping().await {
-        HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
-    } else {
-        HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({"status": "database unreachable"}))
+    if !state.store.ping().await {
+        return HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unreachable"}));
+    }
+    match state.disk.problem() {
+        None => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+        Some(problem) => HttpResponse::Ok()
+            .json(serde_json::json!({"status": "degraded", "problems": [problem]})),
     }
 }
 
@@ -212,7 +263,11 @@ async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> Htt
     } else {
         None
     };
+    let file = state.store.file_size().await.unwrap_or_default();
     let ingest = crate::metrics::IngestGauges {
+        database_bytes: file.bytes(),
+        database_free_bytes: file.free_pages * file.page_size,
+        disk_free_bytes: state.disk.free_bytes(),
         queue_depth: state.writer.queue_depth(),
         budget_in_use: state.budget.in_use(),
         budget_total: state.budget.total(),

@@ -1,5 +1,5 @@
 //! The command line: `snag serve | project create|list|rules | user create | token create |
-//! grouping | bench`.
+//! cleanup | backup | check | grouping | bench`.
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +38,17 @@ pub enum Command {
     Bench(BenchArgs),
     /// Show how an event groups: its variants, hashes, contributing values, title and culprit.
     Grouping(GroupingArgs),
+    /// Apply retention now (--retention-days, --max-events-per-issue, --max-storage) and hand
+    /// free space back to the file system. A running server does this itself.
+    Cleanup,
+    /// Write a consistent copy of the database to FILE while the server keeps serving.
+    Backup {
+        /// The copy to write (must not exist yet).
+        file: std::path::PathBuf,
+    },
+    /// Check the database: SQLite's integrity check, and whether issue counters agree with
+    /// the rows they count. Prints each difference; fails when there is one.
+    Check,
 }
 
 #[derive(clap::Args, Debug)]
@@ -138,6 +149,72 @@ pub async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> 
     );
     println!("{token}");
     Ok(())
+}
+
+/// `snag cleanup`: one retention pass through a writer of its own.
+pub async fn cleanup(config: Config) -> anyhow::Result<()> {
+    use crate::retention::{Policy, Retention};
+    use crate::store::writer::{Writer, WriterStats};
+    let store = Store::open(&config).await?;
+    let (writer, task) = Writer::start(
+        store.chore_connection()?,
+        16,
+        1,
+        std::sync::Arc::new(WriterStats::default()),
+    )?;
+    let before = store.file_size().await?;
+    let retention = Retention::new(store.clone(), writer, Policy::new(&config.retention), None);
+    let swept = retention.run_once(crate::store::now_ms()).await;
+    // The writer stops when its last sender (inside `retention`) is gone.
+    drop(retention);
+    task.stop().await;
+    let after = store.file_size().await?;
+    store.close().await;
+    let swept = swept?;
+    println!(
+        "Deleted {} event(s), {} attachment(s), {} issue(s), {} user report(s); \
+         the database went from {} to {}.",
+        swept.events,
+        swept.attachments,
+        swept.issues,
+        swept.user_reports,
+        bytesize::ByteSize::b(before.bytes()),
+        bytesize::ByteSize::b(after.bytes()),
+    );
+    Ok(())
+}
+
+/// `snag backup FILE`.
+pub async fn backup(config: Config, file: std::path::PathBuf) -> anyhow::Result<()> {
+    let store = Store::open(&config).await?;
+    let done = store.backup(&file).await;
+    store.close().await;
+    done?;
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "Wrote {} ({}). To restore: stop Snag, put it in place of the database file (removing \
+         that file's -wal and -shm companions), start Snag.",
+        file.display(),
+        bytesize::ByteSize::b(size)
+    );
+    Ok(())
+}
+
+/// `snag check`: prints what disagrees; fails when anything does.
+pub async fn check(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(&config).await?;
+    let findings = store.check().await;
+    store.close().await;
+    let findings = findings?;
+    for finding in &findings {
+        println!("{finding}");
+    }
+    if findings.is_empty() {
+        println!("The database is intact and every counter agrees with its rows.");
+        Ok(())
+    } else {
+        anyhow::bail!("{} difference(s) found", findings.len())
+    }
 }
 
 /// `snag user create` and `snag user password`.

@@ -56,6 +56,60 @@ pub struct Config {
 
     #[command(flatten)]
     pub web: Web,
+
+    #[command(flatten)]
+    pub retention: Retention,
+}
+
+/// What Snag keeps, and the disk it may take.
+#[derive(Args, Debug, Clone)]
+pub struct Retention {
+    /// Days an event is kept after it was received; issues last seen longer ago are deleted
+    /// with their stats and tags (0: keep forever).
+    #[arg(long, env = "SNAG_RETENTION_DAYS", default_value_t = 90, global = true)]
+    pub retention_days: u32,
+
+    /// Events kept per issue: the newest, plus the issue's first (0: no limit). Counters keep
+    /// counting every event received.
+    #[arg(
+        long,
+        env = "SNAG_MAX_EVENTS_PER_ISSUE",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub max_events_per_issue: u64,
+
+    /// Size the database file may reach (`20GB`, `500MiB`): past it the oldest events are
+    /// deleted until it is under 90% of it, and the file shrinks. Unset: no budget.
+    #[arg(long, env = "SNAG_MAX_STORAGE", global = true)]
+    pub max_storage: Option<bytesize::ByteSize>,
+
+    /// Free space to keep on the database's file system: below it ingest answers 429 (SDKs
+    /// back off), every page says why, and retention runs at once.
+    #[arg(
+        long,
+        env = "SNAG_MIN_FREE_DISK",
+        default_value = "1GiB",
+        global = true
+    )]
+    pub min_free_disk: bytesize::ByteSize,
+
+    /// How often retention runs (it also runs at start, and at once when the disk runs low
+    /// or the database passes `--max-storage`).
+    #[arg(long, env = "SNAG_RETENTION_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration, global = true)]
+    pub retention_interval: std::time::Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            retention_days: 90,
+            max_events_per_issue: 10_000,
+            max_storage: None,
+            min_free_disk: bytesize::ByteSize::gib(1),
+            retention_interval: std::time::Duration::from_secs(600),
+        }
+    }
 }
 
 /// Sign-in and sessions of the web UI.
@@ -252,6 +306,11 @@ impl Config {
                 webhook_allow_hosts: Vec::new(),
             },
             web: Web::default(),
+            // Tests run beside whatever else fills this machine's disk.
+            retention: Retention {
+                min_free_disk: bytesize::ByteSize::b(0),
+                ..Retention::default()
+            },
         }
     }
 

@@ -8,6 +8,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::protocol::EnvelopeError;
+use crate::protocol::rate_limits::{self, RateLimit};
 
 /// Seconds an SDK is asked to wait when the write queue is full.
 pub const OVERLOAD_RETRY_AFTER_SECS: u64 = 1;
@@ -42,6 +43,9 @@ pub enum IngestError {
     BodyTimeout(u64),
     #[error("the service is overloaded")]
     Overloaded,
+    /// A quota, or the disk guard: the SDK backs off for the limit's seconds.
+    #[error("Snag dropped data because a limit was reached: {}", .0.reason)]
+    RateLimited(RateLimit),
     #[error("the server is shutting down")]
     ShuttingDown,
     #[error("internal server error")]
@@ -66,6 +70,7 @@ impl IngestError {
             IngestError::TooLarge(_) => "too_large",
             IngestError::BodyTimeout(_) => "timeout",
             IngestError::Overloaded => "overloaded",
+            IngestError::RateLimited(limit) => limit.reason,
             IngestError::ShuttingDown => "shutting_down",
             IngestError::Internal(_) => "internal",
         }
@@ -96,7 +101,7 @@ impl ResponseError for IngestError {
             | IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
             IngestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            IngestError::Overloaded => StatusCode::TOO_MANY_REQUESTS,
+            IngestError::Overloaded | IngestError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             IngestError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,6 +114,13 @@ impl ResponseError for IngestError {
             body.insert("causes".into(), serde_json::json!([cause]));
         }
         let mut response = HttpResponse::build(self.status_code());
+        if let IngestError::RateLimited(limit) = self {
+            response.insert_header((header::RETRY_AFTER, limit.retry_after_secs.to_string()));
+            response.insert_header((
+                "x-sentry-rate-limits",
+                rate_limits::header_value(std::slice::from_ref(limit)),
+            ));
+        }
         if matches!(self, IngestError::Overloaded | IngestError::ShuttingDown) {
             let secs = OVERLOAD_RETRY_AFTER_SECS.to_string();
             response.insert_header((

@@ -17,6 +17,7 @@ pub mod normalize;
 pub mod pipeline;
 pub mod protocol;
 pub mod rates;
+pub mod retention;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -16,6 +16,9 @@ fn main() -> ExitCode {
         Command::User(command) => runtime().block_on(cli::user(cli.config, command)),
         Command::Token(command) => runtime().block_on(cli::token(cli.config, command)),
         Command::Grouping(args) => cli::grouping(args),
+        Command::Cleanup => runtime().block_on(cli::cleanup(cli.config)),
+        Command::Backup { file } => runtime().block_on(cli::backup(cli.config, file)),
+        Command::Check => runtime().block_on(cli::check(cli.config)),
         // One thread: the load generator shares the machine with the server it measures.
         Command::Bench(args) => tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -157,11 +157,30 @@ impl Metrics {
                 "Folds of pending issue counters alone, when the queue is empty after a batch.",
                 writer.count_folds.load(Relaxed) as f64,
             ),
+            (
+                "snag_database_bytes",
+                "gauge",
+                "Size of the database file.",
+                ingest.database_bytes as f64,
+            ),
+            (
+                "snag_database_free_bytes",
+                "gauge",
+                "Bytes of the database file in free pages (reused, or handed back by retention).",
+                ingest.database_free_bytes as f64,
+            ),
         ];
         for (name, kind, help, value) in gauges {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        if let Some(free) = ingest.disk_free_bytes {
+            let name = "snag_disk_free_bytes";
+            let _ = writeln!(
+                out,
+                "# HELP {name} Free space on the database's file system.\n# TYPE {name} gauge\n{name} {free}"
             );
         }
         if let Some(per_minute) = per_minute {
@@ -225,4 +244,9 @@ pub struct IngestGauges {
     pub queue_depth: usize,
     pub budget_in_use: usize,
     pub budget_total: usize,
+    /// The database file, and the part of it in free pages.
+    pub database_bytes: u64,
+    pub database_free_bytes: u64,
+    /// Free space on the database's disk (none for an in-memory database).
+    pub disk_free_bytes: Option<u64>,
 }

@@ -135,10 +135,11 @@ pub async fn projects(
 ) -> Answer {
     authorize(&req, &state, "project:read").await?;
     check_org(&state, &path)?;
+    let usage = state.store.project_usage().await?;
     let list: Vec<Value> = projects_with_keys(&state)
         .await?
         .iter()
-        .map(|(p, _)| shapes::project(p))
+        .map(|(p, _)| shapes::project(p, usage.iter().find(|u| u.project_id == p.id)))
         .collect();
     Ok(HttpResponse::Ok().json(list))
 }
@@ -150,7 +151,9 @@ pub async fn project(
 ) -> Answer {
     authorize(&req, &state, "project:read").await?;
     let (project, _) = project_of(&state, &path.0, &path.1).await?;
-    Ok(HttpResponse::Ok().json(shapes::project(&project)))
+    let usage = state.store.project_usage().await?;
+    let usage = usage.iter().find(|u| u.project_id == project.id);
+    Ok(HttpResponse::Ok().json(shapes::project(&project, usage)))
 }
 
 pub async fn keys(
@@ -413,6 +416,8 @@ async fn issue_detail(
         "30d": shapes::series(daily.get(&issue.id).map(Vec::as_slice).unwrap_or(&[]), now, 86_400_000),
     });
     v["tags"] = Value::Array(tag_summaries(state, issue.id, 0).await?);
+    // Not Sentry's: how many of `count` retention has kept.
+    v["storedEventCount"] = json!(state.store.stored_events(issue.id).await?);
     v["userReportCount"] = json!(0);
     v["activity"] = json!([]);
     v["seenBy"] = json!([]);

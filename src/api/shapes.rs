@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::store::events::{StoredEvent, StoredIssue};
 use crate::store::projects::{Project, ProjectKey};
+use crate::store::retention::ProjectUsage;
 
 /// `2026-11-22T10:04:05.123Z` from unix milliseconds.
 pub fn iso(ms: i64) -> String {
@@ -27,9 +28,15 @@ pub fn project_ref(p: &Project) -> Value {
     json!({"id": p.id.to_string(), "name": p.name, "slug": p.name, "platform": null})
 }
 
-pub fn project(p: &Project) -> Value {
+/// A project; `storage` (not Sentry's) tells what retention has left of it.
+pub fn project(p: &Project, usage: Option<&ProjectUsage>) -> Value {
     let team = json!({"id": "1", "name": "everyone", "slug": "everyone"});
+    let usage = usage.cloned().unwrap_or_default();
     json!({
+        "storage": {
+            "events": usage.events, "eventBytes": usage.event_bytes,
+            "attachments": usage.attachments, "attachmentBytes": usage.attachment_bytes,
+        },
         "id": p.id.to_string(), "slug": p.name, "name": p.name, "platform": null,
         "dateCreated": iso(p.created_at), "isBookmarked": false, "isMember": true,
         "hasAccess": true, "features": [], "firstEvent": null, "environments": [],

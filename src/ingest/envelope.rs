@@ -2,7 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{Opened, accept, auth, body, counted, open_rows, project_id, read_body, received};
+use super::{
+    Opened, accept, admit, auth, body, counted, open_rows, project_id, read_body, received,
+};
 use crate::app::AppState;
 use crate::error::IngestError;
 use crate::protocol::envelope;
@@ -21,6 +23,7 @@ async fn handle_envelope(
     state: &AppState,
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(req)?;
+    admit(state)?;
     // Check a key given outside the body before reading the body.
     let request_key = auth::request_key(req)?;
     let rules = match &request_key {

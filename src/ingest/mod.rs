@@ -82,6 +82,15 @@ fn project_id(req: &HttpRequest) -> Result<i64, IngestError> {
         .ok_or(IngestError::BadProjectId)
 }
 
+/// Refuses every request while the disk is short (see [`crate::retention::disk`]): nothing is
+/// read, and the SDK keeps its events and backs off.
+fn admit(state: &AppState) -> Result<(), IngestError> {
+    match state.disk.rate_limit() {
+        Some(limit) => Err(IngestError::RateLimited(limit)),
+        None => Ok(()),
+    }
+}
+
 fn received(req: &HttpRequest, project_id: i64) -> Received {
     Received {
         project_id,

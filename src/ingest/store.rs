@@ -6,7 +6,7 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{accept, auth, body, counted, open_rows, project_id, read_body, received};
+use super::{accept, admit, auth, body, counted, open_rows, project_id, read_body, received};
 use crate::app::AppState;
 use crate::error::IngestError;
 use crate::protocol::{Envelope, Item, ItemType, envelope};
@@ -25,6 +25,7 @@ async fn handle_store(
     state: &AppState,
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(req)?;
+    admit(state)?;
     let key = auth::request_key(req)?.ok_or(IngestError::MissingAuth)?;
     state.keys.authorize(&key, project_id).await?;
     let rules = state.keys.project_rules(project_id).await?;

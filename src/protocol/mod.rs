@@ -5,6 +5,7 @@
 pub mod envelope;
 pub mod event;
 pub mod event_json;
+pub mod rate_limits;
 
 pub use envelope::{Envelope, EnvelopeError, Item, ItemType};
 

@@ -8,7 +8,8 @@
 //!          INSERT issues (new ones, whole); INSERT issue_hashes; INSERT events;
 //!          INSERT issue_users; UPDATE issues (first_seen moved back; regressions);
 //!          INSERT issue_counts_pending; INSERT issue_minutes (new issues);
-//!          INSERT issue_tags_pending; INSERT attachments, user_reports
+//!          INSERT issue_tags_pending; INSERT attachments, user_reports;
+//!          UPSERT project_usage (one row per project: stored events and bytes)
 //! COMMIT
 //!
 //! and on its own, every quarter second under load (see [`super::writer`]):
@@ -58,9 +59,12 @@ const LOOKUP: &str = "SELECT json_object(
                JOIN events e ON e.project_id = j.value->>0 AND e.event_id = j.value->>1),
     'hashes', (SELECT json_group_array(json_array(h.project_id, h.hash, h.issue_id)) FROM jsonb_each(?) j
                JOIN issue_hashes h ON h.project_id = j.value->>0 AND h.hash = j.value->>1),
-    'max_issue_id', (SELECT COALESCE(MAX(id), 0) FROM issues),
+    'max_issue_id', MAX((SELECT COALESCE(MAX(id), 0) FROM issues),
+                        (SELECT COALESCE(MAX(max_issue_id), 0) FROM issue_id_floors)),
     'max_short_ids', (SELECT json_group_array(json_array(p.value,
-                          (SELECT COALESCE(MAX(short_id), 0) FROM issues WHERE project_id = p.value)))
+                          MAX((SELECT COALESCE(MAX(short_id), 0) FROM issues WHERE project_id = p.value),
+                              (SELECT COALESCE(MAX(max_short_id), 0) FROM issue_id_floors
+                               WHERE project_id = p.value))))
                       FROM jsonb_each(?) p))";
 
 /// The body of WRITE, installed on the writer's connection as a TEMP trigger (see [`prepare`]):
@@ -106,6 +110,14 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
         FROM jsonb_each(NEW.attachments);
     INSERT INTO user_reports (project_id, event_id, name, email, comments, created_at)
         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(NEW.user_reports);
+    INSERT INTO project_usage (project_id, events, event_bytes)
+        SELECT value->>0, COUNT(*), SUM(value->>12) FROM jsonb_each(NEW.events) WHERE true GROUP BY value->>0
+        ON CONFLICT (project_id) DO UPDATE SET events = events + excluded.events,
+            event_bytes = event_bytes + excluded.event_bytes;
+    INSERT INTO project_usage (project_id, attachments, attachment_bytes)
+        SELECT value->>0, COUNT(*), SUM(value->>6) FROM jsonb_each(NEW.attachments) WHERE true GROUP BY value->>0
+        ON CONFLICT (project_id) DO UPDATE SET attachments = attachments + excluded.attachments,
+            attachment_bytes = attachment_bytes + excluded.attachment_bytes;
 END;";
 
 /// Merges the pending counter rows into the issues: per issue one UPDATE (the row with the
@@ -732,8 +744,9 @@ mod tests {
     #[test]
     fn the_write_binds_ten_row_lists_and_the_blobs() {
         assert_eq!(WRITE.matches('?').count(), 11);
-        // Ten row lists (issue updates read twice), and the blobs of events and attachments.
-        assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 13);
+        // Ten row lists (issue updates read twice, events and attachments once more for the
+        // usage), and the blobs of events and attachments.
+        assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 15);
         assert_eq!(LOOKUP.matches('?').count(), 3);
     }
 

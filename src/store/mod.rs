@@ -6,10 +6,12 @@
 
 pub mod alerts;
 pub mod batch;
+pub mod check;
 pub mod events;
 pub mod issues;
 mod pending_tags;
 pub mod projects;
+pub mod retention;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
@@ -20,7 +22,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::config::{Config, SqliteSynchronous as SyncSetting};
 
@@ -67,6 +71,7 @@ impl Store {
             .max_connections(4)
             .connect_with(options.clone().pragma("cache_size", "-4000"))
             .await?;
+        hand_back_space(&pool).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store {
             pool,
@@ -79,8 +84,18 @@ impl Store {
     /// connections are, with the batch write installed and the pending counter and tag rows
     /// that an earlier run left (killed before its fold) folded.
     pub fn writer_connection(&self) -> Result<rusqlite::Connection, StoreError> {
+        let mut conn = self.chore_connection()?;
+        batch::prepare(&conn)?;
+        let mut pending_tags = pending_tags::PendingTags::load(&conn)?;
+        batch::fold(&mut conn, Some(&mut pending_tags))?;
+        Ok(conn)
+    }
+
+    /// A connection set up as the writer's, for a writer that only runs retention's chores
+    /// (`snag cleanup`): it leaves pending rows alone, since a running server may own them.
+    pub fn chore_connection(&self) -> Result<rusqlite::Connection, StoreError> {
         let filename = self.options.get_filename();
-        let mut conn = if is_memory(filename) {
+        let conn = if is_memory(filename) {
             // sqlx names a shared in-memory database `file:sqlx-in-memory-N`: join it.
             use rusqlite::OpenFlags as F;
             let shared = F::SQLITE_OPEN_MEMORY | F::SQLITE_OPEN_SHARED_CACHE | F::SQLITE_OPEN_URI;
@@ -101,10 +116,13 @@ impl Store {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};
              PRAGMA foreign_keys = ON; {shared}"
         ))?;
-        batch::prepare(&conn)?;
-        let mut pending_tags = pending_tags::PendingTags::load(&conn)?;
-        batch::fold(&mut conn, Some(&mut pending_tags))?;
         Ok(conn)
+    }
+
+    /// The database file; none for an in-memory database.
+    pub fn file_path(&self) -> Option<std::path::PathBuf> {
+        let filename = self.options.get_filename();
+        (!is_memory(filename)).then(|| filename.to_path_buf())
     }
 
     /// True while the database answers a trivial query.
@@ -152,6 +170,7 @@ fn connect_options(url: &str, sync: SyncSetting) -> Result<SqliteConnectOptions,
     }
     let options = options
         .create_if_missing(true)
+        .auto_vacuum(SqliteAutoVacuum::Incremental)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(match sync {
             SyncSetting::Normal => SqliteSynchronous::Normal,
@@ -162,6 +181,37 @@ fn connect_options(url: &str, sync: SyncSetting) -> Result<SqliteConnectOptions,
     Ok(PRAGMAS.iter().fold(options, |options, (name, value)| {
         options.pragma(*name, *value)
     }))
+}
+
+/// Makes sure the file can give space back (`auto_vacuum = INCREMENTAL`, see
+/// [`retention`]): new databases are created so; a database from before is converted once,
+/// by a VACUUM that rewrites it whole.
+async fn hand_back_space(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+        .fetch_one(pool)
+        .await?;
+    if mode == 2 {
+        return Ok(());
+    }
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(pool)
+        .await?;
+    tracing::warn!(
+        pages,
+        "converting the database once so that retention can shrink its file (VACUUM); \
+         this takes a while for a large database, and needs as much free disk as it holds"
+    );
+    let started = std::time::Instant::now();
+    let mut conn = pool.acquire().await?;
+    sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("VACUUM").execute(&mut *conn).await?;
+    tracing::warn!(
+        seconds = started.elapsed().as_secs_f64(),
+        "database converted"
+    );
+    Ok(())
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -21,6 +21,9 @@
 //! Handlers never wait for a slot: a full queue is answered at once (the ingest turns it into
 //! 429), so nothing is dropped silently. A batch that fails is retried one job at a time, so a
 //! single poisonous row cannot fail its neighbours. On stop the writer drains what is queued.
+//!
+//! Retention's deletes come through the same queue as [`Chore`]s and run between batches, each
+//! in a small transaction of its own (see [`super::retention`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -29,10 +32,12 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::StoreError;
 use super::batch;
 use super::batch::EncodedEvent;
 use super::events::{AttachmentRow, UserReportRow};
 use super::pending_tags::PendingTags;
+use super::retention::{self, Chore};
 
 /// How long the writer waits for more work after a batch before it folds the pending counters
 /// (see `run`): a lone sender's 200 comes this much later.
@@ -79,7 +84,7 @@ struct Pending {
 /// Sending side of the writer queue; cheap to clone into every handler.
 #[derive(Clone, Debug)]
 pub struct Writer {
-    tx: flume::Sender<Pending>,
+    tx: flume::Sender<Request>,
 }
 
 /// Counters the writer keeps for `/metrics`.
@@ -93,6 +98,29 @@ pub struct WriterStats {
     /// `batch::fold`).
     pub folds: std::sync::atomic::AtomicU64,
     pub count_folds: std::sync::atomic::AtomicU64,
+}
+
+/// A chore and where its answer goes: how many rows (or pages) it deleted.
+struct ChoreRequest {
+    chore: Chore,
+    done: oneshot::Sender<Result<u64, String>>,
+}
+
+/// What the writer's queue carries. Writes are the hot path and chores rare: boxing the
+/// write to shrink the enum would cost an allocation per envelope.
+#[allow(clippy::large_enum_variant)]
+enum Request {
+    Write(Pending),
+    Chore(ChoreRequest),
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Write(_) => f.write_str("Write"),
+            Request::Chore(c) => write!(f, "Chore({:?})", c.chore),
+        }
+    }
 }
 
 impl std::fmt::Debug for Pending {
@@ -124,7 +152,7 @@ impl Writer {
     pub async fn submit(&self, job: WriteJob) -> Result<(), SubmitError> {
         let (done, committed) = oneshot::channel();
         self.tx
-            .try_send(Pending { job, done })
+            .try_send(Request::Write(Pending { job, done }))
             .map_err(|e| match e {
                 flume::TrySendError::Full(_) => SubmitError::QueueFull,
                 flume::TrySendError::Disconnected(_) => SubmitError::Closed,
@@ -132,6 +160,21 @@ impl Writer {
         match committed.await {
             Ok((_job, Ok(()))) => Ok(()),
             Ok((_job, Err(e))) => Err(SubmitError::Failed(e)),
+            Err(_) => Err(SubmitError::Closed),
+        }
+    }
+
+    /// Queues a chore (waiting for room in the queue, unlike a write) and waits until it is
+    /// done: how many rows or pages it deleted.
+    pub async fn chore(&self, chore: Chore) -> Result<u64, SubmitError> {
+        let (done, finished) = oneshot::channel();
+        self.tx
+            .send_async(Request::Chore(ChoreRequest { chore, done }))
+            .await
+            .map_err(|_| SubmitError::Closed)?;
+        match finished.await {
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(e)) => Err(SubmitError::Failed(e)),
             Err(_) => Err(SubmitError::Closed),
         }
     }
@@ -160,37 +203,65 @@ impl WriterTask {
     }
 }
 
+/// The pending counter and tag rows: whether some may exist, their tag totals, and when
+/// they were last folded all together.
+struct Folds<'a> {
+    rows_pending: bool,
+    tags: PendingTags,
+    last: Instant,
+    stats: &'a WriterStats,
+}
+
+impl Folds<'_> {
+    /// Folds every pending row (counters and tags).
+    fn fold_all(&mut self, conn: &mut Connection) {
+        self.last = Instant::now();
+        self.stats.folds.fetch_add(1, Relaxed);
+        let folded = batch::fold(conn, Some(&mut self.tags));
+        if let Err(e) = &folded {
+            tracing::error!(error = ?e, "folding pending rows failed; retrying later");
+        }
+        self.rows_pending = folded.is_err();
+    }
+
+    fn due(&self) -> bool {
+        self.last.elapsed() >= FOLD_INTERVAL
+    }
+}
+
 fn run(
     mut conn: Connection,
-    rx: flume::Receiver<Pending>,
+    rx: flume::Receiver<Request>,
     stop: &AtomicBool,
     max_batch: usize,
     stats: &WriterStats,
 ) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
-    // When the pending counter and tag rows were last folded all together.
-    let mut last_fold = Instant::now();
-    // Whether pending rows may exist (the connection comes with none), and their tag totals.
-    let mut rows_pending = false;
-    let mut pending_tags = PendingTags::default();
-    let fold_all = |conn: &mut Connection, tags: &mut PendingTags| {
-        stats.folds.fetch_add(1, Relaxed);
-        let folded = batch::fold(conn, Some(tags));
-        if let Err(e) = &folded {
-            tracing::error!(error = ?e, "folding pending rows failed; retrying later");
+    // Chores that arrived with the batch: they run after its acks.
+    let mut chores: Vec<ChoreRequest> = Vec::new();
+    let sort = |request: Request, batch: &mut Vec<Pending>, chores: &mut Vec<ChoreRequest>| {
+        match request {
+            Request::Write(pending) => batch.push(pending),
+            Request::Chore(chore) => chores.push(chore),
         }
-        folded.is_ok()
+    };
+    // The connection comes with no pending rows.
+    let mut folds = Folds {
+        rows_pending: false,
+        tags: PendingTags::default(),
+        last: Instant::now(),
+        stats,
     };
     loop {
         // `batch` holds a job already when one arrived while the last batch waited to fold.
         if batch.is_empty() {
-            let wait = if rows_pending {
-                FOLD_INTERVAL.saturating_sub(last_fold.elapsed())
+            let wait = if folds.rows_pending {
+                FOLD_INTERVAL.saturating_sub(folds.last.elapsed())
             } else {
                 FOLD_INTERVAL
             };
             match rx.recv_timeout(wait.min(STOP_POLL)) {
-                Ok(pending) => batch.push(pending),
+                Ok(request) => sort(request, &mut batch, &mut chores),
                 Err(flume::RecvTimeoutError::Disconnected) => break,
                 Err(flume::RecvTimeoutError::Timeout) => {
                     // Asked to stop and nothing left: the queue closes when `rx` is dropped.
@@ -198,25 +269,30 @@ fn run(
                         break;
                     }
                     // Idle with rows pending: fold them alone.
-                    if rows_pending && last_fold.elapsed() >= FOLD_INTERVAL {
-                        last_fold = Instant::now();
-                        rows_pending = !fold_all(&mut conn, &mut pending_tags);
+                    if folds.rows_pending && folds.due() {
+                        folds.fold_all(&mut conn);
                     }
                     continue;
                 }
             }
+            if batch.is_empty() {
+                run_chores(&mut conn, &mut chores, &mut folds);
+                continue;
+            }
         }
         // Whatever queued up meanwhile joins the batch.
-        batch.extend(rx.try_iter().take(max_batch - 1));
+        for request in rx.try_iter().take(max_batch - 1) {
+            sort(request, &mut batch, &mut chores);
+        }
         let started = Instant::now();
         let jobs: Vec<&WriteJob> = batch.iter().map(|p| &p.job).collect();
-        let result = batch::write(&mut conn, &jobs, &mut pending_tags);
+        let result = batch::write(&mut conn, &jobs, &mut folds.tags);
         stats.batches.fetch_add(1, Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Relaxed);
         stats
             .commit_micros
             .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
-        rows_pending = true;
+        folds.rows_pending = true;
         match result {
             Ok(()) => {
                 // When nothing comes in for a moment, fold the counter rows before the acks,
@@ -225,9 +301,9 @@ fn run(
                 // the moment, and the fold waits for the quarter second: folding whenever the
                 // queue was merely empty after a COMMIT (one batch in eight at 64 senders)
                 // took an eighth of the writer's time.
-                let mut arrived = None;
+                let mut arrived = Vec::new();
                 match rx.recv_timeout(FOLD_GRACE) {
-                    Ok(pending) => arrived = Some(pending),
+                    Ok(request) => sort(request, &mut arrived, &mut chores),
                     Err(_) => {
                         stats.count_folds.fetch_add(1, Relaxed);
                         if let Err(e) = batch::fold(&mut conn, None) {
@@ -243,7 +319,7 @@ fn run(
             Err(e) => {
                 tracing::warn!(error = ?e, jobs = batch.len(), "batch failed; writing its jobs one by one");
                 for Pending { job, done } in batch.drain(..) {
-                    let result = batch::write(&mut conn, &[&job], &mut pending_tags);
+                    let result = batch::write(&mut conn, &[&job], &mut folds.tags);
                     if let Err(e) = &result {
                         tracing::error!(error = ?e, "write failed");
                         stats.failed_jobs.fetch_add(1, Relaxed);
@@ -254,10 +330,30 @@ fn run(
         }
         // Under load everything pending is folded every quarter second, after the acks: the
         // batch's senders do not wait for it.
-        if last_fold.elapsed() >= FOLD_INTERVAL {
-            last_fold = Instant::now();
-            rows_pending = !fold_all(&mut conn, &mut pending_tags);
+        if folds.due() {
+            folds.fold_all(&mut conn);
         }
+        run_chores(&mut conn, &mut chores, &mut folds);
     }
     tracing::info!("writer drained and stopped");
+}
+
+/// Runs the chores that arrived, each in its own transaction, and answers them.
+fn run_chores(conn: &mut Connection, chores: &mut Vec<ChoreRequest>, folds: &mut Folds) {
+    for ChoreRequest { chore, done } in chores.drain(..) {
+        if chore.needs_fold() && folds.rows_pending {
+            folds.fold_all(conn);
+        }
+        let result = if chore.needs_fold() && folds.rows_pending {
+            Err(StoreError::Invalid(
+                "the pending counters could not be folded".to_owned(),
+            ))
+        } else {
+            retention::run(conn, &chore)
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = ?e, ?chore, "retention chore failed");
+        }
+        let _ = done.send(result.map_err(|e| e.to_string()));
+    }
 }

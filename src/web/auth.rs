@@ -52,6 +52,8 @@ fn policy(state: &AppState) -> SessionPolicy {
 pub struct SignedIn {
     pub user: User,
     pub csrf: String,
+    /// What every page must say about the server (a short disk), shown as a banner.
+    pub warning: Option<String>,
 }
 
 /// The session's user, or [`WebError::LoginRequired`] (back to this page after signing in).
@@ -75,6 +77,7 @@ pub async fn signed_in(
     Ok(SignedIn {
         user,
         csrf: csrf_token(session)?,
+        warning: state.disk.problem(),
     })
 }
 
@@ -303,9 +306,8 @@ fn account_page(
     let mut response = page(&AccountPage {
         email: who.user.email.clone(),
         nav: Some(Nav {
-            email: who.user.email.clone(),
             csrf: csrf.clone(),
-            section: "account",
+            ..Nav::new(who, "account")
         }),
         csrf,
         notice,

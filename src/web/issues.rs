@@ -34,6 +34,8 @@ pub struct Nav {
     pub email: String,
     pub csrf: String,
     pub section: &'static str,
+    /// See [`SignedIn::warning`].
+    pub warning: Option<String>,
 }
 
 impl Nav {
@@ -42,6 +44,7 @@ impl Nav {
             email: who.user.email.clone(),
             csrf: who.csrf.clone(),
             section,
+            warning: who.warning.clone(),
         }
     }
 }
@@ -368,6 +371,8 @@ struct IssuePage {
     status: String,
     substatus: String,
     events: String,
+    /// Events still stored, when retention has deleted some.
+    stored: Option<String>,
     users: String,
     first_seen: String,
     first_seen_utc: String,
@@ -428,6 +433,7 @@ async fn issue(
         chart("Last 14 days", daily.get(&id), 86_400_000),
     ];
     let tags = distributions(store.issue_tags(id).await?);
+    let stored_events = store.stored_events(id).await?;
 
     let stored = store.issue_event(id, params.event.as_deref()).await?;
     if params.event.is_some() && stored.is_none() {
@@ -508,6 +514,7 @@ async fn issue(
         status: issue.status,
         substatus: issue.substatus,
         events: format::count(issue.times_seen),
+        stored: (stored_events < issue.times_seen).then(|| format::count(stored_events)),
         users: format::count(issue.users_seen),
         first_seen: format::ago(issue.first_seen, now),
         first_seen_utc: format::utc(issue.first_seen),

@@ -35,6 +35,9 @@ struct ProjectCard {
     /// Events per minute over the last hour, and their total.
     per_minute: Vec<Bar>,
     last_hour: String,
+    /// What retention has left: events stored and the bytes of the events and attachments.
+    stored_events: String,
+    stored_bytes: String,
 }
 
 #[derive(Template)]
@@ -62,7 +65,13 @@ async fn render(
         .public_base_url(req.app_config().local_addr().into());
     let mut projects = Vec::new();
     let now_minute = crate::store::now_ms() / 60_000;
+    let usage = state.store.project_usage().await?;
     for (project, keys) in state.store.list_projects().await? {
+        let used = usage
+            .iter()
+            .find(|u| u.project_id == project.id)
+            .cloned()
+            .unwrap_or_default();
         let (stacktrace_rules, fingerprint_rules) = state.store.grouping_rules(project.id).await?;
         let counts = state
             .store
@@ -81,6 +90,11 @@ async fn render(
             webhook,
             per_minute: format::bars(&counts, 480.0, 60.0, &[]),
             last_hour: format::count(counts.iter().sum()),
+            stored_events: format::count(used.events),
+            stored_bytes: bytesize::ByteSize::b(
+                (used.event_bytes + used.attachment_bytes).max(0) as u64
+            )
+            .to_string(),
             dsns: keys
                 .iter()
                 .filter(|k| k.active)

@@ -7,29 +7,56 @@ use serde_json::json;
 
 use crate::helpers::{ServerProcess, event_envelope, run_snag, try_send_raw};
 
-/// Senders that post events until the server stops answering; returns the acknowledged ids.
+/// An event the server acknowledged: its id, its group (of 20) and its timestamp (unix ms).
+#[derive(Debug, Clone)]
+struct Acked {
+    id: String,
+    group: u64,
+    timestamp_ms: i64,
+}
+
+/// Senders that post events until the server stops answering; returns the acknowledged ones.
 fn start_load(
     port: u16,
     senders: usize,
-) -> (Arc<Mutex<Vec<String>>>, Vec<tokio::task::JoinHandle<()>>) {
+) -> (Arc<Mutex<Vec<Acked>>>, Vec<tokio::task::JoinHandle<()>>) {
     let acked = Arc::new(Mutex::new(Vec::new()));
     let tasks = (0..senders)
         .map(|s| {
             let acked = acked.clone();
             tokio::spawn(async move {
-                let headers = vec![("X-Sentry-Auth".to_owned(), "Sentry sentry_key=durablekey".to_owned())];
-                for n in 0.. {
-                    let event = json!({"message": format!("load {s}-{n}"), "fingerprint": [format!("group-{}", n % 20)]});
+                let headers = vec![(
+                    "X-Sentry-Auth".to_owned(),
+                    "Sentry sentry_key=durablekey".to_owned(),
+                )];
+                for n in 0u64.. {
+                    let group = n % 20;
+                    let timestamp_ms = chrono::Utc::now().timestamp_millis();
+                    let event = json!({
+                        "message": format!("load {s}-{n}"),
+                        "fingerprint": [format!("group-{group}")],
+                        "timestamp": timestamp_ms as f64 / 1000.0,
+                    });
                     let body = crate::helpers::gzip(&event_envelope(&event));
                     let mut headers = headers.clone();
                     headers.push(("Content-Encoding".into(), "gzip".into()));
-                    match try_send_raw(port, "POST", "/api/1/envelope/", &headers, &body, false).await {
+                    match try_send_raw(port, "POST", "/api/1/envelope/", &headers, &body, false)
+                        .await
+                    {
                         Ok(r) if r.status == 200 => {
                             let id = r.json()["id"].as_str().unwrap().to_owned();
-                            acked.lock().unwrap().push(id);
+                            acked.lock().unwrap().push(Acked {
+                                id,
+                                group,
+                                timestamp_ms,
+                            });
                         }
                         Ok(r) if r.status == 429 || r.status == 503 => {}
-                        Ok(r) => panic!("unexpected status {}: {}", r.status, String::from_utf8_lossy(&r.body)),
+                        Ok(r) => panic!(
+                            "unexpected status {}: {}",
+                            r.status,
+                            String::from_utf8_lossy(&r.body)
+                        ),
                         Err(_) => break, // the server is gone
                     }
                 }
@@ -39,16 +66,11 @@ fn start_load(
     (acked, tasks)
 }
 
-async fn open_store(database_url: &str) -> snag::store::Store {
-    snag::store::Store::open(&snag::Config::for_tests(database_url))
-        .await
-        .unwrap()
-}
-
-#[tokio::test]
-async fn acknowledged_events_survive_sigkill() {
+/// A new database (its folder, file and URL) holding project 1 with key `durablekey`.
+async fn durable_database() -> (tempfile::TempDir, std::path::PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("snag.db").display());
+    let path = dir.path().join("snag.db");
+    let db = format!("sqlite://{}", path.display());
     let (ok, _, err) = run_snag(
         &db,
         &[
@@ -63,6 +85,18 @@ async fn acknowledged_events_survive_sigkill() {
     )
     .await;
     assert!(ok, "{err}");
+    (dir, path, db)
+}
+
+async fn open_store(database_url: &str) -> snag::store::Store {
+    snag::store::Store::open(&snag::Config::for_tests(database_url))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn acknowledged_events_survive_sigkill() {
+    let (_dir, _, db) = durable_database().await;
     let mut server = ServerProcess::start(&db).await;
     let (acked, tasks) = start_load(server.port, 16);
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -83,7 +117,11 @@ async fn acknowledged_events_survive_sigkill() {
     let store = open_store(&db).await;
     let stored: std::collections::HashSet<String> =
         store.event_ids(1).await.unwrap().into_iter().collect();
-    let missing: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).collect();
+    let missing: Vec<&String> = acked
+        .iter()
+        .map(|a| &a.id)
+        .filter(|id| !stored.contains(*id))
+        .collect();
     assert!(
         missing.is_empty(),
         "{} of {} acknowledged events lost: {:?}",
@@ -114,22 +152,7 @@ async fn acknowledged_events_survive_sigkill() {
 
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("snag.db").display());
-    let (ok, _, err) = run_snag(
-        &db,
-        &[
-            "project",
-            "create",
-            "durable",
-            "--id",
-            "1",
-            "--public-key",
-            "durablekey",
-        ],
-    )
-    .await;
-    assert!(ok, "{err}");
+    let (_dir, _, db) = durable_database().await;
     let mut server = ServerProcess::start(&db).await;
     let (acked, tasks) = start_load(server.port, 8);
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -153,7 +176,81 @@ async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
         store.event_ids(1).await.unwrap().into_iter().collect();
     assert!(acked.len() > 50, "too little load: {}", acked.len());
     assert!(
-        acked.iter().all(|id| stored.contains(id)),
+        acked.iter().all(|a| stored.contains(&a.id)),
         "an acknowledged event is missing after SIGTERM"
     );
+}
+
+/// Events kept per issue in the test below: retention deletes all the time.
+const KEEP: usize = 20;
+
+#[tokio::test]
+async fn twenty_sigkills_while_retention_deletes_lose_nothing_it_should_keep() {
+    let (_dir, path, db) = durable_database().await;
+    let keep = KEEP.to_string();
+    let flags = [
+        "--max-events-per-issue",
+        &keep,
+        "--retention-interval",
+        "100ms",
+    ];
+    let mut acked = Vec::new();
+    for _ in 0..20 {
+        let mut server = ServerProcess::start_with(&db, &flags).await;
+        let (load, tasks) = start_load(server.port, 8);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        server.child.start_kill().unwrap();
+        server.child.wait().await.unwrap();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        acked.extend(load.lock().unwrap().drain(..));
+    }
+    assert!(
+        acked.len() > 20 * KEEP * 2,
+        "too little load: {}",
+        acked.len()
+    );
+    // What is stored, by event id: (issue, timestamp).
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut query = conn
+        .prepare("SELECT event_id, issue_id, timestamp FROM events WHERE project_id = 1")
+        .unwrap();
+    let stored: std::collections::HashMap<String, (i64, i64)> = query
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let issue_of_group: std::collections::HashMap<u64, i64> = acked
+        .iter()
+        .filter_map(|a| stored.get(&a.id).map(|(issue, _)| (a.group, *issue)))
+        .collect();
+    assert!(stored.len() < acked.len(), "retention deleted nothing");
+    // An acknowledged event may be gone only if its issue keeps KEEP events at least as new.
+    let lost: Vec<&Acked> = acked
+        .iter()
+        .filter(|a| !stored.contains_key(&a.id))
+        .filter(|a| {
+            let Some(issue) = issue_of_group.get(&a.group) else {
+                return true;
+            };
+            let newer = stored
+                .values()
+                .filter(|(i, t)| i == issue && *t >= a.timestamp_ms - 1)
+                .count();
+            newer < KEEP
+        })
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged events lost: {:?}",
+        lost.len(),
+        acked.len(),
+        &lost[..lost.len().min(5)]
+    );
+    drop(query);
+    drop(conn);
+    // Counters, tag counts and usage still agree with the rows after all this.
+    let (ok, out, err) = run_snag(&db, &["check"]).await;
+    assert!(ok, "{out}{err}");
 }

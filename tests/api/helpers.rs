@@ -14,6 +14,9 @@ pub struct TestApp {
     pub store: Store,
     pub database_url: String,
     pub handle: ServerHandle,
+    /// Retention, to run a pass at a time of the test's choosing, and the disk guard.
+    pub retention: snag::retention::Retention,
+    pub disk: std::sync::Arc<snag::retention::disk::DiskGuard>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -69,6 +72,8 @@ async fn start(
         .expect("build app");
     let port = app.port();
     let handle = app.handle();
+    let retention = app.retention().clone();
+    let disk = app.disk();
     tokio::spawn(app.run_until_stopped());
     let store = Store::open(&config).await.expect("open store");
     TestApp {
@@ -76,6 +81,8 @@ async fn start(
         store,
         database_url,
         handle,
+        retention,
+        disk,
         _dir: dir,
     }
 }

@@ -12,5 +12,6 @@ mod ingest;
 pub mod python_sdk;
 mod replay;
 mod rest;
+mod retention;
 mod web;
 mod webhooks;

@@ -7,16 +7,16 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, event_envelope, post_envelope, spawn_app, spawn_app_with};
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A browser: a cookie jar, redirects not followed (their targets are checked).
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Browser {
+    pub(crate) fn new(app: &TestApp) -> Browser {
         Browser::with_headers(app, reqwest::header::HeaderMap::new())
     }
 
@@ -57,7 +57,7 @@ impl Browser {
     }
 
     /// The page at `path`.
-    async fn html(&self, path: &str) -> String {
+    pub(crate) async fn html(&self, path: &str) -> String {
         self.get(path).await.text().await.unwrap()
     }
 
@@ -98,7 +98,7 @@ impl Browser {
         self.post("/setup", &form).await
     }
 
-    async fn sign_in(&self, email: &str) {
+    pub(crate) async fn sign_in(&self, email: &str) {
         let csrf = self.csrf("/login").await;
         let r = self.login(email, PASSWORD, &csrf).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {email}");

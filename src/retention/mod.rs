@@ -1,0 +1,251 @@
+//! Retention: what Snag keeps, and the disk it may take, so that it runs for months unwatched.
+//!
+//! ```text
+//! every --retention-interval, at start, and at once when the disk guard or the budget asks:
+//!   events received more than --retention-days ago      ─┐
+//!   their attachments and user reports, by the same age   │ found by reads on the pool,
+//!   issues last seen before then (stats, tags, hashes)    │ deleted by the batch writer
+//!   an issue's events beyond --max-events-per-issue       │ in chunks of a few hundred
+//!     (the newest kept, and the issue's first)            │ between ingest batches
+//!   the oldest events while the file is over --max-storage┘ (down to 90% of it)
+//!   free pages handed back to the file system (incremental vacuum)
+//! ```
+//! Issue counters are never touched: times seen, users, tags and stats tell what was received;
+//! pages and the API say how many events are still stored.
+
+pub mod disk;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::config;
+use crate::store::retention::Chore;
+use crate::store::writer::{SubmitError, Writer};
+use crate::store::{Store, StoreError};
+use disk::DiskGuard;
+
+/// Rows found and deleted at a time: each chunk is one short transaction of the writer.
+const CHUNK: u32 = 500;
+
+/// Pages handed back per vacuum step (4 MiB with 4 KiB pages).
+const VACUUM_STEP: u32 = 1024;
+
+/// What to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Policy {
+    pub max_age_ms: Option<i64>,
+    pub max_events_per_issue: Option<u64>,
+    pub max_storage: Option<u64>,
+}
+
+impl Policy {
+    pub fn new(config: &config::Retention) -> Policy {
+        Policy {
+            max_age_ms: (config.retention_days > 0)
+                .then(|| i64::from(config.retention_days) * 24 * 3600 * 1000),
+            max_events_per_issue: (config.max_events_per_issue > 0)
+                .then_some(config.max_events_per_issue),
+            max_storage: config.max_storage.map(|b| b.as_u64()),
+        }
+    }
+}
+
+/// What one run deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Swept {
+    pub events: u64,
+    pub attachments: u64,
+    pub issues: u64,
+    pub user_reports: u64,
+    /// Free pages handed back to the file system.
+    pub pages: u64,
+}
+
+impl Swept {
+    pub fn is_empty(&self) -> bool {
+        *self == Swept::default()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the writer refused a deletion: {0}")]
+    Writer(#[from] SubmitError),
+}
+
+/// The retention worker's state: where to read, whom to hand deletions to, what to keep.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    store: Store,
+    writer: Writer,
+    policy: Policy,
+    disk: Option<Arc<DiskGuard>>,
+    /// Passes started (for `/metrics` and tests).
+    runs: Arc<AtomicU64>,
+}
+
+impl Retention {
+    pub fn new(
+        store: Store,
+        writer: Writer,
+        policy: Policy,
+        disk: Option<Arc<DiskGuard>>,
+    ) -> Retention {
+        Retention {
+            store,
+            writer,
+            policy,
+            disk,
+            runs: Arc::default(),
+        }
+    }
+
+    /// Passes started since the server started.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Relaxed)
+    }
+
+    /// One full pass, as if the time were `now_ms`.
+    pub async fn run_once(&self, now_ms: i64) -> Result<Swept, RetentionError> {
+        self.runs.fetch_add(1, Relaxed);
+        let store = &self.store;
+        let mut swept = Swept::default();
+        if let Some(max_age) = self.policy.max_age_ms {
+            let cutoff = now_ms - max_age;
+            swept.events += self
+                .drain(
+                    || store.events_received_before(cutoff, CHUNK),
+                    Chore::DeleteEvents,
+                )
+                .await?;
+            swept.attachments += self
+                .drain(
+                    || store.attachments_created_before(cutoff, CHUNK),
+                    Chore::DeleteAttachments,
+                )
+                .await?;
+            swept.issues += self
+                .drain(
+                    || store.issues_last_seen_before(cutoff, CHUNK),
+                    |ids| Chore::DeleteIssues {
+                        ids,
+                        last_seen_before: cutoff,
+                    },
+                )
+                .await?;
+            swept.user_reports += self
+                .writer
+                .chore(Chore::DeleteUserReports {
+                    created_before: cutoff,
+                })
+                .await?;
+        }
+        if let Some(keep) = self.policy.max_events_per_issue {
+            for issue in store.issues_seen_more_than(keep).await? {
+                swept.events += self
+                    .drain(
+                        || store.events_beyond(issue, keep, CHUNK),
+                        Chore::DeleteEvents,
+                    )
+                    .await?;
+            }
+        }
+        let mut over_budget = false;
+        if let Some(budget) = self.policy.max_storage
+            && store.file_size().await?.bytes() > budget
+        {
+            over_budget = true;
+            let target = budget / 10 * 9;
+            let before = swept.events;
+            while store.file_size().await?.used_bytes() > target {
+                let deleted = self
+                    .writer
+                    .chore(Chore::DeleteEvents(store.oldest_events(CHUNK).await?))
+                    .await?;
+                if deleted == 0 {
+                    tracing::warn!(
+                        budget,
+                        "the database is over --max-storage and holds no more events to delete"
+                    );
+                    break;
+                }
+                swept.events += deleted;
+            }
+            tracing::info!(
+                events = swept.events - before,
+                "the database passed --max-storage: oldest events deleted"
+            );
+        }
+        let size = store.file_size().await?;
+        let disk_low = self.disk.as_ref().is_some_and(|d| d.is_low());
+        // Pages freed by steady deletes are reused by new events; give them back when they
+        // are many, or when space is what is short.
+        if size.free_pages > 0 && (over_budget || disk_low || size.free_pages * 8 > size.pages) {
+            loop {
+                let pages = self
+                    .writer
+                    .chore(Chore::Vacuum { pages: VACUUM_STEP })
+                    .await?;
+                swept.pages += pages;
+                if pages < u64::from(VACUUM_STEP) {
+                    break;
+                }
+            }
+        }
+        Ok(swept)
+    }
+
+    /// Finds rows with `find` and deletes them with the chore `delete` makes, until a search
+    /// comes back short or a chunk deletes nothing (rows the chore keeps on a recheck).
+    async fn drain<F, Fut>(
+        &self,
+        find: F,
+        delete: impl Fn(Vec<i64>) -> Chore,
+    ) -> Result<u64, RetentionError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Vec<i64>, StoreError>>,
+    {
+        let mut total = 0;
+        loop {
+            let ids = find().await?;
+            let found = ids.len();
+            if found == 0 {
+                break;
+            }
+            let deleted = self.writer.chore(delete(ids)).await?;
+            total += deleted;
+            if deleted == 0 || found < CHUNK as usize {
+                break;
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Runs retention at start, every `interval`, and whenever `wake` is notified.
+pub fn start(
+    retention: Retention,
+    interval: Duration,
+    wake: Arc<Notify>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match retention.run_once(crate::store::now_ms()).await {
+                Ok(swept) if !swept.is_empty() => tracing::info!(?swept, "retention ran"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention failed; it runs again later"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = wake.notified() => {}
+            }
+        }
+    })
+}

@@ -1,0 +1,274 @@
+//! The SQL of retention: which rows are due, how they are deleted, and what the file holds.
+//!
+//! The retention worker (`crate::retention`) finds due rows with reads on the pool, which never
+//! block ingest (WAL), and hands each small set to the batch writer as a [`Chore`]: deletes are
+//! writes, and one writer means they never make a batch wait for a lock (a second writer would
+//! make the batch writer sleep in SQLite's busy handler).
+//!
+//! ```text
+//! DeleteEvents [id…]             DELETE their attachments; DELETE the events
+//! DeleteAttachments [id…]        DELETE the attachments
+//! DeleteIssues [id…] before T    (pending counters folded first) raise issue_id_floors;
+//!                                DELETE the issues still last seen before T (the rest cascades:
+//!                                hashes, events, minutes, hours, tags, users, alerts)
+//! DeleteUserReports before T     DELETE user reports made before T
+//! Vacuum n                       PRAGMA incremental_vacuum(n): n free pages handed back
+//! ```
+//! Every delete keeps `project_usage` true through its triggers; issue counters (times seen,
+//! users, tags, stats) are left alone: they tell what was received.
+//!
+//! Events are taken oldest first in row id order, which is the order they were received in:
+//! ids only grow while the newest event is kept, and every rule here keeps it (so no index on
+//! the receive time is needed on the ingest path).
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{Store, StoreError};
+
+/// One deletion the batch writer runs between batches, in a transaction of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chore {
+    DeleteEvents(Vec<i64>),
+    DeleteAttachments(Vec<i64>),
+    /// Issues last seen before `last_seen_before`: rechecked in the transaction, after the
+    /// pending counters are folded (an issue with counter rows still pending is kept), so an
+    /// issue that an event just reached is kept.
+    DeleteIssues {
+        ids: Vec<i64>,
+        last_seen_before: i64,
+    },
+    DeleteUserReports {
+        created_before: i64,
+    },
+    /// Hands this many free pages back to the file system.
+    Vacuum {
+        pages: u32,
+    },
+}
+
+impl Chore {
+    /// Whether the writer must fold pending counters first (their `last_seen` may be newer).
+    pub fn needs_fold(&self) -> bool {
+        matches!(self, Chore::DeleteIssues { .. })
+    }
+}
+
+/// Runs `chore` on the writer's connection; returns how many rows (or pages) went.
+pub(super) fn run(conn: &mut Connection, chore: &Chore) -> Result<u64, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let done = match chore {
+        Chore::DeleteEvents(ids) => {
+            let ids = id_list(ids);
+            tx.prepare_cached(
+                "DELETE FROM attachments WHERE (project_id, event_id) IN
+                    (SELECT project_id, event_id FROM events WHERE id IN (SELECT value FROM json_each(?)))",
+            )?
+            .execute([&ids])?;
+            tx.prepare_cached("DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))")?
+                .execute([&ids])?
+        }
+        Chore::DeleteAttachments(ids) => tx
+            .prepare_cached("DELETE FROM attachments WHERE id IN (SELECT value FROM json_each(?))")?
+            .execute([id_list(ids)])?,
+        Chore::DeleteIssues {
+            ids,
+            last_seen_before,
+        } => {
+            let ids = id_list(ids);
+            tx.prepare_cached(
+                "INSERT INTO issue_id_floors (project_id, max_issue_id, max_short_id)
+                    SELECT project_id, MAX(id), MAX(short_id) FROM issues WHERE project_id IN
+                        (SELECT project_id FROM issues WHERE id IN (SELECT value FROM json_each(?1)))
+                    GROUP BY project_id
+                 ON CONFLICT (project_id) DO UPDATE SET
+                    max_issue_id = MAX(max_issue_id, excluded.max_issue_id),
+                    max_short_id = MAX(max_short_id, excluded.max_short_id)",
+            )?
+            .execute([&ids])?;
+            tx.prepare_cached(
+                "DELETE FROM issues WHERE id IN (SELECT value FROM json_each(?1)) AND last_seen < ?2
+                    AND id NOT IN (SELECT issue_id FROM issue_counts_pending)",
+            )?
+            .execute(rusqlite::params![ids, last_seen_before])?
+        }
+        Chore::DeleteUserReports { created_before } => tx
+            .prepare_cached("DELETE FROM user_reports WHERE created_at < ?")?
+            .execute([created_before])?,
+        Chore::Vacuum { pages } => {
+            let before: i64 = tx.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+            // Each step of the pragma frees one page: step it to the end.
+            let mut vacuum = tx.prepare(&format!("PRAGMA incremental_vacuum({pages})"))?;
+            let mut steps = vacuum.raw_query();
+            while steps.next()?.is_some() {}
+            drop(steps);
+            drop(vacuum);
+            let after: i64 = tx.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+            (before - after).max(0) as usize
+        }
+    };
+    tx.commit()?;
+    Ok(done as u64)
+}
+
+fn id_list(ids: &[i64]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The database file's pages: what it takes on disk, and how much of it is free for reuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileSize {
+    pub page_size: u64,
+    pub pages: u64,
+    pub free_pages: u64,
+}
+
+impl FileSize {
+    /// Bytes of the file.
+    pub fn bytes(&self) -> u64 {
+        self.pages * self.page_size
+    }
+
+    /// Bytes in pages that hold data.
+    pub fn used_bytes(&self) -> u64 {
+        (self.pages - self.free_pages.min(self.pages)) * self.page_size
+    }
+}
+
+/// What one project holds now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProjectUsage {
+    pub project_id: i64,
+    pub events: i64,
+    pub event_bytes: i64,
+    pub attachments: i64,
+    pub attachment_bytes: i64,
+}
+
+impl Store {
+    /// Ids of the oldest events received before `received_before`, at most `limit`.
+    pub async fn events_received_before(
+        &self,
+        received_before: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM (SELECT id, received FROM events ORDER BY id LIMIT ?2) WHERE received < ?1",
+        )
+        .bind(received_before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Ids of the oldest events, at most `limit`.
+    pub async fn oldest_events(&self, limit: u32) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM events ORDER BY id LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Ids of attachments stored before `created_before`, oldest first, at most `limit`.
+    pub async fn attachments_created_before(
+        &self,
+        created_before: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM (SELECT id, created_at FROM attachments ORDER BY id LIMIT ?2)
+             WHERE created_at < ?1",
+        )
+        .bind(created_before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Ids of issues last seen before `last_seen_before`, at most `limit` (by project, through
+    /// the index on project and last seen).
+    pub async fn issues_last_seen_before(
+        &self,
+        last_seen_before: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT i.id FROM projects p JOIN issues i ON i.project_id = p.id AND i.last_seen < ?1
+             LIMIT ?2",
+        )
+        .bind(last_seen_before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Issues seen more than `times` times: the only ones that can hold more events than that.
+    pub async fn issues_seen_more_than(&self, times: u64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT i.id FROM projects p JOIN issues i ON i.project_id = p.id AND i.times_seen > ?",
+        )
+        .bind(times as i64)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Ids of an issue's events beyond its newest `keep`, oldest last, at most `limit`; the
+    /// issue's oldest stored event (its first, while it is kept) is never among them.
+    pub async fn events_beyond(
+        &self,
+        issue_id: i64,
+        keep: u64,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM events WHERE issue_id = ?1
+                AND id <> (SELECT id FROM events WHERE issue_id = ?1 ORDER BY timestamp, id LIMIT 1)
+             ORDER BY timestamp DESC, id DESC LIMIT ?3 OFFSET ?2",
+        )
+        .bind(issue_id)
+        .bind(keep as i64)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// How many of an issue's events are stored.
+    pub async fn stored_events(&self, issue_id: i64) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE issue_id = ?")
+                .bind(issue_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The database file's size in pages.
+    pub async fn file_size(&self) -> Result<FileSize, StoreError> {
+        let (page_size, pages, free_pages): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT page_size FROM pragma_page_size()),
+                    (SELECT page_count FROM pragma_page_count()),
+                    (SELECT freelist_count FROM pragma_freelist_count())",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(FileSize {
+            page_size: page_size as u64,
+            pages: pages as u64,
+            free_pages: free_pages as u64,
+        })
+    }
+
+    /// What each project holds, by project id.
+    pub async fn project_usage(&self) -> Result<Vec<ProjectUsage>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT p.id AS project_id, COALESCE(u.events, 0) AS events,
+                    COALESCE(u.event_bytes, 0) AS event_bytes,
+                    COALESCE(u.attachments, 0) AS attachments,
+                    COALESCE(u.attachment_bytes, 0) AS attachment_bytes
+             FROM projects p LEFT JOIN project_usage u ON u.project_id = p.id ORDER BY p.id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
