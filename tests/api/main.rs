@@ -13,5 +13,6 @@ pub mod python_sdk;
 mod replay;
 mod rest;
 mod retention;
+mod upgrade;
 mod web;
 mod webhooks;
