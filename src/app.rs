@@ -32,6 +32,8 @@ pub struct AppState {
     pub login_limiter: crate::web::LoginLimiter,
     /// Free space on the database's disk.
     pub disk: Arc<DiskGuard>,
+    /// Events and attachments taken from the quotas.
+    pub quotas: crate::rates::quota::Quotas,
 }
 
 /// A bound, not yet running server.
@@ -129,6 +131,7 @@ impl Application {
         let state = web::Data::new(AppState {
             login_limiter: crate::web::LoginLimiter::default(),
             disk: disk.clone(),
+            quotas: crate::rates::quota::Quotas::default(),
             keys: KeyCache::new(store.clone()),
             budget: ingest::budget::Budget::new(config.limits.ingest_memory),
             cpu: ingest::offload::CpuPool::new(config.limits.ingest_threads.unwrap_or(cores))?,

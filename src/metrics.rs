@@ -17,6 +17,7 @@ use crate::store::writer::WriterStats;
 pub struct Metrics {
     accepted: Mutex<BTreeMap<&'static str, u64>>,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
+    rate_limited: Mutex<BTreeMap<&'static str, u64>>,
     alert_deliveries: Mutex<BTreeMap<&'static str, u64>>,
     /// Events accepted per project id, and requests rejected per project id and reason.
     project_accepted: Mutex<BTreeMap<i64, u64>>,
@@ -40,6 +41,17 @@ impl Metrics {
             .unwrap_or_else(PoisonError::into_inner)
             .entry(reason)
             .or_default() += 1;
+    }
+
+    /// Items dropped by a quota (`key_quota`, `project_quota`, `attachment_quota`), whether
+    /// the request was then refused or answered 200 with what was left.
+    pub fn rate_limited(&self, reason: &'static str, items: u64) {
+        *self
+            .rate_limited
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(reason)
+            .or_default() += items;
     }
 
     pub fn project_accepted(&self, project_id: i64) {
@@ -100,6 +112,21 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "snag_requests_rejected_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        out.push_str(
+            "# HELP snag_items_rate_limited_total Envelope items dropped by a quota, by reason.\n",
+        );
+        out.push_str("# TYPE snag_items_rate_limited_total counter\n");
+        for (reason, n) in self
+            .rate_limited
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "snag_items_rate_limited_total{{reason=\"{reason}\"}} {n}"
             );
         }
         let gauges = [

@@ -40,6 +40,8 @@ pub struct Prepared {
     pub job: WriteJob,
     /// Items accepted, by type (for metrics).
     pub counts: Vec<&'static str>,
+    /// Data categories of the items Snag does not keep (SDKs are told to stop sending them).
+    pub not_kept: Vec<&'static str>,
 }
 
 /// Turns an envelope into rows. Fails (4xx) on the first item that is malformed or too large.
@@ -52,6 +54,7 @@ pub fn prepare(
     let header_event_id = envelope.header_str("event_id").and_then(parse_event_id);
     let mut job = WriteJob::default();
     let mut counts = Vec::with_capacity(envelope.items.len());
+    let mut not_kept = Vec::new();
     for item in &envelope.items {
         match &item.ty {
             ItemType::Event if job.event.is_none() => {
@@ -77,7 +80,9 @@ pub fn prepare(
                 .user_reports
                 .push(user_report_row(item.payload, received)?),
             ItemType::Feedback => job.user_reports.push(feedback_row(item.payload, received)?),
-            _ => {}
+            // A second event in one envelope is ignored, as by Relay; not a kind to hold back.
+            ItemType::Event => {}
+            other => not_kept.extend(other.data_category()),
         }
         counts.push(item.ty.metric_name());
     }
@@ -105,6 +110,7 @@ pub fn prepare(
         event_id,
         job,
         counts,
+        not_kept,
     })
 }
 

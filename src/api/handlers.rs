@@ -151,9 +151,122 @@ pub async fn project(
 ) -> Answer {
     authorize(&req, &state, "project:read").await?;
     let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    project_json(&state, &project).await
+}
+
+/// A project with its storage and quotas.
+async fn project_json(state: &AppState, project: &Project) -> Answer {
     let usage = state.store.project_usage().await?;
     let usage = usage.iter().find(|u| u.project_id == project.id);
-    Ok(HttpResponse::Ok().json(shapes::project(&project, usage)))
+    let mut v = shapes::project(project, usage);
+    v["quotas"] = shapes::quotas(&state.store.project_quotas(project.id).await?);
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// `PUT /projects/{org}/{project}/`: `{"quotas": {"dailyEvents": n | null, "attachmentBytes":
+/// n | null}}` (Snag's caps; null lifts one, a missing field keeps it).
+pub async fn update_project(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Answer {
+    authorize(&req, &state, "project:write").await?;
+    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    let body = json_body(&body)?;
+    let mut quotas = state.store.project_quotas(project.id).await?;
+    for (key, value) in body.as_object().expect("checked: an object") {
+        match key.as_str() {
+            "quotas" => {
+                let Some(fields) = value.as_object() else {
+                    return Err(ApiError::BadRequest("quotas must be an object".into()));
+                };
+                for (field, value) in fields {
+                    let cap = match value {
+                        Value::Null => None,
+                        _ => Some(value.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+                            ApiError::BadRequest(format!(
+                                "{field} must be a positive integer or null"
+                            ))
+                        })?),
+                    };
+                    match field.as_str() {
+                        "dailyEvents" => quotas.daily_events = cap,
+                        "attachmentBytes" => quotas.attachment_bytes = cap,
+                        other => {
+                            return Err(ApiError::BadRequest(format!("unknown quota {other:?}")));
+                        }
+                    }
+                }
+            }
+            // Fields a client sends back as it read them.
+            "id" | "slug" | "name" | "storage" => {}
+            other => return Err(ApiError::BadRequest(format!("unknown field {other:?}"))),
+        }
+    }
+    state.store.set_project_quotas(project.id, quotas).await?;
+    project_json(&state, &project).await
+}
+
+/// `PUT /projects/{org}/{project}/keys/{key_id}/`: `{"rateLimit": {"count": n, "window":
+/// seconds} | null, "isActive": bool}`, as Sentry's.
+pub async fn update_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+) -> Answer {
+    authorize(&req, &state, "project:write").await?;
+    let (project, keys) = project_of(&state, &path.0, &path.1).await?;
+    let key = keys
+        .iter()
+        .find(|k| k.public_key == path.2)
+        .ok_or(ApiError::NotFound)?;
+    let body = json_body(&body)?;
+    for (field, value) in body.as_object().expect("checked: an object") {
+        match field.as_str() {
+            "rateLimit" => {
+                let limit = match value {
+                    Value::Null => None,
+                    _ => {
+                        let number = |name| value.get(name).and_then(Value::as_u64);
+                        let (Some(count), Some(window)) = (number("count"), number("window"))
+                        else {
+                            return Err(ApiError::BadRequest(
+                                "rateLimit is {\"count\": n, \"window\": seconds} or null".into(),
+                            ));
+                        };
+                        Some(crate::store::quotas::KeyRateLimit::new(count, window)?)
+                    }
+                };
+                state
+                    .store
+                    .set_key_rate_limit(&key.public_key, limit)
+                    .await?;
+            }
+            "isActive" => {
+                let active = value
+                    .as_bool()
+                    .ok_or_else(|| ApiError::BadRequest("isActive must be true or false".into()))?;
+                state.store.set_key_active(&key.public_key, active).await?;
+            }
+            // Fields a client sends back as it read them.
+            "id" | "name" | "label" | "public" | "secret" | "projectId" | "dsn" | "dateCreated" => {
+            }
+            other => return Err(ApiError::BadRequest(format!("unknown field {other:?}"))),
+        }
+    }
+    let (_, keys) = project_of(&state, &path.0, &path.1).await?;
+    let key = keys
+        .iter()
+        .find(|k| k.public_key == path.2)
+        .ok_or(ApiError::NotFound)?;
+    let base = base_url(&req, &state);
+    Ok(HttpResponse::Ok().json(shapes::key(
+        key,
+        &dsn(&base, &key.public_key, project.id),
+        project.created_at,
+    )))
 }
 
 pub async fn keys(

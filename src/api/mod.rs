@@ -9,6 +9,8 @@
 //! GET  /api/0/issues/{id}/[events/[latest|oldest|{event_id}/] | tags/[{key}/[values/]]]
 //! PUT  /api/0/issues/{id}/                 {"status": "ignored"}
 //! GET  /api/0/projects/{org}/{project}/alert-settings/ (and PUT), …/grouping-rules/ (and PUT)
+//! PUT  /api/0/projects/{org}/{project}/    {"quotas": {"dailyEvents": 50000, "attachmentBytes": null}}
+//! PUT  /api/0/projects/{org}/{project}/keys/{public key}/   {"rateLimit": {"count": 10, "window": 60}}
 //! ```
 //! Lists are paged with Sentry's `Link` header (`cursor="0:{offset}:0"`, `results="true|false"`).
 //! Errors are `{"detail": "…"}`: 401 without a valid token, 403 without the scope, 404.
@@ -57,8 +59,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::get().to(handlers::project),
             )
             .route(
+                "/projects/{org}/{project}/",
+                web::put().to(handlers::update_project),
+            )
+            .route(
                 "/projects/{org}/{project}/keys/",
                 web::get().to(handlers::keys),
+            )
+            .route(
+                "/projects/{org}/{project}/keys/{key_id}/",
+                web::put().to(handlers::update_key),
             )
             .route(
                 "/projects/{org}/{project}/issues/",

@@ -46,13 +46,25 @@ pub const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
         "get",
         "/api/0/projects/{org}/{project}/",
         "project:read",
-        "A project",
+        "A project, with what it stores (`storage`) and its caps (`quotas`)",
+    ),
+    (
+        "put",
+        "/api/0/projects/{org}/{project}/",
+        "project:write",
+        "Snag: set the project's caps: `{\"quotas\": {\"dailyEvents\": n|null, \"attachmentBytes\": n|null}}`",
     ),
     (
         "get",
         "/api/0/projects/{org}/{project}/keys/",
         "project:read",
-        "A project's keys and DSNs",
+        "A project's keys and DSNs, with their `rateLimit`",
+    ),
+    (
+        "put",
+        "/api/0/projects/{org}/{project}/keys/{key_id}/",
+        "project:write",
+        "Set a key's rate limit `{\"rateLimit\": {\"count\": n, \"window\": seconds} | null}` or `isActive`",
     ),
     (
         "get",

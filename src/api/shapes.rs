@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::store::events::{StoredEvent, StoredIssue};
 use crate::store::projects::{Project, ProjectKey};
+use crate::store::quotas::ProjectQuotas;
 use crate::store::retention::ProjectUsage;
 
 /// `2026-11-22T10:04:05.123Z` from unix milliseconds.
@@ -54,9 +55,15 @@ pub fn key(k: &ProjectKey, dsn: &str, created_ms: i64) -> Value {
     json!({
         "id": k.public_key, "name": "Default", "label": "Default",
         "public": k.public_key, "secret": k.secret_key, "projectId": k.project_id,
-        "isActive": k.active, "rateLimit": null, "dateCreated": iso(created_ms),
+        "isActive": k.active, "dateCreated": iso(created_ms),
+        "rateLimit": k.rate_limit().map(|l| json!({"count": l.count, "window": l.window_secs})),
         "dsn": {"public": dsn, "secret": secret},
     })
+}
+
+/// A project's caps (Snag's; null: none).
+pub fn quotas(q: &ProjectQuotas) -> Value {
+    json!({"dailyEvents": q.daily_events, "attachmentBytes": q.attachment_bytes})
 }
 
 /// `[[bucket start, unix seconds], count]` pairs, oldest first.

@@ -26,12 +26,12 @@ async fn handle_envelope(
     admit(state)?;
     // Check a key given outside the body before reading the body.
     let request_key = auth::request_key(req)?;
-    let rules = match &request_key {
-        Some(key) => {
-            state.keys.authorize(key, project_id).await?;
-            Some(state.keys.project_rules(project_id).await?)
-        }
-        None => None,
+    let (authorized, rules) = match &request_key {
+        Some(key) => (
+            Some(state.keys.authorize(key, project_id).await?),
+            Some(state.keys.project_rules(project_id).await?),
+        ),
+        None => (None, None),
     };
     let limits = state.config.limits.clone();
     let (encoding, raw) = read_body(req, payload, state, "envelope").await?;
@@ -74,22 +74,26 @@ async fn handle_envelope(
             })
             .await?
     };
-    let rows = match opened {
-        Opened::Rows(rows) => *rows,
-        Opened::Tunnel { key, body } => {
-            state.keys.authorize(&key, project_id).await?;
+    let (rows, key) = match (opened, authorized) {
+        (Opened::Rows(rows), Some(key)) => (*rows, key),
+        (Opened::Rows(_), None) => {
+            return Err(IngestError::Internal("rows without a key".into()));
+        }
+        (Opened::Tunnel { key, body }, _) => {
+            let key = state.keys.authorize(&key, project_id).await?;
             let rules = state.keys.project_rules(project_id).await?;
             let limits = state.config.limits.clone();
             let budget = state.budget.clone();
             let received = received.clone();
-            state
+            let rows = state
                 .cpu
                 .run(move || {
                     let envelope = envelope::parse(&body, limits.max_envelope_items)?;
                     open_rows(&envelope, &received, &rules, &limits, &budget)
                 })
-                .await?
+                .await?;
+            (rows, key)
         }
     };
-    accept(state, rows, &received).await
+    accept(state, rows, &received, &key).await
 }

@@ -1,7 +1,7 @@
 //! DSN key checks with a short-lived cache of known keys, so the hot path rarely reads the
 //! database. Unknown keys are never cached (a new project works at once); a disabled key stops
-//! working within [`KEY_TTL`]. Each project's grouping rules are cached beside its keys, parsed,
-//! for as long: a rule change applies to events received [`KEY_TTL`] later at most.
+//! working within [`KEY_TTL`]. Each project's grouping rules (parsed) and quotas are cached
+//! beside its keys for as long: a change applies to events received [`KEY_TTL`] later at most.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::IngestError;
 use crate::grouping::ProjectRules;
+use crate::store::quotas::ProjectQuotas;
 use crate::store::{ProjectKey, Store};
 
 pub const KEY_TTL: Duration = Duration::from_secs(30);
@@ -17,7 +18,14 @@ pub const KEY_TTL: Duration = Duration::from_secs(30);
 pub struct KeyCache {
     store: Store,
     known: RwLock<HashMap<String, (ProjectKey, Instant)>>,
-    rules: RwLock<HashMap<i64, (Arc<ProjectRules>, Instant)>>,
+    projects: RwLock<HashMap<i64, (ProjectSettings, Instant)>>,
+}
+
+/// What ingest needs of a project besides its keys.
+#[derive(Debug, Clone)]
+struct ProjectSettings {
+    rules: Arc<ProjectRules>,
+    quotas: ProjectQuotas,
 }
 
 impl KeyCache {
@@ -25,51 +33,71 @@ impl KeyCache {
         KeyCache {
             store,
             known: RwLock::new(HashMap::new()),
-            rules: RwLock::new(HashMap::new()),
+            projects: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The project's caps.
+    pub async fn project_quotas(&self, project_id: i64) -> Result<ProjectQuotas, IngestError> {
+        Ok(self.project(project_id).await?.quotas)
     }
 
     /// The project's grouping rules, parsed. Rules that no longer parse (they are checked when
     /// set) fall back to the built-in ones rather than refusing events.
     pub async fn project_rules(&self, project_id: i64) -> Result<Arc<ProjectRules>, IngestError> {
-        if let Some((rules, at)) = self
-            .rules
+        Ok(self.project(project_id).await?.rules)
+    }
+
+    async fn project(&self, project_id: i64) -> Result<ProjectSettings, IngestError> {
+        if let Some((settings, at)) = self
+            .projects
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&project_id)
             && at.elapsed() < KEY_TTL
         {
-            return Ok(rules.clone());
+            return Ok(settings.clone());
         }
+        let failed = |e| IngestError::Internal(format!("project lookup failed: {e}"));
         let (stacktrace, fingerprints) = self
             .store
             .grouping_rules(project_id)
             .await
-            .map_err(|e| IngestError::Internal(format!("rules lookup failed: {e}")))?;
+            .map_err(failed)?;
+        let quotas = self
+            .store
+            .project_quotas(project_id)
+            .await
+            .map_err(failed)?;
         let rules = Arc::new(
             ProjectRules::parse(&stacktrace, &fingerprints).unwrap_or_else(|e| {
                 tracing::warn!(project_id, error = %e, "ignoring the project's grouping rules");
                 ProjectRules::default()
             }),
         );
-        self.rules
+        let settings = ProjectSettings { rules, quotas };
+        self.projects
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(project_id, (rules.clone(), Instant::now()));
-        Ok(rules)
+            .insert(project_id, (settings.clone(), Instant::now()));
+        Ok(settings)
     }
 
     /// Whether a request for `project_id` passed [`KeyCache::authorize`] lately (its rules are
     /// cached only then), so that per-project labels come from real projects alone.
     pub fn is_authorized_project(&self, project_id: i64) -> bool {
-        self.rules
+        self.projects
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .contains_key(&project_id)
     }
 
-    /// Checks that `public_key` is an active key of `project_id`.
-    pub async fn authorize(&self, public_key: &str, project_id: i64) -> Result<(), IngestError> {
+    /// Checks that `public_key` is an active key of `project_id`; returns the key.
+    pub async fn authorize(
+        &self,
+        public_key: &str,
+        project_id: i64,
+    ) -> Result<ProjectKey, IngestError> {
         let key = self
             .lookup(public_key)
             .await?
@@ -80,7 +108,7 @@ impl KeyCache {
         if !key.active {
             return Err(IngestError::DisabledKey);
         }
-        Ok(())
+        Ok(key)
     }
 
     async fn lookup(&self, public_key: &str) -> Result<Option<ProjectKey>, IngestError> {

@@ -28,7 +28,10 @@ use crate::config::Limits;
 use crate::error::IngestError;
 use crate::grouping::ProjectRules;
 use crate::pipeline::{self, Prepared, Received};
+use crate::protocol::rate_limits::{self, RateLimit};
 use crate::protocol::{Envelope, ItemType};
+use crate::rates::quota;
+use crate::store::ProjectKey;
 use budget::{Budget, Charge, ChargedBuf};
 
 /// CORS as Relay: any origin; the rate-limit headers readable by browser SDKs.
@@ -158,28 +161,115 @@ fn open_rows(
     })
 }
 
-/// Commits prepared rows; answers their event id.
+/// Applies the quotas to prepared rows, commits what is left; answers its event id, with the
+/// rate limits SDKs must know of (see [`crate::rates::quota`]).
 async fn accept(
     state: &AppState,
     rows: Rows,
     received: &Received,
+    key: &ProjectKey,
 ) -> Result<HttpResponse, IngestError> {
-    let Rows { prepared, _charge } = rows;
-    pipeline::commit(&state.writer, prepared.job).await?;
+    let Rows {
+        mut prepared,
+        _charge,
+    } = rows;
+    let (taken, mut limits) = apply_quotas(state, &mut prepared, received, key).await?;
+    let refused = limits.first().cloned();
+    if let Some(limit) = quota::not_stored(&prepared.not_kept) {
+        limits.push(limit);
+    }
+    if prepared.job.is_empty()
+        && let Some(limit) = refused
+    {
+        return Err(IngestError::RateLimited(limit));
+    }
+    if let Err(e) = pipeline::commit(&state.writer, prepared.job).await {
+        if let Some(taken) = taken {
+            state.quotas.give_back(taken);
+        }
+        return Err(e);
+    }
     for ty in prepared.counts {
         state.metrics.accepted(ty, 1);
         if ty == "event" {
             state.metrics.project_accepted(received.project_id);
         }
     }
-    Ok(id_response(prepared.event_id))
+    let mut response = HttpResponse::Ok();
+    if !limits.is_empty() {
+        response.insert_header(("x-sentry-rate-limits", rate_limits::header_value(&limits)));
+    }
+    Ok(match prepared.event_id {
+        Some(id) => response.json(serde_json::json!({ "id": id })),
+        None => response.json(serde_json::json!({})),
+    })
 }
 
-fn id_response(event_id: Option<String>) -> HttpResponse {
-    match event_id {
-        Some(id) => HttpResponse::Ok().json(serde_json::json!({ "id": id })),
-        None => HttpResponse::Ok().json(serde_json::json!({})),
+/// Takes the event from the key's rate limit and the project's daily cap, and the attachments
+/// from the project's attachment cap; what does not fit is dropped from the job. Returns what
+/// was taken (to give back if the write fails) and the limits that dropped something.
+async fn apply_quotas(
+    state: &AppState,
+    prepared: &mut Prepared,
+    received: &Received,
+    key: &ProjectKey,
+) -> Result<(Option<quota::Taken>, Vec<RateLimit>), IngestError> {
+    let project_id = received.project_id;
+    let quotas = state.keys.project_quotas(project_id).await?;
+    let now_secs = received.received_ms.div_euclid(1000);
+    let failed = |e| IngestError::Internal(format!("quota lookup failed: {e}"));
+    let mut limits = Vec::new();
+    let mut taken = None;
+    if prepared.job.event.is_some() {
+        if quotas.daily_events.is_some() && !state.quotas.knows_day(project_id, now_secs) {
+            let midnight_minute = now_secs.div_euclid(86_400) * 1440;
+            let received = state
+                .store
+                .events_received_since(project_id, midnight_minute)
+                .await
+                .map_err(failed)?;
+            state.quotas.seed_day(project_id, now_secs, received);
+        }
+        match state.quotas.take_event(
+            &key.public_key,
+            key.rate_limit(),
+            project_id,
+            quotas.daily_events,
+            now_secs,
+        ) {
+            Ok(t) => taken = Some(t),
+            Err(limit) => {
+                // The event goes, and the attachments that came with it.
+                state
+                    .metrics
+                    .rate_limited(limit.reason, 1 + prepared.job.attachments.len() as u64);
+                prepared.job.event = None;
+                prepared.job.attachments.clear();
+                limits.push(limit);
+            }
+        }
     }
+    if quotas.attachment_bytes.is_some() && !prepared.job.attachments.is_empty() {
+        let incoming = prepared
+            .job
+            .attachments
+            .iter()
+            .map(|a| a.data.len() as u64)
+            .sum();
+        let stored = state
+            .store
+            .attachment_bytes(project_id)
+            .await
+            .map_err(failed)?;
+        if let Err(limit) = quota::attachments_fit(quotas.attachment_bytes, stored, incoming) {
+            state
+                .metrics
+                .rate_limited(limit.reason, prepared.job.attachments.len() as u64);
+            prepared.job.attachments.clear();
+            limits.push(limit);
+        }
+    }
+    Ok((taken, limits))
 }
 
 /// Counts a rejection (by reason, and by project when the path names one whose key was

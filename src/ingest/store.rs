@@ -27,7 +27,7 @@ async fn handle_store(
     let project_id = project_id(req)?;
     admit(state)?;
     let key = auth::request_key(req)?.ok_or(IngestError::MissingAuth)?;
-    state.keys.authorize(&key, project_id).await?;
+    let key = state.keys.authorize(&key, project_id).await?;
     let rules = state.keys.project_rules(project_id).await?;
     let limits = state.config.limits.clone();
     let (encoding, raw) = read_body(req, payload, state, "event").await?;
@@ -67,5 +67,5 @@ async fn handle_store(
             })
             .await?
     };
-    accept(state, rows, &received).await
+    accept(state, rows, &received, &key).await
 }

@@ -69,6 +69,28 @@ impl ItemType {
         }
     }
 
+    /// Relay's data category of the item, which rate limits name; none for client reports,
+    /// user reports and unknown types.
+    pub fn data_category(&self) -> Option<&'static str> {
+        Some(match self {
+            ItemType::Event => "error",
+            ItemType::Transaction => "transaction",
+            ItemType::Attachment => "attachment",
+            ItemType::Feedback => "feedback",
+            ItemType::Session | ItemType::Sessions => "session",
+            ItemType::CheckIn => "monitor",
+            ItemType::Log => "log_item",
+            ItemType::Span => "span",
+            ItemType::Profile => "profile",
+            ItemType::ProfileChunk => "profile_chunk",
+            ItemType::ReplayEvent | ItemType::ReplayRecording | ItemType::ReplayVideo => "replay",
+            ItemType::Statsd | ItemType::MetricBuckets => "metric_bucket",
+            ItemType::TraceMetric => "trace_metric",
+            ItemType::Security => "security",
+            ItemType::UserReport | ItemType::ClientReport | ItemType::Unknown(_) => return None,
+        })
+    }
+
     /// The name used in metrics and logs; unknown types collapse to `unknown` (bounded labels).
     pub fn metric_name(&self) -> &'static str {
         match self {

@@ -1,5 +1,6 @@
-//! Issue rates and the spike detector (DESIGN.md §5, ALERTS.md §5). Pure and clock-injected:
-//! callers pass minute counts and the current minute.
+//! Issue rates and the spike detector (DESIGN.md §5, ALERTS.md §5), and the quotas ingest
+//! answers 429 with ([`quota`]). Pure and clock-injected: callers pass minute counts and the
+//! current minute.
 //!
 //! ```text
 //! minute counts ──▶ Window { current: c (last 5 min), baseline: λ = max(λ1h, λ24h, 0.2) }
@@ -7,6 +8,8 @@
 //! condition over time ──▶ Episode: fire once, then cool down and re-arm only after the
 //!                         condition was false once (a sustained new level alerts once)
 //! ```
+
+pub mod quota;
 
 /// Minute buckets are kept this long (then rolled up into hours): spike detection reads 25 h.
 pub const MINUTES_KEPT: i64 = 48 * 60;

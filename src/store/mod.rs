@@ -11,6 +11,7 @@ pub mod events;
 pub mod issues;
 mod pending_tags;
 pub mod projects;
+pub mod quotas;
 pub mod retention;
 pub mod sessions;
 pub mod tokens;

@@ -17,6 +17,9 @@ pub struct ProjectKey {
     pub public_key: String,
     pub secret_key: String,
     pub active: bool,
+    /// Its rate limit (see [`ProjectKey::rate_limit`]).
+    pub rate_limit_count: Option<i64>,
+    pub rate_limit_window: Option<i64>,
 }
 
 /// What `create_project` may be told beyond the name (to keep a DSN when moving from Sentry).
@@ -76,6 +79,8 @@ impl Store {
             public_key,
             secret_key,
             active: true,
+            rate_limit_count: None,
+            rate_limit_window: None,
         };
         Ok((project, key))
     }
@@ -87,7 +92,8 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         let keys: Vec<ProjectKey> = sqlx::query_as(
-            "SELECT project_id, public_key, secret_key, active FROM project_keys ORDER BY id",
+            "SELECT project_id, public_key, secret_key, active, rate_limit_count, rate_limit_window
+             FROM project_keys ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -107,7 +113,8 @@ impl Store {
     /// The key with this public part, if any (active or not).
     pub async fn find_key(&self, public_key: &str) -> Result<Option<ProjectKey>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT project_id, public_key, secret_key, active FROM project_keys WHERE public_key = ?",
+            "SELECT project_id, public_key, secret_key, active, rate_limit_count, rate_limit_window
+             FROM project_keys WHERE public_key = ?",
         )
         .bind(public_key)
         .fetch_optional(&self.pool)

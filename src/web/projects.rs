@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{check_csrf, require_admin, signed_in};
+use super::auth::{check_csrf, field, require_admin, signed_in};
 use super::format::{self, Bar};
 use super::issues::Nav;
 use super::{WebError, page, see_other};
@@ -14,12 +14,33 @@ use crate::grouping::ProjectRules;
 use crate::store::StoreError;
 use crate::store::alerts::AlertSettings;
 use crate::store::projects::NewProject;
+use crate::store::quotas::{KeyRateLimit, ProjectQuotas};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/projects", web::get().to(projects))
         .route("/projects", web::post().to(create))
         .route("/projects/{id}/rules", web::post().to(rules))
-        .route("/projects/{id}/alerts", web::post().to(alerts));
+        .route("/projects/{id}/alerts", web::post().to(alerts))
+        .route("/projects/{id}/quotas", web::post().to(quotas));
+}
+
+/// The rate-limit windows offered (Sentry's): seconds and label.
+const WINDOWS: [(u64, &str); 7] = [
+    (60, "minute"),
+    (300, "5 minutes"),
+    (900, "15 minutes"),
+    (3600, "hour"),
+    (21_600, "6 hours"),
+    (43_200, "12 hours"),
+    (86_400, "day"),
+];
+
+/// A key's rate limit as the form shows it.
+struct KeyQuota {
+    public_key: String,
+    /// Events per window; empty: no limit.
+    count: String,
+    window: u64,
 }
 
 struct ProjectCard {
@@ -38,6 +59,10 @@ struct ProjectCard {
     /// What retention has left: events stored and the bytes of the events and attachments.
     stored_events: String,
     stored_bytes: String,
+    keys: Vec<KeyQuota>,
+    /// The caps as the form shows them; empty: none.
+    daily_events: String,
+    attachment_bytes: String,
 }
 
 #[derive(Template)]
@@ -50,6 +75,7 @@ struct ProjectsPage {
     /// Which project the error is about (0: the new-project form).
     error_project: i64,
     name: String,
+    windows: [(u64, &'static str); 7],
 }
 
 async fn render(
@@ -72,6 +98,7 @@ async fn render(
             .find(|u| u.project_id == project.id)
             .cloned()
             .unwrap_or_default();
+        let quotas = state.store.project_quotas(project.id).await?;
         let (stacktrace_rules, fingerprint_rules) = state.store.grouping_rules(project.id).await?;
         let counts = state
             .store
@@ -90,6 +117,25 @@ async fn render(
             webhook,
             per_minute: format::bars(&counts, 480.0, 60.0, &[]),
             last_hour: format::count(counts.iter().sum()),
+            keys: keys
+                .iter()
+                .map(|k| {
+                    let limit = k.rate_limit();
+                    KeyQuota {
+                        public_key: k.public_key.clone(),
+                        count: limit.map(|l| l.count.to_string()).unwrap_or_default(),
+                        window: limit.map_or(60, |l| l.window_secs),
+                    }
+                })
+                .collect(),
+            daily_events: quotas
+                .daily_events
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            attachment_bytes: quotas
+                .attachment_bytes
+                .map(|n| bytesize::ByteSize::b(n).to_string())
+                .unwrap_or_default(),
             stored_events: format::count(used.events),
             stored_bytes: bytesize::ByteSize::b(
                 (used.event_bytes + used.attachment_bytes).max(0) as u64
@@ -118,6 +164,7 @@ async fn render(
         error,
         error_project,
         name,
+        windows: WINDOWS,
     })?;
     if failed {
         *response.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
@@ -199,6 +246,24 @@ async fn rules(
     Ok(see_other(&format!("/projects#project-{id}")))
 }
 
+/// A number field of a form: empty is none; anything else must parse and be at least `min`.
+fn number<T: std::str::FromStr + PartialOrd>(
+    text: &str,
+    name: &str,
+    min: T,
+) -> Result<Option<T>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<T>() {
+        Ok(v) if v >= min => Ok(Some(v)),
+        _ => Err(format!(
+            "{name} must be a number, at least 1 (got {text:?})"
+        )),
+    }
+}
+
 /// The alert settings form: unchecked boxes are absent, empty numbers mean "off" or default.
 #[derive(Deserialize)]
 struct AlertsForm {
@@ -223,22 +288,6 @@ struct AlertsForm {
 impl AlertsForm {
     /// The settings to save; `current_webhook` is kept unless replaced or removed.
     fn settings(&self, current_webhook: Option<String>) -> Result<AlertSettings, String> {
-        fn number<T: std::str::FromStr + PartialOrd>(
-            text: &str,
-            name: &str,
-            min: T,
-        ) -> Result<Option<T>, String> {
-            let text = text.trim();
-            if text.is_empty() {
-                return Ok(None);
-            }
-            match text.parse::<T>() {
-                Ok(v) if v >= min => Ok(Some(v)),
-                _ => Err(format!(
-                    "{name} must be a number, at least 1 (got {text:?})"
-                )),
-            }
-        }
         let defaults = AlertSettings::default();
         let text = |t: &str| (!t.trim().is_empty()).then(|| t.to_owned());
         let webhook_url = match (self.remove_webhook.is_some(), text(&self.webhook_url)) {
@@ -295,6 +344,78 @@ async fn alerts(
     match checked {
         Ok(settings) => {
             state.store.set_alert_settings(id, &settings).await?;
+            Ok(see_other(&format!("/projects#project-{id}")))
+        }
+        Err(e) => render(&req, &state, &session, Some((id, e)), String::new()).await,
+    }
+}
+
+/// The quotas form: per key `rate_count_<key>` and `rate_window_<key>` (seconds), and the
+/// project's `daily_events` and `attachment_bytes` (`2GB`, `500 MiB`). Empty lifts a limit.
+async fn quotas(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<i64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
+    require_admin(&signed_in(&req, &session, &state).await?)?;
+    check_csrf(&session, field(&form, "csrf").unwrap_or_default())?;
+    let id = path.into_inner();
+    let projects = state.store.list_projects().await?;
+    let (_, keys) = projects
+        .iter()
+        .find(|(p, _)| p.id == id)
+        .ok_or(WebError::NotFound)?;
+    let text = |name: &str| field(&form, name).unwrap_or_default().to_owned();
+    let parsed = (|| -> Result<_, String> {
+        let mut limits = Vec::new();
+        for key in keys {
+            let count = number::<u64>(
+                &text(&format!("rate_count_{}", key.public_key)),
+                "The event count",
+                1,
+            )?;
+            let window = number::<u64>(
+                &text(&format!("rate_window_{}", key.public_key)),
+                "The window",
+                1,
+            )?
+            .unwrap_or(60);
+            let limit = count
+                .map(|count| KeyRateLimit::new(count, window).map_err(|e| e.to_string()))
+                .transpose()?;
+            limits.push((key.public_key.clone(), limit));
+        }
+        let daily_events = number::<u64>(&text("daily_events"), "The daily cap", 1)?;
+        let attachment_bytes = match text("attachment_bytes").trim() {
+            "" => None,
+            size => Some(
+                size.parse::<bytesize::ByteSize>()
+                    .ok()
+                    .map(|b| b.as_u64())
+                    .filter(|b| *b > 0)
+                    .ok_or_else(|| {
+                        format!(
+                            "The attachment cap must be a size like 2GB or 500 MiB (got {size:?})"
+                        )
+                    })?,
+            ),
+        };
+        Ok((
+            limits,
+            ProjectQuotas {
+                daily_events,
+                attachment_bytes,
+            },
+        ))
+    })();
+    match parsed {
+        Ok((limits, quotas)) => {
+            for (key, limit) in limits {
+                state.store.set_key_rate_limit(&key, limit).await?;
+            }
+            state.store.set_project_quotas(id, quotas).await?;
             Ok(see_other(&format!("/projects#project-{id}")))
         }
         Err(e) => render(&req, &state, &session, Some((id, e)), String::new()).await,

@@ -10,6 +10,7 @@ mod helpers;
 mod hostile;
 mod ingest;
 pub mod python_sdk;
+mod quotas;
 mod replay;
 mod rest;
 mod retention;

@@ -175,9 +175,14 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
             .replace("{project}", "shop")
             .replace("{issue_id}", &issue)
             .replace("{event_id}", &event)
-            .replace("{key}", "deploy");
+            .replace("{key}", "deploy")
+            .replace("{key_id}", "publickey");
         let body = if *method == "put" {
-            if path.contains("alert-settings") {
+            if path.ends_with("/keys/publickey/") {
+                r#"{"rateLimit": {"count": 1000, "window": 60}}"#
+            } else if path.ends_with("/projects/snag/shop/") {
+                r#"{"quotas": {"dailyEvents": 100000}}"#
+            } else if path.contains("alert-settings") {
                 r#"{"spikeMinCount": 12}"#
             } else if path.contains("grouping-rules") {
                 r#"{"fingerprintRules": "error.type:LookupError -> lookups"}"#

@@ -741,6 +741,51 @@ async fn projects_show_their_dsn_and_take_new_projects_and_rules() {
             .status(),
         StatusCode::NOT_FOUND
     );
+
+    // Quotas: a key's rate limit and the project's caps, set and shown; bad ones refused.
+    let quotas = |count: &'static str, cap: &'static str| {
+        let csrf = csrf.clone();
+        let browser = &browser;
+        async move {
+            let form = [
+                ("rate_count_webkey", count),
+                ("rate_window_webkey", "300"),
+                ("daily_events", "5000"),
+                ("attachment_bytes", cap),
+                ("csrf", csrf.as_str()),
+            ];
+            browser.post("/projects/5/quotas", &form).await
+        }
+    };
+    let r = quotas("20", "a lot").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("attachment cap"));
+    let r = quotas("20", "2GB").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let key = app.store.find_key("webkey").await.unwrap().unwrap();
+    assert_eq!(
+        key.rate_limit(),
+        Some(snag::store::quotas::KeyRateLimit::new(20, 300).unwrap())
+    );
+    let caps = app.store.project_quotas(5).await.unwrap();
+    assert_eq!(
+        (caps.daily_events, caps.attachment_bytes),
+        (Some(5000), Some(2_000_000_000))
+    );
+    let html = browser.html("/projects").await;
+    assert!(
+        html.contains("name=\"rate_count_webkey\" min=\"1\" value=\"20\""),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"300\" selected>"));
+    // Empty lifts the key's limit.
+    assert_eq!(quotas("", "").await.status(), StatusCode::SEE_OTHER);
+    let key = app.store.find_key("webkey").await.unwrap().unwrap();
+    assert_eq!(key.rate_limit(), None);
+    assert_eq!(
+        app.store.project_quotas(5).await.unwrap().attachment_bytes,
+        None
+    );
     app.stop().await;
 }
 
