@@ -107,6 +107,10 @@ impl Application {
                 config.retention.retention_interval,
                 wake_retention.clone(),
             ),
+            crate::retention::dictionaries::start(crate::retention::dictionaries::Trainer::new(
+                store.clone(),
+                writer.clone(),
+            )),
             crate::retention::disk::watch(
                 disk.clone(),
                 store.clone(),

@@ -3,7 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{
-    Opened, accept, admit, auth, body, counted, open_rows, project_id, read_body, received,
+    Opened, accept, admit, auth, body, counted, open_rows, project_id, project_setup, read_body,
+    received,
 };
 use crate::app::AppState;
 use crate::error::IngestError;
@@ -29,7 +30,7 @@ async fn handle_envelope(
     let (authorized, rules) = match &request_key {
         Some(key) => (
             Some(state.keys.authorize(key, project_id).await?),
-            Some(state.keys.project_rules(project_id).await?),
+            Some(project_setup(state, project_id).await?),
         ),
         None => (None, None),
     };
@@ -81,7 +82,7 @@ async fn handle_envelope(
         }
         (Opened::Tunnel { key, body }, _) => {
             let key = state.keys.authorize(&key, project_id).await?;
-            let rules = state.keys.project_rules(project_id).await?;
+            let rules = project_setup(state, project_id).await?;
             let limits = state.config.limits.clone();
             let budget = state.budget.clone();
             let received = received.clone();

@@ -26,8 +26,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::app::AppState;
 use crate::config::Limits;
 use crate::error::IngestError;
-use crate::grouping::ProjectRules;
-use crate::pipeline::{self, Prepared, Received};
+use crate::pipeline::{self, Prepared, ProjectSetup, Received};
 use crate::protocol::rate_limits::{self, RateLimit};
 use crate::protocol::{Envelope, ItemType};
 use crate::rates::quota;
@@ -94,6 +93,14 @@ fn admit(state: &AppState) -> Result<(), IngestError> {
     }
 }
 
+/// What events of the project are grouped and compressed with.
+async fn project_setup(state: &AppState, project_id: i64) -> Result<ProjectSetup, IngestError> {
+    Ok(ProjectSetup {
+        rules: state.keys.project_rules(project_id).await?,
+        dictionary: state.store.current_dictionary(project_id),
+    })
+}
+
 fn received(req: &HttpRequest, project_id: i64) -> Received {
     Received {
         project_id,
@@ -137,7 +144,7 @@ async fn read_body(
 fn open_rows(
     envelope: &Envelope,
     received: &Received,
-    rules: &ProjectRules,
+    project: &ProjectSetup,
     limits: &Limits,
     budget: &Budget,
 ) -> Result<Rows, IngestError> {
@@ -154,7 +161,7 @@ fn open_rows(
             .sum::<usize>()
     };
     charge.add(bytes(ItemType::Event) + ATTACHMENT_COST * bytes(ItemType::Attachment))?;
-    let prepared = pipeline::prepare(envelope, received, rules, limits)?;
+    let prepared = pipeline::prepare(envelope, received, project, limits)?;
     Ok(Rows {
         prepared,
         _charge: charge,

@@ -6,7 +6,9 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{accept, admit, auth, body, counted, open_rows, project_id, read_body, received};
+use super::{
+    accept, admit, auth, body, counted, open_rows, project_id, project_setup, read_body, received,
+};
 use crate::app::AppState;
 use crate::error::IngestError;
 use crate::protocol::{Envelope, Item, ItemType, envelope};
@@ -28,7 +30,7 @@ async fn handle_store(
     admit(state)?;
     let key = auth::request_key(req)?.ok_or(IngestError::MissingAuth)?;
     let key = state.keys.authorize(&key, project_id).await?;
-    let rules = state.keys.project_rules(project_id).await?;
+    let rules = project_setup(state, project_id).await?;
     let limits = state.config.limits.clone();
     let (encoding, raw) = read_body(req, payload, state, "event").await?;
     let is_envelope = req

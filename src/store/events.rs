@@ -89,13 +89,15 @@ pub struct StoredEvent {
     pub user_key: Option<String>,
     pub title: String,
     pub data: Vec<u8>,
+    /// The dictionary `data` names, attached by the store when it reads the row.
+    #[sqlx(skip)]
+    pub dictionary: Option<std::sync::Arc<super::compression::Dictionary>>,
 }
 
 impl StoredEvent {
     /// The normalized event as JSON.
     pub fn json(&self) -> Result<serde_json::Value, StoreError> {
-        let raw = zstd::decode_all(self.data.as_slice())
-            .map_err(|e| StoreError::Invalid(format!("corrupt event data: {e}")))?;
+        let raw = super::compression::decompress(&self.data, self.dictionary.as_deref())?;
         serde_json::from_slice(&raw)
             .map_err(|e| StoreError::Invalid(format!("corrupt event data: {e}")))
     }
@@ -133,11 +135,12 @@ impl Store {
     ) -> Result<Option<StoredEvent>, StoreError> {
         let sql =
             format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = ? AND event_id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let event = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
             .bind(event_id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        self.readable(event).await
     }
 
     /// An issue's events, newest first.
@@ -149,11 +152,12 @@ impl Store {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ? ORDER BY timestamp DESC, id DESC LIMIT ?"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let events = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
             .bind(limit)
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        self.all_readable(events).await
     }
 
     /// Every stored event id of a project (tests and the durability check).

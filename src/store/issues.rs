@@ -303,11 +303,12 @@ impl Store {
                  ORDER BY timestamp DESC, id DESC LIMIT 1"
             ),
         };
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let event = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
             .bind(event_id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        self.readable(event).await
     }
 
     /// The issue `short_id` of a project (`SHOP-12` is project `shop`, short id 12).
@@ -336,10 +337,11 @@ impl Store {
             "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ?
              ORDER BY timestamp {order}, id {order} LIMIT 1"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let event = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        self.readable(event).await
     }
 
     /// A page of an issue's events (`issue_id`) or a project's (`project_id`), newest first.
@@ -364,12 +366,13 @@ impl Store {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE {column} = ? ORDER BY {order} LIMIT ? OFFSET ?"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let events = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(limit)
             .bind(offset)
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        self.all_readable(events).await
     }
 
     /// The event ids just older and just newer than this one in its issue (time, then arrival).

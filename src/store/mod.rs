@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod batch;
 pub mod check;
+pub mod compression;
 pub mod events;
 pub mod issues;
 mod pending_tags;
@@ -59,6 +60,8 @@ pub struct Store {
     pool: SqlitePool,
     options: SqliteConnectOptions,
     synchronous: SyncSetting,
+    /// zstd dictionaries of the projects (see [`compression`]).
+    dictionaries: std::sync::Arc<compression::Dictionaries>,
 }
 
 impl Store {
@@ -74,11 +77,14 @@ impl Store {
             .await?;
         hand_back_space(&pool).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store {
+        let store = Store {
             pool,
             options,
             synchronous: config.sqlite_synchronous,
-        })
+            dictionaries: Default::default(),
+        };
+        store.load_current_dictionaries().await?;
+        Ok(store)
     }
 
     /// The batch writer's own synchronous connection (see [`writer`]), set up as the pool's

@@ -13,6 +13,8 @@
 //!                                hashes, events, minutes, hours, tags, users, alerts)
 //! DeleteUserReports before T     DELETE user reports made before T
 //! Vacuum n                       PRAGMA incremental_vacuum(n): n free pages handed back
+//! RewriteEvents [(id, blob)…]    UPDATE events SET data (compressed with the dictionary);
+//!                                UPDATE event_recompression SET next_id
 //! ```
 //! Every delete keeps `project_usage` true through its triggers; issue counters (times seen,
 //! users, tags, stats) are left alone: they tell what was received.
@@ -43,6 +45,13 @@ pub enum Chore {
     /// Hands this many free pages back to the file system.
     Vacuum {
         pages: u32,
+    },
+    /// Replaces events' blobs by the same events compressed with their project's dictionary,
+    /// and moves the project's rewrite on to `next_id`.
+    RewriteEvents {
+        project_id: i64,
+        blobs: Vec<(i64, Vec<u8>)>,
+        next_id: i64,
     },
 }
 
@@ -104,6 +113,21 @@ pub(super) fn run(conn: &mut Connection, chore: &Chore) -> Result<u64, StoreErro
             drop(vacuum);
             let after: i64 = tx.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
             (before - after).max(0) as usize
+        }
+        Chore::RewriteEvents {
+            project_id,
+            blobs,
+            next_id,
+        } => {
+            let mut update = tx.prepare_cached("UPDATE events SET data = ? WHERE id = ?")?;
+            let mut rewritten = 0;
+            for (id, blob) in blobs {
+                rewritten += update.execute(rusqlite::params![blob, id])?;
+            }
+            drop(update);
+            tx.prepare_cached("UPDATE event_recompression SET next_id = ? WHERE project_id = ?")?
+                .execute(rusqlite::params![next_id, project_id])?;
+            rewritten
         }
     };
     tx.commit()?;

@@ -260,3 +260,81 @@ async fn a_short_disk_stops_ingest_says_why_everywhere_and_ingest_resumes_by_its
     assert!(!browser.html("/issues").await.contains("class=\"banner\""));
     app.stop().await;
 }
+
+/// The blobs a project's events are stored as, by id.
+fn blobs(app: &TestApp) -> Vec<(i64, Vec<u8>)> {
+    let path = app.database_url.trim_start_matches("sqlite://").to_owned();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut query = conn
+        .prepare("SELECT id, data FROM events ORDER BY id")
+        .unwrap();
+    query
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_project_gets_a_dictionary_of_its_own_and_its_events_shrink() {
+    let app = app_with(|_| {}).await;
+    // Events as alike as a real project's: one shape, values that change.
+    let event = |n: usize| {
+        json!({
+            "message": format!("retention dictionary {}", n % 7),
+            "exception": {"values": [{"type": "KeyError", "value": format!("'order-{n}'"),
+                "stacktrace": {"frames": (0..12).map(|f| json!({
+                    "filename": format!("shop/views/module_{f}.py"), "function": format!("handler_{f}"),
+                    "lineno": 10 + f, "in_app": f > 6, "context_line": format!("    value = compute_{f}(request)"),
+                })).collect::<Vec<_>>()}}]},
+            "contexts": {"runtime": {"name": "CPython", "version": "3.12.1"}, "os": {"name": "Linux", "version": "6.1"}},
+            "tags": {"server_name": format!("web-{}", n % 4), "region": "eu-west-1"},
+            "user": {"id": format!("user-{}", n % 50)},
+        })
+    };
+    let mut ids = Vec::new();
+    for n in 0..1100 {
+        let r = post_envelope(&app, 1, "retainkey", &event_envelope(&event(n))).await;
+        assert_eq!(r.status, 200);
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    let before: usize = blobs(&app).iter().map(|(_, b)| b.len()).sum();
+    // The trainer looks every two seconds; then the events stored before are rewritten.
+    let mut rewritten = false;
+    for _ in 0..100 {
+        let all = blobs(&app);
+        if all
+            .iter()
+            .all(|(_, b)| snag::store::compression::dictionary_of(b).is_some())
+        {
+            rewritten = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(rewritten, "events still without a dictionary after 20 s");
+    let after: usize = blobs(&app).iter().map(|(_, b)| b.len()).sum();
+    assert!(after * 3 < before, "{before} bytes became {after}");
+    // New events use it, every event reads back whole, and the usage followed the rewrite.
+    let r = post_envelope(&app, 1, "retainkey", &event_envelope(&event(5000))).await;
+    let newest = r.json()["id"].as_str().unwrap().to_owned();
+    let last = blobs(&app).pop().unwrap().1;
+    assert!(snag::store::compression::dictionary_of(&last).is_some());
+    for id in ids.iter().step_by(97).chain([&newest]) {
+        let stored = app.store.get_event(1, id).await.unwrap().unwrap();
+        let json = stored.json().unwrap();
+        assert_eq!(json["event_id"], id.as_str(), "{json}");
+        assert!(json["exception"]["values"][0]["stacktrace"]["frames"].is_array());
+    }
+    let usage = app.store.project_usage().await.unwrap();
+    let stored: usize = blobs(&app).iter().map(|(_, b)| b.len()).sum();
+    assert_eq!(usage[0].event_bytes as usize, stored);
+    assert!(app.store.check().await.unwrap().is_empty());
+    // The issue page reads a rewritten event.
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+    let issue = app.store.list_issues(1).await.unwrap()[0].id;
+    let page = browser.html(&format!("/issues/{issue}")).await;
+    assert!(page.contains("KeyError"), "{page}");
+    app.stop().await;
+}
