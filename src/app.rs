@@ -64,20 +64,31 @@ impl Application {
         )?;
         let checkpoints = {
             let store = store.clone();
+            let stats = stats.clone();
             let sessions = crate::store::sessions::SessionPolicy {
                 lifetime: config.web.session_lifetime,
                 idle_timeout: config.web.session_idle_timeout,
             };
             tokio::spawn(async move {
                 let mut rolled_up: Option<std::time::Instant> = None;
+                // Nothing to copy while the writer has not written (an idle server then makes
+                // no query here).
+                let mut checkpointed_at = None;
                 loop {
-                    let pause = match store.checkpoint().await {
-                        Ok(frames) if Store::wal_starts_over_soon(frames) => 10,
-                        Ok(_) => 250,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "checkpoint failed");
-                            250
-                        }
+                    let activity = stats.activity();
+                    let pause = match checkpointed_at {
+                        Some(seen) if seen == activity => 250,
+                        _ => match store.checkpoint().await {
+                            Ok(frames) if Store::wal_starts_over_soon(frames) => 10,
+                            Ok(_) => {
+                                checkpointed_at = Some(activity);
+                                250
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "checkpoint failed");
+                                250
+                            }
+                        },
                     };
                     // Once a minute: minute buckets older than two days become hours.
                     if rolled_up.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60)) {
@@ -110,6 +121,7 @@ impl Application {
             crate::retention::dictionaries::start(crate::retention::dictionaries::Trainer::new(
                 store.clone(),
                 writer.clone(),
+                stats.clone(),
             )),
             crate::retention::disk::watch(
                 disk.clone(),

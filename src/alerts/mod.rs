@@ -31,6 +31,8 @@ use webhook::{AllowList, Poster};
 /// How often the evaluator looks and the mailer sends.
 const EVALUATE_EVERY: Duration = Duration::from_secs(2);
 const SEND_EVERY: Duration = Duration::from_secs(1);
+/// How often alerts are evaluated while nothing is written.
+const IDLE_EVALUATE_EVERY: Duration = Duration::from_secs(60);
 /// Attempts before an alert is given up (about a day of retries).
 const MAX_ATTEMPTS: i64 = 30;
 /// Longest cooldown (a month), whatever the settings say.
@@ -116,8 +118,18 @@ pub fn start(
         let state = state.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(EVALUATE_EVERY);
+            // (writer activity, when) of the last evaluation: alerts come from events, so
+            // without writes evaluating again waits for a minute to pass.
+            let mut last: Option<(u64, std::time::Instant)> = None;
             loop {
                 every.tick().await;
+                let activity = state.writer_stats.activity();
+                if last.is_some_and(|(seen, at)| {
+                    seen == activity && at.elapsed() < IDLE_EVALUATE_EVERY
+                }) {
+                    continue;
+                }
+                last = Some((activity, std::time::Instant::now()));
                 if let Err(e) = evaluate(&state, &base_url, mail_on, now_ms()).await {
                     tracing::warn!(error = %e, "alert evaluation failed");
                 }

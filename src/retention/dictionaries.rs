@@ -4,20 +4,20 @@
 //!
 //! ```text
 //! every 2 s: projects with ≥ 1,000 events and no dictionary (or none from the last week)
-//!              → their 2,000 newest events, decompressed → zstd training (64 KiB, on a
+//!              → their newest events (2,000, 8 MiB at most), decompressed → zstd training (64 KiB, on a
 //!                blocking thread) → zstd_dicts; new events use it from then on
 //!            events stored before a project's first dictionary → compressed with it, 500 at
 //!              a time through the batch writer (RewriteEvents), with a pause between chunks
 //! ```
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::RetentionError;
 use crate::store::compression::{self, dictionary_of};
 use crate::store::retention::Chore;
-use crate::store::writer::Writer;
+use crate::store::writer::{Writer, WriterStats};
 use crate::store::{Store, StoreError};
 
 /// Events a project stores before its first dictionary is trained.
@@ -26,6 +26,10 @@ pub const MIN_EVENTS: u64 = 1_000;
 /// Events a dictionary is trained from: the project's newest, among the newest 200,000 of all.
 const SAMPLES: u32 = 2_000;
 const SAMPLE_WINDOW: u32 = 200_000;
+
+/// What training reads at most: zstd asks for about a hundred times the dictionary's size, and
+/// holding more raised the server's peak memory for no better dictionary.
+const SAMPLE_BYTES: usize = 8 * 1024 * 1024;
 
 /// zstd's advice for dictionaries: about 100 KB; 64 KiB compressed `snag bench`'s events as
 /// well as 110 KiB and better than 32 KiB at the level used.
@@ -55,15 +59,21 @@ pub struct Trained {
 pub struct Trainer {
     store: Store,
     writer: Writer,
+    /// The writer's activity at the last pass that found nothing to do (see
+    /// [`WriterStats::activity`]): while it stays, there is nothing new to look at.
+    stats: Arc<WriterStats>,
+    idle_at: Mutex<Option<u64>>,
     /// Projects whose last training failed, and when.
     failed: Mutex<HashMap<i64, Instant>>,
 }
 
 impl Trainer {
-    pub fn new(store: Store, writer: Writer) -> Trainer {
+    pub fn new(store: Store, writer: Writer, stats: Arc<WriterStats>) -> Trainer {
         Trainer {
             store,
             writer,
+            stats,
+            idle_at: Mutex::default(),
             failed: Mutex::default(),
         }
     }
@@ -72,6 +82,10 @@ impl Trainer {
     /// stored before them.
     pub async fn run_once(&self, now_ms: i64) -> Result<Trained, RetentionError> {
         let mut done = Trained::default();
+        let activity = self.stats.activity();
+        if *self.idle_at.lock().unwrap_or_else(PoisonError::into_inner) == Some(activity) {
+            return Ok(done);
+        }
         let due = self
             .store
             .projects_due_for_dictionary(MIN_EVENTS, now_ms - RETRAIN_AFTER_MS)
@@ -100,6 +114,9 @@ impl Trainer {
         for project_id in self.store.projects_to_rewrite().await? {
             done.rewritten += self.rewrite(project_id).await?;
         }
+        if done == Trained::default() {
+            *self.idle_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(activity);
+        }
         Ok(done)
     }
 
@@ -108,18 +125,25 @@ impl Trainer {
             .store
             .recent_event_blobs(project_id, SAMPLES, SAMPLE_WINDOW)
             .await?;
-        let mut samples = Vec::with_capacity(blobs.len());
+        // The samples end to end in one buffer, as zstd's trainer takes them.
+        let mut samples = Vec::with_capacity(SAMPLE_BYTES);
+        let mut sizes = Vec::with_capacity(blobs.len());
         for blob in &blobs {
             let dictionary = match dictionary_of(blob) {
                 Some(id) => self.store.dictionary(id).await?,
                 None => None,
             };
-            samples.push(compression::decompress(blob, dictionary.as_deref())?);
+            let event = compression::decompress(blob, dictionary.as_deref())?;
+            if samples.len() + event.len() > SAMPLE_BYTES {
+                break;
+            }
+            samples.extend_from_slice(&event);
+            sizes.push(event.len());
         }
         drop(blobs);
-        let count = samples.len();
+        let count = sizes.len();
         let trained = tokio::task::spawn_blocking(move || {
-            zstd::dict::from_samples(&samples, DICTIONARY_BYTES)
+            zstd::dict::from_continuous(&samples, &sizes, DICTIONARY_BYTES)
         })
         .await
         .map_err(|e| StoreError::Invalid(format!("training stopped: {e}")))?

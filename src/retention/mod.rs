@@ -191,19 +191,24 @@ impl Retention {
         }
         let size = store.file_size().await?;
         let disk_low = self.disk.as_ref().is_some_and(|d| d.is_low());
-        // Pages freed by steady deletes are reused by new events; give them back when they
-        // are many, or when space is what is short.
-        if size.free_pages > 0 && (over_budget || disk_low || size.free_pages * 8 > size.pages) {
-            loop {
-                let pages = self
-                    .writer
-                    .chore(Chore::Vacuum { pages: VACUUM_STEP })
-                    .await?;
-                swept.pages += pages;
-                if pages < u64::from(VACUUM_STEP) {
-                    break;
-                }
+        // Pages freed by steady deletes are reused by new events: hand back only what the
+        // budget or a short disk asks for, or a large surplus (moving pages costs writes).
+        let surplus = if disk_low || size.free_pages * 8 > size.pages {
+            size.free_pages
+        } else if let Some(budget) = self.policy.max_storage.filter(|_| over_budget) {
+            (size.bytes().saturating_sub(budget) / size.page_size.max(1)).min(size.free_pages)
+        } else {
+            0
+        };
+        let mut left = surplus;
+        while left > 0 {
+            let step = left.min(u64::from(VACUUM_STEP)) as u32;
+            let pages = self.writer.chore(Chore::Vacuum { pages: step }).await?;
+            swept.pages += pages;
+            if pages < u64::from(step) {
+                break;
             }
+            left -= pages;
         }
         Ok(swept)
     }

@@ -98,6 +98,8 @@ pub struct WriterStats {
     /// `batch::fold`).
     pub folds: std::sync::atomic::AtomicU64,
     pub count_folds: std::sync::atomic::AtomicU64,
+    /// Retention's chores run.
+    pub chores: std::sync::atomic::AtomicU64,
 }
 
 /// A chore and where its answer goes: how many rows (or pages) it deleted.
@@ -112,6 +114,17 @@ struct ChoreRequest {
 enum Request {
     Write(Pending),
     Chore(ChoreRequest),
+}
+
+impl WriterStats {
+    /// A number that changes whenever the writer writes (batches, folds, chores): background
+    /// work that only matters after writes compares it to skip its queries when idle.
+    pub fn activity(&self) -> u64 {
+        self.batches.load(Relaxed)
+            + self.folds.load(Relaxed)
+            + self.count_folds.load(Relaxed)
+            + self.chores.load(Relaxed)
+    }
 }
 
 impl std::fmt::Debug for Request {
@@ -341,6 +354,7 @@ fn run(
 /// Runs the chores that arrived, each in its own transaction, and answers them.
 fn run_chores(conn: &mut Connection, chores: &mut Vec<ChoreRequest>, folds: &mut Folds) {
     for ChoreRequest { chore, done } in chores.drain(..) {
+        folds.stats.chores.fetch_add(1, Relaxed);
         if chore.needs_fold() && folds.rows_pending {
             folds.fold_all(conn);
         }
