@@ -213,11 +213,19 @@ async fn hand_back_space(pool: &SqlitePool) -> Result<(), StoreError> {
     sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("VACUUM").execute(&mut *conn).await?;
-    tracing::warn!(
-        seconds = started.elapsed().as_secs_f64(),
-        "database converted"
-    );
+    // Snag serves without it (retention still deletes; the file only stops shrinking), so a
+    // conversion that fails (a disk too full for the copy) is tried again at the next start.
+    match sqlx::query("VACUUM").execute(&mut *conn).await {
+        Ok(_) => tracing::warn!(
+            seconds = started.elapsed().as_secs_f64(),
+            "database converted"
+        ),
+        Err(e) => tracing::error!(
+            error = %e,
+            "could not convert the database (it needs as much free disk as it holds); \
+             its file will not shrink until it is converted at a later start"
+        ),
+    }
     Ok(())
 }
 
