@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::RetentionError;
+use crate::store::Store;
 use crate::store::compression::{self, dictionary_of};
 use crate::store::retention::Chore;
 use crate::store::writer::{Writer, WriterStats};
-use crate::store::{Store, StoreError};
 
 /// Events a project stores before its first dictionary is trained.
 pub const MIN_EVENTS: u64 = 1_000;
@@ -120,7 +120,7 @@ impl Trainer {
         Ok(done)
     }
 
-    async fn train(&self, project_id: i64) -> Result<(), StoreError> {
+    async fn train(&self, project_id: i64) -> Result<(), RetentionError> {
         let blobs = self
             .store
             .recent_event_blobs(project_id, SAMPLES, SAMPLE_WINDOW)
@@ -146,8 +146,8 @@ impl Trainer {
             zstd::dict::from_continuous(&samples, &sizes, DICTIONARY_BYTES)
         })
         .await
-        .map_err(|e| StoreError::Invalid(format!("training stopped: {e}")))?
-        .map_err(|e| StoreError::Invalid(format!("training failed: {e}")))?;
+        .map_err(|e| RetentionError::Job(format!("training stopped: {e}")))?
+        .map_err(|e| RetentionError::Job(format!("training failed: {e}")))?;
         if self
             .store
             .add_dictionary(project_id, &trained, count)
@@ -185,7 +185,7 @@ impl Trainer {
                     .collect::<Vec<_>>()
             })
             .await
-            .map_err(|e| StoreError::Invalid(format!("rewrite stopped: {e}")))?;
+            .map_err(|e| RetentionError::Job(format!("rewrite stopped: {e}")))?;
             rewritten += self
                 .writer
                 .chore(Chore::RewriteEvents {

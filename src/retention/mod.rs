@@ -80,6 +80,9 @@ pub enum RetentionError {
     Store(#[from] StoreError),
     #[error("the writer refused a deletion: {0}")]
     Writer(#[from] SubmitError),
+    /// A job of its own that could not finish (a dictionary's training, a blocking thread).
+    #[error("{0}")]
+    Job(String),
 }
 
 /// The retention worker's state: where to read, whom to hand deletions to, what to keep.

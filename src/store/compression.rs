@@ -49,7 +49,7 @@ impl std::fmt::Debug for Dictionary {
 impl Dictionary {
     /// Prepares a dictionary that zstd trained (its id is in its header).
     pub fn new(bytes: &[u8]) -> Result<Dictionary, StoreError> {
-        let invalid = || StoreError::Invalid("not a zstd dictionary".to_owned());
+        let invalid = || StoreError::Corrupt("not a zstd dictionary".to_owned());
         let id = zstd::zstd_safe::get_dict_id_from_dict(bytes)
             .ok_or_else(invalid)?
             .get();
@@ -93,7 +93,7 @@ pub fn decompress(blob: &[u8], dictionary: Option<&Dictionary>) -> Result<Vec<u8
     thread_local! {
         static CONTEXT: RefCell<DCtx<'static>> = RefCell::new(DCtx::create());
     }
-    let corrupt = |why: &str| StoreError::Invalid(format!("corrupt event data: {why}"));
+    let corrupt = |why: &str| StoreError::Corrupt(format!("event data: {why}"));
     let size = match zstd::zstd_safe::get_frame_content_size(blob) {
         Ok(Some(size)) if size <= MAX_EVENT_BYTES => size as usize,
         _ => return Err(corrupt("no usable content size")),

@@ -98,8 +98,7 @@ impl StoredEvent {
     /// The normalized event as JSON.
     pub fn json(&self) -> Result<serde_json::Value, StoreError> {
         let raw = super::compression::decompress(&self.data, self.dictionary.as_deref())?;
-        serde_json::from_slice(&raw)
-            .map_err(|e| StoreError::Invalid(format!("corrupt event data: {e}")))
+        serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt(format!("event data: {e}")))
     }
 }
 

@@ -52,6 +52,10 @@ pub enum StoreError {
     /// Input that the store refuses (bad name, bad key).
     #[error("{0}")]
     Invalid(String),
+    /// Stored data that cannot be read back (a blob that does not decompress or parse): the
+    /// server's fault, never the client's.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
 }
 
 /// Handle to the database: a pool for reads and small writes.
