@@ -83,36 +83,11 @@ async fn a_database_from_the_release_before_upgrades_without_losing_a_row() {
         let event = app.store.issue_event(issue.id, None).await.unwrap();
         assert!(event.is_some(), "issue {}", issue.id);
     }
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port);
-    let login = browser.get(format!("{base}/login")).send().await.unwrap();
-    let html = login.text().await.unwrap();
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = &html[at..at + html[at..].find('"').unwrap()];
-    let signed = browser
-        .post(format!("{base}/login"))
-        .form(&[
-            ("email", "admin@example.com"),
-            ("password", "fixture password"),
-            ("csrf", csrf),
-            ("next", "/issues"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed.status(), 303);
-    let list = browser
-        .get(format!("{base}/issues"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let browser = crate::web::Browser::new(&app);
+    browser
+        .sign_in_with("admin@example.com", "fixture password")
+        .await;
+    let list = browser.html("/issues").await;
     assert!(list.contains("ZeroDivisionError"), "{list}");
     // New events keep coming into the upgraded database, under new ids.
     let r = post_envelope(

@@ -99,8 +99,12 @@ impl Browser {
     }
 
     pub(crate) async fn sign_in(&self, email: &str) {
+        self.sign_in_with(email, PASSWORD).await;
+    }
+
+    pub(crate) async fn sign_in_with(&self, email: &str, password: &str) {
         let csrf = self.csrf("/login").await;
-        let r = self.login(email, PASSWORD, &csrf).await;
+        let r = self.login(email, password, &csrf).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {email}");
     }
 }
