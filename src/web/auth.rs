@@ -120,6 +120,7 @@ pub fn check_csrf(session: &Session, submitted: &str) -> Result<(), WebError> {
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
+    warning: Option<String>,
     csrf: &'a str,
     next: &'a str,
     email: &'a str,
@@ -129,6 +130,7 @@ struct LoginPage<'a> {
 #[derive(Template)]
 #[template(path = "setup.html")]
 struct SetupPage<'a> {
+    warning: Option<String>,
     csrf: &'a str,
     email: &'a str,
     error: Option<String>,
@@ -166,6 +168,7 @@ async fn login_form(
     }
     let csrf = csrf_token(&session)?;
     page(&LoginPage {
+        warning: state.disk.problem(),
         csrf: &csrf,
         next: local_path(query.next.as_deref().unwrap_or("/issues")),
         email: "",
@@ -192,6 +195,7 @@ async fn login(
     else {
         let csrf = csrf_token(&session)?;
         let mut response = page(&LoginPage {
+            warning: state.disk.problem(),
             csrf: &csrf,
             next: local_path(&form.next),
             email: &form.email,
@@ -243,6 +247,7 @@ async fn setup_form(
     }
     let csrf = csrf_token(&session)?;
     page(&SetupPage {
+        warning: state.disk.problem(),
         csrf: &csrf,
         email: "",
         error: None,
@@ -277,6 +282,7 @@ async fn setup(
     };
     let csrf = csrf_token(&session)?;
     let mut response = page(&SetupPage {
+        warning: state.disk.problem(),
         csrf: &csrf,
         email: &form.email,
         error,

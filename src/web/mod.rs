@@ -178,6 +178,8 @@ impl From<actix_session::SessionInsertError> for WebError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    /// Error pages are made without the server's state: no warning banner.
+    warning: Option<String>,
     status: u16,
     message: &'a str,
 }
@@ -205,6 +207,7 @@ impl ResponseError for WebError {
         let message = self.to_string();
         let status = self.status_code();
         let body = ErrorPage {
+            warning: None,
             status: status.as_u16(),
             message: &message,
         }

@@ -232,6 +232,8 @@ async fn a_short_disk_stops_ingest_says_why_everywhere_and_ingest_resumes_by_its
             .contains("--min-free-disk")
     );
     let browser = Browser::new(&app);
+    let login = browser.html("/login").await;
+    assert!(login.contains("Free disk space is low"), "{login}");
     browser.sign_in("admin@example.com").await;
     for page in [
         "/issues",
