@@ -14,6 +14,7 @@ use crate::retention::disk::DiskGuard;
 use crate::retention::{Policy, Retention};
 use crate::store::Store;
 use crate::store::writer::{Writer, WriterStats, WriterTask};
+use crate::workers::Workers;
 
 /// What every handler can reach.
 #[derive(Debug)]
@@ -27,7 +28,7 @@ pub struct AppState {
     pub budget: ingest::budget::Budget,
     /// Where ingest's CPU work runs.
     pub cpu: ingest::offload::CpuPool,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// Failed web sign-ins per client and email.
     pub login_limiter: crate::web::LoginLimiter,
     /// Free space on the database's disk.
@@ -42,11 +43,8 @@ pub struct Application {
     server: Server,
     writer: WriterTask,
     store: Store,
-    checkpoints: tokio::task::JoinHandle<()>,
-    /// The alert evaluator and mailer.
-    alerts: Vec<tokio::task::JoinHandle<()>>,
-    /// Retention and the disk guard.
-    upkeep: Vec<tokio::task::JoinHandle<()>>,
+    /// Everything that runs beside the server (checkpoints, retention, alerts…).
+    workers: Workers,
     retention: Retention,
     disk: Arc<DiskGuard>,
 }
@@ -62,81 +60,23 @@ impl Application {
             config.limits.max_batch,
             stats.clone(),
         )?;
-        let checkpoints = {
-            let store = store.clone();
-            let stats = stats.clone();
-            let sessions = crate::store::sessions::SessionPolicy {
-                lifetime: config.web.session_lifetime,
-                idle_timeout: config.web.session_idle_timeout,
-            };
-            tokio::spawn(async move {
-                let mut rolled_up: Option<std::time::Instant> = None;
-                // Nothing to copy while the writer has not written (an idle server then makes
-                // no query here).
-                let mut checkpointed_at = None;
-                loop {
-                    let activity = stats.activity();
-                    let pause = match checkpointed_at {
-                        Some(seen) if seen == activity => 250,
-                        _ => match store.checkpoint().await {
-                            Ok(frames) if Store::wal_starts_over_soon(frames) => 10,
-                            Ok(_) => {
-                                checkpointed_at = Some(activity);
-                                250
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "checkpoint failed");
-                                250
-                            }
-                        },
-                    };
-                    // Once a minute: minute buckets older than two days become hours.
-                    if rolled_up.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60)) {
-                        rolled_up = Some(std::time::Instant::now());
-                        let before = crate::store::now_ms() / 60_000 - crate::rates::MINUTES_KEPT;
-                        if let Err(e) = store.roll_up_minutes(before).await {
-                            tracing::warn!(error = %e, "rolling up minute counts failed");
-                        }
-                        if let Err(e) = store.end_expired_sessions(sessions).await {
-                            tracing::warn!(error = %e, "ending expired sessions failed");
-                        }
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                }
-            })
-        };
         let disk = Arc::new(DiskGuard::new(
             store.file_path().as_deref(),
             config.retention.min_free_disk.as_u64(),
         ));
-        let policy = Policy::new(&config.retention);
-        let retention = Retention::new(store.clone(), writer.clone(), policy, Some(disk.clone()));
-        let wake_retention = Arc::new(tokio::sync::Notify::new());
-        let upkeep = vec![
-            crate::retention::start(
-                retention.clone(),
-                config.retention.retention_interval,
-                wake_retention.clone(),
-            ),
-            crate::retention::dictionaries::start(crate::retention::dictionaries::Trainer::new(
-                store.clone(),
-                writer.clone(),
-                stats.clone(),
-            )),
-            crate::retention::disk::watch(
-                disk.clone(),
-                store.clone(),
-                policy.max_storage,
-                wake_retention,
-            ),
-        ];
+        let retention = Retention::new(
+            store.clone(),
+            writer.clone(),
+            Policy::new(&config.retention),
+            Some(disk.clone()),
+        );
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let workers = config.limits.workers.unwrap_or(cores);
+        let http_workers = config.limits.workers.unwrap_or(cores);
         // Signs and encrypts the web session cookie; kept in the database so sessions survive
         // restarts and work on every node.
         let session_key = Key::from(&store.secret("session_key", 64).await?);
@@ -154,14 +94,25 @@ impl Application {
             store: store.clone(),
             writer,
             writer_stats: stats,
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             config,
         });
         let base_url = state.config.public_base_url(Some(std::net::SocketAddr::new(
             listener.local_addr()?.ip(),
             port,
         )));
-        let alerts = crate::alerts::start(state.clone(), base_url);
+        let workers = crate::workers::start(
+            &state.config,
+            crate::workers::Handles {
+                store: store.clone(),
+                writer: state.writer.clone(),
+                stats: state.writer_stats.clone(),
+                metrics: state.metrics.clone(),
+                disk: disk.clone(),
+                retention: retention.clone(),
+                base_url,
+            },
+        );
         let limits = state.config.limits.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -173,9 +124,9 @@ impl Application {
                 .configure(|cfg| crate::web::routes(cfg, session_key.clone(), secure_cookie))
                 .default_service(web::to(not_found))
         })
-        .workers(workers)
+        .workers(http_workers)
         // actix counts connections per worker.
-        .max_connections(limits.max_connections.div_ceil(workers).max(1))
+        .max_connections(limits.max_connections.div_ceil(http_workers).max(1))
         .client_request_timeout(limits.header_timeout)
         .keep_alive(limits.keep_alive)
         .shutdown_timeout(30)
@@ -186,9 +137,7 @@ impl Application {
             server,
             writer: writer_task,
             store,
-            checkpoints,
-            alerts,
-            upkeep,
+            workers,
             retention,
             disk,
         })
@@ -221,14 +170,8 @@ impl Application {
     /// writes everything queued, and closes the database.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
-        for task in &self.upkeep {
-            task.abort();
-        }
+        self.workers.stop();
         self.writer.stop().await;
-        self.checkpoints.abort();
-        for task in &self.alerts {
-            task.abort();
-        }
         self.store.close().await;
         tracing::info!("stopped");
         Ok(served?)
@@ -271,7 +214,7 @@ async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> Htt
         }
     };
     let per_minute = if per_project {
-        let last_minute = crate::store::now_ms() / 60_000 - 1;
+        let last_minute = crate::time::minute_of(crate::time::now_ms()) - 1;
         match state.store.events_per_project(last_minute).await {
             Ok(rows) => Some(rows),
             Err(e) => {

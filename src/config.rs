@@ -3,6 +3,8 @@
 //! The same [`Config`] is shared by every subcommand, so `SNAG_DATABASE_URL` points
 //! `snag project create` at the database of a running `snag serve`.
 
+use std::time::Duration;
+
 use clap::Args;
 
 /// Settings that every subcommand shares.
@@ -59,6 +61,56 @@ pub struct Config {
 
     #[command(flatten)]
     pub retention: Retention,
+
+    #[command(flatten)]
+    pub workers: Workers,
+}
+
+/// How often the background workers (`crate::workers`) look for work. The flags are hidden:
+/// the defaults suit every deployment; tests shorten them.
+#[derive(Args, Debug, Clone)]
+pub struct Workers {
+    /// WAL checkpoints after writes.
+    #[arg(long, env = "SNAG_CHECKPOINT_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration, global = true, hide = true)]
+    pub checkpoint_interval: Duration,
+
+    /// Minute counts rolled up into hours, expired sessions ended.
+    #[arg(long, env = "SNAG_ROLL_UP_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration, global = true, hide = true)]
+    pub roll_up_interval: Duration,
+
+    /// Compression dictionaries trained when due.
+    #[arg(long, env = "SNAG_DICTIONARY_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration, global = true, hide = true)]
+    pub dictionary_interval: Duration,
+
+    /// Free disk space and the storage budget checked.
+    #[arg(long, env = "SNAG_DISK_CHECK_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration, global = true, hide = true)]
+    pub disk_check_interval: Duration,
+
+    /// Alerts evaluated after writes.
+    #[arg(long, env = "SNAG_ALERT_EVALUATE_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration, global = true, hide = true)]
+    pub alert_evaluate_interval: Duration,
+
+    /// Alerts evaluated while nothing is written (rates fall as minutes pass).
+    #[arg(long, env = "SNAG_ALERT_IDLE_EVALUATE_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration, global = true, hide = true)]
+    pub alert_idle_evaluate_interval: Duration,
+
+    /// Due alert emails and webhooks sent.
+    #[arg(long, env = "SNAG_ALERT_SEND_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, global = true, hide = true)]
+    pub alert_send_interval: Duration,
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        Workers {
+            checkpoint_interval: Duration::from_millis(250),
+            roll_up_interval: Duration::from_secs(60),
+            dictionary_interval: Duration::from_secs(2),
+            disk_check_interval: Duration::from_secs(2),
+            alert_evaluate_interval: Duration::from_secs(2),
+            alert_idle_evaluate_interval: Duration::from_secs(60),
+            alert_send_interval: Duration::from_secs(1),
+        }
+    }
 }
 
 /// What Snag keeps, and the disk it may take.
@@ -311,6 +363,7 @@ impl Config {
                 min_free_disk: bytesize::ByteSize::b(0),
                 ..Retention::default()
             },
+            workers: Workers::default(),
         }
     }
 

@@ -21,7 +21,9 @@ pub mod retention;
 pub mod secret;
 pub mod store;
 pub mod telemetry;
+pub mod time;
 pub mod web;
+pub mod workers;
 
 pub use app::Application;
 pub use config::Config;

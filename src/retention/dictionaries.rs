@@ -36,7 +36,7 @@ const SAMPLE_BYTES: usize = 8 * 1024 * 1024;
 const DICTIONARY_BYTES: usize = 64 * 1024;
 
 /// A project's events drift (new code, new SDK versions): a fresh dictionary every week.
-const RETRAIN_AFTER_MS: i64 = 7 * 24 * 3600 * 1000;
+const RETRAIN_AFTER_MS: i64 = 7 * crate::time::DAY_MS;
 
 /// After a training that failed (too little data), wait this long before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(600);
@@ -44,9 +44,6 @@ const RETRY_AFTER: Duration = Duration::from_secs(600);
 /// Events rewritten per chunk, and the pause between chunks (the rewrite yields to ingest).
 const REWRITE_CHUNK: u32 = 500;
 const REWRITE_PAUSE: Duration = Duration::from_millis(20);
-
-/// How often the trainer looks for work.
-pub const CHECK_INTERVAL: Duration = Duration::from_secs(2);
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -200,18 +197,17 @@ impl Trainer {
     }
 }
 
-/// Runs the trainer every [`CHECK_INTERVAL`].
-pub fn start(trainer: Trainer) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            match trainer.run_once(crate::store::now_ms()).await {
-                Ok(done) if done != Trained::default() => {
-                    tracing::info!(?done, "compression dictionaries")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "compression dictionaries failed"),
-            }
-            tokio::time::sleep(CHECK_INTERVAL).await;
+impl crate::workers::Worker for Trainer {
+    const NAME: &'static str = "compression dictionaries";
+
+    async fn round(
+        &mut self,
+        now_ms: i64,
+    ) -> Result<crate::workers::Next, crate::workers::WorkError> {
+        let done = self.run_once(now_ms).await?;
+        if done != Trained::default() {
+            tracing::info!(?done, "compression dictionaries");
         }
-    })
+        Ok(crate::workers::Next::Usual)
+    }
 }

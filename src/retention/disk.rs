@@ -1,6 +1,6 @@
 //! The disk guard: ingest stops before the database's file system fills up.
 //!
-//! Every two seconds the guard reads the free space of the file system that holds the database
+//! Every two seconds ([`DiskWatch`]) the guard reads the free space of the file system that holds the database
 //! (`statvfs`). Below `--min-free-disk`, ingest answers 429 with `Retry-After` and
 //! `X-Sentry-Rate-Limits: 60::organization:insufficient_disk` (SDKs keep their events and back
 //! off), every page shows a banner, `/healthz` says so, and retention runs at once. Ingest
@@ -10,15 +10,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
 
 use tokio::sync::Notify;
 
 use crate::protocol::rate_limits::{RateLimit, Scope};
-use crate::store::Store;
-
-/// How often free space is read.
-const CHECK_INTERVAL: Duration = Duration::from_secs(2);
+use crate::store::{Store, StoreError};
 
 /// Seconds SDKs are asked to wait while the disk is short.
 const RETRY_AFTER_SECS: u64 = 60;
@@ -120,26 +116,53 @@ fn free_bytes(folder: &Path) -> std::io::Result<u64> {
     Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
-/// Checks the disk every two seconds; wakes retention when it runs short, and when the
-/// database passes `max_storage`.
-pub fn watch(
+/// Reads free space now and then (`--disk-check-interval`, every two seconds); wakes retention
+/// when space runs short, and when the database passes `--max-storage`.
+pub struct DiskWatch {
     guard: Arc<DiskGuard>,
     store: Store,
     max_storage: Option<u64>,
     retention: Arc<Notify>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(CHECK_INTERVAL).await;
-            let was_low = guard.is_low();
-            if guard.check() && !was_low {
-                retention.notify_one();
-            }
-            if let Some(budget) = max_storage
-                && store.file_size().await.is_ok_and(|s| s.bytes() > budget)
-            {
-                retention.notify_one();
-            }
+}
+
+impl DiskWatch {
+    pub fn new(
+        guard: Arc<DiskGuard>,
+        store: Store,
+        max_storage: Option<u64>,
+        retention: Arc<Notify>,
+    ) -> DiskWatch {
+        DiskWatch {
+            guard,
+            store,
+            max_storage,
+            retention,
         }
-    })
+    }
+
+    /// One look; true when it woke retention.
+    pub async fn run_once(&self) -> Result<bool, StoreError> {
+        let was_low = self.guard.is_low();
+        let newly_low = self.guard.check() && !was_low;
+        let over_budget = match self.max_storage {
+            Some(budget) => self.store.file_size().await?.bytes() > budget,
+            None => false,
+        };
+        if newly_low || over_budget {
+            self.retention.notify_one();
+        }
+        Ok(newly_low || over_budget)
+    }
+}
+
+impl crate::workers::Worker for DiskWatch {
+    const NAME: &'static str = "disk watch";
+
+    async fn round(
+        &mut self,
+        _now_ms: i64,
+    ) -> Result<crate::workers::Next, crate::workers::WorkError> {
+        self.run_once().await?;
+        Ok(crate::workers::Next::Usual)
+    }
 }

@@ -21,9 +21,6 @@ pub mod disk;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
-
-use tokio::sync::Notify;
 
 use crate::config;
 use crate::store::retention::Chore;
@@ -49,7 +46,7 @@ impl Policy {
     pub fn new(config: &config::Retention) -> Policy {
         Policy {
             max_age_ms: (config.retention_days > 0)
-                .then(|| i64::from(config.retention_days) * 24 * 3600 * 1000),
+                .then(|| i64::from(config.retention_days) * crate::time::DAY_MS),
             max_events_per_issue: (config.max_events_per_issue > 0)
                 .then_some(config.max_events_per_issue),
             max_storage: config.max_storage.map(|b| b.as_u64()),
@@ -110,6 +107,11 @@ impl Retention {
             disk,
             runs: Arc::default(),
         }
+    }
+
+    /// What it keeps.
+    pub fn policy(&self) -> Policy {
+        self.policy
     }
 
     /// Passes started since the server started.
@@ -244,23 +246,17 @@ impl Retention {
     }
 }
 
-/// Runs retention at start, every `interval`, and whenever `wake` is notified.
-pub fn start(
-    retention: Retention,
-    interval: Duration,
-    wake: Arc<Notify>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            match retention.run_once(crate::store::now_ms()).await {
-                Ok(swept) if !swept.is_empty() => tracing::info!(?swept, "retention ran"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "retention failed; it runs again later"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = wake.notified() => {}
-            }
+impl crate::workers::Worker for Retention {
+    const NAME: &'static str = "retention";
+
+    async fn round(
+        &mut self,
+        now_ms: i64,
+    ) -> Result<crate::workers::Next, crate::workers::WorkError> {
+        let swept = self.run_once(now_ms).await?;
+        if !swept.is_empty() {
+            tracing::info!(?swept, "retention ran");
         }
-    })
+        Ok(crate::workers::Next::Usual)
+    }
 }

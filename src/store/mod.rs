@@ -16,6 +16,7 @@ pub mod quotas;
 pub mod retention;
 pub mod sessions;
 pub mod tokens;
+pub mod upkeep;
 pub mod users;
 pub mod writer;
 
@@ -263,10 +264,7 @@ fn is_memory(path: &Path) -> bool {
     s.contains(":memory:") || s.starts_with("file:sqlx-in-memory")
 }
 
-/// Milliseconds since the Unix epoch, the time unit of every table.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+pub use crate::time::now_ms;
 
 #[cfg(test)]
 mod tests {

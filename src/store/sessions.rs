@@ -7,12 +7,23 @@ use std::time::Duration;
 use super::tokens::hash;
 use super::users::{User, new_password_hash};
 use super::{Store, StoreError, now_ms};
+use crate::time::duration_ms;
 
 /// How long a session may last, and stay unused.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
     pub lifetime: Duration,
     pub idle_timeout: Duration,
+}
+
+impl SessionPolicy {
+    /// The policy `--session-lifetime` and `--session-idle-timeout` set.
+    pub fn of(web: &crate::config::Web) -> SessionPolicy {
+        SessionPolicy {
+            lifetime: web.session_lifetime,
+            idle_timeout: web.session_idle_timeout,
+        }
+    }
 }
 
 /// `last_seen_at` is written at most this often (reads stay reads).
@@ -57,9 +68,8 @@ impl Store {
             return Ok(None);
         };
         let now = now_ms();
-        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        if now.saturating_sub(created_at) >= ms(policy.lifetime)
-            || now.saturating_sub(last_seen_at) >= ms(policy.idle_timeout)
+        if now.saturating_sub(created_at) >= duration_ms(policy.lifetime)
+            || now.saturating_sub(last_seen_at) >= duration_ms(policy.idle_timeout)
         {
             self.end_session(token).await?;
             return Ok(None);
@@ -110,14 +120,16 @@ impl Store {
         Ok(ended)
     }
 
-    /// Deletes sessions past the lifetime or the idle timeout (run now and then).
-    pub async fn end_expired_sessions(&self, policy: SessionPolicy) -> Result<u64, StoreError> {
-        let now = now_ms();
-        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    /// Deletes sessions past the lifetime or the idle timeout at `now` (run now and then).
+    pub async fn end_expired_sessions(
+        &self,
+        policy: SessionPolicy,
+        now: i64,
+    ) -> Result<u64, StoreError> {
         Ok(
             sqlx::query("DELETE FROM sessions WHERE created_at <= ? OR last_seen_at <= ?")
-                .bind(now.saturating_sub(ms(policy.lifetime)))
-                .bind(now.saturating_sub(ms(policy.idle_timeout)))
+                .bind(now.saturating_sub(duration_ms(policy.lifetime)))
+                .bind(now.saturating_sub(duration_ms(policy.idle_timeout)))
                 .execute(&self.pool)
                 .await?
                 .rows_affected(),

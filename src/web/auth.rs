@@ -41,10 +41,7 @@ fn too_many_attempts(wait: std::time::Duration) -> WebError {
 }
 
 fn policy(state: &AppState) -> SessionPolicy {
-    SessionPolicy {
-        lifetime: state.config.web.session_lifetime,
-        idle_timeout: state.config.web.session_idle_timeout,
-    }
+    SessionPolicy::of(&state.config.web)
 }
 
 /// The signed-in user of a request, with the session's CSRF token for the page's forms.

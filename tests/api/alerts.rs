@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, event_envelope, post_envelope, spawn_app_with};
+use crate::helpers::{
+    TestApp, alerts_on_demand, event_envelope, post_envelope, quick_alerts, spawn_app_with,
+};
 use crate::python_sdk::python;
 
 /// aiosmtpd writing every message it receives as JSON into a folder.
@@ -59,6 +61,8 @@ impl SmtpSink {
     }
 
     /// Waits for the `n`-th message (up to 20 s), then checks that no other follows for a while.
+    /// With [`alerts_on_demand`] nothing is recorded between the test's evaluations, and due
+    /// alerts go out every 100 ms: a second shows any extra.
     pub(crate) async fn exactly(&self, n: usize) -> Vec<Value> {
         for _ in 0..200 {
             if self.messages().len() >= n {
@@ -66,8 +70,7 @@ impl SmtpSink {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        // The evaluator runs every 2 s and the mailer every second: 5 s shows any extra.
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
         let messages = self.messages();
         assert_eq!(messages.len(), n, "emails: {messages:#?}");
         messages
@@ -80,6 +83,7 @@ impl SmtpSink {
 
 pub(crate) async fn app_mailing_to(port: u16) -> TestApp {
     let app = spawn_app_with(|c| {
+        alerts_on_demand(c);
         c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
         c.metrics_token = Some("metrics-secret".into());
     })
@@ -122,7 +126,9 @@ async fn a_new_issue_sends_one_email_and_a_regression_another() {
     let app = app_mailing_to(port).await;
 
     send(&app, &event("charge", 0)).await;
+    app.evaluate_alerts().await;
     send(&app, &event("charge", 0)).await; // the same issue: no second email
+    app.evaluate_alerts().await;
     let mail = smtp.exactly(1).await;
     let id = only_issue(&app).await;
     assert_eq!(mail[0]["to"], json!(["oncall@example.com"]));
@@ -148,7 +154,9 @@ async fn a_new_issue_sends_one_email_and_a_regression_another() {
         .await
         .unwrap();
     send(&app, &event("charge", 0)).await;
+    app.evaluate_alerts().await;
     send(&app, &event("charge", 0)).await;
+    app.evaluate_alerts().await;
     let mail = smtp.exactly(2).await;
     assert!(
         mail[1]["text"].as_str().unwrap().contains("Regressed"),
@@ -195,12 +203,14 @@ async fn a_spike_sends_one_email_with_its_numbers() {
     let app = app_mailing_to(port).await;
     // An issue first seen two hours ago...
     send(&app, &event("refund", 2 * 3600)).await;
+    app.evaluate_alerts().await;
     smtp.exactly(1).await;
     let id = only_issue(&app).await;
     // ...bursts: 24 more events now.
     for _ in 0..24 {
         send(&app, &event("refund", 0)).await;
     }
+    app.evaluate_alerts().await;
     let mail = smtp.exactly(2).await;
     let text = mail[1]["text"].as_str().unwrap();
     assert!(
@@ -210,6 +220,7 @@ async fn a_spike_sends_one_email_with_its_numbers() {
     assert!(text.contains(&format!("/issues/{id}")));
     // Still spiking: no second email (cooldown, and not re-armed).
     send(&app, &event("refund", 0)).await;
+    app.evaluate_alerts().await;
     smtp.exactly(2).await;
     smtp.stop().await;
     app.stop().await;
@@ -220,6 +231,7 @@ async fn an_smtp_server_down_at_first_gets_the_email_once_it_is_up() {
     let port = free_port();
     let app = app_mailing_to(port).await;
     send(&app, &event("ship", 0)).await;
+    app.evaluate_alerts().await;
     // Nobody listens yet: the alert waits, its failed attempts counted.
     let mut attempts = 0;
     for _ in 0..100 {
@@ -256,6 +268,7 @@ async fn ignored_issues_stay_quiet_unless_ignored_until_they_spike() {
     // Two issues seen two hours ago (two emails: both new).
     send(&app, &event("quiet", 2 * 3600)).await;
     send(&app, &event("comeback", 2 * 3600)).await;
+    app.evaluate_alerts().await;
     smtp.exactly(2).await;
     let issues = app.store.list_issues(3).await.unwrap();
     let id_of = |f: &str| issues.iter().find(|i| i.title.ends_with(f)).unwrap().id;
@@ -272,6 +285,7 @@ async fn ignored_issues_stay_quiet_unless_ignored_until_they_spike() {
         send(&app, &event("quiet", 0)).await;
         send(&app, &event("comeback", 0)).await;
     }
+    app.evaluate_alerts().await;
     let mail = smtp.exactly(3).await;
     let text = mail[2]["text"].as_str().unwrap();
     assert!(text.contains("Escalating"), "{text}");
@@ -352,7 +366,11 @@ async fn alerts_are_posted_to_the_project_webhook_and_retried() {
     let (port, bodies) = webhook_receiver().await;
     // Mail is off here: the webhook works on its own. The receiver is on loopback, which
     // only an operator's allow list opens to webhooks.
-    let app = spawn_app_with(|c| c.mail.webhook_allow_hosts = vec!["127.0.0.1".into()]).await;
+    let app = spawn_app_with(|c| {
+        quick_alerts(c);
+        c.mail.webhook_allow_hosts = vec!["127.0.0.1".into()];
+    })
+    .await;
     app.project("shop", 3, "shopkey").await;
     let settings = snag::store::alerts::AlertSettings {
         webhook_url: Some(format!("http://127.0.0.1:{port}/hooks/snag")),

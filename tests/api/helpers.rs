@@ -17,6 +17,7 @@ pub struct TestApp {
     /// Retention, to run a pass at a time of the test's choosing, and the disk guard.
     pub retention: snag::retention::Retention,
     pub disk: std::sync::Arc<snag::retention::disk::DiskGuard>,
+    pub config: Config,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -38,9 +39,42 @@ impl TestApp {
             .expect("create project");
     }
 
+    /// Records the alerts due now, as the evaluator's next round would: tests that set
+    /// [`alerts_on_demand`] call this after each step instead of waiting for a round.
+    pub async fn evaluate_alerts(&self) {
+        let base_url = self
+            .config
+            .public_base_url(Some(([127, 0, 0, 1], self.port).into()));
+        snag::alerts::Evaluator::new(
+            self.store.clone(),
+            Default::default(),
+            base_url,
+            self.config.mail.smtp_url.is_some(),
+            std::time::Duration::ZERO,
+        )
+        .run_once(snag::store::now_ms())
+        .await
+        .expect("evaluate alerts");
+    }
+
     pub async fn stop(self) {
         self.handle.stop(true).await;
     }
+}
+
+/// Alert workers for tests: due alerts are delivered every 100 ms and evaluated every
+/// 100 ms, instead of the server's 1 s and 2 s.
+pub fn quick_alerts(config: &mut Config) {
+    config.workers.alert_evaluate_interval = std::time::Duration::from_millis(100);
+    config.workers.alert_send_interval = std::time::Duration::from_millis(100);
+}
+
+/// Alerts evaluated only when the test calls [`TestApp::evaluate_alerts`] (and once at
+/// start), delivered every 100 ms.
+pub fn alerts_on_demand(config: &mut Config) {
+    quick_alerts(config);
+    config.workers.alert_evaluate_interval = std::time::Duration::from_secs(3600);
+    config.workers.alert_idle_evaluate_interval = std::time::Duration::from_secs(3600);
 }
 
 /// Starts Snag with default limits.
@@ -83,6 +117,7 @@ async fn start(
         handle,
         retention,
         disk,
+        config,
         _dir: dir,
     }
 }

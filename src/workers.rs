@@ -1,0 +1,166 @@
+//! Background workers: every job that runs beside the HTTP server, started in one place
+//! ([`start`]) and stopped with it. Each is a type with its own `run_once` that a test can
+//! drive; [`spawn`] is the loop around it that only paces it and logs its failures.
+//!
+//! | worker | paced by (`Config`) | does |
+//! |---|---|---|
+//! | `store::upkeep::Checkpoints` | `workers.checkpoint_interval` (250 ms; at once while the WAL nears its start-over) | copies the WAL into the database file, only after the writer wrote |
+//! | `store::upkeep::RollUps` | `workers.roll_up_interval` (60 s) | minute counts older than two days become hours; expired web sessions end |
+//! | `retention::Retention` | `retention.retention_interval` (10 min), and when the disk watch wakes it | deletes what is past its age, cap or the storage budget |
+//! | `retention::dictionaries::Trainer` | `workers.dictionary_interval` (2 s) | trains each project's zstd dictionary, rewrites older events with it |
+//! | `retention::disk::DiskWatch` | `workers.disk_check_interval` (2 s) | reads free disk space; wakes retention when it or the budget runs short |
+//! | `alerts::Evaluator` | `workers.alert_evaluate_interval` (2 s; 60 s without writes) | records the alerts that are due |
+//! | `alerts::Sender` (email, webhooks) | `workers.alert_send_interval` (1 s) | delivers them, each channel on its own |
+//!
+//! Workers get the handles they use (the store, the writer, metrics), never the HTTP
+//! framework's types.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::alerts::{Evaluator, Sender};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::retention::disk::{DiskGuard, DiskWatch};
+use crate::retention::{Retention, dictionaries::Trainer};
+use crate::store::Store;
+use crate::store::upkeep::{Checkpoints, RollUps};
+use crate::store::writer::{Writer, WriterStats};
+
+/// Why a round failed, for the log.
+pub type WorkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// When a worker's next round runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// After the worker's interval.
+    Usual,
+    /// Sooner (or later) than that.
+    After(Duration),
+}
+
+/// A background job, one round at a time.
+pub trait Worker: Send + 'static {
+    /// What the log calls it.
+    const NAME: &'static str;
+
+    /// One round as if the time were `now_ms`.
+    fn round(&mut self, now_ms: i64) -> impl Future<Output = Result<Next, WorkError>> + Send;
+}
+
+/// Runs `worker` at once, then every `every` (or when `wake` is notified) until aborted.
+pub fn spawn<W: Worker>(
+    mut worker: W,
+    every: Duration,
+    wake: Option<Arc<Notify>>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let pause = match worker.round(crate::store::now_ms()).await {
+                Ok(Next::Usual) => every,
+                Ok(Next::After(pause)) => pause,
+                Err(e) => {
+                    tracing::warn!(worker = W::NAME, error = %e, "background work failed; it runs again later");
+                    every
+                }
+            };
+            match &wake {
+                Some(wake) => tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = wake.notified() => {}
+                },
+                None => tokio::time::sleep(pause).await,
+            }
+        }
+    })
+}
+
+/// What the workers are built from.
+pub struct Handles {
+    pub store: Store,
+    pub writer: Writer,
+    pub stats: Arc<WriterStats>,
+    pub metrics: Arc<Metrics>,
+    pub disk: Arc<DiskGuard>,
+    pub retention: Retention,
+    /// The public URL alert messages link to.
+    pub base_url: String,
+}
+
+/// The running workers; [`Workers::stop`] ends them all.
+pub struct Workers(Vec<JoinHandle<()>>);
+
+/// Starts every background worker with the intervals in `config`.
+pub fn start(config: &Config, handles: Handles) -> Workers {
+    let Handles {
+        store,
+        writer,
+        stats,
+        metrics,
+        disk,
+        retention,
+        base_url,
+    } = handles;
+    let every = &config.workers;
+    let wake_retention = Arc::new(Notify::new());
+    let mut tasks = vec![
+        spawn(
+            Checkpoints::new(store.clone(), stats.clone()),
+            every.checkpoint_interval,
+            None,
+        ),
+        spawn(
+            RollUps::new(store.clone(), &config.web),
+            every.roll_up_interval,
+            None,
+        ),
+        spawn(
+            retention.clone(),
+            config.retention.retention_interval,
+            Some(wake_retention.clone()),
+        ),
+        spawn(
+            Trainer::new(store.clone(), writer, stats.clone()),
+            every.dictionary_interval,
+            None,
+        ),
+        spawn(
+            DiskWatch::new(
+                disk,
+                store.clone(),
+                retention.policy().max_storage,
+                wake_retention,
+            ),
+            every.disk_check_interval,
+            None,
+        ),
+    ];
+    let email = Sender::email(&config.mail, &store, &metrics);
+    let webhook = Sender::webhook(&config.mail, &store, &metrics);
+    let evaluator = Evaluator::new(
+        store,
+        stats,
+        base_url,
+        email.is_some(),
+        every.alert_idle_evaluate_interval,
+    );
+    tasks.push(spawn(evaluator, every.alert_evaluate_interval, None));
+    for sender in [email, webhook].into_iter().flatten() {
+        tasks.push(spawn(sender, every.alert_send_interval, None));
+    }
+    Workers(tasks)
+}
+
+impl Workers {
+    /// Ends every worker (a round in progress is dropped where it waits; what a worker sent
+    /// to the writer is still written).
+    pub fn stop(self) {
+        for task in self.0 {
+            task.abort();
+        }
+    }
+}
