@@ -33,6 +33,8 @@ pub struct AppState {
     pub login_limiter: crate::web::LoginLimiter,
     /// Free space on the database's disk.
     pub disk: Arc<DiskGuard>,
+    /// Ingest rejections in the log, a line per reason now and then.
+    pub rejections: ingest::rejections::RejectionLog,
     /// Events and attachments taken from the quotas.
     pub quotas: crate::rates::quota::Quotas,
 }
@@ -88,6 +90,7 @@ impl Application {
             login_limiter: crate::web::LoginLimiter::default(),
             disk: disk.clone(),
             quotas: crate::rates::quota::Quotas::default(),
+            rejections: Default::default(),
             keys: KeyCache::new(store.clone()),
             budget: ingest::budget::Budget::new(config.limits.ingest_memory),
             cpu: ingest::offload::CpuPool::new(config.limits.ingest_threads.unwrap_or(cores))?,

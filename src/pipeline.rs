@@ -13,8 +13,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::Limits;
-use crate::error::IngestError;
 use crate::grouping::{self, ProjectRules};
+use crate::ingest::error::IngestError;
 use crate::normalize::{self, NormalizedEvent};
 use crate::protocol::{Envelope, Item, ItemType, parse_event_id};
 use crate::store::batch::EncodedEvent;
@@ -133,7 +133,7 @@ pub async fn commit(writer: &Writer, job: WriteJob) -> Result<(), IngestError> {
     writer.submit(job).await.map_err(|e| match e {
         SubmitError::QueueFull => IngestError::Overloaded,
         SubmitError::Closed => IngestError::ShuttingDown,
-        SubmitError::Failed(e) => IngestError::Internal(e),
+        e @ SubmitError::Failed(_) => IngestError::internal("writing the rows", e),
     })
 }
 

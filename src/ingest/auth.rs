@@ -12,7 +12,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 use base64::Engine;
 
-use crate::error::IngestError;
+use crate::ingest::error::IngestError;
 
 /// Highest `sentry_version` accepted (as Relay).
 const MAX_PROTOCOL_VERSION: u32 = 8;

@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 
 use super::budget::{Budget, ChargedBuf, FillError};
 use crate::config::Limits;
-use crate::error::IngestError;
+use crate::ingest::error::IngestError;
 
 /// Bytes reserved for a body before they arrive.
 const RESERVE_AHEAD: usize = 1024 * 1024;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::IngestError;
+use crate::ingest::error::IngestError;
 
 /// What a request may hold and still count as small (ordinary events are a few KB).
 const SMALL_REQUEST: usize = 1024 * 1024;

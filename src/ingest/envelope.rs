@@ -7,7 +7,7 @@ use super::{
     received,
 };
 use crate::app::AppState;
-use crate::error::IngestError;
+use crate::ingest::error::IngestError;
 use crate::protocol::envelope;
 
 pub async fn handle(
@@ -78,7 +78,7 @@ async fn handle_envelope(
     let (rows, key) = match (opened, authorized) {
         (Opened::Rows(rows), Some(key)) => (*rows, key),
         (Opened::Rows(_), None) => {
-            return Err(IngestError::Internal("rows without a key".into()));
+            return Err(IngestError::broken("rows without a key"));
         }
         (Opened::Tunnel { key, body }, _) => {
             let key = state.keys.authorize(&key, project_id).await?;

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::error::IngestError;
 use crate::grouping::ProjectRules;
+use crate::ingest::error::IngestError;
 use crate::store::quotas::ProjectQuotas;
 use crate::store::{ProjectKey, Store};
 
@@ -58,7 +58,7 @@ impl KeyCache {
         {
             return Ok(settings.clone());
         }
-        let failed = |e| IngestError::Internal(format!("project lookup failed: {e}"));
+        let failed = |e| IngestError::internal("reading the project's settings", e);
         let (stacktrace, fingerprints) = self
             .store
             .grouping_rules(project_id)
@@ -125,7 +125,7 @@ impl KeyCache {
             .store
             .find_key(public_key)
             .await
-            .map_err(|e| IngestError::Internal(format!("key lookup failed: {e}")))?;
+            .map_err(|e| IngestError::internal("looking up the key", e))?;
         let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
         match &found {
             Some(key) => known.insert(public_key.to_owned(), (key.clone(), Instant::now())),

@@ -15,8 +15,10 @@ pub mod auth;
 pub mod body;
 pub mod budget;
 mod envelope;
+pub mod error;
 pub mod keys;
 pub mod offload;
+pub mod rejections;
 mod store;
 
 use actix_web::http::Method;
@@ -25,7 +27,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app::AppState;
 use crate::config::Limits;
-use crate::error::IngestError;
+use crate::ingest::error::IngestError;
 use crate::pipeline::{self, Prepared, ProjectSetup, Received};
 use crate::protocol::rate_limits::{self, RateLimit};
 use crate::protocol::{Envelope, ItemType};
@@ -224,7 +226,7 @@ async fn apply_quotas(
     let project_id = received.project_id;
     let quotas = state.keys.project_quotas(project_id).await?;
     let now_secs = received.received_ms.div_euclid(1000);
-    let failed = |e| IngestError::Internal(format!("quota lookup failed: {e}"));
+    let failed = |e| IngestError::internal("reading the quotas", e);
     let mut limits = Vec::new();
     let mut taken = None;
     if prepared.job.event.is_some() {
@@ -289,15 +291,13 @@ fn counted<T>(
 ) -> Result<T, IngestError> {
     if let Err(e) = &result {
         state.metrics.rejected(e.reason());
-        if let Ok(project) = project_id(req)
-            && state.keys.is_authorized_project(project)
-        {
+        let project = project_id(req)
+            .ok()
+            .filter(|p| state.keys.is_authorized_project(*p));
+        if let Some(project) = project {
             state.metrics.project_rejected(project, e.reason());
         }
-        match e {
-            IngestError::Internal(cause) => tracing::error!(%cause, "ingest failed"),
-            other => tracing::debug!(error = %other, "ingest rejected"),
-        }
+        state.rejections.note(e, project);
     }
     result
 }

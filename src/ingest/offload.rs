@@ -7,7 +7,7 @@
 //! thread, so the memory a burst of large envelopes leaves behind is bounded by their number
 //! (a pool that starts threads on demand would leave it on every thread it ever started).
 
-use crate::error::IngestError;
+use crate::ingest::error::IngestError;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -54,6 +54,6 @@ impl CpuPool {
             .map_err(|_| IngestError::ShuttingDown)?;
         answered
             .await
-            .map_err(|_| IngestError::Internal("an ingest job panicked".into()))?
+            .map_err(|_| IngestError::broken("an ingest job panicked"))?
     }
 }

@@ -10,7 +10,7 @@ use super::{
     accept, admit, auth, body, counted, open_rows, project_id, project_setup, read_body, received,
 };
 use crate::app::AppState;
-use crate::error::IngestError;
+use crate::ingest::error::IngestError;
 use crate::protocol::{Envelope, Item, ItemType, envelope};
 
 pub async fn handle(

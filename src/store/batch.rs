@@ -444,7 +444,7 @@ fn known_from_json(found: &str) -> Result<Known, StoreError> {
         max_short_ids: Vec<(i64, i64)>,
     }
     let found: Found = serde_json::from_str(found)
-        .map_err(|e| StoreError::Invalid(format!("unreadable lookup result: {e}")))?;
+        .map_err(|e| StoreError::Corrupt(format!("unreadable lookup result: {e}")))?;
     let mut known = Known::default();
     for (project_id, event_id) in found.events {
         known.stored.entry(project_id).or_default().insert(event_id);

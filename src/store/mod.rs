@@ -57,6 +57,21 @@ pub enum StoreError {
     /// server's fault, never the client's.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// Password hashing did not finish (its thread died, or the server is stopping).
+    #[error("password hashing failed")]
+    Hashing(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A retention chore needed the pending counters folded first, and the fold failed.
+    #[error("the pending counters could not be folded")]
+    FoldFailed,
+}
+
+impl StoreError {
+    /// Whether the client caused it (what it sent is refused or taken): a 4xx with this
+    /// text. Everything else is the server's fault: a 5xx with an opaque body, the cause
+    /// logged.
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, StoreError::Invalid(_) | StoreError::Conflict(_))
+    }
 }
 
 /// Handle to the database: a pool for reads and small writes.

@@ -71,7 +71,7 @@ impl PendingTags {
         while let Some(row) = rows.next()? {
             let tags: String = row.get(2)?;
             let tags: Vec<(String, String)> = serde_json::from_str(&tags)
-                .map_err(|e| StoreError::Invalid(format!("unreadable pending tags: {e}")))?;
+                .map_err(|e| StoreError::Corrupt(format!("unreadable pending tags: {e}")))?;
             pending.add(row.get(0)?, row.get(1)?, tag_set_key(&tags), &tags);
         }
         Ok(pending)

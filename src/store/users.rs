@@ -30,10 +30,10 @@ async fn hashing<T: Send + 'static>(
     let _turn = HASHING
         .acquire()
         .await
-        .map_err(|e| StoreError::Invalid(format!("password hashing stopped: {e}")))?;
+        .map_err(|e| StoreError::Hashing(e.into()))?;
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| StoreError::Invalid(format!("password hashing failed: {e}")))
+        .map_err(|e| StoreError::Hashing(e.into()))
 }
 
 /// A password of acceptable length, or why not.
@@ -175,7 +175,7 @@ fn hash_password(password: &str) -> Result<String, StoreError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| StoreError::Invalid(format!("cannot hash the password: {e}")))
+        .map_err(|e| StoreError::Hashing(e.to_string().into()))
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {

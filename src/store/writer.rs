@@ -64,21 +64,21 @@ impl WriteJob {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     #[error("the write queue is full")]
     QueueFull,
     #[error("the writer is shutting down")]
     Closed,
-    #[error("the write failed: {0}")]
-    Failed(String),
+    #[error("the write failed")]
+    Failed(#[source] StoreError),
 }
 
 struct Pending {
     job: WriteJob,
     /// The job comes back with its answer: it is freed on the handler's thread, where it was
     /// allocated (freeing it on the writer's thread took a twentieth of its time).
-    done: oneshot::Sender<(WriteJob, Result<(), String>)>,
+    done: oneshot::Sender<(WriteJob, Result<(), StoreError>)>,
 }
 
 /// Sending side of the writer queue; cheap to clone into every handler.
@@ -105,7 +105,7 @@ pub struct WriterStats {
 /// A chore and where its answer goes: how many rows (or pages) it deleted.
 struct ChoreRequest {
     chore: Chore,
-    done: oneshot::Sender<Result<u64, String>>,
+    done: oneshot::Sender<Result<u64, StoreError>>,
 }
 
 /// What the writer's queue carries. Writes are the hot path and chores rare: boxing the
@@ -337,7 +337,7 @@ fn run(
                         tracing::error!(error = ?e, "write failed");
                         stats.failed_jobs.fetch_add(1, Relaxed);
                     }
-                    let _ = done.send((job, result.map_err(|e| e.to_string())));
+                    let _ = done.send((job, result));
                 }
             }
         }
@@ -359,15 +359,13 @@ fn run_chores(conn: &mut Connection, chores: &mut Vec<ChoreRequest>, folds: &mut
             folds.fold_all(conn);
         }
         let result = if chore.needs_fold() && folds.rows_pending {
-            Err(StoreError::Invalid(
-                "the pending counters could not be folded".to_owned(),
-            ))
+            Err(StoreError::FoldFailed)
         } else {
             retention::run(conn, &chore)
         };
         if let Err(e) = &result {
             tracing::error!(error = ?e, ?chore, "retention chore failed");
         }
-        let _ = done.send(result.map_err(|e| e.to_string()));
+        let _ = done.send(result);
     }
 }
