@@ -16,11 +16,10 @@ use crate::config::Limits;
 use crate::grouping::{self, ProjectRules};
 use crate::ingest::error::IngestError;
 use crate::normalize::{self, NormalizedEvent};
-use crate::protocol::{Envelope, Item, ItemType, parse_event_id};
-use crate::store::batch::EncodedEvent;
+use crate::protocol::{Envelope, EventId, Item, ItemType};
 use crate::store::compression::{self, Dictionary};
-use crate::store::events::{AttachmentRow, EventRow, UserReportRow};
-use crate::store::writer::{SubmitError, WriteJob, Writer};
+use crate::store::rows::{AttachmentRow, EncodedEvent, EventRow, UserReportRow, WriteJob};
+use crate::store::writer::{SubmitError, Writer};
 
 /// Attachments (and user reports) stored from one envelope; Relay caps attachments too.
 const MAX_STORED_ITEMS: usize = 100;
@@ -47,7 +46,7 @@ pub struct Received {
 #[derive(Debug)]
 pub struct Prepared {
     /// The id to answer with: the envelope's, else its event's.
-    pub event_id: Option<String>,
+    pub event_id: Option<EventId>,
     pub job: WriteJob,
     /// Items accepted, by type (for metrics).
     pub counts: Vec<&'static str>,
@@ -62,8 +61,10 @@ pub fn prepare(
     project: &ProjectSetup,
     limits: &Limits,
 ) -> Result<Prepared, IngestError> {
-    let header_event_id = envelope.header_str("event_id").and_then(parse_event_id);
+    let header_event_id = envelope.header_str("event_id").and_then(EventId::parse);
     let mut job = WriteJob::default();
+    // Rows are made once the event id is known: an attachment may come before its event.
+    let mut attachments = Vec::new();
     let mut counts = Vec::with_capacity(envelope.items.len());
     let mut not_kept = Vec::new();
     for item in &envelope.items {
@@ -72,7 +73,7 @@ pub fn prepare(
                 if item.payload.len() > limits.max_event_size {
                     return Err(IngestError::TooLarge("event"));
                 }
-                let event = parse_event(item.payload, header_event_id.clone(), received)?;
+                let event = parse_event(item.payload, header_event_id, received)?;
                 // Serialized here, in parallel, not in the single writer.
                 job.event = Some(EncodedEvent::new(event_row(
                     &event,
@@ -84,8 +85,7 @@ pub fn prepare(
                 if item.payload.len() > limits.max_attachment_size {
                     return Err(IngestError::TooLarge("attachment"));
                 }
-                job.attachments
-                    .push(attachment_row(item, header_event_id.as_deref(), received)?);
+                attachments.push(item);
             }
             ItemType::UserReport => job
                 .user_reports
@@ -97,7 +97,7 @@ pub fn prepare(
         }
         counts.push(item.ty.metric_name());
     }
-    if job.attachments.len() > MAX_STORED_ITEMS || job.user_reports.len() > MAX_STORED_ITEMS {
+    if attachments.len() > MAX_STORED_ITEMS || job.user_reports.len() > MAX_STORED_ITEMS {
         return Err(IngestError::TooLarge("attachment"));
     }
     for kind in ["session", "sessions", "client_report"] {
@@ -105,17 +105,18 @@ pub fn prepare(
             return Err(IngestError::TooLarge(kind));
         }
     }
-    // Attachments sent before their event in the same envelope belong to it too.
-    let event_id = header_event_id.or_else(|| job.event.as_ref().map(|e| e.event_id.clone()));
-    if let Some(id) = &event_id {
-        for a in job.attachments.iter_mut().filter(|a| a.event_id.is_empty()) {
-            a.event_id = id.clone();
-        }
-    }
-    if job.attachments.iter().any(|a| a.event_id.is_empty()) {
-        return Err(IngestError::BadRequest(
-            "attachment without an event_id".into(),
-        ));
+    // Attachments belong to the envelope's event (also when sent before it).
+    let event_id = header_event_id.or_else(|| job.event.as_ref().map(|e| e.event_id));
+    if !attachments.is_empty() {
+        let Some(event_id) = event_id else {
+            return Err(IngestError::BadRequest(
+                "attachment without an event_id".into(),
+            ));
+        };
+        job.attachments = attachments
+            .into_iter()
+            .map(|item| attachment_row(item, event_id, received))
+            .collect();
     }
     Ok(Prepared {
         event_id,
@@ -140,7 +141,7 @@ pub async fn commit(writer: &Writer, job: WriteJob) -> Result<(), IngestError> {
 /// JSON → normalized event.
 pub fn parse_event(
     payload: &[u8],
-    envelope_event_id: Option<String>,
+    envelope_event_id: Option<EventId>,
     received: &Received,
 ) -> Result<NormalizedEvent, IngestError> {
     let raw = crate::protocol::event_json::parse(payload)
@@ -160,7 +161,7 @@ pub fn event_row(event: &NormalizedEvent, project_id: i64, project: &ProjectSetu
     let data = compression::compress(&json, project.dictionary.as_deref());
     EventRow {
         project_id,
-        event_id: event.event_id.clone(),
+        event_id: event.event_id,
         hashes: grouping.hashes,
         title: grouping.title,
         culprit: grouping.culprit,
@@ -241,15 +242,10 @@ fn issue_tags(event: &NormalizedEvent) -> Vec<(String, String)> {
     tags
 }
 
-fn attachment_row(
-    item: &Item<'_>,
-    event_id: Option<&str>,
-    received: &Received,
-) -> Result<AttachmentRow, IngestError> {
-    Ok(AttachmentRow {
+fn attachment_row(item: &Item<'_>, event_id: EventId, received: &Received) -> AttachmentRow {
+    AttachmentRow {
         project_id: received.project_id,
-        // Filled from the envelope's event when the header has no id (see `prepare`).
-        event_id: event_id.map(str::to_owned).unwrap_or_default(),
+        event_id,
         filename: item
             .header_str("filename")
             .unwrap_or("attachment")
@@ -267,7 +263,7 @@ fn attachment_row(
             .collect(),
         data: item.payload.to_vec(),
         received: received.received_ms,
-    })
+    }
 }
 
 /// Legacy `{"event_id", "name", "email", "comments"}`.
@@ -285,7 +281,7 @@ fn user_report_row(payload: &[u8], received: &Received) -> Result<UserReportRow,
         event_id: report
             .get("event_id")
             .and_then(Value::as_str)
-            .and_then(parse_event_id),
+            .and_then(EventId::parse),
         name: text("name"),
         email: text("email"),
         comments: text("comments")
@@ -310,7 +306,7 @@ fn feedback_row(payload: &[u8], received: &Received) -> Result<UserReportRow, In
         event_id: feedback
             .and_then(|f| f.get("associated_event_id"))
             .and_then(Value::as_str)
-            .and_then(parse_event_id),
+            .and_then(EventId::parse),
         name: text("name"),
         email: text("contact_email"),
         comments: text("message")

@@ -18,8 +18,8 @@ pub mod trim;
 
 use serde_json::{Map, Value};
 
+use crate::protocol::EventId;
 use crate::protocol::event::{Exception, Mechanism, Stacktrace, Thread, objects};
-use crate::protocol::parse_event_id;
 
 use time::parse_level;
 
@@ -27,7 +27,7 @@ use time::parse_level;
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     /// The envelope header's `event_id` (takes precedence over the payload's).
-    pub envelope_event_id: Option<String>,
+    pub envelope_event_id: Option<EventId>,
     /// Receive time, unix ms.
     pub received_ms: i64,
     /// The client's address, for `{{auto}}` user IPs.
@@ -43,7 +43,7 @@ pub enum NormalizeError {
 /// A normalized event: the canonical JSON plus the fields the pipeline reads.
 #[derive(Debug, Clone)]
 pub struct NormalizedEvent {
-    pub event_id: String,
+    pub event_id: EventId,
     pub timestamp_ms: i64,
     pub received_ms: i64,
     pub level: String,
@@ -101,15 +101,13 @@ pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, Normalize
 
     let event_id = ctx
         .envelope_event_id
-        .as_deref()
-        .and_then(parse_event_id)
         .or_else(|| {
             json.get("event_id")
                 .and_then(Value::as_str)
-                .and_then(parse_event_id)
+                .and_then(EventId::parse)
         })
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    json.insert("event_id".into(), Value::String(event_id.clone()));
+        .unwrap_or_else(EventId::random);
+    json.insert("event_id".into(), Value::String(event_id.to_string()));
 
     let timestamp_ms = time::event_time(json.get("timestamp"), ctx.received_ms);
     json.insert("timestamp".into(), ms_to_seconds(timestamp_ms));

@@ -21,7 +21,7 @@ const RECEIVED_MS: i64 = 1_795_312_500_000;
 
 pub(crate) fn context(envelope_event_id: Option<&str>) -> Context {
     Context {
-        envelope_event_id: envelope_event_id.map(str::to_owned),
+        envelope_event_id: envelope_event_id.and_then(crate::protocol::EventId::parse),
         received_ms: RECEIVED_MS,
         client_ip: Some("127.0.0.1".into()),
     }
@@ -71,7 +71,7 @@ fn summary(event: &NormalizedEvent, grouping: Grouping, generated_id: bool) -> S
         event_id: if generated_id {
             "<generated>".into()
         } else {
-            event.event_id.clone()
+            event.event_id.to_string()
         },
         timestamp_ms: event.timestamp_ms,
         level: event.level.clone(),
@@ -107,8 +107,9 @@ fn summary(event: &NormalizedEvent, grouping: Grouping, generated_id: bool) -> S
 /// Invariants every normalized event keeps, whatever it was sent as.
 fn check_invariants(name: &str, event: &NormalizedEvent, grouping: &Grouping) {
     let is_hex32 = |s: &str| s.len() == 32 && s.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'));
-    assert!(is_hex32(&event.event_id), "{name}: {}", event.event_id);
-    assert_eq!(event.str_field("event_id"), Some(event.event_id.as_str()));
+    let id = event.event_id.to_string();
+    assert!(is_hex32(&id), "{name}: {id}");
+    assert_eq!(event.str_field("event_id"), Some(id.as_str()));
     assert_eq!(
         event.json["timestamp"].as_f64(),
         Some(event.timestamp_ms as f64 / 1000.0),
@@ -418,7 +419,10 @@ fn timestamp_in_the_past_is_kept() {
 fn nil_envelope_id_falls_back_to_the_payload_id() {
     let raw = json!({"event_id": "EC654614-9C9D-4AD3-B16D-33CC116E163B"});
     let event = normalize(raw, &context(Some("00000000-0000-0000-0000-000000000000"))).unwrap();
-    assert_eq!(event.event_id, "ec6546149c9d4ad3b16d33cc116e163b");
+    assert_eq!(
+        event.event_id.to_string(),
+        "ec6546149c9d4ad3b16d33cc116e163b"
+    );
     assert_eq!(
         event.str_field("event_id"),
         Some("ec6546149c9d4ad3b16d33cc116e163b")
@@ -429,7 +433,10 @@ fn nil_envelope_id_falls_back_to_the_payload_id() {
 fn envelope_id_wins_over_the_payload_id() {
     let raw = json!({"event_id": "089012f6c0f34b7f978087e4a07296e8"});
     let event = normalize(raw, &context(Some("9ec79c33-ec99-42ab-8353-589fcb2e04dc"))).unwrap();
-    assert_eq!(event.event_id, "9ec79c33ec9942ab8353589fcb2e04dc");
+    assert_eq!(
+        event.event_id.to_string(),
+        "9ec79c33ec9942ab8353589fcb2e04dc"
+    );
     assert_eq!(
         event.str_field("event_id"),
         Some("9ec79c33ec9942ab8353589fcb2e04dc")
@@ -441,9 +448,10 @@ fn missing_or_invalid_ids_get_a_fresh_one() {
     let a = normalize(json!({"event_id": "nope"}), &context(Some("also nope"))).unwrap();
     let b = normalize(json!({}), &context(None)).unwrap();
     for event in [&a, &b] {
-        assert_eq!(event.event_id.len(), 32);
-        assert!(parse_event_id(&event.event_id).is_some());
-        assert_eq!(event.str_field("event_id"), Some(event.event_id.as_str()));
+        let id = event.event_id.to_string();
+        assert_eq!(id.len(), 32);
+        assert!(parse_event_id(&id).is_some());
+        assert_eq!(event.str_field("event_id"), Some(id.as_str()));
     }
     assert_ne!(a.event_id, b.event_id);
 }

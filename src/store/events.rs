@@ -1,57 +1,8 @@
-//! Rows the ingest writes (built by the pipeline, written by [`super::writer`]) and the reads
-//! of issues and events.
+//! The reads of issues and events (the rows ingest writes are in [`super::rows`]).
 
 use sqlx::FromRow;
 
 use super::{Store, StoreError};
-
-/// One event ready to store: grouped, normalized, compressed.
-#[derive(Debug, Clone)]
-pub struct EventRow {
-    pub project_id: i64,
-    /// 32 lowercase hex.
-    pub event_id: String,
-    /// Grouping hashes in priority order; the first one already linked to an issue wins.
-    pub hashes: Vec<String>,
-    pub title: String,
-    pub culprit: String,
-    /// `error` or `default`.
-    pub issue_type: String,
-    pub level: String,
-    pub platform: String,
-    pub release: Option<String>,
-    pub environment: Option<String>,
-    pub user_key: Option<String>,
-    /// Event time and receive time, unix ms.
-    pub timestamp: i64,
-    pub received: i64,
-    pub tags: Vec<(String, String)>,
-    /// JSON object: type, value, filename, function of the main exception.
-    pub metadata: String,
-    /// The normalized event as JSON, zstd-compressed.
-    pub data: Vec<u8>,
-}
-
-#[derive(Debug, Clone)]
-pub struct AttachmentRow {
-    pub project_id: i64,
-    pub event_id: String,
-    pub filename: String,
-    pub content_type: Option<String>,
-    pub attachment_type: String,
-    pub data: Vec<u8>,
-    pub received: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct UserReportRow {
-    pub project_id: i64,
-    pub event_id: Option<String>,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub comments: String,
-    pub received: i64,
-}
 
 #[derive(Debug, Clone, FromRow)]
 pub struct StoredIssue {

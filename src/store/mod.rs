@@ -14,6 +14,7 @@ mod pending_tags;
 pub mod projects;
 pub mod quotas;
 pub mod retention;
+pub mod rows;
 pub mod sessions;
 pub mod tokens;
 pub mod upkeep;

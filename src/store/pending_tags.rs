@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use super::StoreError;
-use super::batch::push_text;
+use super::rows::{self, json_list};
 use rusqlite::Connection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,19 +118,17 @@ impl PendingTags {
                 }
             }
         }
-        let mut out = String::from("[");
-        for ((issue_id, key, value), t) in totals {
-            if out.len() > 1 {
-                out.push(',');
-            }
-            out.push_str(&format!("[{issue_id},"));
-            push_text(&mut out, key);
-            out.push(',');
-            push_text(&mut out, value);
-            out.push_str(&format!(",{},{},{}]", t.count, t.first_seen, t.last_seen));
-        }
-        out.push(']');
-        out
+        json_list(totals.into_iter(), |out, ((issue_id, key, value), t)| {
+            rows::TAG_TOTAL
+                .row(out)
+                .int("issue_id", issue_id)
+                .text("key", key)
+                .text("value", value)
+                .count("count", t.count)
+                .int("first_seen", t.first_seen)
+                .int("last_seen", t.last_seen)
+                .end();
+        })
     }
 }
 

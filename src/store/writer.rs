@@ -34,10 +34,9 @@ use tokio::sync::oneshot;
 
 use super::StoreError;
 use super::batch;
-use super::batch::EncodedEvent;
-use super::events::{AttachmentRow, UserReportRow};
 use super::pending_tags::PendingTags;
 use super::retention::{self, Chore};
+pub use super::rows::WriteJob;
 
 /// How long the writer waits for more work after a batch before it folds the pending counters
 /// (see `run`): a lone sender's 200 comes this much later.
@@ -49,20 +48,6 @@ const STOP_POLL: Duration = Duration::from_millis(50);
 /// How long pending rows wait at most under load (see `batch::fold`): short enough that
 /// counters lag by a blink, long enough that each fold merges thousands of events.
 const FOLD_INTERVAL: Duration = Duration::from_millis(250);
-
-/// Everything one envelope asks to store; committed atomically, acknowledged after COMMIT.
-#[derive(Debug, Default)]
-pub struct WriteJob {
-    pub event: Option<EncodedEvent>,
-    pub attachments: Vec<AttachmentRow>,
-    pub user_reports: Vec<UserReportRow>,
-}
-
-impl WriteJob {
-    pub fn is_empty(&self) -> bool {
-        self.event.is_none() && self.attachments.is_empty() && self.user_reports.is_empty()
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
