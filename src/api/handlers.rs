@@ -7,13 +7,13 @@ use serde_json::{Value, json};
 
 use super::{ApiError, authenticate, authorize, link_header, page, shapes};
 use crate::app::{AppState, dsn};
+use crate::format::field as get;
 use crate::store::alerts::AlertSettings;
 use crate::store::events::{StoredEvent, StoredIssue};
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::now_ms;
 use crate::store::projects::{Project, ProjectKey};
 use crate::store::tokens::ApiToken;
-use crate::web::field as get;
 
 type Query = web::Query<Vec<(String, String)>>;
 type Answer = Result<HttpResponse, ApiError>;
@@ -311,7 +311,7 @@ async fn issue_page(
 ) -> Answer {
     let (size, offset) = page(query)?;
     // No `query`: unresolved issues, as Sentry; `query=` (empty): every issue.
-    let mut filter = crate::web::search::parse(get(query, "query").unwrap_or("is:unresolved"))
+    let mut filter = crate::issue_search::parse(get(query, "query").unwrap_or("is:unresolved"))
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if get(query, "query").is_some_and(|q| q.trim().is_empty()) {
         filter.status = None;
@@ -471,7 +471,7 @@ pub async fn bulk_update(
         })
         .collect::<Result<_, _>>()?;
     let targets: Vec<i64> = if ids.is_empty() {
-        let mut filter = crate::web::search::parse(get(&query, "query").unwrap_or(""))
+        let mut filter = crate::issue_search::parse(get(&query, "query").unwrap_or(""))
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         filter.status = get(&query, "status").map(str::to_owned);
         filter.projects = vec![project.id];

@@ -24,9 +24,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::app::AppState;
+use crate::format::url_encode;
 use crate::store::StoreError;
 use crate::store::tokens::ApiToken;
-use crate::web::format::url_encode;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // A query string that does not decode is the client's error, answered as JSON.
