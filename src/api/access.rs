@@ -4,22 +4,22 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::ApiError;
 use crate::app::AppState;
 use crate::store::events::StoredIssue;
 use crate::store::projects::{Project, ProjectKey};
-use crate::store::tokens::ApiToken;
+use crate::store::tokens::{ApiToken, Scope};
 
-/// The request's token, which must hold `scope`.
+/// The request's token, which must hold `scope` (or the write scope that implies it).
 pub async fn authorize(
     req: &HttpRequest,
     state: &AppState,
-    scope: &str,
+    scope: Scope,
 ) -> Result<ApiToken, ApiError> {
     let token = authenticate(req, state).await?;
-    if token.has_scope(scope) || token.has_scope(&upgrade(scope)) {
+    if token.has_scope(scope) || implied_by(scope).is_some_and(|s| token.has_scope(s)) {
         Ok(token)
     } else {
         Err(ApiError::Forbidden)
@@ -46,9 +46,14 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<ApiToke
         .ok_or(ApiError::BadToken)
 }
 
-/// A write scope implies the read scope (`event:write` may read events).
-fn upgrade(scope: &str) -> String {
-    scope.replace(":read", ":write")
+/// A write scope implies the read scope (`event:write` may read events); nothing else implies
+/// another (`project:admin` is not `project:write`).
+fn implied_by(scope: Scope) -> Option<Scope> {
+    match scope {
+        Scope::ProjectRead => Some(Scope::ProjectWrite),
+        Scope::EventRead => Some(Scope::EventWrite),
+        _ => None,
+    }
 }
 
 pub(super) fn check_org(state: &AppState, org: &str) -> Result<(), ApiError> {
@@ -70,25 +75,16 @@ pub(super) async fn project_of(
     state: &AppState,
     org: &str,
     slug: &str,
-) -> Result<(Project, Vec<ProjectKey>), ApiError> {
+) -> Result<Project, ApiError> {
     check_org(state, org)?;
-    projects_with_keys(state)
+    state
+        .store
+        .find_project(slug)
         .await?
-        .into_iter()
-        .find(|(p, _)| p.name == slug || p.id.to_string() == slug)
         .ok_or(ApiError::NotFound)
 }
 
-async fn project_by_id(state: &AppState, id: i64) -> Result<Project, ApiError> {
-    projects_with_keys(state)
-        .await?
-        .into_iter()
-        .map(|(p, _)| p)
-        .find(|p| p.id == id)
-        .ok_or(ApiError::NotFound)
-}
-
-/// An issue by id, or by short id (`SHOP-12`).
+/// An issue by id, or by short id (`SHOP-12`), with its project.
 pub(super) async fn issue_of(
     state: &AppState,
     id: &str,
@@ -98,27 +94,50 @@ pub(super) async fn issue_of(
         Err(_) => {
             let (slug, number) = id.rsplit_once('-').ok_or(ApiError::NotFound)?;
             let number: i64 = number.parse().map_err(|_| ApiError::NotFound)?;
-            let project = projects_with_keys(state)
+            let project = state
+                .store
+                .find_project_nocase(slug)
                 .await?
-                .into_iter()
-                .find(|(p, _)| p.name.eq_ignore_ascii_case(slug))
-                .ok_or(ApiError::NotFound)?
-                .0;
+                .ok_or(ApiError::NotFound)?;
             state.store.issue_by_short_id(project.id, number).await?
         }
     };
     let issue = issue.ok_or(ApiError::NotFound)?;
-    let project = project_by_id(state, issue.project_id).await?;
+    let project = state
+        .store
+        .get_project(issue.project_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok((issue, project))
 }
 
-pub(super) fn json_body(body: &web::Bytes) -> Result<Value, ApiError> {
+/// The body of a `PUT`, which must be a JSON object: its fields.
+pub(super) fn json_body(body: &web::Bytes) -> Result<Map<String, Value>, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::BadRequest(
+    match value {
+        Value::Object(fields) => Ok(fields),
+        _ => Err(ApiError::BadRequest(
             "the body must be a JSON object".into(),
-        ));
+        )),
     }
-    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_write_implies_read() {
+        assert_eq!(implied_by(Scope::EventRead), Some(Scope::EventWrite));
+        assert_eq!(implied_by(Scope::ProjectRead), Some(Scope::ProjectWrite));
+        for scope in [
+            Scope::OrgRead,
+            Scope::ProjectWrite,
+            Scope::EventWrite,
+            Scope::EventAdmin,
+        ] {
+            assert_eq!(implied_by(scope), None, "{scope:?}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
 use crate::app::AppState;
 use crate::format::field as get;
 use crate::store::events::StoredEvent;
+use crate::store::tokens::Scope;
 
 /// Bytes of events one page may answer with: a `full=true` page ends early past it (its
 /// `next` cursor starting at the first event left out), however large the events are.
@@ -64,7 +65,7 @@ pub async fn issue_events(
     path: web::Path<String>,
     query: Query,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
+    authorize(&req, &state, Scope::EventRead).await?;
     let (issue, _) = issue_of(&state, &path).await?;
     event_page(&req, &state, &query, None, Some(issue.id)).await
 }
@@ -75,8 +76,8 @@ pub async fn project_events(
     path: web::Path<(String, String)>,
     query: Query,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
-    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    authorize(&req, &state, Scope::EventRead).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     event_page(&req, &state, &query, Some(project.id), None).await
 }
 
@@ -101,7 +102,7 @@ pub async fn issue_event(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
+    authorize(&req, &state, Scope::EventRead).await?;
     let (issue, _) = issue_of(&state, &path.0).await?;
     let event = match path.1.as_str() {
         "latest" | "recommended" => state.store.issue_edge_event(issue.id, false).await?,
@@ -119,8 +120,8 @@ pub async fn project_event(
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
-    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    authorize(&req, &state, Scope::EventRead).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     let id = crate::protocol::parse_event_id(&path.2).ok_or(ApiError::NotFound)?;
     let event = state
         .store

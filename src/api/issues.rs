@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::access::{authorize, check_org, issue_of, json_body, project_of, projects_with_keys};
 use super::tags::tag_summaries;
@@ -24,6 +24,7 @@ use crate::store::events::StoredIssue;
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::now_ms;
 use crate::store::projects::Project;
+use crate::store::tokens::Scope;
 
 fn sort_of(query: &[(String, String)]) -> Result<IssueSort, ApiError> {
     Ok(match get(query, "sort") {
@@ -127,8 +128,8 @@ pub async fn project_issues(
     path: web::Path<(String, String)>,
     query: Query,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
-    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    authorize(&req, &state, Scope::EventRead).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     issue_page(&req, &state, &query, &[project.id], false).await
 }
 
@@ -138,7 +139,7 @@ pub async fn org_issues(
     path: web::Path<String>,
     query: Query,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
+    authorize(&req, &state, Scope::EventRead).await?;
     check_org(&state, &path)?;
     // `project=-1` is Sentry's "every project".
     let projects = query
@@ -153,14 +154,15 @@ pub async fn org_issues(
 }
 
 /// `{"status": …}` of an update (Sentry's names, `muted` for ignored).
-fn status_of(body: &Value) -> Result<IssueStatus, ApiError> {
+fn status_of(body: &Map<String, Value>) -> Result<IssueStatus, ApiError> {
     let status = body.get("status").and_then(Value::as_str).ok_or_else(|| {
         ApiError::BadRequest("give a status: resolved, unresolved or ignored".into())
     })?;
     let until_escalating = body.get("substatus").and_then(Value::as_str)
         == Some("archived_until_escalating")
         || body
-            .pointer("/statusDetails/ignoreUntilEscalating")
+            .get("statusDetails")
+            .and_then(|d| d.get("ignoreUntilEscalating"))
             .and_then(Value::as_bool)
             == Some(true);
     match status {
@@ -182,8 +184,8 @@ pub async fn bulk_update(
     query: Query,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, "event:write").await?;
-    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    authorize(&req, &state, Scope::EventWrite).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     let body = json_body(&body)?;
     let status = status_of(&body)?;
     let ids: Vec<i64> = query
@@ -270,7 +272,7 @@ pub async fn issue(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
+    authorize(&req, &state, Scope::EventRead).await?;
     let (issue, project) = issue_of(&state, &path).await?;
     Ok(HttpResponse::Ok().json(issue_detail(&req, &state, &issue, &project).await?))
 }
@@ -280,7 +282,7 @@ pub async fn org_issue(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
+    authorize(&req, &state, Scope::EventRead).await?;
     check_org(&state, &path.0)?;
     let (issue, project) = issue_of(&state, &path.1).await?;
     Ok(HttpResponse::Ok().json(issue_detail(&req, &state, &issue, &project).await?))
@@ -292,7 +294,7 @@ pub async fn update_issue(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, "event:write").await?;
+    authorize(&req, &state, Scope::EventWrite).await?;
     let (issue, project) = issue_of(&state, &path).await?;
     let status = status_of(&json_body(&body)?)?;
     state.store.set_issue_status(&[issue.id], status).await?;

@@ -11,16 +11,21 @@ use serde_json::Value;
 use super::access::{authorize, json_body, project_of};
 use super::{Answer, ApiError, base_url, shapes};
 use crate::app::{AppState, dsn};
+use crate::store::projects::{Project, ProjectKey};
+use crate::store::tokens::Scope;
 
 pub async fn keys(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, "project:read").await?;
-    let (project, keys) = project_of(&state, &path.0, &path.1).await?;
+    authorize(&req, &state, Scope::ProjectRead).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     let base = base_url(&req, &state);
-    let list: Vec<Value> = keys
+    let list: Vec<Value> = state
+        .store
+        .project_keys(project.id)
+        .await?
         .iter()
         .map(|k| {
             shapes::key(
@@ -41,14 +46,11 @@ pub async fn update_key(
     path: web::Path<(String, String, String)>,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, "project:write").await?;
-    let (project, keys) = project_of(&state, &path.0, &path.1).await?;
-    let key = keys
-        .iter()
-        .find(|k| k.public_key == path.2)
-        .ok_or(ApiError::NotFound)?;
+    authorize(&req, &state, Scope::ProjectWrite).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
+    let key = key_of(&state, &project, &path.2).await?;
     let body = json_body(&body)?;
-    for (field, value) in body.as_object().expect("checked: an object") {
+    for (field, value) in &body {
         match field.as_str() {
             "rateLimit" => {
                 let limit = match value {
@@ -81,15 +83,25 @@ pub async fn update_key(
             other => return Err(ApiError::BadRequest(format!("unknown field {other:?}"))),
         }
     }
-    let (_, keys) = project_of(&state, &path.0, &path.1).await?;
-    let key = keys
-        .iter()
-        .find(|k| k.public_key == path.2)
-        .ok_or(ApiError::NotFound)?;
+    let key = key_of(&state, &project, &path.2).await?;
     let base = base_url(&req, &state);
     Ok(HttpResponse::Ok().json(shapes::key(
-        key,
+        &key,
         &dsn(&base, &key.public_key, project.id),
         project.created_at,
     )))
+}
+
+/// The project's key whose public part is `public_key`.
+async fn key_of(
+    state: &AppState,
+    project: &Project,
+    public_key: &str,
+) -> Result<ProjectKey, ApiError> {
+    state
+        .store
+        .find_key(public_key)
+        .await?
+        .filter(|k| k.project_id == project.id)
+        .ok_or(ApiError::NotFound)
 }

@@ -11,9 +11,10 @@ use serde_json::json;
 use super::access::{authorize, check_org, projects_with_keys};
 use super::{Answer, base_url, shapes};
 use crate::app::AppState;
+use crate::store::tokens::Scope;
 
 pub async fn organizations(req: HttpRequest, state: web::Data<AppState>) -> Answer {
-    authorize(&req, &state, "org:read").await?;
+    authorize(&req, &state, Scope::OrgRead).await?;
     let created = projects_with_keys(&state)
         .await?
         .iter()
@@ -29,7 +30,7 @@ pub async fn organization(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Answer {
-    authorize(&req, &state, "org:read").await?;
+    authorize(&req, &state, Scope::OrgRead).await?;
     check_org(&state, &path)?;
     let created = projects_with_keys(&state)
         .await?

@@ -14,13 +14,14 @@ use super::access::{authorize, check_org, json_body, project_of, projects_with_k
 use super::{Answer, ApiError, shapes};
 use crate::app::AppState;
 use crate::store::projects::Project;
+use crate::store::tokens::Scope;
 
 pub async fn projects(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Answer {
-    authorize(&req, &state, "project:read").await?;
+    authorize(&req, &state, Scope::ProjectRead).await?;
     check_org(&state, &path)?;
     let usage = state.store.project_usage().await?;
     let list: Vec<Value> = projects_with_keys(&state)
@@ -36,8 +37,8 @@ pub async fn project(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, "project:read").await?;
-    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    authorize(&req, &state, Scope::ProjectRead).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     project_json(&state, &project).await
 }
 
@@ -58,11 +59,11 @@ pub async fn update_project(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, "project:write").await?;
-    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    authorize(&req, &state, Scope::ProjectWrite).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     let body = json_body(&body)?;
     let mut quotas = state.store.project_quotas(project.id).await?;
-    for (key, value) in body.as_object().expect("checked: an object") {
+    for (key, value) in &body {
         match key.as_str() {
             "quotas" => {
                 let Some(fields) = value.as_object() else {

@@ -14,7 +14,7 @@ use super::access::{authorize, json_body, project_of};
 use super::{Answer, ApiError};
 use crate::app::AppState;
 use crate::store::alerts::AlertSettings;
-use crate::store::tokens::ApiToken;
+use crate::store::tokens::{ApiToken, Scope};
 
 /// The settings as JSON. The webhook URL is a secret (chat tools put their key in it): a
 /// `project:admin` token sees it masked, any other only whether one is set.
@@ -22,7 +22,7 @@ fn settings_json(s: &AlertSettings, token: &ApiToken) -> Value {
     let webhook = s
         .webhook_url
         .as_deref()
-        .filter(|_| token.has_scope("project:admin"))
+        .filter(|_| token.has_scope(Scope::ProjectAdmin))
         .map(crate::alerts::webhook::masked);
     json!({
         "onNewIssue": s.on_new, "onRegression": s.on_regression, "onSpike": s.on_spike,
@@ -39,8 +39,8 @@ pub async fn alert_settings(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    let token = authorize(&req, &state, "project:read").await?;
-    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    let token = authorize(&req, &state, Scope::ProjectRead).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     Ok(HttpResponse::Ok().json(settings_json(
         &state.store.alert_settings(project.id).await?,
         &token,
@@ -55,12 +55,12 @@ pub async fn set_alert_settings(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Answer {
-    let token = authorize(&req, &state, "project:write").await?;
-    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    let token = authorize(&req, &state, Scope::ProjectWrite).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     let body = json_body(&body)?;
     let mut s = state.store.alert_settings(project.id).await?;
     let bad = |k: &str| ApiError::BadRequest(format!("invalid {k}"));
-    for (key, value) in body.as_object().expect("checked: an object") {
+    for (key, value) in &body {
         let positive = || value.as_i64().filter(|n| *n >= 1).ok_or_else(|| bad(key));
         let optional = || match value {
             Value::Null => Ok(None),
@@ -89,7 +89,7 @@ pub async fn set_alert_settings(
             "cooldownMinutes" => s.cooldown_minutes = positive()?,
             "maxEmailsPerHour" => s.max_emails_per_hour = positive()?,
             "recipients" => s.recipients = text()?,
-            "webhookUrl" if !token.has_scope("project:admin") => {
+            "webhookUrl" if !token.has_scope(Scope::ProjectAdmin) => {
                 return Err(ApiError::Forbidden);
             }
             "webhookUrl" => s.webhook_url = text()?,
@@ -110,8 +110,8 @@ pub async fn grouping_rules(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, "project:read").await?;
-    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    authorize(&req, &state, Scope::ProjectRead).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     let (stacktrace, fingerprints) = state.store.grouping_rules(project.id).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"stacktraceRules": stacktrace, "fingerprintRules": fingerprints})))
@@ -123,8 +123,8 @@ pub async fn set_grouping_rules(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, "project:write").await?;
-    let (project, _) = project_of(&state, &path.0, &path.1).await?;
+    authorize(&req, &state, Scope::ProjectWrite).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     let body = json_body(&body)?;
     let text = |k: &str| match body.get(k) {
         None | Some(Value::Null) => Ok(None),

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::access::{authorize, issue_of};
 use super::{Answer, ApiError, Query, base_url, link_header, page};
 use crate::app::AppState;
+use crate::store::tokens::Scope;
 
 /// Per tag key: its name, how many events carry it, and (when `top` > 0) its top values.
 pub(super) async fn tag_summaries(
@@ -50,7 +51,7 @@ pub async fn issue_tags(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
+    authorize(&req, &state, Scope::EventRead).await?;
     let (issue, _) = issue_of(&state, &path).await?;
     Ok(HttpResponse::Ok().json(tag_summaries(&state, issue.id, 9).await?))
 }
@@ -60,7 +61,7 @@ pub async fn issue_tag(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
+    authorize(&req, &state, Scope::EventRead).await?;
     let (issue, _) = issue_of(&state, &path.0).await?;
     tag_summaries(&state, issue.id, 9)
         .await?
@@ -77,7 +78,7 @@ pub async fn issue_tag_values(
     path: web::Path<(String, String)>,
     query: Query,
 ) -> Answer {
-    authorize(&req, &state, "event:read").await?;
+    authorize(&req, &state, Scope::EventRead).await?;
     let (size, offset) = page(&query)?;
     let (issue, _) = issue_of(&state, &path.0).await?;
     let tag = tag_summaries(&state, issue.id, usize::MAX)
