@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snag::web::search::{MAX_TERMS, parse};
+use snag::issue_search::{MAX_TERMS, parse};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(query) = std::str::from_utf8(data) else {

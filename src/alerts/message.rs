@@ -10,8 +10,8 @@
 
 use askama::Template;
 
+use crate::format::utc;
 use crate::store::alerts::AlertIssue;
-use crate::web::format::utc;
 
 /// Why an alert fires.
 #[derive(Debug, Clone, PartialEq)]

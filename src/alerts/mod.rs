@@ -46,7 +46,7 @@ pub fn checked_settings(mut s: AlertSettings) -> Result<AlertSettings, String> {
     }
     s.recipients = (!recipients.is_empty()).then(|| recipients.join(", "));
     let webhook = s.webhook_url.as_deref().map(str::trim).unwrap_or("");
-    if !webhook.is_empty() && crate::web::event_view::safe_link(webhook).is_none() {
+    if !webhook.is_empty() && crate::format::safe_link(webhook).is_none() {
         return Err(format!(
             "the webhook must be an http(s) URL (got {webhook:?})"
         ));

@@ -14,19 +14,31 @@
 //! ```
 //! Lists are paged with Sentry's `Link` header (`cursor="0:{offset}:0"`, `results="true|false"`).
 //! Errors are `{"detail": "…"}`: 401 without a valid token, 403 without the scope, 404.
+//!
+//! One file per resource, each with its routes and shapes: [`organizations`], [`projects`],
+//! [`keys`], [`issues`], [`events`], [`tags`], [`settings`] (alerts, grouping rules) and
+//! [`index`] (`/api/0/`, the OpenAPI document). Every endpoint first checks its token's scope
+//! and loads what its path names through [`access`]; [`shapes`] makes Sentry's JSON.
 
-mod handlers;
+mod access;
+mod events;
+mod index;
+mod issues;
+mod keys;
 pub mod openapi;
+mod organizations;
+mod projects;
+mod settings;
 pub mod shapes;
+mod tags;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde_json::json;
 
 use crate::app::AppState;
+use crate::format::url_encode;
 use crate::store::StoreError;
-use crate::store::tokens::ApiToken;
-use crate::web::format::url_encode;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // A query string that does not decode is the client's error, answered as JSON.
@@ -35,94 +47,105 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/0")
             .app_data(query_errors)
-            .route("/", web::get().to(handlers::root))
-            .route("/openapi.json", web::get().to(handlers::openapi))
-            .route("/organizations/", web::get().to(handlers::organizations))
+            .route("/", web::get().to(index::root))
+            .route("/openapi.json", web::get().to(index::openapi))
+            .route(
+                "/organizations/",
+                web::get().to(organizations::organizations),
+            )
             .route(
                 "/organizations/{org}/",
-                web::get().to(handlers::organization),
+                web::get().to(organizations::organization),
             )
             .route(
                 "/organizations/{org}/projects/",
-                web::get().to(handlers::projects),
+                web::get().to(projects::projects),
             )
             .route(
                 "/organizations/{org}/issues/",
-                web::get().to(handlers::org_issues),
+                web::get().to(issues::org_issues),
             )
             .route(
                 "/organizations/{org}/issues/{id}/",
-                web::get().to(handlers::org_issue),
+                web::get().to(issues::org_issue),
             )
             .route(
                 "/projects/{org}/{project}/",
-                web::get().to(handlers::project),
+                web::get().to(projects::project),
             )
             .route(
                 "/projects/{org}/{project}/",
-                web::put().to(handlers::update_project),
+                web::put().to(projects::update_project),
             )
-            .route(
-                "/projects/{org}/{project}/keys/",
-                web::get().to(handlers::keys),
-            )
+            .route("/projects/{org}/{project}/keys/", web::get().to(keys::keys))
             .route(
                 "/projects/{org}/{project}/keys/{key_id}/",
-                web::put().to(handlers::update_key),
+                web::put().to(keys::update_key),
             )
             .route(
                 "/projects/{org}/{project}/issues/",
-                web::get().to(handlers::project_issues),
+                web::get().to(issues::project_issues),
             )
             .route(
                 "/projects/{org}/{project}/issues/",
-                web::put().to(handlers::bulk_update),
+                web::put().to(issues::bulk_update),
             )
             .route(
                 "/projects/{org}/{project}/events/",
-                web::get().to(handlers::project_events),
+                web::get().to(events::project_events),
             )
             .route(
                 "/projects/{org}/{project}/events/{event_id}/",
-                web::get().to(handlers::project_event),
+                web::get().to(events::project_event),
             )
             .route(
                 "/projects/{org}/{project}/alert-settings/",
-                web::get().to(handlers::alert_settings),
+                web::get().to(settings::alert_settings),
             )
             .route(
                 "/projects/{org}/{project}/alert-settings/",
-                web::put().to(handlers::set_alert_settings),
+                web::put().to(settings::set_alert_settings),
             )
             .route(
                 "/projects/{org}/{project}/grouping-rules/",
-                web::get().to(handlers::grouping_rules),
+                web::get().to(settings::grouping_rules),
             )
             .route(
                 "/projects/{org}/{project}/grouping-rules/",
-                web::put().to(handlers::set_grouping_rules),
+                web::put().to(settings::set_grouping_rules),
             )
-            .route("/issues/{id}/", web::get().to(handlers::issue))
-            .route("/issues/{id}/", web::put().to(handlers::update_issue))
-            .route(
-                "/issues/{id}/events/",
-                web::get().to(handlers::issue_events),
-            )
+            .route("/issues/{id}/", web::get().to(issues::issue))
+            .route("/issues/{id}/", web::put().to(issues::update_issue))
+            .route("/issues/{id}/events/", web::get().to(events::issue_events))
             .route(
                 "/issues/{id}/events/{which}/",
-                web::get().to(handlers::issue_event),
+                web::get().to(events::issue_event),
             )
-            .route("/issues/{id}/tags/", web::get().to(handlers::issue_tags))
-            .route(
-                "/issues/{id}/tags/{key}/",
-                web::get().to(handlers::issue_tag),
-            )
+            .route("/issues/{id}/tags/", web::get().to(tags::issue_tags))
+            .route("/issues/{id}/tags/{key}/", web::get().to(tags::issue_tag))
             .route(
                 "/issues/{id}/tags/{key}/values/",
-                web::get().to(handlers::issue_tag_values),
+                web::get().to(tags::issue_tag_values),
             )
-            .default_service(web::to(handlers::not_found)),
+            .default_service(web::to(not_found)),
     );
+}
+
+/// A query string as pairs (`id` and `project` repeat).
+type Query = web::Query<Vec<(String, String)>>;
+/// What an endpoint answers.
+type Answer = Result<HttpResponse, ApiError>;
+
+/// The public base URL (for permalinks, DSNs and Link headers).
+fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    state
+        .config
+        .public_base_url(Some(req.app_config().local_addr()))
+}
+
+/// Any other path under `/api/0/`.
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(json!({"detail": "The requested resource does not exist"}))
 }
 
 /// What an API request can fail with, answered as Sentry does.
@@ -166,48 +189,8 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(cause) = self {
             tracing::error!(%cause, "API request failed");
         }
-        HttpResponse::build(self.status_code())
-            .json(serde_json::json!({"detail": self.to_string()}))
+        HttpResponse::build(self.status_code()).json(json!({"detail": self.to_string()}))
     }
-}
-
-/// The request's token, which must hold `scope`.
-pub async fn authorize(
-    req: &HttpRequest,
-    state: &AppState,
-    scope: &str,
-) -> Result<ApiToken, ApiError> {
-    let token = authenticate(req, state).await?;
-    if token.has_scope(scope) || token.has_scope(&upgrade(scope)) {
-        Ok(token)
-    } else {
-        Err(ApiError::Forbidden)
-    }
-}
-
-/// The request's valid token, whatever its scopes.
-pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<ApiToken, ApiError> {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::NoCredentials)?;
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(ApiError::NoCredentials)?;
-    state
-        .store
-        .find_token(token)
-        .await?
-        .ok_or(ApiError::BadToken)
-}
-
-/// A write scope implies the read scope (`event:write` may read events).
-fn upgrade(scope: &str) -> String {
-    scope.replace(":read", ":write")
 }
 
 /// Deepest offset a cursor may ask for (keeps every offset + size far from overflowing).

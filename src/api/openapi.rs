@@ -4,159 +4,161 @@
 
 use serde_json::{Map, Value, json};
 
-/// (method, path, scope, summary).
-pub const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
+use crate::store::tokens::Scope;
+
+/// (method, path, scope (none: no token needed), summary).
+pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
     (
         "get",
         "/api/0/",
-        "",
+        None,
         "Auth information of the token (`auth.scopes`), or `auth: null` without one",
     ),
     (
         "get",
         "/api/0/organizations/",
-        "org:read",
+        Some(Scope::OrgRead),
         "The organization of this installation",
     ),
     (
         "get",
         "/api/0/organizations/{org}/",
-        "org:read",
+        Some(Scope::OrgRead),
         "The organization",
     ),
     (
         "get",
         "/api/0/organizations/{org}/projects/",
-        "project:read",
+        Some(Scope::ProjectRead),
         "Projects",
     ),
     (
         "get",
         "/api/0/organizations/{org}/issues/",
-        "event:read",
+        Some(Scope::EventRead),
         "Issues of every project (`project` repeatable, `query`, `sort`, `statsPeriod`, `cursor`)",
     ),
     (
         "get",
         "/api/0/organizations/{org}/issues/{issue_id}/",
-        "event:read",
+        Some(Scope::EventRead),
         "An issue",
     ),
     (
         "get",
         "/api/0/projects/{org}/{project}/",
-        "project:read",
+        Some(Scope::ProjectRead),
         "A project, with what it stores (`storage`) and its caps (`quotas`)",
     ),
     (
         "put",
         "/api/0/projects/{org}/{project}/",
-        "project:write",
+        Some(Scope::ProjectWrite),
         "Snag: set the project's caps: `{\"quotas\": {\"dailyEvents\": n|null, \"attachmentBytes\": n|null}}`",
     ),
     (
         "get",
         "/api/0/projects/{org}/{project}/keys/",
-        "project:read",
+        Some(Scope::ProjectRead),
         "A project's keys and DSNs, with their `rateLimit`",
     ),
     (
         "put",
         "/api/0/projects/{org}/{project}/keys/{key_id}/",
-        "project:write",
+        Some(Scope::ProjectWrite),
         "Set a key's rate limit `{\"rateLimit\": {\"count\": n, \"window\": seconds} | null}` or `isActive`",
     ),
     (
         "get",
         "/api/0/projects/{org}/{project}/issues/",
-        "event:read",
+        Some(Scope::EventRead),
         "A project's issues (`query` as in the UI, `statsPeriod` 24h|14d, `sort` date|new|freq|user|trends, `cursor`, `per_page` ≤ 100)",
     ),
     (
         "put",
         "/api/0/projects/{org}/{project}/issues/",
-        "event:write",
+        Some(Scope::EventWrite),
         "Bulk status change of `?id=…` issues (or those with `?status=`): `{\"status\": \"resolved|unresolved|ignored|muted\"}`",
     ),
     (
         "get",
         "/api/0/projects/{org}/{project}/events/",
-        "event:read",
+        Some(Scope::EventRead),
         "A project's events, newest first (`full=true` for whole events)",
     ),
     (
         "get",
         "/api/0/projects/{org}/{project}/events/{event_id}/",
-        "event:read",
+        Some(Scope::EventRead),
         "An event",
     ),
     (
         "get",
         "/api/0/projects/{org}/{project}/alert-settings/",
-        "project:read",
+        Some(Scope::ProjectRead),
         "Snag: the project's alert rules",
     ),
     (
         "put",
         "/api/0/projects/{org}/{project}/alert-settings/",
-        "project:write",
+        Some(Scope::ProjectWrite),
         "Snag: change alert rules (any of the GET fields)",
     ),
     (
         "get",
         "/api/0/projects/{org}/{project}/grouping-rules/",
-        "project:read",
+        Some(Scope::ProjectRead),
         "Snag: the project's stack-trace and fingerprint rules",
     ),
     (
         "put",
         "/api/0/projects/{org}/{project}/grouping-rules/",
-        "project:write",
+        Some(Scope::ProjectWrite),
         "Snag: set grouping rules (Sentry's syntax)",
     ),
     (
         "get",
         "/api/0/issues/{issue_id}/",
-        "event:read",
+        Some(Scope::EventRead),
         "An issue, with 24h and 30d stats and tag keys",
     ),
     (
         "put",
         "/api/0/issues/{issue_id}/",
-        "event:write",
+        Some(Scope::EventWrite),
         "Change an issue's status",
     ),
     (
         "get",
         "/api/0/issues/{issue_id}/events/",
-        "event:read",
+        Some(Scope::EventRead),
         "An issue's events, newest first",
     ),
     (
         "get",
         "/api/0/issues/{issue_id}/events/{event_id}/",
-        "event:read",
+        Some(Scope::EventRead),
         "An event of the issue: an id, `latest`, `oldest` or `recommended`",
     ),
     (
         "get",
         "/api/0/issues/{issue_id}/tags/",
-        "event:read",
+        Some(Scope::EventRead),
         "Tag keys of an issue with their top values",
     ),
     (
         "get",
         "/api/0/issues/{issue_id}/tags/{key}/",
-        "event:read",
+        Some(Scope::EventRead),
         "One tag key of an issue",
     ),
     (
         "get",
         "/api/0/issues/{issue_id}/tags/{key}/values/",
-        "event:read",
+        Some(Scope::EventRead),
         "Every value of one tag key of an issue",
     ),
-    ("get", "/api/0/openapi.json", "", "This document"),
+    ("get", "/api/0/openapi.json", None, "This document"),
 ];
 
 pub fn document() -> Value {
@@ -178,8 +180,8 @@ pub fn document() -> Value {
                 "404": {"description": "No such resource: {\"detail\": …}"},
             },
         });
-        if !scope.is_empty() {
-            operation["security"] = json!([{"bearer": [scope]}]);
+        if let Some(scope) = scope {
+            operation["security"] = json!([{"bearer": [scope.name()]}]);
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[*method] = operation;

@@ -110,6 +110,49 @@ impl Store {
             .collect())
     }
 
+    /// The project whose slug is `slug_or_id`, or whose id it is in decimal (the lowest id when
+    /// both match): `{project}` in an API path.
+    pub async fn find_project(&self, slug_or_id: &str) -> Result<Option<Project>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, created_at FROM projects
+             WHERE name = ?1 OR CAST(id AS TEXT) = ?1 ORDER BY id LIMIT 1",
+        )
+        .bind(slug_or_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The project whose slug is `slug` in any ASCII case: the project of a short id (`SHOP-12`).
+    pub async fn find_project_nocase(&self, slug: &str) -> Result<Option<Project>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, created_at FROM projects
+             WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 1",
+        )
+        .bind(slug)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn get_project(&self, id: i64) -> Result<Option<Project>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT id, name, created_at FROM projects WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// A project's keys, in id order (as [`Store::list_projects`] gives them).
+    pub async fn project_keys(&self, project_id: i64) -> Result<Vec<ProjectKey>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT project_id, public_key, secret_key, active, rate_limit_count, rate_limit_window
+             FROM project_keys WHERE project_id = ? ORDER BY id",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The key with this public part, if any (active or not).
     pub async fn find_key(&self, public_key: &str) -> Result<Option<ProjectKey>, StoreError> {
         Ok(sqlx::query_as(
@@ -235,6 +278,45 @@ mod tests {
         assert!(validate_slug("-x").is_err());
         assert!(validate_slug("My App").is_err());
         assert!(validate_slug(&"a".repeat(51)).is_err());
+    }
+
+    #[tokio::test]
+    async fn one_project_by_slug_id_or_short_id_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&crate::config::Config::for_tests(&url))
+            .await
+            .unwrap();
+        // A slug may be digits: `7` is project 3's slug and project 7's id; the lowest id wins,
+        // as it did when the API searched the list.
+        sqlx::query(
+            "INSERT INTO projects (id, name, created_at) VALUES (3, '7', 0), (5, 'shop', 0),
+                                                               (7, 'web', 0);
+             INSERT INTO project_keys (project_id, public_key, secret_key, created_at)
+                 VALUES (5, 'b', 's', 0), (7, 'c', 's', 0), (5, 'a', 's', 0);",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let id = |p: Option<Project>| p.map(|p| p.id);
+        assert_eq!(id(store.find_project("shop").await.unwrap()), Some(5));
+        assert_eq!(id(store.find_project("5").await.unwrap()), Some(5));
+        assert_eq!(id(store.find_project("7").await.unwrap()), Some(3));
+        assert_eq!(id(store.find_project("05").await.unwrap()), None);
+        assert_eq!(id(store.find_project("SHOP").await.unwrap()), None);
+        assert_eq!(
+            id(store.find_project_nocase("SHOP").await.unwrap()),
+            Some(5)
+        );
+        assert_eq!(id(store.find_project_nocase("5").await.unwrap()), None);
+        assert_eq!(id(store.get_project(7).await.unwrap()), Some(7));
+        assert_eq!(id(store.get_project(4).await.unwrap()), None);
+        let keys = store.project_keys(5).await.unwrap();
+        let keys: Vec<&str> = keys.iter().map(|k| k.public_key.as_str()).collect();
+        assert_eq!(keys, ["b", "a"]);
+        let listed = store.list_projects().await.unwrap();
+        let listed: Vec<&str> = listed[1].1.iter().map(|k| k.public_key.as_str()).collect();
+        assert_eq!(keys, listed);
     }
 
     #[test]

@@ -5,16 +5,60 @@ use sqlx::FromRow;
 
 use super::{Store, StoreError, now_ms};
 
-/// Every scope a token may hold (Sentry's names).
-pub const SCOPES: [&str; 7] = [
-    "org:read",
-    "project:read",
-    "project:write",
-    "project:admin",
-    "event:read",
-    "event:write",
-    "event:admin",
-];
+/// A permission a token may hold. Tokens store them by Sentry's names (`event:read`…),
+/// space-separated; [`Scope::name`] is that name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    OrgRead,
+    ProjectRead,
+    ProjectWrite,
+    ProjectAdmin,
+    EventRead,
+    EventWrite,
+    EventAdmin,
+}
+
+impl Scope {
+    /// Every scope, in the order the tokens page lists them.
+    pub const ALL: [Scope; 7] = [
+        Scope::OrgRead,
+        Scope::ProjectRead,
+        Scope::ProjectWrite,
+        Scope::ProjectAdmin,
+        Scope::EventRead,
+        Scope::EventWrite,
+        Scope::EventAdmin,
+    ];
+
+    /// Sentry's name, as tokens store it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Scope::OrgRead => "org:read",
+            Scope::ProjectRead => "project:read",
+            Scope::ProjectWrite => "project:write",
+            Scope::ProjectAdmin => "project:admin",
+            Scope::EventRead => "event:read",
+            Scope::EventWrite => "event:write",
+            Scope::EventAdmin => "event:admin",
+        }
+    }
+
+    /// The scope named `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// Every scope's name (Sentry's names), in [`Scope::ALL`]'s order.
+pub const SCOPES: [&str; 7] = {
+    let mut names = [""; 7];
+    let mut i = 0;
+    while i < Scope::ALL.len() {
+        names[i] = Scope::ALL[i].name();
+        i += 1;
+    }
+    names
+};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct ApiToken {
@@ -27,8 +71,9 @@ pub struct ApiToken {
 }
 
 impl ApiToken {
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.split(' ').any(|s| s == scope)
+    /// Whether the token holds exactly `scope` (what a scope implies is the API's rule).
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.scopes.split(' ').any(|s| s == scope.name())
     }
 }
 
@@ -50,7 +95,7 @@ impl Store {
                 "a token needs a name of 1 to 100 characters".into(),
             ));
         }
-        if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        if let Some(bad) = scopes.iter().find(|s| Scope::from_name(s).is_none()) {
             return Err(StoreError::Invalid(format!(
                 "unknown scope {bad:?}; scopes are {}",
                 SCOPES.join(", ")
@@ -120,5 +165,39 @@ impl Store {
                 .rows_affected()
                 > 0,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_stored_by_sentrys_names() {
+        assert_eq!(
+            SCOPES,
+            [
+                "org:read",
+                "project:read",
+                "project:write",
+                "project:admin",
+                "event:read",
+                "event:write",
+                "event:admin"
+            ]
+        );
+        for scope in Scope::ALL {
+            assert_eq!(Scope::from_name(scope.name()), Some(scope));
+        }
+        assert_eq!(Scope::from_name("event:reed"), None);
+        let token = ApiToken {
+            id: 1,
+            name: "ci".into(),
+            scopes: "event:read project:write".into(),
+            created_at: 0,
+            last_used: None,
+        };
+        assert!(token.has_scope(Scope::EventRead) && token.has_scope(Scope::ProjectWrite));
+        assert!(!token.has_scope(Scope::ProjectRead));
     }
 }

@@ -97,13 +97,6 @@ pub fn csrf_token(session: &Session) -> Result<String, WebError> {
     Ok(token)
 }
 
-/// A field of a form read as pairs (forms with repeated fields: `ids`, `scope`).
-pub fn field<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// Rejects a form whose token is not the session's.
 pub fn check_csrf(session: &Session, submitted: &str) -> Result<(), WebError> {
     let expected = session.get::<String>("csrf")?.ok_or(WebError::Csrf)?;

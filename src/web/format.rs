@@ -1,18 +1,5 @@
-//! Small pure formatting helpers for pages: relative times, counts, sparklines and charts.
-
-/// `application/x-www-form-urlencoded` encoding of one value (for links built from queries).
-pub fn url_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+//! Small pure formatting helpers only pages use: relative times, counts, sparklines and charts
+//! (URL encoding and UTC times, which the API and alerts use too, are in [`crate::format`]).
 
 /// "just now", "5 minutes ago", "3 days ago"… from unix milliseconds.
 pub fn ago(then_ms: i64, now_ms: i64) -> String {
@@ -26,13 +13,6 @@ pub fn ago(then_ms: i64, now_ms: i64) -> String {
         _ => (seconds / 31_536_000, "year"),
     };
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
-}
-
-/// UTC `2026-11-22 10:04:05` from unix milliseconds.
-pub fn utc(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_default()
 }
 
 /// 1234 → "1.2k", 5_600_000 → "5.6M".

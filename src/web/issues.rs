@@ -6,12 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{SignedIn, check_csrf, field, signed_in};
+use super::auth::{SignedIn, check_csrf, signed_in};
 use super::event_view::{AttachmentLink, EventView, Feedback, event_view};
 use super::format::{self, Bar};
-use super::search::{self, DEFAULT_QUERY};
 use super::{WebError, page, see_other};
 use crate::app::AppState;
+use crate::format::{field, url_encode, utc};
+use crate::issue_search::{self, DEFAULT_QUERY};
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::now_ms;
 
@@ -108,7 +109,7 @@ fn sort_of(name: Option<&str>) -> (IssueSort, &'static str) {
 }
 
 fn list_url(project: Option<i64>, query: &str, sort: &str, page: i64) -> String {
-    let mut url = format!("/issues?query={}&sort={sort}", format::url_encode(query));
+    let mut url = format!("/issues?query={}&sort={sort}", url_encode(query));
     if let Some(p) = project {
         url.push_str(&format!("&project={p}"));
     }
@@ -137,7 +138,8 @@ async fn list(
     let query = params.query.clone().unwrap_or_else(|| DEFAULT_QUERY.into());
     let (sort, sort_name) = sort_of(params.sort.as_deref());
     let page_number = params.page.unwrap_or(1).clamp(1, 10_000);
-    let mut filter = search::parse(&query).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let mut filter =
+        issue_search::parse(&query).map_err(|e| WebError::BadRequest(e.to_string()))?;
     filter.projects = params.project.into_iter().collect();
 
     let now = now_ms();
@@ -173,7 +175,7 @@ async fn list(
                 users: format::count(i.users_seen),
                 first_seen: format::ago(i.first_seen, now),
                 last_seen: format::ago(i.last_seen, now),
-                last_seen_utc: format::utc(i.last_seen),
+                last_seen_utc: utc(i.last_seen),
                 sparkline: format::bars(&counts, 96.0, 24.0, &[]),
             }
         })
@@ -419,9 +421,7 @@ async fn issue(
     let chart = |title, counts: Option<&Vec<i64>>, unit_ms: i64| {
         let counts = counts.cloned().unwrap_or_default();
         let n = counts.len() as i64;
-        let labels: Vec<String> = (0..n)
-            .map(|i| format::utc(now - (n - 1 - i) * unit_ms))
-            .collect();
+        let labels: Vec<String> = (0..n).map(|i| utc(now - (n - 1 - i) * unit_ms)).collect();
         Chart {
             title,
             total: format::count(counts.iter().sum()),
@@ -467,7 +467,7 @@ async fn issue(
             .collect();
         (older, newer) = store.neighbour_events(id, &stored.event_id).await?;
         event = Some(event_view(&json, attachments, feedback));
-        event_time = format::utc(stored.timestamp);
+        event_time = utc(stored.timestamp);
         event_id = stored.event_id;
     }
     page(&IssuePage {
@@ -492,7 +492,7 @@ async fn issue(
             .into_iter()
             .map(|a| AlertRow {
                 when: format::ago(a.created_at, now),
-                when_utc: format::utc(a.created_at),
+                when_utc: utc(a.created_at),
                 rule: a.rule,
                 reason: a.reason,
                 status: match (a.status.as_str(), a.attempts) {
@@ -517,9 +517,9 @@ async fn issue(
         stored: (stored_events < issue.times_seen).then(|| format::count(stored_events)),
         users: format::count(issue.users_seen),
         first_seen: format::ago(issue.first_seen, now),
-        first_seen_utc: format::utc(issue.first_seen),
+        first_seen_utc: utc(issue.first_seen),
         last_seen: format::ago(issue.last_seen, now),
-        last_seen_utc: format::utc(issue.last_seen),
+        last_seen_utc: utc(issue.last_seen),
         first_release: issue.first_release.unwrap_or_default(),
         last_release: issue.last_release.unwrap_or_default(),
         charts,

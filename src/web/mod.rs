@@ -21,7 +21,6 @@ pub mod event_view;
 pub mod format;
 mod issues;
 mod projects;
-pub mod search;
 mod throttle;
 mod tokens;
 
@@ -34,7 +33,6 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 
-pub use auth::field;
 pub use throttle::LoginLimiter;
 
 /// Sent with every page: nothing but our own stylesheet and script may load or run.
@@ -198,7 +196,7 @@ impl ResponseError for WebError {
 
     fn error_response(&self) -> HttpResponse {
         if let WebError::LoginRequired { next } = self {
-            let next = format::url_encode(next);
+            let next = crate::format::url_encode(next);
             return see_other(&format!("/login?next={next}"));
         }
         if let WebError::Internal(detail) = self {

@@ -5,11 +5,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{check_csrf, field, require_admin, signed_in};
+use super::auth::{check_csrf, require_admin, signed_in};
 use super::format;
 use super::issues::Nav;
 use super::{WebError, page, see_other};
 use crate::app::AppState;
+use crate::format::field;
 use crate::store::StoreError;
 use crate::store::tokens::SCOPES;
 

@@ -1,4 +1,6 @@
-//! Sentry-style issue search: `is:unresolved level:error release:"shop@2.4" has:user timeout`.
+//! The issue search language, Sentry's: `is:unresolved level:error release:"shop@2.4" has:user
+//! timeout`, parsed into an [`IssueFilter`]. The issue list page, the REST API's issue lists and
+//! bulk updates all read it.
 //!
 //! ```text
 //! is:unresolved|resolved|ignored|all   status (default: unresolved)

@@ -1,0 +1,143 @@
+//! What every endpoint checks first: the token and its scope ([`authorize`]), the organization
+//! in the path, and the project or issue it names ([`project_of`], [`issue_of`]); and the JSON
+//! object a `PUT` sends ([`json_body`]).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, web};
+use serde_json::{Map, Value};
+
+use super::ApiError;
+use crate::app::AppState;
+use crate::store::events::StoredIssue;
+use crate::store::projects::{Project, ProjectKey};
+use crate::store::tokens::{ApiToken, Scope};
+
+/// The request's token, which must hold `scope` (or the write scope that implies it).
+pub async fn authorize(
+    req: &HttpRequest,
+    state: &AppState,
+    scope: Scope,
+) -> Result<ApiToken, ApiError> {
+    let token = authenticate(req, state).await?;
+    if token.has_scope(scope) || implied_by(scope).is_some_and(|s| token.has_scope(s)) {
+        Ok(token)
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// The request's valid token, whatever its scopes.
+pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<ApiToken, ApiError> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::NoCredentials)?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::NoCredentials)?;
+    state
+        .store
+        .find_token(token)
+        .await?
+        .ok_or(ApiError::BadToken)
+}
+
+/// A write scope implies the read scope (`event:write` may read events); nothing else implies
+/// another (`project:admin` is not `project:write`).
+fn implied_by(scope: Scope) -> Option<Scope> {
+    match scope {
+        Scope::ProjectRead => Some(Scope::ProjectWrite),
+        Scope::EventRead => Some(Scope::EventWrite),
+        _ => None,
+    }
+}
+
+pub(super) fn check_org(state: &AppState, org: &str) -> Result<(), ApiError> {
+    if org == state.config.org_slug {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+pub(super) async fn projects_with_keys(
+    state: &AppState,
+) -> Result<Vec<(Project, Vec<ProjectKey>)>, ApiError> {
+    Ok(state.store.list_projects().await?)
+}
+
+/// The project `{org}/{project}` (by slug, or by id).
+pub(super) async fn project_of(
+    state: &AppState,
+    org: &str,
+    slug: &str,
+) -> Result<Project, ApiError> {
+    check_org(state, org)?;
+    state
+        .store
+        .find_project(slug)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// An issue by id, or by short id (`SHOP-12`), with its project.
+pub(super) async fn issue_of(
+    state: &AppState,
+    id: &str,
+) -> Result<(StoredIssue, Project), ApiError> {
+    let issue = match id.parse::<i64>() {
+        Ok(id) => state.store.get_issue(id).await?,
+        Err(_) => {
+            let (slug, number) = id.rsplit_once('-').ok_or(ApiError::NotFound)?;
+            let number: i64 = number.parse().map_err(|_| ApiError::NotFound)?;
+            let project = state
+                .store
+                .find_project_nocase(slug)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            state.store.issue_by_short_id(project.id, number).await?
+        }
+    };
+    let issue = issue.ok_or(ApiError::NotFound)?;
+    let project = state
+        .store
+        .get_project(issue.project_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((issue, project))
+}
+
+/// The body of a `PUT`, which must be a JSON object: its fields.
+pub(super) fn json_body(body: &web::Bytes) -> Result<Map<String, Value>, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    match value {
+        Value::Object(fields) => Ok(fields),
+        _ => Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_write_implies_read() {
+        assert_eq!(implied_by(Scope::EventRead), Some(Scope::EventWrite));
+        assert_eq!(implied_by(Scope::ProjectRead), Some(Scope::ProjectWrite));
+        for scope in [
+            Scope::OrgRead,
+            Scope::ProjectWrite,
+            Scope::EventWrite,
+            Scope::EventAdmin,
+        ] {
+            assert_eq!(implied_by(scope), None, "{scope:?}");
+        }
+    }
+}

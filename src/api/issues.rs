@@ -1,0 +1,307 @@
+//! Issues: lists searched with the issue search language, one issue in detail, status changes.
+//!
+//! ```text
+//! GET /api/0/organizations/{org}/issues/?project=ID&query=…&sort=date|new|freq|user|trends&groupStatsPeriod=24h|14d
+//! GET /api/0/projects/{org}/{project}/issues/?query=…&sort=…&statsPeriod=24h|14d&environment=…
+//! PUT /api/0/projects/{org}/{project}/issues/?id=1&id=2   {"status": "resolved"}  (no id: every match of query/status)
+//! GET /api/0/organizations/{org}/issues/{id}/  or  /api/0/issues/{id}/   issue with stats and tags
+//! PUT /api/0/issues/{id}/                      {"status": "resolved | unresolved | ignored", "substatus": …}
+//! ```
+//! `{id}` is the issue's number or its short id (`SHOP-12`). Lists are paged (`cursor`) and say
+//! their total in `X-Hits`.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::access::{authorize, check_org, issue_of, json_body, project_of, projects_with_keys};
+use super::tags::tag_summaries;
+use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
+use crate::app::AppState;
+use crate::format::field as get;
+use crate::store::events::StoredIssue;
+use crate::store::issues::{IssueSort, IssueStatus};
+use crate::store::now_ms;
+use crate::store::projects::Project;
+use crate::store::tokens::Scope;
+
+fn sort_of(query: &[(String, String)]) -> Result<IssueSort, ApiError> {
+    Ok(match get(query, "sort") {
+        None | Some("date") | Some("") => IssueSort::LastSeen,
+        Some("new") => IssueSort::FirstSeen,
+        Some("freq") => IssueSort::Events,
+        Some("user") => IssueSort::Users,
+        Some("trends") | Some("trend") => IssueSort::Trend,
+        Some(other) => return Err(ApiError::BadRequest(format!("unknown sort {other:?}"))),
+    })
+}
+
+/// A page of issues, `project_ids` empty for every project.
+async fn issue_page(
+    req: &HttpRequest,
+    state: &AppState,
+    query: &[(String, String)],
+    project_ids: &[i64],
+    org_wide: bool,
+) -> Answer {
+    let (size, offset) = page(query)?;
+    // No `query`: unresolved issues, as Sentry; `query=` (empty): every issue.
+    let mut filter = crate::issue_search::parse(get(query, "query").unwrap_or("is:unresolved"))
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if get(query, "query").is_some_and(|q| q.trim().is_empty()) {
+        filter.status = None;
+    }
+    if let Some(env) = get(query, "environment") {
+        filter.tags.push(("environment".into(), env.to_owned()));
+    }
+    // The project endpoint's `statsPeriod` is the chart; the organization endpoint's is a time
+    // range (its chart is `groupStatsPeriod`).
+    let period = if org_wide {
+        get(query, "groupStatsPeriod")
+    } else {
+        get(query, "statsPeriod")
+    };
+    let stats = match period {
+        None | Some("") => None,
+        Some("24h") => Some(("24h", 60, 24)),
+        Some("14d") => Some(("14d", 24 * 60, 14)),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "invalid statsPeriod {other:?}"
+            )));
+        }
+    };
+    let sort = sort_of(query)?;
+    let projects: BTreeMap<i64, Project> = projects_with_keys(state)
+        .await?
+        .into_iter()
+        .map(|(p, _)| (p.id, p))
+        .collect();
+    let now = now_ms();
+    let now_minute = now / 60_000;
+    filter.projects = project_ids.to_vec();
+    let since = now_minute - 24 * 60 + 1;
+    let (mut shown, total) = state
+        .store
+        .find_issues(&filter, sort, since, size + 1, offset)
+        .await?;
+    let more = shown.len() as i64 > size;
+    shown.truncate(size as usize);
+    let ids: Vec<i64> = shown.iter().map(|i| i.id).collect();
+    let counts = match stats {
+        Some((_, bucket, n)) => {
+            state
+                .store
+                .issue_counts(&ids, now_minute, bucket, n)
+                .await?
+        }
+        None => Default::default(),
+    };
+    let base = base_url(req, state);
+    let body: Vec<Value> = shown
+        .iter()
+        .filter_map(|i| {
+            let p = projects.get(&i.project_id)?;
+            let mut v = shapes::issue(i, p, &base, &state.config.org_slug);
+            if let Some((name, bucket, _)) = stats {
+                let series = shapes::series(
+                    counts.get(&i.id).map(Vec::as_slice).unwrap_or(&[]),
+                    now,
+                    bucket * 60_000,
+                );
+                v["stats"] = json!({ name: series });
+            }
+            Some(v)
+        })
+        .collect();
+    let url = format!("{base}{}", req.path());
+    Ok(HttpResponse::Ok()
+        .insert_header(("Link", link_header(&url, query, size, offset, more)))
+        .insert_header(("X-Hits", total.to_string()))
+        .json(body))
+}
+
+pub async fn project_issues(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: Query,
+) -> Answer {
+    authorize(&req, &state, Scope::EventRead).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
+    issue_page(&req, &state, &query, &[project.id], false).await
+}
+
+pub async fn org_issues(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: Query,
+) -> Answer {
+    authorize(&req, &state, Scope::EventRead).await?;
+    check_org(&state, &path)?;
+    // `project=-1` is Sentry's "every project".
+    let projects = query
+        .iter()
+        .filter(|(k, v)| k == "project" && v != "-1")
+        .map(|(_, v)| {
+            v.parse::<i64>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid project {v:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    issue_page(&req, &state, &query, &projects, true).await
+}
+
+/// `{"status": …}` of an update (Sentry's names, `muted` for ignored).
+fn status_of(body: &Map<String, Value>) -> Result<IssueStatus, ApiError> {
+    let status = body.get("status").and_then(Value::as_str).ok_or_else(|| {
+        ApiError::BadRequest("give a status: resolved, unresolved or ignored".into())
+    })?;
+    let until_escalating = body.get("substatus").and_then(Value::as_str)
+        == Some("archived_until_escalating")
+        || body
+            .get("statusDetails")
+            .and_then(|d| d.get("ignoreUntilEscalating"))
+            .and_then(Value::as_bool)
+            == Some(true);
+    match status {
+        "resolved" | "resolvedInNextRelease" => Ok(IssueStatus::Resolved),
+        "unresolved" => Ok(IssueStatus::Unresolved),
+        "ignored" | "muted" | "archived" if until_escalating => {
+            Ok(IssueStatus::IgnoredUntilEscalating)
+        }
+        "ignored" | "muted" | "archived" => Ok(IssueStatus::Ignored),
+        other => Err(ApiError::BadRequest(format!("unknown status {other:?}"))),
+    }
+}
+
+/// `PUT …/issues/?id=1&id=2` (or `?status=…`, or nothing: every issue) `{"status": …}`.
+pub async fn bulk_update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: Query,
+    body: web::Bytes,
+) -> Answer {
+    authorize(&req, &state, Scope::EventWrite).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
+    let body = json_body(&body)?;
+    let status = status_of(&body)?;
+    let ids: Vec<i64> = query
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| {
+            v.parse::<i64>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid id {v:?}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let targets: Vec<i64> = if ids.is_empty() {
+        let mut filter = crate::issue_search::parse(get(&query, "query").unwrap_or(""))
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        filter.status = get(&query, "status").map(str::to_owned);
+        filter.projects = vec![project.id];
+        let (found, _) = state
+            .store
+            .find_issues(&filter, IssueSort::LastSeen, 0, 100_000, 0)
+            .await?;
+        found.into_iter().map(|i| i.id).collect()
+    } else {
+        let mut own = Vec::new();
+        for id in ids {
+            if state
+                .store
+                .get_issue(id)
+                .await?
+                .is_some_and(|i| i.project_id == project.id)
+            {
+                own.push(id);
+            }
+        }
+        own
+    };
+    if targets.is_empty() {
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    state.store.set_issue_status(&targets, status).await?;
+    let name = body.get("status").cloned().unwrap_or(Value::Null);
+    Ok(HttpResponse::Ok().json(json!({"status": name, "statusDetails": {}})))
+}
+
+async fn issue_detail(
+    req: &HttpRequest,
+    state: &AppState,
+    issue: &StoredIssue,
+    project: &Project,
+) -> Result<Value, ApiError> {
+    let now = now_ms();
+    let now_minute = now / 60_000;
+    let hourly = state
+        .store
+        .issue_counts(&[issue.id], now_minute, 60, 24)
+        .await?;
+    let daily = state
+        .store
+        .issue_counts(&[issue.id], now_minute, 24 * 60, 30)
+        .await?;
+    let mut v = shapes::issue(
+        issue,
+        project,
+        &base_url(req, state),
+        &state.config.org_slug,
+    );
+    v["stats"] = json!({
+        "24h": shapes::series(hourly.get(&issue.id).map(Vec::as_slice).unwrap_or(&[]), now, 3_600_000),
+        "30d": shapes::series(daily.get(&issue.id).map(Vec::as_slice).unwrap_or(&[]), now, 86_400_000),
+    });
+    v["tags"] = Value::Array(tag_summaries(state, issue.id, 0).await?);
+    // Not Sentry's: how many of `count` retention has kept.
+    v["storedEventCount"] = json!(state.store.stored_events(issue.id).await?);
+    v["userReportCount"] = json!(0);
+    v["activity"] = json!([]);
+    v["seenBy"] = json!([]);
+    v["participants"] = json!([]);
+    v["pluginActions"] = json!([]);
+    v["pluginContexts"] = json!([]);
+    v["pluginIssues"] = json!([]);
+    Ok(v)
+}
+
+pub async fn issue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Answer {
+    authorize(&req, &state, Scope::EventRead).await?;
+    let (issue, project) = issue_of(&state, &path).await?;
+    Ok(HttpResponse::Ok().json(issue_detail(&req, &state, &issue, &project).await?))
+}
+
+pub async fn org_issue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Answer {
+    authorize(&req, &state, Scope::EventRead).await?;
+    check_org(&state, &path.0)?;
+    let (issue, project) = issue_of(&state, &path.1).await?;
+    Ok(HttpResponse::Ok().json(issue_detail(&req, &state, &issue, &project).await?))
+}
+
+pub async fn update_issue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Answer {
+    authorize(&req, &state, Scope::EventWrite).await?;
+    let (issue, project) = issue_of(&state, &path).await?;
+    let status = status_of(&json_body(&body)?)?;
+    state.store.set_issue_status(&[issue.id], status).await?;
+    let issue = state
+        .store
+        .get_issue(issue.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(issue_detail(&req, &state, &issue, &project).await?))
+}

@@ -1,0 +1,46 @@
+//! The organization: one per installation, its slug from the configuration (`org_slug`).
+//!
+//! ```text
+//! GET /api/0/organizations/          [organization]
+//! GET /api/0/organizations/{org}/    organization
+//! ```
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use super::access::{authorize, check_org, projects_with_keys};
+use super::{Answer, base_url, shapes};
+use crate::app::AppState;
+use crate::store::tokens::Scope;
+
+pub async fn organizations(req: HttpRequest, state: web::Data<AppState>) -> Answer {
+    authorize(&req, &state, Scope::OrgRead).await?;
+    let created = projects_with_keys(&state)
+        .await?
+        .iter()
+        .map(|(p, _)| p.created_at)
+        .min()
+        .unwrap_or(0);
+    let org = shapes::organization(&state.config.org_slug, created, &base_url(&req, &state));
+    Ok(HttpResponse::Ok().json(json!([org])))
+}
+
+pub async fn organization(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Answer {
+    authorize(&req, &state, Scope::OrgRead).await?;
+    check_org(&state, &path)?;
+    let created = projects_with_keys(&state)
+        .await?
+        .iter()
+        .map(|(p, _)| p.created_at)
+        .min()
+        .unwrap_or(0);
+    Ok(HttpResponse::Ok().json(shapes::organization(
+        &state.config.org_slug,
+        created,
+        &base_url(&req, &state),
+    )))
+}

@@ -1,0 +1,102 @@
+//! The tags of an issue's events: keys with their counts and top values.
+//!
+//! ```text
+//! GET /api/0/issues/{id}/tags/                [{"key", "name", "totalValues", "uniqueValues", "topValues": [≤ 9]}]
+//! GET /api/0/issues/{id}/tags/{key}/          one of them
+//! GET /api/0/issues/{id}/tags/{key}/values/   [{"key", "name", "value", "count"}], most frequent first (paged)
+//! ```
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::access::{authorize, issue_of};
+use super::{Answer, ApiError, Query, base_url, link_header, page};
+use crate::app::AppState;
+use crate::store::tokens::Scope;
+
+/// Per tag key: its name, how many events carry it, and (when `top` > 0) its top values.
+pub(super) async fn tag_summaries(
+    state: &AppState,
+    issue_id: i64,
+    top: usize,
+) -> Result<Vec<Value>, ApiError> {
+    let mut by_key: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    for (key, value, n) in state.store.issue_tags(issue_id).await? {
+        by_key.entry(key).or_default().push((value, n));
+    }
+    Ok(by_key
+        .into_iter()
+        .map(|(key, mut values)| {
+            values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let total: i64 = values.iter().map(|(_, n)| n).sum();
+            let mut v = json!({"key": key, "name": key, "totalValues": total, "uniqueValues": values.len()});
+            if top > 0 {
+                v["topValues"] = Value::Array(
+                    values
+                        .iter()
+                        .take(top)
+                        .map(|(value, n)| json!({"key": key, "name": value, "value": value, "count": n}))
+                        .collect(),
+                );
+            }
+            v
+        })
+        .collect())
+}
+
+pub async fn issue_tags(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Answer {
+    authorize(&req, &state, Scope::EventRead).await?;
+    let (issue, _) = issue_of(&state, &path).await?;
+    Ok(HttpResponse::Ok().json(tag_summaries(&state, issue.id, 9).await?))
+}
+
+pub async fn issue_tag(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Answer {
+    authorize(&req, &state, Scope::EventRead).await?;
+    let (issue, _) = issue_of(&state, &path.0).await?;
+    tag_summaries(&state, issue.id, 9)
+        .await?
+        .into_iter()
+        .find(|t| t["key"] == path.1.as_str())
+        .map(|t| HttpResponse::Ok().json(t))
+        .ok_or(ApiError::NotFound)
+}
+
+/// A tag's values, most frequent first, a page at a time (`per_page`, `cursor`).
+pub async fn issue_tag_values(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: Query,
+) -> Answer {
+    authorize(&req, &state, Scope::EventRead).await?;
+    let (size, offset) = page(&query)?;
+    let (issue, _) = issue_of(&state, &path.0).await?;
+    let tag = tag_summaries(&state, issue.id, usize::MAX)
+        .await?
+        .into_iter()
+        .find(|t| t["key"] == path.1.as_str())
+        .ok_or(ApiError::NotFound)?;
+    let values = tag["topValues"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let start = (offset as usize).min(values.len());
+    let end = (start + size as usize).min(values.len());
+    let url = format!("{}{}", base_url(&req, &state), req.path());
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "Link",
+            link_header(&url, &query, size, offset, end < values.len()),
+        ))
+        .json(&values[start..end]))
+}
