@@ -13,6 +13,7 @@ use serde_json::json;
 use super::access::{authorize, issue_of, project_of};
 use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
 use crate::app::AppState;
+use crate::error::Failure;
 use crate::format::field as get;
 use crate::store::events::StoredEvent;
 use crate::store::tokens::Scope;
@@ -48,7 +49,7 @@ async fn event_page(
             break;
         }
         let event = serde_json::to_string(&shapes::event(e, &e.json()?, None, full))
-            .map_err(|e| ApiError::Internal(format!("event JSON: {e}")))?;
+            .map_err(|e| ApiError::Internal(Failure::new("reading the stored event", e)))?;
         bytes += event.len() + 1;
         body.push(event);
     }

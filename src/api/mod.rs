@@ -37,6 +37,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::error::Failure;
 use crate::format::url_encode;
 use crate::store::StoreError;
 
@@ -161,15 +162,16 @@ pub enum ApiError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    /// The server's fault: an opaque 500, the cause chain logged.
     #[error("Internal Error")]
-    Internal(String),
+    Internal(#[source] Failure),
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Invalid(m) | StoreError::Conflict(m) => ApiError::BadRequest(m),
-            other => ApiError::Internal(format!("{other:#}")),
+            other => ApiError::Internal(Failure::new("the database", other)),
         }
     }
 }
@@ -186,8 +188,8 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(cause) = self {
-            tracing::error!(%cause, "API request failed");
+        if let ApiError::Internal(_) = self {
+            tracing::error!(error = crate::error::chain(self), "API request failed");
         }
         HttpResponse::build(self.status_code()).json(json!({"detail": self.to_string()}))
     }

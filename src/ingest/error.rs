@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::error::Failure;
 use crate::protocol::EnvelopeError;
 use crate::protocol::rate_limits::{self, RateLimit};
 
@@ -54,31 +55,18 @@ pub enum IngestError {
     Internal(#[source] Failure),
 }
 
-/// A failure of the server's own: what it was doing, and why (kept as the source, so the log
-/// shows the whole chain).
-#[derive(Debug, thiserror::Error)]
-#[error("{doing}")]
-pub struct Failure {
-    doing: &'static str,
-    #[source]
-    cause: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
-
 impl IngestError {
     /// A server-side failure while `doing` something, caused by `cause`.
     pub fn internal(
         doing: &'static str,
         cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> IngestError {
-        IngestError::Internal(Failure {
-            doing,
-            cause: Some(cause.into()),
-        })
+        IngestError::Internal(Failure::new(doing, cause))
     }
 
     /// A server-side failure with nothing more to say than what went wrong.
     pub fn broken(doing: &'static str) -> IngestError {
-        IngestError::Internal(Failure { doing, cause: None })
+        IngestError::Internal(Failure::bare(doing))
     }
 }
 

@@ -33,6 +33,8 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 
+use crate::error::Failure;
+
 pub use throttle::LoginLimiter;
 
 /// Sent with every page: nothing but our own stylesheet and script may load or run.
@@ -128,7 +130,7 @@ fn local_path(next: &str) -> &str {
 fn page(template: &impl Template) -> Result<HttpResponse, WebError> {
     let html = template
         .render()
-        .map_err(|e| WebError::Internal(format!("template: {e}")))?;
+        .map_err(|e| WebError::Internal(Failure::new("rendering the page", e)))?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -151,25 +153,26 @@ pub enum WebError {
     BadRequest(String),
     #[error("too many failed sign-in attempts from here; try again in {retry_after} s")]
     TooManyAttempts { retry_after: u64 },
+    /// The server's fault: an opaque 500 page, the cause chain logged.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Failure),
 }
 
 impl From<crate::store::StoreError> for WebError {
     fn from(e: crate::store::StoreError) -> Self {
-        WebError::Internal(format!("{e:#}"))
+        WebError::Internal(Failure::new("the database", e))
     }
 }
 
 impl From<actix_session::SessionGetError> for WebError {
     fn from(e: actix_session::SessionGetError) -> Self {
-        WebError::Internal(format!("session: {e}"))
+        WebError::Internal(Failure::new("reading the session cookie", e.to_string()))
     }
 }
 
 impl From<actix_session::SessionInsertError> for WebError {
     fn from(e: actix_session::SessionInsertError) -> Self {
-        WebError::Internal(format!("session: {e}"))
+        WebError::Internal(Failure::new("writing the session cookie", e.to_string()))
     }
 }
 
@@ -199,8 +202,8 @@ impl ResponseError for WebError {
             let next = crate::format::url_encode(next);
             return see_other(&format!("/login?next={next}"));
         }
-        if let WebError::Internal(detail) = self {
-            tracing::error!(%detail, "web page failed");
+        if let WebError::Internal(_) = self {
+            tracing::error!(error = crate::error::chain(self), "web page failed");
         }
         let message = self.to_string();
         let status = self.status_code();

@@ -444,3 +444,24 @@ async fn tokens_scopes_pages_and_bad_input_get_clear_answers() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_corrupt_stored_event_answers_an_opaque_500_not_a_client_error() {
+    let (app, token) = app_with_issues(1).await;
+    let path = app.database_url.trim_start_matches("sqlite://").to_owned();
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute("UPDATE events SET data = x'28b52ffd00'", [])
+        .unwrap();
+    let (status, body) = call(
+        &app,
+        "GET",
+        "/api/0/issues/1/events/latest/",
+        Some(&token),
+        "",
+    )
+    .await;
+    // The server's fault: a 500 that says nothing of the cause (the log has it).
+    assert_eq!((status, &body), (500, &json!({"detail": "Internal Error"})));
+    app.stop().await;
+}
