@@ -15,6 +15,7 @@ mod component;
 mod fingerprint;
 pub mod fingerprint_rules;
 mod frames;
+pub mod glob;
 mod parameterize;
 pub mod rules;
 mod strategies;
