@@ -58,6 +58,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value, json};
 
 use super::glob::{Glob, GlobOptions};
+use super::rule_input::{Family, RuleException, RuleFrame, parse_bool};
 
 /// Sentry's `configs/javascript@2024-02-02/001_chunkload_errors.txt`.
 const BUILTIN_CHUNKLOAD: &str = r#"family:javascript error.type:"ChunkLoadError" -> chunkloaderror
@@ -102,25 +103,6 @@ pub struct RuleEvent<'a> {
     pub release: Option<&'a str>,
 }
 
-/// One exception of a [`RuleEvent`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RuleException<'a> {
-    pub ty: Option<&'a str>,
-    pub value: Option<&'a str>,
-}
-
-/// One frame of a [`RuleEvent`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RuleFrame<'a> {
-    /// The (already trimmed) function name; `None`/empty is seen as `<unknown>`.
-    pub function: Option<&'a str>,
-    pub module: Option<&'a str>,
-    pub abs_path: Option<&'a str>,
-    pub filename: Option<&'a str>,
-    pub package: Option<&'a str>,
-    pub in_app: Option<bool>,
-}
-
 /// The tags as Sentry's `_pull_out_data` leaves them before grouping: the event's tags plus
 /// `level`, `logger`, `environment` and `transaction` (these win over sent tags of that name).
 pub fn with_derived_tags(
@@ -146,15 +128,6 @@ pub fn with_derived_tags(
         }
     }
     out
-}
-
-/// Sentry's `get_behavior_family_for_platform`.
-pub fn behavior_family(platform: Option<&str>) -> &'static str {
-    match platform.unwrap_or("") {
-        "objc" | "cocoa" | "swift" | "native" | "c" => "native",
-        "javascript" | "node" => "javascript",
-        _ => "other",
-    }
 }
 
 const KNOWN_SDK_TAGS: &[&str] = &[
@@ -422,19 +395,10 @@ impl Matcher {
             (Key::Module, Item::Frame(f)) => f.module.is_some_and(|v| self.glob(v)),
             (Key::Package, Item::Frame(f)) => self.path(f.package),
             (Key::App, Item::Frame(f)) => {
-                f.in_app.is_some() && f.in_app == bool_from_string(&self.pattern)
+                f.in_app.is_some() && f.in_app == parse_bool(&self.pattern.to_lowercase())
             }
             _ => false,
         }
-    }
-}
-
-/// Sentry's `bool_from_string`.
-fn bool_from_string(value: &str) -> Option<bool> {
-    match value.to_lowercase().as_str() {
-        "1" | "yes" | "true" => Some(true),
-        "0" | "no" | "false" => Some(false),
-        _ => None,
     }
 }
 
@@ -569,7 +533,9 @@ impl FingerprintRule {
                 Kind::Sdk => ok(Item::Flag(&normalize_sdk_tag(
                     event.sdk_name.filter(|s| !s.is_empty()).unwrap_or("other"),
                 ))),
-                Kind::Family => ok(Item::Flag(behavior_family(event.platform))),
+                Kind::Family => ok(Item::Flag(
+                    Family::from_platform(event.platform.unwrap_or("")).name(),
+                )),
                 Kind::Release => ok(Item::Release(event.release)),
                 Kind::Frames => event.frames.iter().any(|f| ok(Item::Frame(f))),
             }
@@ -1336,6 +1302,7 @@ mod tests {
         RuleException {
             ty: Some(ty),
             value: Some(value),
+            ..Default::default()
         }
     }
 

@@ -17,6 +17,7 @@ pub mod fingerprint_rules;
 mod frames;
 pub mod glob;
 mod parameterize;
+pub mod rule_input;
 pub mod rules;
 mod strategies;
 mod title;

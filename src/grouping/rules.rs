@@ -67,32 +67,14 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use super::glob::{Glob, GlobOptions};
+use super::rule_input::{Family, RuleException, RuleFrame, parse_bool};
 
-/// The behaviour family of a frame's platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Family {
-    Native,
-    JavaScript,
-    #[default]
-    Other,
-}
-
-impl Family {
-    /// Sentry's `get_behavior_family_for_platform` (use the frame's platform, else the event's).
-    pub fn from_platform(platform: &str) -> Family {
-        match platform {
-            "objc" | "cocoa" | "swift" | "native" | "c" => Family::Native,
-            "javascript" | "node" => Family::JavaScript,
-            _ => Family::Other,
-        }
-    }
-
-    fn bit(self) -> u8 {
-        match self {
-            Family::Other => FAMILY_OTHER,
-            Family::Native => FAMILY_NATIVE,
-            Family::JavaScript => FAMILY_JAVASCRIPT,
-        }
+/// A family's bit in a rule's family mask.
+fn family_bit(family: Family) -> u8 {
+    match family {
+        Family::Other => FAMILY_OTHER,
+        Family::Native => FAMILY_NATIVE,
+        Family::JavaScript => FAMILY_JAVASCRIPT,
     }
 }
 
@@ -100,28 +82,6 @@ const FAMILY_OTHER: u8 = 0b001;
 const FAMILY_NATIVE: u8 = 0b010;
 const FAMILY_JAVASCRIPT: u8 = 0b100;
 const FAMILY_ALL: u8 = 0b111;
-
-/// What rules can see of a frame. `function` should be the name Sentry matches on (the
-/// trimmed `raw_function` if there is one, else `function`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RuleFrame {
-    pub family: Family,
-    pub function: Option<String>,
-    pub module: Option<String>,
-    pub package: Option<String>,
-    pub abs_path: Option<String>,
-    pub filename: Option<String>,
-    pub in_app: Option<bool>,
-    pub category: Option<String>,
-}
-
-/// What rules can see of the exception owning the stack trace (`mechanism` = mechanism type).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RuleException {
-    pub ty: Option<String>,
-    pub value: Option<String>,
-    pub mechanism: Option<String>,
-}
 
 /// A rule that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,17 +205,21 @@ impl Rules {
     /// Modification pass: sets `in_app` and `category` on each frame (frames in payload
     /// order: caller first, crash last). Frames no rule touches keep their `in_app`, which
     /// may stay `None` (Sentry then treats it as `false`).
-    pub fn classify(&self, frames: &mut [RuleFrame], exception: Option<&RuleException>) {
+    pub fn classify<'a>(
+        &'a self,
+        frames: &mut [RuleFrame<'a>],
+        exception: Option<&RuleException<'_>>,
+    ) {
         self.classify_with_hints(frames, exception);
     }
 
     /// [`Rules::classify`], also returning per frame a hint such as
     /// `marked out of app by stack trace rule (path:**/vendor/** -app)` when a rule changed
     /// the frame's in-app flag.
-    pub fn classify_with_hints(
-        &self,
-        frames: &mut [RuleFrame],
-        exception: Option<&RuleException>,
+    pub fn classify_with_hints<'a>(
+        &'a self,
+        frames: &mut [RuleFrame<'a>],
+        exception: Option<&RuleException<'_>>,
     ) -> Vec<Option<String>> {
         let mut views: Vec<View> = frames.iter().map(View::new).collect();
         let n = views.len();
@@ -286,7 +250,7 @@ impl Rules {
                                 last_app[j] = Some((ri, *flag));
                             }
                         }
-                        Action::Category(c) => views[idx].category = Some(c.clone()),
+                        Action::Category(c) => views[idx].category = Some(c),
                         _ => {}
                     }
                 }
@@ -467,31 +431,31 @@ fn range_indices(range: Option<Range>, idx: usize, n: usize) -> std::ops::Range<
     }
 }
 
-/// A frame as matchers see it (Sentry's `create_match_frame`).
-struct View {
+/// A frame as matchers see it (Sentry's `create_match_frame`), path-like values normalized
+/// once for all the rules' path globs.
+struct View<'a> {
     family: u8,
-    function: String,
-    module: Option<String>,
+    function: &'a str,
+    module: Option<&'a str>,
     package: Option<String>,
     path: Option<String>,
     in_app: Option<bool>,
-    category: Option<String>,
+    category: Option<&'a str>,
 }
 
-impl View {
-    fn new(f: &RuleFrame) -> View {
-        let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+impl<'a> View<'a> {
+    fn new(f: &RuleFrame<'a>) -> View<'a> {
+        let nonempty = |s: Option<&'a str>| s.filter(|s| !s.is_empty());
         View {
-            family: f.family.bit(),
-            function: nonempty(&f.function).unwrap_or_else(|| "<unknown>".to_owned()),
-            module: f.module.clone(),
-            package: f.package.as_deref().map(normalize_path),
-            path: nonempty(&f.abs_path)
-                .or_else(|| nonempty(&f.filename))
-                .as_deref()
+            family: family_bit(f.family),
+            function: nonempty(f.function).unwrap_or("<unknown>"),
+            module: f.module,
+            package: f.package.map(normalize_path),
+            path: nonempty(f.abs_path)
+                .or_else(|| nonempty(f.filename))
                 .map(normalize_path),
             in_app: f.in_app,
-            category: f.category.clone(),
+            category: f.category,
         }
     }
 }
@@ -550,13 +514,13 @@ impl Rule {
         })
     }
 
-    fn matches_exception(&self, exception: Option<&RuleException>) -> bool {
+    fn matches_exception(&self, exception: Option<&RuleException<'_>>) -> bool {
         self.matchers.iter().all(|m| match &m.kind {
             Kind::Exception(field, glob) => {
                 let value = exception.and_then(|e| match field {
-                    ExcField::Type => e.ty.as_deref(),
-                    ExcField::Value => e.value.as_deref(),
-                    ExcField::Mechanism => e.mechanism.as_deref(),
+                    ExcField::Type => e.ty,
+                    ExcField::Value => e.value,
+                    ExcField::Mechanism => e.mechanism,
                 });
                 m.negated ^ glob.is_match(value.unwrap_or("<unknown>"))
             }
@@ -626,11 +590,11 @@ impl Matcher {
             Kind::App(expected) => view.in_app.unwrap_or(false) == *expected,
             Kind::Field(field, glob) => {
                 let value = match field {
-                    Field::Function => Some(view.function.as_str()),
-                    Field::Module => view.module.as_deref(),
+                    Field::Function => Some(view.function),
+                    Field::Module => view.module,
                     Field::Path => view.path.as_deref(),
                     Field::Package => view.package.as_deref(),
-                    Field::Category => view.category.as_deref(),
+                    Field::Category => view.category,
                 };
                 value.is_some_and(|v| glob.is_match_normalized(v))
             }
@@ -961,14 +925,6 @@ fn matcher_kind(key: &str, raw: &str) -> Result<(&'static str, Kind), String> {
     })
 }
 
-fn parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "yes" | "true" => Some(true),
-        "0" | "no" | "false" => Some(false),
-        _ => None,
-    }
-}
-
 fn parse_action(cur: &mut Cursor<'_>) -> Result<Action, String> {
     let start = cur.pos;
     let rest = &cur.s[cur.pos..];
@@ -1052,15 +1008,15 @@ fn parse_action(cur: &mut Cursor<'_>) -> Result<Action, String> {
 mod tests {
     use super::*;
 
-    fn frame(family: Family, function: &str) -> RuleFrame {
+    fn frame(family: Family, function: &str) -> RuleFrame<'_> {
         RuleFrame {
             family,
-            function: Some(function.to_owned()),
+            function: Some(function),
             ..RuleFrame::default()
         }
     }
 
-    fn native(function: &str) -> RuleFrame {
+    fn native(function: &str) -> RuleFrame<'_> {
         frame(Family::Native, function)
     }
 
@@ -1138,7 +1094,7 @@ function:"?[[]Sentry*" invert-stacktrace=yes
         let mut frames = vec![native("Foo::{dtor}"), native("say \"hi\"")];
         frames[1].in_app = Some(true);
         rules.classify(&mut frames, None);
-        assert_eq!(frames[0].category.as_deref(), Some("dtor"));
+        assert_eq!(frames[0].category, Some("dtor"));
         assert_eq!(frames[1].in_app, Some(false));
     }
 
@@ -1235,7 +1191,7 @@ function:"?[[]Sentry*" invert-stacktrace=yes
         .unwrap();
         let mut frames = vec![native("malloc"), native("malloc_a"), native("malloc_b")];
         rules.classify(&mut frames, None);
-        let cats: Vec<_> = frames.iter().map(|f| f.category.as_deref()).collect();
+        let cats: Vec<_> = frames.iter().map(|f| f.category).collect();
         assert_eq!(cats, [Some("malloc"), Some("internals"), Some("internals")]);
         assert_eq!(in_app(&frames), [None, Some(false), Some(false)]);
     }
@@ -1257,7 +1213,7 @@ function:"?[[]Sentry*" invert-stacktrace=yes
             in_app(&frames),
             [Some(true), Some(true), Some(true), Some(false), Some(false)]
         );
-        let cats: Vec<_> = frames.iter().map(|f| f.category.as_deref()).collect();
+        let cats: Vec<_> = frames.iter().map(|f| f.category).collect();
         assert_eq!(cats, [None, None, None, Some("lib"), Some("lib")]);
     }
 
@@ -1270,8 +1226,8 @@ function:"?[[]Sentry*" invert-stacktrace=yes
         )
         .unwrap();
         let exc = RuleException {
-            ty: Some("TimeoutError".into()),
-            mechanism: Some("onerror".into()),
+            ty: Some("TimeoutError"),
+            mechanism: Some("onerror"),
             ..RuleException::default()
         };
         let mut frames = vec![
@@ -1281,7 +1237,7 @@ function:"?[[]Sentry*" invert-stacktrace=yes
         ];
         rules.classify(&mut frames, Some(&exc));
         assert_eq!(in_app(&frames), [Some(false), None, Some(false)]);
-        assert_eq!(frames[1].category.as_deref(), Some("t"));
+        assert_eq!(frames[1].category, Some("t"));
 
         // Without exception data the fields are `<unknown>`.
         let mut frames = vec![frame(Family::Other, "f")];
@@ -1300,21 +1256,21 @@ function:"?[[]Sentry*" invert-stacktrace=yes
         .unwrap();
         let mut frames = vec![
             RuleFrame {
-                abs_path: Some(String::new()),
-                filename: Some("App\\Vendor\\lib.php".into()),
+                abs_path: Some(""),
+                filename: Some("App\\Vendor\\lib.php"),
                 in_app: Some(true),
                 ..RuleFrame::default()
             },
             RuleFrame {
-                function: Some("f".into()),
-                module: Some("xy".into()),
+                function: Some("f"),
+                module: Some("xy"),
                 ..RuleFrame::default()
             },
         ];
         rules.classify(&mut frames, None);
         assert_eq!(frames[0].in_app, Some(false));
         assert_eq!(
-            frames[0].category.as_deref(),
+            frames[0].category,
             Some("m"),
             "missing module matches a negation"
         );
@@ -1337,7 +1293,7 @@ function:"?[[]Sentry*" invert-stacktrace=yes
             native("c"),
         ];
         rules.classify(&mut frames, None);
-        let cats: Vec<_> = frames.iter().map(|f| f.category.as_deref()).collect();
+        let cats: Vec<_> = frames.iter().map(|f| f.category).collect();
         // Index 0 has no caller, so even the negated caller matcher fails there.
         assert_eq!(cats, [None, None, Some("after_a"), Some("before_c"), None]);
     }
@@ -1485,10 +1441,10 @@ function:"?[[]Sentry*" invert-stacktrace=yes
     /// in_app (missing = false), category, system-variant and app-variant contribution.
     type Outcome = Vec<(bool, Option<String>, bool, bool)>;
 
-    fn outcome(
-        rules: &Rules,
-        mut frames: Vec<RuleFrame>,
-        exception: Option<&RuleException>,
+    fn outcome<'a>(
+        rules: &'a Rules,
+        mut frames: Vec<RuleFrame<'a>>,
+        exception: Option<&RuleException<'_>>,
     ) -> Outcome {
         rules.classify(&mut frames, exception);
         let all = vec![true; frames.len()];
@@ -1501,7 +1457,7 @@ function:"?[[]Sentry*" invert-stacktrace=yes
             .map(|(f, (s, a))| {
                 (
                     f.in_app.unwrap_or(false),
-                    f.category,
+                    f.category.map(str::to_owned),
                     s.contributes,
                     a.contributes,
                 )
@@ -1509,25 +1465,22 @@ function:"?[[]Sentry*" invert-stacktrace=yes
             .collect()
     }
 
-    fn json_str(v: &serde_json::Value, key: &str) -> Option<String> {
-        v.get(key).and_then(|s| s.as_str()).map(str::to_owned)
+    fn json_str<'e>(v: &'e serde_json::Value, key: &str) -> Option<&'e str> {
+        v.get(key).and_then(|s| s.as_str())
     }
 
+    type FixtureStack<'e> = (Vec<RuleFrame<'e>>, Option<RuleException<'e>>);
+
     /// Stacks (with their exception) of one fixture event, as rule frames.
-    fn fixture_stacks(event: &serde_json::Value) -> Vec<(Vec<RuleFrame>, Option<RuleException>)> {
-        let platform = json_str(event, "platform").unwrap_or_else(|| "other".into());
-        let to_frames = |st: &serde_json::Value| -> Vec<RuleFrame> {
-            let frames = st
-                .get("frames")
-                .and_then(|f| f.as_array())
-                .cloned()
-                .unwrap_or_default();
+    fn fixture_stacks<'e>(event: &'e serde_json::Value) -> Vec<FixtureStack<'e>> {
+        let platform = json_str(event, "platform").unwrap_or("other");
+        let to_frames = |st: &'e serde_json::Value| -> Vec<RuleFrame<'e>> {
+            let frames = st.get("frames").and_then(|f| f.as_array());
             frames
-                .iter()
+                .into_iter()
+                .flatten()
                 .map(|f| RuleFrame {
-                    family: Family::from_platform(
-                        &json_str(f, "platform").unwrap_or_else(|| platform.clone()),
-                    ),
+                    family: Family::from_platform(json_str(f, "platform").unwrap_or(platform)),
                     function: json_str(f, "function"),
                     module: json_str(f, "module"),
                     package: json_str(f, "package"),
@@ -1547,10 +1500,7 @@ function:"?[[]Sentry*" invert-stacktrace=yes
                 let e = RuleException {
                     ty: json_str(exc, "type"),
                     value: json_str(exc, "value"),
-                    mechanism: exc
-                        .pointer("/mechanism/type")
-                        .and_then(|s| s.as_str())
-                        .map(Into::into),
+                    mechanism: exc.pointer("/mechanism/type").and_then(|s| s.as_str()),
                 };
                 out.push((to_frames(st), Some(e)));
             }
@@ -2110,7 +2060,7 @@ O | f | feign. |  |
 O | f | oauth. |  |
 "#;
 
-    fn synthetic_stacks() -> Vec<Vec<RuleFrame>> {
+    fn synthetic_stacks() -> Vec<Vec<RuleFrame<'static>>> {
         SYNTHETIC_STACKS
             .trim()
             .split("\n\n")
@@ -2124,7 +2074,7 @@ O | f | oauth. |  |
                             Some("J") => Family::JavaScript,
                             _ => Family::Other,
                         };
-                        let mut next = || cols.next().filter(|s| !s.is_empty()).map(str::to_owned);
+                        let mut next = || cols.next().filter(|s| !s.is_empty());
                         RuleFrame {
                             family,
                             function: next(),
@@ -2141,7 +2091,7 @@ O | f | oauth. |  |
 
     /// The hand-made stacks plus stacks shuffled together from their frames (a fixed
     /// pseudo-random sequence), so that the neighbour rules meet many category pairs.
-    fn synthetic_and_mixed_stacks() -> Vec<Vec<RuleFrame>> {
+    fn synthetic_and_mixed_stacks() -> Vec<Vec<RuleFrame<'static>>> {
         let stacks = synthetic_stacks();
         let pool: Vec<RuleFrame> = stacks.iter().flatten().cloned().collect();
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -2154,7 +2104,7 @@ O | f | oauth. |  |
         let mut out = stacks.clone();
         for _ in 0..600 {
             let len = 2 + next(9);
-            out.push((0..len).map(|_| pool[next(pool.len())].clone()).collect());
+            out.push((0..len).map(|_| pool[next(pool.len())]).collect());
         }
         out
     }

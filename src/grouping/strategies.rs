@@ -13,9 +13,10 @@
 use std::collections::BTreeMap;
 
 use super::component::Component;
-use super::frames::{self, Family};
+use super::frames;
 use super::parameterize::normalize_message;
-use super::rules::{self, RuleException, RuleFrame, Rules};
+use super::rule_input::Family;
+use super::rules::{self, Rules};
 use crate::normalize::NormalizedEvent;
 use crate::protocol::event::{Exception, Frame, Stacktrace, Thread, objects};
 
@@ -95,14 +96,6 @@ impl<'a> Input<'a> {
     }
 }
 
-fn rule_exception(e: &Exception<'_>) -> RuleException {
-    RuleException {
-        ty: e.ty.map(str::to_owned),
-        value: e.value.map(str::to_owned),
-        mechanism: e.mechanism.as_ref().and_then(|m| m.ty).map(str::to_owned),
-    }
-}
-
 /// Applies the in-app and category rules; frames no rule and no client marked are not in-app.
 fn classify<'a>(
     stack: &Stacktrace<'a>,
@@ -128,21 +121,6 @@ fn classify<'a>(
     ClassifiedStack { frames, decisions }
 }
 
-/// What the stack-trace rules see of a frame.
-fn rule_frame(frame: &Frame<'_>, platform: &str) -> RuleFrame {
-    let owned = |s: Option<&str>| s.map(str::to_owned);
-    RuleFrame {
-        family: Family::from_platform(frame.platform.unwrap_or(platform)),
-        function: owned(frame.function.or(frame.raw_function)),
-        module: owned(frame.module),
-        package: owned(frame.package),
-        abs_path: owned(frame.abs_path),
-        filename: owned(frame.filename),
-        in_app: frame.in_app,
-        category: None,
-    }
-}
-
 /// What the stack-trace rules decide depends only on the stack (and maybe the exception), and
 /// the events of one issue repeat the same stacks: each thread remembers recent outcomes.
 mod rule_cache {
@@ -151,8 +129,9 @@ mod rule_cache {
     use std::hash::{BuildHasher, RandomState};
     use std::sync::Arc;
 
-    use super::rules::{RuleFrame, Rules, StackGrouping};
-    use super::{Exception, Family, Frame, rule_exception, rule_frame};
+    use super::rules::{Rules, StackGrouping};
+    use super::{Exception, Family, Frame};
+    use crate::grouping::rule_input::{RuleException, RuleFrame};
 
     /// The stack as the key was written, in-app per frame, and the decisions.
     type Outcome = (Vec<u8>, Vec<bool>, Arc<StackGrouping>);
@@ -258,8 +237,8 @@ mod rule_cache {
                 return (in_app.clone(), grouping.clone());
             }
             let mut rule_frames: Vec<RuleFrame> =
-                frames.iter().map(|f| rule_frame(f, platform)).collect();
-            let exception = exception.map(rule_exception);
+                frames.iter().map(|f| RuleFrame::of(f, platform)).collect();
+            let exception = exception.map(RuleException::of);
             rules.classify(&mut rule_frames, exception.as_ref());
             let grouping = Arc::new(rules.grouping(&rule_frames, exception.as_ref()));
             if cache.outcomes.len() >= CAPACITY {
