@@ -16,7 +16,7 @@ use super::component::Component;
 use super::frames;
 use super::parameterize::normalize_message;
 use super::rule_input::Family;
-use super::rules::{self, Rules};
+use super::stacktrace_rules::{Rules, StackGrouping};
 use crate::normalize::NormalizedEvent;
 use crate::protocol::event::{Exception, Frame, Stacktrace, Thread, objects};
 
@@ -28,7 +28,7 @@ pub type Variants<'a> = BTreeMap<&'static str, Component<'a>>;
 pub struct ClassifiedStack<'a> {
     pub frames: Vec<Frame<'a>>,
     /// The grouping rules' decisions (the same for both variants).
-    decisions: std::sync::Arc<rules::StackGrouping>,
+    decisions: std::sync::Arc<StackGrouping>,
 }
 
 /// The event as the strategies read it: stacks classified once, up front.
@@ -129,8 +129,8 @@ mod rule_cache {
     use std::hash::{BuildHasher, RandomState};
     use std::sync::Arc;
 
-    use super::rules::{Rules, StackGrouping};
     use super::{Exception, Family, Frame};
+    use super::{Rules, StackGrouping};
     use crate::grouping::rule_input::{RuleException, RuleFrame};
 
     /// The stack as the key was written, in-app per frame, and the decisions.
