@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::fingerprint_rules::FingerprintRules;
-use super::rules::Rules;
+use super::stacktrace_rules::Rules;
 use super::{ProjectRules, variants};
 use crate::normalize::{Context, normalize};
 

@@ -4,10 +4,10 @@
 //! variables resolve against the event, with `<no-…>` placeholders when absent. Server-side
 //! fingerprint rules (the project's, then the built-in ones) replace the client's fingerprint.
 
-use super::fingerprint_rules::{self, FingerprintRules, RuleEvent, RuleException, RuleFrame};
+use super::fingerprint_rules::{self, FingerprintRules, RuleEvent};
+use super::rule_input::{RuleException, RuleFrame};
 use super::strategies::Input;
 use crate::normalize::NormalizedEvent;
-use crate::protocol::event::Frame;
 
 /// True for `{{ default }}`, which splices in the default grouping.
 pub fn is_default_part(part: &str) -> bool {
@@ -63,16 +63,7 @@ pub fn server_rule(input: &Input<'_>, project: Option<&FingerprintRules>) -> Opt
         event.environment.as_deref(),
         event.transaction.as_deref(),
     );
-    fn frame<'a>(f: &Frame<'a>) -> RuleFrame<'a> {
-        RuleFrame {
-            function: f.function.or(f.raw_function),
-            module: f.module,
-            abs_path: f.abs_path,
-            filename: f.filename,
-            package: f.package,
-            in_app: f.in_app,
-        }
-    }
+    let frame = |f| RuleFrame::of(f, &event.platform);
     let mut frames: Vec<RuleFrame<'_>> = input
         .exception_stacks
         .iter()
@@ -95,14 +86,7 @@ pub fn server_rule(input: &Input<'_>, project: Option<&FingerprintRules>) -> Opt
             .get("logentry")
             .and_then(|l| l.get("formatted"))
             .and_then(|f| f.as_str()),
-        exceptions: input
-            .exceptions
-            .iter()
-            .map(|e| RuleException {
-                ty: e.ty,
-                value: e.value,
-            })
-            .collect(),
+        exceptions: input.exceptions.iter().map(RuleException::of).collect(),
         frames,
         logger: event.logger.as_deref(),
         level: Some(&event.level),

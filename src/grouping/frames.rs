@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use super::component::Component;
 use crate::protocol::event::Frame;
 
-pub use super::rules::Family;
+use super::rule_input::Family;
 
 const CONTEXT_LINE_PLATFORMS: [&str; 5] = ["javascript", "node", "python", "php", "ruby"];
 

@@ -5,7 +5,7 @@
 //! checksum ─▶ fingerprint (client, then project and built-in fingerprint rules)
 //!          ─▶ strategies: exception > threads > stacktrace > message   (strategies.rs)
 //!               each with app/system variants of component trees       (component.rs, frames.rs)
-//!               after the stack-trace rules classified every frame     (rules.rs)
+//!               after the stack-trace rules classified every frame     (stacktrace_rules/)
 //!          ─▶ one md5 per contributing variant; `{{ default }}` salts them, a custom
 //!             fingerprint replaces them; nothing contributing → the fallback md5("")
 //! ```
@@ -15,8 +15,10 @@ mod component;
 mod fingerprint;
 pub mod fingerprint_rules;
 mod frames;
+pub mod glob;
 mod parameterize;
-pub mod rules;
+pub mod rule_input;
+pub mod stacktrace_rules;
 mod strategies;
 mod title;
 
@@ -26,7 +28,7 @@ use serde_json::{Value, json};
 
 pub use component::hash_values;
 use fingerprint_rules::FingerprintRules;
-use rules::Rules;
+use stacktrace_rules::Rules;
 
 use crate::normalize::NormalizedEvent;
 

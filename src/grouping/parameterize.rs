@@ -63,6 +63,12 @@
 //! (≈500k random and mutated inputs, no difference). Work is linear in the input length: every
 //! unbounded scan is either consumed by the match or cached (email local part, hostname label
 //! chains, digit runs, closing-quote/paren searches).
+//!
+//! **Why one file, and no `regex` crate.** Sentry's patterns are one combined regex whose
+//! boundaries use lookbehind and lookahead (`(?<!\w)-`, `(?<==)`, `(?<!\d)`, `(?![\d:])`),
+//! which the `regex` crate does not support; so each pattern is a hand-written matcher. They
+//! share the character classes, the boundary tests and the one left-to-right pass that tries
+//! them in priority order, and stay together in this file next to the table they implement.
 
 use std::borrow::Cow;
 

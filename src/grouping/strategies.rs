@@ -13,9 +13,10 @@
 use std::collections::BTreeMap;
 
 use super::component::Component;
-use super::frames::{self, Family};
+use super::frames;
 use super::parameterize::normalize_message;
-use super::rules::{self, RuleException, RuleFrame, Rules};
+use super::rule_input::Family;
+use super::stacktrace_rules::{Rules, StackGrouping};
 use crate::normalize::NormalizedEvent;
 use crate::protocol::event::{Exception, Frame, Stacktrace, Thread, objects};
 
@@ -27,7 +28,7 @@ pub type Variants<'a> = BTreeMap<&'static str, Component<'a>>;
 pub struct ClassifiedStack<'a> {
     pub frames: Vec<Frame<'a>>,
     /// The grouping rules' decisions (the same for both variants).
-    decisions: std::sync::Arc<rules::StackGrouping>,
+    decisions: std::sync::Arc<StackGrouping>,
 }
 
 /// The event as the strategies read it: stacks classified once, up front.
@@ -95,14 +96,6 @@ impl<'a> Input<'a> {
     }
 }
 
-fn rule_exception(e: &Exception<'_>) -> RuleException {
-    RuleException {
-        ty: e.ty.map(str::to_owned),
-        value: e.value.map(str::to_owned),
-        mechanism: e.mechanism.as_ref().and_then(|m| m.ty).map(str::to_owned),
-    }
-}
-
 /// Applies the in-app and category rules; frames no rule and no client marked are not in-app.
 fn classify<'a>(
     stack: &Stacktrace<'a>,
@@ -128,154 +121,7 @@ fn classify<'a>(
     ClassifiedStack { frames, decisions }
 }
 
-/// What the stack-trace rules see of a frame.
-fn rule_frame(frame: &Frame<'_>, platform: &str) -> RuleFrame {
-    let owned = |s: Option<&str>| s.map(str::to_owned);
-    RuleFrame {
-        family: Family::from_platform(frame.platform.unwrap_or(platform)),
-        function: owned(frame.function.or(frame.raw_function)),
-        module: owned(frame.module),
-        package: owned(frame.package),
-        abs_path: owned(frame.abs_path),
-        filename: owned(frame.filename),
-        in_app: frame.in_app,
-        category: None,
-    }
-}
-
-/// What the stack-trace rules decide depends only on the stack (and maybe the exception), and
-/// the events of one issue repeat the same stacks: each thread remembers recent outcomes.
-mod rule_cache {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    use std::hash::{BuildHasher, RandomState};
-    use std::sync::Arc;
-
-    use super::rules::{RuleFrame, Rules, StackGrouping};
-    use super::{Exception, Family, Frame, rule_exception, rule_frame};
-
-    /// The stack as the key was written, in-app per frame, and the decisions.
-    type Outcome = (Vec<u8>, Vec<bool>, Arc<StackGrouping>);
-
-    /// Enough for the hot stacks of a busy server (a few MB per thread at most); cleared
-    /// whole when full.
-    const CAPACITY: usize = 1024;
-
-    struct Cache {
-        /// Random per thread: which stacks share a slot cannot be chosen from outside.
-        seed: u64,
-        outcomes: HashMap<u64, Outcome>,
-        /// The key of the stack being looked up (reused: no allocation on a hit).
-        key: Vec<u8>,
-    }
-
-    thread_local! {
-        static CACHE: RefCell<Cache> = RefCell::new(Cache {
-            seed: RandomState::new().hash_one(0u8),
-            outcomes: HashMap::new(),
-            key: Vec::new(),
-        });
-    }
-
-    /// Everything the rules read, length-prefixed so that no two stacks write the same bytes.
-    fn write_key(
-        out: &mut Vec<u8>,
-        rules: &Rules,
-        frames: &[Frame<'_>],
-        platform: &str,
-        exception: Option<&Exception<'_>>,
-    ) {
-        fn text(out: &mut Vec<u8>, s: Option<&str>) {
-            match s {
-                Some(s) => {
-                    out.extend_from_slice(&(s.len() as u64 + 1).to_le_bytes());
-                    out.extend_from_slice(s.as_bytes());
-                }
-                None => out.extend_from_slice(&0u64.to_le_bytes()),
-            }
-        }
-        out.clear();
-        // The rules themselves: the built-in table or one project's.
-        out.extend_from_slice(&rules.id().to_le_bytes());
-        for f in frames {
-            for field in [
-                f.function.or(f.raw_function),
-                f.module,
-                f.package,
-                f.abs_path,
-                f.filename,
-            ] {
-                text(out, field);
-            }
-            out.push(Family::from_platform(f.platform.unwrap_or(platform)) as u8);
-            out.push(match f.in_app {
-                None => 0,
-                Some(false) => 1,
-                Some(true) => 2,
-            });
-        }
-        if rules.reads_exception()
-            && let Some(e) = exception
-        {
-            for field in [e.ty, e.value, e.mechanism.as_ref().and_then(|m| m.ty)] {
-                text(out, field);
-            }
-        }
-    }
-
-    /// A multiply-rotate hash over 8-byte words: SipHash over a whole stack cost more than
-    /// the lookup saves. Collisions are harmless (the stored key is compared), and at worst
-    /// make two stacks evict each other.
-    fn fast_hash(seed: u64, bytes: &[u8]) -> u64 {
-        const K: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-            h = (h ^ w).wrapping_mul(K).rotate_left(29);
-        }
-        let mut tail = [0u8; 8];
-        tail[..words.remainder().len()].copy_from_slice(words.remainder());
-        h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(K);
-        h ^ (h >> 32)
-    }
-
-    /// Whether each frame is in-app after the rules, and the grouping decisions; from the
-    /// cache when this stack was seen before with these rules.
-    pub fn outcome(
-        rules: &Rules,
-        frames: &[Frame<'_>],
-        platform: &str,
-        exception: Option<&Exception<'_>>,
-    ) -> (Vec<bool>, Arc<StackGrouping>) {
-        CACHE.with(|cache| {
-            let cache = &mut *cache.borrow_mut();
-            write_key(&mut cache.key, rules, frames, platform, exception);
-            let hash = fast_hash(cache.seed, &cache.key);
-            if let Some((key, in_app, grouping)) = cache.outcomes.get(&hash)
-                && *key == cache.key
-            {
-                return (in_app.clone(), grouping.clone());
-            }
-            let mut rule_frames: Vec<RuleFrame> =
-                frames.iter().map(|f| rule_frame(f, platform)).collect();
-            let exception = exception.map(rule_exception);
-            rules.classify(&mut rule_frames, exception.as_ref());
-            let grouping = Arc::new(rules.grouping(&rule_frames, exception.as_ref()));
-            if cache.outcomes.len() >= CAPACITY {
-                cache.outcomes.clear();
-            }
-            let in_app: Vec<bool> = rule_frames
-                .iter()
-                .map(|f| f.in_app.unwrap_or(false))
-                .collect();
-            cache
-                .outcomes
-                .insert(hash, (cache.key.clone(), in_app.clone(), grouping.clone()));
-            (in_app, grouping)
-        })
-    }
-}
+mod rule_cache;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Variant {
@@ -677,113 +523,4 @@ fn named(variants: Vec<(Variant, Component<'_>)>) -> Vec<(&'static str, Componen
     out
 }
 
-/// Exception groups (RFC 0079): which exceptions of `exception.values` are hashed.
-mod exception_groups {
-    use std::collections::HashMap;
-
-    use super::{Component, Variant};
-    use crate::protocol::event::Exception;
-
-    /// Indexes into `exceptions` to hash, in order, and the main exception when the tree
-    /// reduces to one distinct exception. Follows RFC 0079 as Sentry applies it: a
-    /// well-formed tree of `mechanism.exception_id`/`parent_id` (JavaScript sends one for every
-    /// `cause` chain, group or not) is reduced to its distinct top-level exceptions; a broken
-    /// tree (an exception without an id, a repeated id, an exception that is its own parent, no
-    /// root) is hashed as sent. `python_sdk_3`: Sentry leaves events of the Python SDK 3.x as
-    /// sent (that SDK began sending ids for plain chains, which would have moved their hashes).
-    pub fn filter(
-        exceptions: &[Exception],
-        components: &[Vec<(Variant, Component<'_>)>],
-        python_sdk_3: bool,
-    ) -> (Vec<usize>, Option<usize>) {
-        let all = || ((0..exceptions.len()).collect(), None);
-        if exceptions.len() <= 1 || python_sdk_3 {
-            return all();
-        }
-        // id → (index, children in the order Sentry collects them: payload order reversed)
-        let mut by_id: HashMap<u64, usize> = HashMap::new();
-        let mut children: HashMap<u64, Vec<usize>> = HashMap::new();
-        for (i, e) in exceptions.iter().enumerate().rev() {
-            let Some(m) = &e.mechanism else {
-                return all();
-            };
-            let Some(id) = m.exception_id else {
-                return all();
-            };
-            if m.parent_id == Some(id) || by_id.insert(id, i).is_some() {
-                return all();
-            }
-            if let Some(parent) = m.parent_id {
-                children.entry(parent).or_default().push(i);
-            }
-        }
-        let Some(&root) = by_id.get(&0) else {
-            return all();
-        };
-        let is_group = |i: usize| {
-            exceptions[i]
-                .mechanism
-                .as_ref()
-                .is_some_and(|m| m.is_exception_group)
-        };
-        let id_of = |i: usize| {
-            exceptions[i]
-                .mechanism
-                .as_ref()
-                .and_then(|m| m.exception_id)
-                .unwrap_or(0)
-        };
-        fn top_level(
-            i: usize,
-            is_group: &dyn Fn(usize) -> bool,
-            id_of: &dyn Fn(usize) -> u64,
-            children: &HashMap<u64, Vec<usize>>,
-            depth: usize,
-            out: &mut Vec<usize>,
-        ) {
-            if !is_group(i) {
-                out.push(i);
-                return;
-            }
-            if depth > 64 {
-                return;
-            }
-            for &c in children.get(&id_of(i)).map(Vec::as_slice).unwrap_or(&[]) {
-                top_level(c, is_group, id_of, children, depth + 1, out);
-            }
-        }
-        let mut tops = Vec::new();
-        top_level(root, &is_group, &id_of, &children, 0, &mut tops);
-        if tops.is_empty() {
-            return all();
-        }
-        tops.sort_by(|a, b| {
-            let ty = |i: usize| exceptions[i].ty.unwrap_or("None");
-            ty(*b).cmp(ty(*a))
-        });
-        let key = |i: usize| -> Vec<Option<String>> {
-            components[i].iter().map(|(_, c)| c.hash()).collect()
-        };
-        let mut distinct: Vec<usize> = Vec::new();
-        for i in tops {
-            if distinct.last().is_none_or(|&last| key(last) != key(i)) {
-                distinct.push(i);
-            }
-        }
-        if let [main] = distinct.as_slice() {
-            // The main exception and its first-child path.
-            let mut path = vec![*main];
-            let mut current = *main;
-            while let Some(&first) = children.get(&id_of(current)).and_then(|c| c.first()) {
-                if path.contains(&first) {
-                    break;
-                }
-                path.push(first);
-                current = first;
-            }
-            return (path, Some(*main));
-        }
-        distinct.push(root);
-        (distinct, None)
-    }
-}
+mod exception_groups;
