@@ -20,10 +20,9 @@
 //! the next fold, or that issue would inherit the deleted one's tag totals.
 
 use std::collections::BTreeMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use super::StoreError;
-use super::rows::{self, json_list};
+use super::rows::{self, json_list, tag_set_key};
 use rusqlite::Connection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,13 +53,6 @@ struct TagSet {
 pub struct PendingTags(BTreeMap<(i64, u64), Vec<TagSet>>);
 
 const LOAD: &str = "SELECT issue_id, timestamp, json(tags) FROM issue_tags_pending";
-
-/// A hash of an event's tags, computed in its request handler, off the writer's thread.
-pub fn tag_set_key(tags: &[(String, String)]) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    tags.hash(&mut hasher);
-    hasher.finish()
-}
 
 impl PendingTags {
     /// The totals of the pending rows in the database (left by an earlier writer).

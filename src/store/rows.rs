@@ -17,8 +17,8 @@
 //! table back. Ids of events are [`EventId`]s: hex by construction, never escaped.
 
 use std::fmt::Write;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
-use super::pending_tags::tag_set_key;
 pub use crate::protocol::EventId;
 
 /// The slots of one kind of JSON row, in order.
@@ -395,6 +395,14 @@ pub fn json_list<T>(
     }
     out.push(']');
     out
+}
+
+/// A hash of an event's tags, computed in its request handler, off the writer's thread (events
+/// of an issue with the same tags count as one set in `super::pending_tags`).
+pub fn tag_set_key(tags: &[(String, String)]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    tags.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// An event ready for the writer.
