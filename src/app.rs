@@ -119,6 +119,9 @@ impl Application {
         let limits = state.config.limits.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    crate::telemetry::request_span,
+                ))
                 .app_data(state.clone())
                 .configure(ingest::routes)
                 .configure(crate::api::routes)

@@ -55,6 +55,7 @@ pub struct Prepared {
 }
 
 /// Turns an envelope into rows. Fails (4xx) on the first item that is malformed or too large.
+#[tracing::instrument(level = "debug", skip_all, fields(project_id = received.project_id))]
 pub fn prepare(
     envelope: &Envelope,
     received: &Received,
@@ -127,6 +128,7 @@ pub fn prepare(
 }
 
 /// Queues the rows and waits for their COMMIT.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn commit(writer: &Writer, job: WriteJob) -> Result<(), IngestError> {
     if job.is_empty() {
         return Ok(());

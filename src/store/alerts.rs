@@ -139,6 +139,7 @@ async fn alerts_last_hour(
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn alert_settings(&self, project_id: i64) -> Result<AlertSettings, StoreError> {
         let row = sqlx::query_as(
             "SELECT on_new, on_regression, on_spike, spike_min_count, spike_ratio, spike_z,
@@ -152,6 +153,7 @@ impl Store {
         Ok(row.unwrap_or_default())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_alert_settings(
         &self,
         project_id: i64,
@@ -181,6 +183,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn alert_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT value FROM alert_cursors WHERE name = ?")
@@ -190,6 +193,7 @@ impl Store {
         )
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_alert_cursor(&self, name: &str, value: i64) -> Result<(), StoreError> {
         sqlx::query("INSERT OR REPLACE INTO alert_cursors (name, value) VALUES (?, ?)")
             .bind(name)
@@ -199,6 +203,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn max_issue_id(&self) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM issues")
@@ -208,6 +213,7 @@ impl Store {
     }
 
     /// Issues created after `id`, oldest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issues_after(&self, id: i64, limit: i64) -> Result<Vec<AlertIssue>, StoreError> {
         let sql = format!("{ALERT_ISSUE} WHERE i.id > ? ORDER BY i.id LIMIT ?");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -218,6 +224,7 @@ impl Store {
     }
 
     /// Issues that regressed at or after `since_ms`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn regressed_since(&self, since_ms: i64) -> Result<Vec<AlertIssue>, StoreError> {
         let sql = format!(
             "{ALERT_ISSUE} WHERE i.regressed_at >= ? AND i.status = 'unresolved' ORDER BY i.regressed_at"
@@ -228,6 +235,7 @@ impl Store {
             .await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn alert_issue(&self, id: i64) -> Result<Option<AlertIssue>, StoreError> {
         let sql = format!("{ALERT_ISSUE} WHERE i.id = ?");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -237,6 +245,7 @@ impl Store {
     }
 
     /// Issues with events since `since_minute`, and those whose rate rules wait to re-arm.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn rate_candidates(&self, since_minute: i64) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT issue_id FROM issue_minutes WHERE minute >= ?
@@ -248,6 +257,7 @@ impl Store {
     }
 
     /// (minute, count) of an issue since `since_minute`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_minutes_since(
         &self,
         issue_id: i64,
@@ -262,6 +272,7 @@ impl Store {
         .await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn alert_episode(&self, issue_id: i64, rule: &str) -> Result<Episode, StoreError> {
         let row: Option<(Option<i64>, bool)> = sqlx::query_as(
             "SELECT last_fired, armed FROM alert_state WHERE issue_id = ? AND rule = ?",
@@ -278,6 +289,7 @@ impl Store {
             .unwrap_or_default())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_alert_episode(
         &self,
         issue_id: i64,
@@ -295,6 +307,7 @@ impl Store {
     }
 
     /// An issue ignored until it escalates comes back: unresolved, escalating.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn escalate_issue(&self, issue_id: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE issues SET status = 'unresolved', substatus = 'escalating'
@@ -306,6 +319,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user_emails(&self) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT email FROM users ORDER BY id")
             .fetch_all(&self.pool)
@@ -314,6 +328,7 @@ impl Store {
 
     /// Writes an alert before anything is sent. `status`: `pending`, or `mail_off`. Past the
     /// project's hourly cap it is recorded as `capped` and listed in the hour's summary email.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_alert(
         &self,
         alert: &NewAlert,
@@ -382,6 +397,7 @@ impl Store {
     /// A webhook delivery of an alert: the JSON `payload` POSTed to `url`, retried like mail,
     /// and held to the same hourly limit: past it the alert is kept as `capped` and listed in
     /// the hour's one digest POST (`{"rule": "digest", "text": …, "alerts": [subjects]}`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_webhook(
         &self,
         alert: &NewAlert,
@@ -448,6 +464,7 @@ impl Store {
     }
 
     /// Alerts of `channel` (`email`, `webhook`) whose (next) attempt is due.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn due_alerts(
         &self,
         channel: &str,
@@ -467,6 +484,7 @@ impl Store {
     }
 
     /// Moves an alert's next attempt to `until` before it is sent (see the sender).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_alert(&self, id: i64, until: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE alert_log SET next_attempt_at = ? WHERE id = ?")
             .bind(until)
@@ -476,6 +494,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn alert_sent(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE alert_log SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL
@@ -489,6 +508,7 @@ impl Store {
     }
 
     /// A failed attempt: retried at `retry_at`, or given up (`failed`) when `None`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn alert_attempt_failed(
         &self,
         id: i64,
@@ -511,6 +531,7 @@ impl Store {
     }
 
     /// An issue's alerts, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_alerts(&self, issue_id: i64) -> Result<Vec<AlertRecord>, StoreError> {
         let sql = format!("{ALERT_RECORD} WHERE issue_id = ? ORDER BY id DESC LIMIT 50");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -520,6 +541,7 @@ impl Store {
     }
 
     /// Every alert of a project, oldest first (tests and the API).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn project_alerts(&self, project_id: i64) -> Result<Vec<AlertRecord>, StoreError> {
         let sql = format!("{ALERT_RECORD} WHERE project_id = ? ORDER BY id");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))

@@ -63,6 +63,7 @@ const COUNTER_CHECKS: [(&str, &str); 6] = [
 
 impl Store {
     /// Runs every check; returns what disagrees (nothing when all is well).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn check(&self) -> Result<Vec<Finding>, StoreError> {
         let mut findings = Vec::new();
         let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
@@ -95,6 +96,7 @@ impl Store {
 
     /// Writes a consistent copy of the database to `path` (which must not exist) while it
     /// keeps serving: one read transaction, so writers go on (WAL).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError> {
         if path.exists() {
             return Err(StoreError::Invalid(format!(

@@ -157,6 +157,7 @@ impl Dictionaries {
 
 impl Store {
     /// The dictionary with this id, loaded once.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn dictionary(&self, id: u32) -> Result<Option<Arc<Dictionary>>, StoreError> {
         if let Some(found) = self.dictionaries.get(id) {
             return Ok(Some(found));
@@ -192,6 +193,7 @@ impl Store {
 
     /// Keeps a newly trained dictionary and makes it the project's current one; false when a
     /// dictionary of that id exists already (ids are zstd's random 32-bit numbers).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_dictionary(
         &self,
         project_id: i64,
@@ -234,6 +236,7 @@ impl Store {
 
     /// Projects with at least `min_events` stored and no dictionary made since
     /// `trained_before` (unix ms): a first one is due, or a fresh one.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn projects_due_for_dictionary(
         &self,
         min_events: u64,
@@ -251,6 +254,7 @@ impl Store {
 
     /// Up to `limit` of the project's newest events, as stored, looked for among the newest
     /// `window` events of all projects (a bounded scan by id).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent_event_blobs(
         &self,
         project_id: i64,
@@ -271,6 +275,7 @@ impl Store {
 
     /// The next events (id, blob) a project stored before its first dictionary, at most
     /// `limit`, and the id to go on from; none when all are rewritten.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_to_rewrite(
         &self,
         project_id: i64,
@@ -303,6 +308,7 @@ impl Store {
     }
 
     /// Projects whose events stored before their first dictionary are not all rewritten yet.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn projects_to_rewrite(&self) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT project_id FROM event_recompression WHERE next_id < end_id ORDER BY project_id",
@@ -313,6 +319,7 @@ impl Store {
 
     /// Deletes dictionaries no stored event can use any more: those with a newer one made
     /// (an hour's margin for events in flight) before the oldest stored event arrived.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_unused_dictionaries(&self) -> Result<u64, StoreError> {
         Ok(sqlx::query(
             "DELETE FROM zstd_dicts WHERE id IN (

@@ -60,6 +60,7 @@ pub(super) const EVENT_COLUMNS: &str = "project_id, event_id, issue_id, timestam
 
 impl Store {
     /// A project's issues, most recently seen first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_issues(&self, project_id: i64) -> Result<Vec<StoredIssue>, StoreError> {
         let sql = format!(
             "SELECT {ISSUE_COLUMNS} FROM issues WHERE project_id = ? ORDER BY last_seen DESC, id DESC"
@@ -70,6 +71,7 @@ impl Store {
             .await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_issue(&self, issue_id: i64) -> Result<Option<StoredIssue>, StoreError> {
         let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE id = ?");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -78,6 +80,7 @@ impl Store {
             .await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_event(
         &self,
         project_id: i64,
@@ -94,6 +97,7 @@ impl Store {
     }
 
     /// An issue's events, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_issue_events(
         &self,
         issue_id: i64,
@@ -111,6 +115,7 @@ impl Store {
     }
 
     /// Every stored event id of a project (tests and the durability check).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_ids(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT event_id FROM events WHERE project_id = ?")
@@ -121,6 +126,7 @@ impl Store {
     }
 
     /// (key, value, count) of an issue's tags, most frequent first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_tags(
         &self,
         issue_id: i64,
@@ -140,6 +146,7 @@ impl Store {
     }
 
     /// Tag rows not yet folded into `issue_tags` (the writer folds them every quarter second).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn pending_tag_rows(&self) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM issue_tags_pending")
@@ -149,6 +156,7 @@ impl Store {
     }
 
     /// Sum of an issue's minute and hour counters (equals `times_seen`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_minute_total(&self, issue_id: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COALESCE(SUM(count), 0) FROM (
@@ -162,6 +170,7 @@ impl Store {
     }
 
     /// (filename, attachment_type, size, bytes) of the attachments stored for an event.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_attachments(
         &self,
         project_id: i64,
@@ -177,6 +186,7 @@ impl Store {
     }
 
     /// (event_id, name, email, comments) of a project's user reports and feedback.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user_reports(
         &self,
         project_id: i64,
@@ -192,6 +202,7 @@ impl Store {
 
 impl Store {
     /// How many of these event ids a project has stored.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_events(
         &self,
         project_id: i64,

@@ -116,6 +116,7 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
 
 impl Store {
     /// One page of issues and how many match in all.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_issues(
         &self,
         filter: &IssueFilter,
@@ -154,6 +155,7 @@ impl Store {
 
     /// Events per bucket of `bucket_minutes`, `buckets` of them ending with the one holding
     /// `now_minute`, for each issue (oldest bucket first).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_counts(
         &self,
         issue_ids: &[i64],
@@ -203,6 +205,7 @@ impl Store {
 
     /// Rolls minute buckets before `before_minute` up into hours, in one transaction (the
     /// writer only ever adds to the current minutes).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn roll_up_minutes(&self, before_minute: i64) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -224,6 +227,7 @@ impl Store {
     }
 
     /// (project id, events) received during `minute`, for every project with events.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_per_project(&self, minute: i64) -> Result<Vec<(i64, i64)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT i.project_id, SUM(m.count) FROM issue_minutes m JOIN issues i ON i.id = m.issue_id
@@ -235,6 +239,7 @@ impl Store {
     }
 
     /// A project's events per minute over the `minutes` up to `now_minute` (oldest first).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn project_minutes(
         &self,
         project_id: i64,
@@ -262,6 +267,7 @@ impl Store {
 
     /// Sets the status of these issues (of any project the caller may see); returns how many
     /// changed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_issue_status(
         &self,
         issue_ids: &[i64],
@@ -289,6 +295,7 @@ impl Store {
     }
 
     /// An issue's event: this one, or the latest.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_event(
         &self,
         issue_id: i64,
@@ -312,6 +319,7 @@ impl Store {
     }
 
     /// The issue `short_id` of a project (`SHOP-12` is project `shop`, short id 12).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_by_short_id(
         &self,
         project_id: i64,
@@ -327,6 +335,7 @@ impl Store {
     }
 
     /// An issue's first (`oldest`) or last event.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_edge_event(
         &self,
         issue_id: i64,
@@ -345,6 +354,7 @@ impl Store {
     }
 
     /// A page of an issue's events (`issue_id`) or a project's (`project_id`), newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_page(
         &self,
         project_id: Option<i64>,
@@ -376,6 +386,7 @@ impl Store {
     }
 
     /// The event ids just older and just newer than this one in its issue (time, then arrival).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn neighbour_events(
         &self,
         issue_id: i64,
@@ -406,6 +417,7 @@ impl Store {
 
     /// The `n`-th attachment (0-based, in arrival order) of an event:
     /// (filename, content type, bytes).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_attachment(
         &self,
         project_id: i64,
@@ -424,6 +436,7 @@ impl Store {
     }
 
     /// (name, email, comments) of the feedback sent about an event.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_feedback(
         &self,
         project_id: i64,

@@ -87,6 +87,7 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating when missing) the database and brings its schema up to date.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open(config: &Config) -> Result<Store, StoreError> {
         let options = connect_options(&config.database_url, config.sqlite_synchronous)?;
         // Readers get a smaller page cache than the writer: four of them would otherwise hold
@@ -154,6 +155,7 @@ impl Store {
     }
 
     /// True while the database answers a trivial query.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
@@ -163,6 +165,7 @@ impl Store {
     /// holds. When the WAL reaches [`WAL_FRAMES`] the writer's own checkpoint finds almost
     /// everything copied, and the WAL starts over. The server calls this every 250 ms, and
     /// back to back when the WAL is about to start over (see [`Store::wal_starts_over_soon`]).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn checkpoint(&self) -> Result<i64, StoreError> {
         let (_busy, frames, _copied): (i64, i64, i64) =
             sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
@@ -179,6 +182,7 @@ impl Store {
         frames >= WAL_FRAMES / 8 * 7
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -32,6 +32,7 @@ pub struct NewProject {
 
 impl Store {
     /// Creates a project with one active key. Names are slugs: `[a-z0-9][a-z0-9_-]*`, ≤ 50 chars.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_project(
         &self,
         new: &NewProject,
@@ -86,6 +87,7 @@ impl Store {
     }
 
     /// Every project with its keys, in id order.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_projects(&self) -> Result<Vec<(Project, Vec<ProjectKey>)>, StoreError> {
         let projects: Vec<Project> =
             sqlx::query_as("SELECT id, name, created_at FROM projects ORDER BY id")
@@ -112,6 +114,7 @@ impl Store {
 
     /// The project whose slug is `slug_or_id`, or whose id it is in decimal (the lowest id when
     /// both match): `{project}` in an API path.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_project(&self, slug_or_id: &str) -> Result<Option<Project>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, name, created_at FROM projects
@@ -123,6 +126,7 @@ impl Store {
     }
 
     /// The project whose slug is `slug` in any ASCII case: the project of a short id (`SHOP-12`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_project_nocase(&self, slug: &str) -> Result<Option<Project>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, name, created_at FROM projects
@@ -133,6 +137,7 @@ impl Store {
         .await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_project(&self, id: i64) -> Result<Option<Project>, StoreError> {
         Ok(
             sqlx::query_as("SELECT id, name, created_at FROM projects WHERE id = ?")
@@ -143,6 +148,7 @@ impl Store {
     }
 
     /// A project's keys, in id order (as [`Store::list_projects`] gives them).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn project_keys(&self, project_id: i64) -> Result<Vec<ProjectKey>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT project_id, public_key, secret_key, active, rate_limit_count, rate_limit_window
@@ -154,6 +160,7 @@ impl Store {
     }
 
     /// The key with this public part, if any (active or not).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_key(&self, public_key: &str) -> Result<Option<ProjectKey>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT project_id, public_key, secret_key, active, rate_limit_count, rate_limit_window
@@ -165,6 +172,7 @@ impl Store {
     }
 
     /// A project's grouping rules: (stack-trace rules, fingerprint rules), empty when unset.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn grouping_rules(&self, project_id: i64) -> Result<(String, String), StoreError> {
         Ok(
             sqlx::query_as("SELECT stacktrace_rules, fingerprint_rules FROM projects WHERE id = ?")
@@ -177,6 +185,7 @@ impl Store {
 
     /// Replaces a project's grouping rules (`None` keeps one as it is); false if no such
     /// project. The caller has checked that the texts parse.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_grouping_rules(
         &self,
         name: &str,
@@ -196,6 +205,7 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_key_active(&self, public_key: &str, active: bool) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE project_keys SET active = ? WHERE public_key = ?")
             .bind(active)
@@ -206,6 +216,7 @@ impl Store {
     }
 
     /// Creates the project `default` when the database has no project at all.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ensure_default_project(
         &self,
     ) -> Result<Option<(Project, ProjectKey)>, StoreError> {

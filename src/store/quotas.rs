@@ -63,6 +63,7 @@ fn to_column(value: Option<u64>) -> Result<Option<i64>, StoreError> {
 
 impl Store {
     /// Sets (or with `None` clears) a key's rate limit; false if no such key.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_key_rate_limit(
         &self,
         public_key: &str,
@@ -79,6 +80,7 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn project_quotas(&self, project_id: i64) -> Result<ProjectQuotas, StoreError> {
         let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
             "SELECT daily_event_cap, attachment_bytes_cap FROM projects WHERE id = ?",
@@ -94,6 +96,7 @@ impl Store {
     }
 
     /// Replaces a project's caps; false if no such project.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_project_quotas(
         &self,
         project_id: i64,
@@ -112,6 +115,7 @@ impl Store {
 
     /// Events a project received from `minute` (unix minutes) on, counters still pending
     /// included: where the daily cap starts after a restart.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_received_since(
         &self,
         project_id: i64,
@@ -131,6 +135,7 @@ impl Store {
     }
 
     /// Bytes of attachments a project stores now.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn attachment_bytes(&self, project_id: i64) -> Result<u64, StoreError> {
         let n: Option<i64> =
             sqlx::query_scalar("SELECT attachment_bytes FROM project_usage WHERE project_id = ?")

@@ -170,6 +170,7 @@ pub struct ProjectUsage {
 
 impl Store {
     /// Ids of the oldest events received before `received_before`, at most `limit`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_received_before(
         &self,
         received_before: i64,
@@ -185,6 +186,7 @@ impl Store {
     }
 
     /// Ids of the oldest events, at most `limit`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn oldest_events(&self, limit: u32) -> Result<Vec<i64>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT id FROM events ORDER BY id LIMIT ?")
@@ -195,6 +197,7 @@ impl Store {
     }
 
     /// Ids of attachments stored before `created_before`, oldest first, at most `limit`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn attachments_created_before(
         &self,
         created_before: i64,
@@ -212,6 +215,7 @@ impl Store {
 
     /// Ids of issues last seen before `last_seen_before`, at most `limit` (by project, through
     /// the index on project and last seen).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issues_last_seen_before(
         &self,
         last_seen_before: i64,
@@ -228,6 +232,7 @@ impl Store {
     }
 
     /// Issues seen more than `times` times: the only ones that can hold more events than that.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issues_seen_more_than(&self, times: u64) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT i.id FROM projects p JOIN issues i ON i.project_id = p.id AND i.times_seen > ?",
@@ -239,6 +244,7 @@ impl Store {
 
     /// Ids of an issue's events beyond its newest `keep`, oldest last, at most `limit`; the
     /// issue's oldest stored event (its first, while it is kept) is never among them.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_beyond(
         &self,
         issue_id: i64,
@@ -258,6 +264,7 @@ impl Store {
     }
 
     /// How many of an issue's events are stored.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn stored_events(&self, issue_id: i64) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE issue_id = ?")
@@ -268,6 +275,7 @@ impl Store {
     }
 
     /// The database file's size in pages.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn file_size(&self) -> Result<FileSize, StoreError> {
         let (page_size, pages, free_pages): (i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT page_size FROM pragma_page_size()),
@@ -284,6 +292,7 @@ impl Store {
     }
 
     /// What each project holds, by project id.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn project_usage(&self) -> Result<Vec<ProjectUsage>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT p.id AS project_id, COALESCE(u.events, 0) AS events,

@@ -31,6 +31,7 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 
 impl Store {
     /// A new session for `user_id`; returns the token for the cookie (not stored).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_session(&self, user_id: i64) -> Result<String, StoreError> {
         let token = format!(
             "{}{}",
@@ -51,6 +52,7 @@ impl Store {
     }
 
     /// The user of a live session; an expired one is deleted and answers `None`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn session_user(
         &self,
         token: &str,
@@ -89,6 +91,7 @@ impl Store {
     }
 
     /// Signs one session out.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id = ?")
             .bind(hash(token))
@@ -99,6 +102,7 @@ impl Store {
 
     /// Sets a user's password and ends every session of theirs, in one transaction; returns
     /// how many sessions ended. Unknown users are an error.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_password(&self, user_id: i64, password: &str) -> Result<u64, StoreError> {
         let hash = new_password_hash(password).await?;
         let mut tx = self.pool.begin().await?;
@@ -121,6 +125,7 @@ impl Store {
     }
 
     /// Deletes sessions past the lifetime or the idle timeout at `now` (run now and then).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn end_expired_sessions(
         &self,
         policy: SessionPolicy,

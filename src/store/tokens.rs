@@ -84,6 +84,7 @@ pub(super) fn hash(token: &str) -> String {
 
 impl Store {
     /// Creates a token; returns it (the only time it is seen) and its record.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_token(
         &self,
         name: &str,
@@ -126,6 +127,7 @@ impl Store {
 
     /// The live token with this secret. Its `last_used` is written at most once a minute: an
     /// API call should not be a write beside the ingest writer.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_token(&self, token: &str) -> Result<Option<ApiToken>, StoreError> {
         let found: Option<ApiToken> = sqlx::query_as(
             "SELECT id, name, scopes, created_at, last_used FROM api_tokens
@@ -147,6 +149,7 @@ impl Store {
         Ok(found)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, name, scopes, created_at, last_used FROM api_tokens WHERE revoked = 0 ORDER BY id",
@@ -156,6 +159,7 @@ impl Store {
     }
 
     /// Revokes a token; false if there was no live token with that id.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
         Ok(
             sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = ? AND revoked = 0")

@@ -54,6 +54,7 @@ pub fn check_password(password: &str) -> Result<(), StoreError> {
 
 impl Store {
     /// Creates an account; the email must look like one and be unused.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_user(
         &self,
         email: &str,
@@ -85,12 +86,14 @@ impl Store {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_users(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
             .await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_user(&self, id: i64) -> Result<Option<User>, StoreError> {
         Ok(
             sqlx::query_as("SELECT id, email, is_admin FROM users WHERE id = ?")
@@ -100,6 +103,7 @@ impl Store {
         )
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_user(&self, email: &str) -> Result<Option<User>, StoreError> {
         Ok(
             sqlx::query_as("SELECT id, email, is_admin FROM users WHERE email = ?")
@@ -111,6 +115,7 @@ impl Store {
 
     /// The user whose email and password these are. Unknown emails cost a hash as well, so
     /// that timing does not tell which emails exist.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn authenticate(
         &self,
         email: &str,
@@ -145,6 +150,7 @@ impl Store {
 
     /// A random secret of `len` bytes created on first use and kept in the database, so that
     /// every node and every restart share it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
         let fresh: Vec<u8> = std::iter::repeat_with(|| *uuid::Uuid::new_v4().as_bytes())
             .flatten()

@@ -147,6 +147,7 @@ impl Writer {
     }
 
     /// Queues a job and waits until it is committed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn submit(&self, job: WriteJob) -> Result<(), SubmitError> {
         let (done, committed) = oneshot::channel();
         self.tx
@@ -164,6 +165,7 @@ impl Writer {
 
     /// Queues a chore (waiting for room in the queue, unlike a write) and waits until it is
     /// done: how many rows or pages it deleted.
+    #[tracing::instrument(level = "debug", skip_all, fields(?chore))]
     pub async fn chore(&self, chore: Chore) -> Result<u64, SubmitError> {
         let (done, finished) = oneshot::channel();
         self.tx
