@@ -165,7 +165,10 @@ impl Trainer {
             return Ok(0);
         };
         let mut rewritten = 0;
-        while let Some((rows, next_id)) = self
+        while let Some(compression::RewriteChunk {
+            blobs: rows,
+            next_id,
+        }) = self
             .store
             .events_to_rewrite(project_id, REWRITE_CHUNK)
             .await?

@@ -155,6 +155,15 @@ impl Dictionaries {
     }
 }
 
+/// Events to compress again with their project's dictionary.
+#[derive(Debug)]
+pub struct RewriteChunk {
+    /// (event row id, stored blob)
+    pub blobs: Vec<(i64, Vec<u8>)>,
+    /// Where the next chunk starts.
+    pub next_id: i64,
+}
+
 impl Store {
     /// The dictionary with this id, loaded once.
     #[tracing::instrument(level = "debug", skip_all)]
@@ -273,14 +282,14 @@ impl Store {
         .await?)
     }
 
-    /// The next events (id, blob) a project stored before its first dictionary, at most
-    /// `limit`, and the id to go on from; none when all are rewritten.
+    /// The next events a project stored before its first dictionary, at most `limit`; none
+    /// when all are rewritten.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_to_rewrite(
         &self,
         project_id: i64,
         limit: u32,
-    ) -> Result<Option<(Vec<(i64, Vec<u8>)>, i64)>, StoreError> {
+    ) -> Result<Option<RewriteChunk>, StoreError> {
         let Some((next, end)): Option<(i64, i64)> = sqlx::query_as(
             "SELECT next_id, end_id FROM event_recompression WHERE project_id = ? AND next_id < end_id",
         )
@@ -304,7 +313,10 @@ impl Store {
             Some((id, _)) if rows.len() == limit as usize => id + 1,
             _ => end,
         };
-        Ok(Some((rows, next)))
+        Ok(Some(RewriteChunk {
+            blobs: rows,
+            next_id: next,
+        }))
     }
 
     /// Projects whose events stored before their first dictionary are not all rewritten yet.

@@ -4,6 +4,32 @@ use sqlx::FromRow;
 
 use super::{Store, StoreError};
 
+/// An attachment as listed with its event (its bytes are read one at a time, on download).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct AttachmentInfo {
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub attachment_type: String,
+    pub size: i64,
+}
+
+/// One attachment whole, to download.
+#[derive(Debug, Clone, FromRow)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub data: Vec<u8>,
+}
+
+/// A user report or feedback, about an event when `event_id` is known.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct UserReport {
+    pub event_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub comments: String,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct StoredIssue {
     pub id: i64,
@@ -169,15 +195,16 @@ impl Store {
         .await?)
     }
 
-    /// (filename, attachment_type, size, bytes) of the attachments stored for an event.
+    /// The attachments stored for an event, in arrival order, without their bytes.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_attachments(
         &self,
         project_id: i64,
         event_id: &str,
-    ) -> Result<Vec<(String, String, i64, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<AttachmentInfo>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT filename, attachment_type, size, data FROM attachments WHERE project_id = ? AND event_id = ? ORDER BY id",
+            "SELECT filename, content_type, attachment_type, size FROM attachments
+             WHERE project_id = ? AND event_id = ? ORDER BY id",
         )
         .bind(project_id)
         .bind(event_id)
@@ -185,12 +212,9 @@ impl Store {
         .await?)
     }
 
-    /// (event_id, name, email, comments) of a project's user reports and feedback.
+    /// A project's user reports and feedback, oldest first.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn user_reports(
-        &self,
-        project_id: i64,
-    ) -> Result<Vec<(Option<String>, Option<String>, Option<String>, String)>, StoreError> {
+    pub async fn user_reports(&self, project_id: i64) -> Result<Vec<UserReport>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT event_id, name, email, comments FROM user_reports WHERE project_id = ? ORDER BY id",
         )

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::events::{EVENT_COLUMNS, ISSUE_COLUMNS, StoredEvent, StoredIssue};
+use super::events::{
+    Attachment, EVENT_COLUMNS, ISSUE_COLUMNS, StoredEvent, StoredIssue, UserReport,
+};
 use super::{Store, StoreError};
 
 /// Which issues to list (every field narrows the list).
@@ -415,15 +417,14 @@ impl Store {
         Ok((older, newer))
     }
 
-    /// The `n`-th attachment (0-based, in arrival order) of an event:
-    /// (filename, content type, bytes).
+    /// The `n`-th attachment (0-based, in arrival order) of an event.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_attachment(
         &self,
         project_id: i64,
         event_id: &str,
         n: i64,
-    ) -> Result<Option<(String, Option<String>, Vec<u8>)>, StoreError> {
+    ) -> Result<Option<Attachment>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT filename, content_type, data FROM attachments
              WHERE project_id = ? AND event_id = ? ORDER BY id LIMIT 1 OFFSET ?",
@@ -435,15 +436,15 @@ impl Store {
         .await?)
     }
 
-    /// (name, email, comments) of the feedback sent about an event.
+    /// The feedback sent about an event, oldest first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_feedback(
         &self,
         project_id: i64,
         event_id: &str,
-    ) -> Result<Vec<(Option<String>, Option<String>, String)>, StoreError> {
+    ) -> Result<Vec<UserReport>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT name, email, comments FROM user_reports
+            "SELECT event_id, name, email, comments FROM user_reports
              WHERE project_id = ? AND event_id = ? ORDER BY id",
         )
         .bind(project_id)

@@ -448,21 +448,21 @@ async fn issue(
             .await?
             .into_iter()
             .enumerate()
-            .map(|(n, (filename, attachment_type, size, _))| AttachmentLink {
+            .map(|(n, a)| AttachmentLink {
                 url: format!("/issues/{id}/events/{}/attachments/{n}", stored.event_id),
-                filename,
-                attachment_type,
-                size,
+                filename: a.filename,
+                attachment_type: a.attachment_type,
+                size: a.size,
             })
             .collect();
         let feedback = store
             .event_feedback(stored.project_id, &stored.event_id)
             .await?
             .into_iter()
-            .map(|(name, email, comments)| Feedback {
-                name,
-                email,
-                comments,
+            .map(|r| Feedback {
+                name: r.name,
+                email: r.email,
+                comments: r.comments,
             })
             .collect();
         (older, newer) = store.neighbour_events(id, &stored.event_id).await?;
@@ -542,7 +542,7 @@ async fn attachment(
     signed_in(&req, &session, &state).await?;
     let (id, event_id, n) = path.into_inner();
     let issue = state.store.get_issue(id).await?.ok_or(WebError::NotFound)?;
-    let (filename, _, data) = state
+    let crate::store::events::Attachment { filename, data, .. } = state
         .store
         .event_attachment(issue.project_id, &event_id, n)
         .await?

@@ -218,7 +218,7 @@ async fn every_captured_request_is_accepted_and_its_events_stored() {
     assert_eq!(attachments, expected_attachments);
     let reports = app.store.user_reports(1).await.unwrap();
     assert_eq!(reports.len(), 1, "the node feedback item");
-    assert_eq!(reports[0].3, "It broke!");
+    assert_eq!(reports[0].comments, "It broke!");
     app.stop().await;
 }
 
