@@ -12,6 +12,7 @@
 //! At most [`MAX_TERMS`] terms of at most [`MAX_TERM_CHARS`] characters each: every term is a
 //! condition of the query, and a longer one matches nothing a tag or title can hold.
 
+use crate::store::issue_state::Status;
 use crate::store::issues::IssueFilter;
 
 /// The query shown when none is given, as in Sentry.
@@ -54,7 +55,7 @@ fn terms(query: &str) -> Vec<String> {
 /// The filter a query asks for (the project is the caller's).
 pub fn parse(query: &str) -> Result<IssueFilter, SearchError> {
     let mut filter = IssueFilter {
-        status: Some("unresolved".into()),
+        status: Some(Status::Unresolved),
         ..IssueFilter::default()
     };
     let terms = terms(query);
@@ -76,8 +77,9 @@ pub fn parse(query: &str) -> Result<IssueFilter, SearchError> {
             continue;
         };
         match (key, value) {
-            ("is", "unresolved" | "resolved" | "ignored") => filter.status = Some(value.into()),
-            ("is", "archived") => filter.status = Some("ignored".into()),
+            ("is", "unresolved") => filter.status = Some(Status::Unresolved),
+            ("is", "resolved") => filter.status = Some(Status::Resolved),
+            ("is", "ignored" | "archived") => filter.status = Some(Status::Ignored),
             ("is", "all" | "any") => filter.status = None,
             ("level", level) => filter.level = Some(level.to_lowercase()),
             ("has", "user") => filter.has_user = true,
@@ -98,7 +100,7 @@ mod tests {
             r#"is:resolved level:ERROR release:"shop@2.4 beta" has:user environment:prod timeout db"#,
         )
         .unwrap();
-        assert_eq!(f.status.as_deref(), Some("resolved"));
+        assert_eq!(f.status, Some(Status::Resolved));
         assert_eq!(f.level.as_deref(), Some("error"));
         assert!(f.has_user);
         assert_eq!(
@@ -113,7 +115,7 @@ mod tests {
 
     #[test]
     fn defaults_and_odd_input() {
-        assert_eq!(parse("").unwrap().status.as_deref(), Some("unresolved"));
+        assert_eq!(parse("").unwrap().status, Some(Status::Unresolved));
         assert_eq!(parse("is:all").unwrap().status, None);
         let f = parse(r#"http://x.io/a ":" "two words" is:nonsense <script>"#).unwrap();
         assert_eq!(

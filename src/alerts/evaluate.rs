@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use super::MAX_COOLDOWN_MINUTES;
 use super::message::{self, Reason};
 use crate::rates::{self, Episode, SpikeThresholds, Window};
-use crate::store::alerts::{AlertIssue, AlertSettings, NewAlert};
+use crate::store::alerts::{AlertIssue, AlertSettings, Delivery, NewAlert};
+use crate::store::issue_state::{Status, Substatus};
 use crate::store::writer::WriterStats;
 use crate::store::{Store, StoreError};
 use crate::time;
@@ -91,7 +92,7 @@ async fn evaluate(
     for issue in store.issues_after(cursor, 500).await? {
         last = issue.id;
         let settings = store.alert_settings(issue.project_id).await?;
-        if settings.on_new && issue.status != "ignored" {
+        if settings.on_new && issue.status != Status::Ignored {
             let key = format!("new:{}", issue.id);
             recorder.record(&issue, &settings, Reason::New, key).await?;
         }
@@ -136,8 +137,7 @@ async fn evaluate(
             .issue_minutes_since(issue.id, now_minute - 25 * time::MINUTES_PER_HOUR)
             .await?;
         let cooldown = settings.cooldown_minutes.clamp(1, MAX_COOLDOWN_MINUTES) * time::MINUTE_MS;
-        let until_escalating =
-            issue.status == "ignored" && issue.substatus == "archived_until_escalating";
+        let until_escalating = issue.substatus == Substatus::ArchivedUntilEscalating;
 
         let window = Window::at(&minutes, now_minute, time::minute_of(issue.first_seen));
         let thresholds = SpikeThresholds {
@@ -156,7 +156,7 @@ async fn evaluate(
             };
             let key = format!("escalating:{}:{now_minute}", issue.id);
             recorder.record(&issue, &settings, reason, key).await?;
-        } else if fire && settings.on_spike && issue.status != "ignored" {
+        } else if fire && settings.on_spike && issue.status != Status::Ignored {
             let reason = Reason::Spike {
                 count: window.current,
                 usual: window.baseline,
@@ -179,7 +179,7 @@ async fn evaluate(
             );
             let previous: Episode = store.alert_episode(issue.id, "frequency").await?;
             let (fire, episode) = previous.step(over, now, cooldown);
-            if fire && issue.status != "ignored" {
+            if fire && issue.status != Status::Ignored {
                 let reason = Reason::Frequency {
                     count,
                     minutes: span,
@@ -242,9 +242,9 @@ impl Recorder<'_> {
             body_html,
         };
         let status = if mail_on && !alert.recipients.is_empty() {
-            "pending"
+            Delivery::Pending
         } else {
-            "mail_off"
+            Delivery::MailOff
         };
         let recorded = store
             .record_alert(&alert, status, now, settings.max_emails_per_hour)

@@ -96,7 +96,7 @@ pub fn compose(issue: &AlertIssue, reason: &Reason, link: &str) -> (String, Stri
     let frame = top_frame(&issue.metadata);
     let rows: Vec<(&str, String)> = [
         ("Project", issue.project.clone()),
-        ("Level", issue.level.clone()),
+        ("Level", issue.level.to_string()),
         ("Culprit", issue.culprit.clone()),
         ("First seen", utc(issue.first_seen)),
         ("Last seen", utc(issue.last_seen)),
@@ -196,6 +196,7 @@ fn one_line(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::issue_state::{Level, Status, Substatus};
 
     fn issue() -> AlertIssue {
         AlertIssue {
@@ -205,9 +206,9 @@ mod tests {
             short_id: 12,
             title: "DatabaseError: <script>x</script>\nsecond line".into(),
             culprit: "app.users in load_user".into(),
-            level: "error".into(),
-            status: "unresolved".into(),
-            substatus: "new".into(),
+            level: Level::Error,
+            status: Status::Unresolved,
+            substatus: Substatus::New,
             first_seen: 1_795_312_455_000,
             last_seen: 1_795_312_455_000,
             times_seen: 1204,

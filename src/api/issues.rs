@@ -21,6 +21,7 @@ use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
 use crate::app::AppState;
 use crate::format::field as get;
 use crate::store::events::StoredIssue;
+use crate::store::issue_state::Status;
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::now_ms;
 use crate::store::projects::Project;
@@ -199,7 +200,13 @@ pub async fn bulk_update(
     let targets: Vec<i64> = if ids.is_empty() {
         let mut filter = crate::issue_search::parse(get(&query, "query").unwrap_or(""))
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        filter.status = get(&query, "status").map(str::to_owned);
+        filter.status = match get(&query, "status") {
+            Some(s) => Some(
+                Status::parse(s)
+                    .ok_or_else(|| ApiError::BadRequest(format!("unknown status {s:?}")))?,
+            ),
+            None => None,
+        };
         filter.projects = vec![project.id];
         let (found, _) = state
             .store

@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::issue_state::{Level, Status, Substatus};
 use super::{Store, StoreError};
 use crate::rates::Episode;
 
@@ -54,9 +55,9 @@ pub struct AlertIssue {
     pub short_id: i64,
     pub title: String,
     pub culprit: String,
-    pub level: String,
-    pub status: String,
-    pub substatus: String,
+    pub level: Level,
+    pub status: Status,
+    pub substatus: Substatus,
     pub first_seen: i64,
     pub last_seen: i64,
     pub times_seen: i64,
@@ -96,6 +97,33 @@ pub enum Recorded {
 }
 
 /// A logged alert, as the issue page lists it and the mailer sends it.
+/// Where an alert's delivery stands (`alert_log.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Due (or retrying, after `attempts` failures).
+    Pending,
+    Sent,
+    /// Given up after its last attempt.
+    Failed,
+    /// Recorded only: no SMTP server is set, or nobody to mail.
+    MailOff,
+    /// Past the project's hourly limit: listed in the hour's digest instead.
+    Capped,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Pending => "pending",
+            Delivery::Sent => "sent",
+            Delivery::Failed => "failed",
+            Delivery::MailOff => "mail_off",
+            Delivery::Capped => "capped",
+        }
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct AlertRecord {
     pub id: i64,
@@ -110,7 +138,7 @@ pub struct AlertRecord {
     /// `email` or `webhook`.
     pub channel: String,
     pub created_at: i64,
-    pub status: String,
+    pub status: Delivery,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub sent_at: Option<i64>,
@@ -326,13 +354,13 @@ impl Store {
             .await?)
     }
 
-    /// Writes an alert before anything is sent. `status`: `pending`, or `mail_off`. Past the
-    /// project's hourly cap it is recorded as `capped` and listed in the hour's summary email.
+    /// Writes an alert before anything is sent, `Pending` or `MailOff`. Past the project's
+    /// hourly cap a pending one is recorded as `Capped` and listed in the hour's summary email.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_alert(
         &self,
         alert: &NewAlert,
-        status: &str,
+        status: Delivery,
         now_ms: i64,
         max_per_hour: i64,
     ) -> Result<Recorded, StoreError> {
@@ -340,7 +368,7 @@ impl Store {
         // later writes can fail with SQLITE_BUSY when another connection wrote in between.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let recent = alerts_last_hour(&mut tx, alert.project_id, "email", now_ms).await?;
-        let capped = status == "pending" && recent >= max_per_hour;
+        let capped = status == Delivery::Pending && recent >= max_per_hour;
         let inserted = sqlx::query(
             "INSERT OR IGNORE INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
                  recipients, subject, body_text, body_html, created_at, status, next_attempt_at)
@@ -356,7 +384,7 @@ impl Store {
         .bind(&alert.body_text)
         .bind(&alert.body_html)
         .bind(now_ms)
-        .bind(if capped { "capped" } else { status })
+        .bind(if capped { Delivery::Capped } else { status })
         .bind(now_ms)
         .execute(&mut *tx)
         .await?
@@ -584,7 +612,7 @@ mod tests {
             let store = store.clone();
             async move {
                 store
-                    .record_alert(&alert(n), "pending", now, 2)
+                    .record_alert(&alert(n), Delivery::Pending, now, 2)
                     .await
                     .unwrap()
             }
@@ -628,7 +656,10 @@ mod tests {
         let mut off = alert(5);
         off.dedupe_key = "new:5".into();
         assert_eq!(
-            store.record_alert(&off, "mail_off", now, 2).await.unwrap(),
+            store
+                .record_alert(&off, Delivery::MailOff, now, 2)
+                .await
+                .unwrap(),
             Recorded::Queued
         );
         assert_eq!(

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::issue_state::{Level, Status, Substatus};
 use super::{Store, StoreError};
 
 /// An attachment as listed with its event (its bytes are read one at a time, on download).
@@ -40,9 +41,9 @@ pub struct StoredIssue {
     pub culprit: String,
     #[sqlx(rename = "type")]
     pub issue_type: String,
-    pub level: String,
-    pub status: String,
-    pub substatus: String,
+    pub level: Level,
+    pub status: Status,
+    pub substatus: Substatus,
     pub first_seen: i64,
     pub last_seen: i64,
     pub times_seen: i64,

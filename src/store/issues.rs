@@ -8,6 +8,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use super::events::{
     Attachment, EVENT_COLUMNS, ISSUE_COLUMNS, StoredEvent, StoredIssue, UserReport,
 };
+use super::issue_state::Status;
 use super::{Store, StoreError};
 
 /// Which issues to list (every field narrows the list).
@@ -15,8 +16,8 @@ use super::{Store, StoreError};
 pub struct IssueFilter {
     /// Empty: every project.
     pub projects: Vec<i64>,
-    /// `unresolved`, `resolved` or `ignored`; `None`: any.
-    pub status: Option<String>,
+    /// `None`: any.
+    pub status: Option<Status>,
     pub level: Option<String>,
     /// Issues with an event carrying this tag value (`release:`, `environment:`, `browser.name:`…).
     pub tags: Vec<(String, String)>,
@@ -81,7 +82,7 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
         qb.push(")");
     }
     if let Some(status) = &filter.status {
-        qb.push(" AND status = ").push_bind(status.clone());
+        qb.push(" AND status = ").push_bind(*status);
     }
     if let Some(level) = &filter.level {
         qb.push(" AND level = ").push_bind(level.clone());

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod check;
 pub mod compression;
 pub mod events;
+pub mod issue_state;
 pub mod issues;
 mod pending_tags;
 pub mod projects;

@@ -13,6 +13,8 @@ use super::{WebError, page, see_other};
 use crate::app::AppState;
 use crate::format::{field, url_encode, utc};
 use crate::issue_search::{self, DEFAULT_QUERY};
+use crate::store::alerts::Delivery;
+use crate::store::issue_state::{Level, Status, Substatus};
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::now_ms;
 
@@ -63,8 +65,8 @@ struct IssueRow {
     short_id: String,
     title: String,
     culprit: String,
-    level: String,
-    status: String,
+    level: Level,
+    status: Status,
     events: String,
     users: String,
     first_seen: String,
@@ -369,9 +371,9 @@ struct IssuePage {
     last_day: String,
     title: String,
     culprit: String,
-    level: String,
-    status: String,
-    substatus: String,
+    level: Level,
+    status: Status,
+    substatus: Substatus,
     events: String,
     /// Events still stored, when retention has deleted some.
     stored: Option<String>,
@@ -495,13 +497,13 @@ async fn issue(
                 when_utc: utc(a.created_at),
                 rule: a.rule,
                 reason: a.reason,
-                status: match (a.status.as_str(), a.attempts) {
-                    ("pending", 0) => "queued".to_owned(),
-                    ("pending", n) => format!("retrying ({n} failed attempts)"),
-                    ("sent", _) => format!("sent to {}", a.recipients),
-                    ("mail_off", _) => "recorded (mail is off)".to_owned(),
-                    ("capped", _) => "in the hourly summary (limit reached)".to_owned(),
-                    (other, _) => other.to_owned(),
+                status: match (a.status, a.attempts) {
+                    (Delivery::Pending, 0) => "queued".to_owned(),
+                    (Delivery::Pending, n) => format!("retrying ({n} failed attempts)"),
+                    (Delivery::Sent, _) => format!("sent to {}", a.recipients),
+                    (Delivery::MailOff, _) => "recorded (mail is off)".to_owned(),
+                    (Delivery::Capped, _) => "in the hourly summary (limit reached)".to_owned(),
+                    (Delivery::Failed, n) => format!("failed ({n} attempts)"),
                 },
             })
             .collect(),

@@ -238,7 +238,7 @@ async fn an_smtp_server_down_at_first_gets_the_email_once_it_is_up() {
         let log = app.store.project_alerts(3).await.unwrap();
         attempts = log.first().map(|a| a.attempts).unwrap_or(0);
         if attempts >= 1 {
-            assert_eq!(log[0].status, "pending");
+            assert_eq!(log[0].status.as_str(), "pending");
             assert!(log[0].last_error.is_some());
             break;
         }
@@ -254,7 +254,7 @@ async fn an_smtp_server_down_at_first_gets_the_email_once_it_is_up() {
             .contains("declined in ship")
     );
     let log = app.store.project_alerts(3).await.unwrap();
-    assert_eq!(log[0].status, "sent");
+    assert_eq!(log[0].status.as_str(), "sent");
     smtp.stop().await;
     app.stop().await;
 }
@@ -296,7 +296,7 @@ async fn ignored_issues_stay_quiet_unless_ignored_until_they_spike() {
         ("unresolved", "escalating")
     );
     let still = app.store.get_issue(quiet).await.unwrap().unwrap();
-    assert_eq!(still.status, "ignored");
+    assert_eq!(still.status.as_str(), "ignored");
     smtp.stop().await;
     app.stop().await;
 }
@@ -404,7 +404,7 @@ async fn alerts_are_posted_to_the_project_webhook_and_retried() {
             .await
             .unwrap()
             .into_iter()
-            .map(|a| (a.channel, a.status, a.attempts))
+            .map(|a| (a.channel, a.status.as_str().to_owned(), a.attempts))
             .collect::<Vec<_>>();
         if rows.iter().any(|r| r.1 == "sent") {
             break;

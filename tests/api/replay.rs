@@ -243,7 +243,7 @@ async fn captured_events_get_the_titles_and_levels_sentry_shows() {
         .await
         .unwrap()
         .into_iter()
-        .map(|i| (i.title, i.level, i.culprit))
+        .map(|i| (i.title, i.level.to_string(), i.culprit))
         .collect();
     let expect = [
         (

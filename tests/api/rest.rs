@@ -124,16 +124,16 @@ async fn sentry_cli_lists_pages_changes_status_and_finds_what_it_sent() {
         &["issues", "resolve", "-p", "shop", "-i", &id],
     )
     .await;
-    assert_eq!(status(&app).await, "resolved");
+    assert_eq!(status(&app).await.as_str(), "resolved");
     cli(&app, &token, &["issues", "mute", "-p", "shop", "-i", &id]).await;
-    assert_eq!(status(&app).await, "ignored");
+    assert_eq!(status(&app).await.as_str(), "ignored");
     cli(
         &app,
         &token,
         &["issues", "unresolve", "-p", "shop", "-i", &id],
     )
     .await;
-    assert_eq!(status(&app).await, "unresolved");
+    assert_eq!(status(&app).await.as_str(), "unresolved");
 
     let out = cli(&app, &token, &["events", "list", "-p", "shop"]).await;
     assert!(out.contains("LookupError: missing key"), "{out}");
@@ -427,7 +427,7 @@ async fn tokens_scopes_pages_and_bad_input_get_clear_answers() {
         .await
         .unwrap()
         .iter()
-        .filter(|i| i.status == "resolved")
+        .filter(|i| i.status.as_str() == "resolved")
         .count();
     assert_eq!(resolved, 2);
     assert_eq!(

@@ -565,7 +565,8 @@ async fn issue_list_searches_sorts_pages_and_changes_status() {
             .await
             .unwrap()
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "unresolved"
     );
     assert_eq!(

@@ -102,7 +102,13 @@ async fn webhook_rows(app: &TestApp, project: i64) -> Vec<(String, i64, String)>
         .unwrap()
         .into_iter()
         .filter(|a| a.channel == "webhook")
-        .map(|a| (a.status, a.attempts, a.last_error.unwrap_or_default()))
+        .map(|a| {
+            (
+                a.status.as_str().to_owned(),
+                a.attempts,
+                a.last_error.unwrap_or_default(),
+            )
+        })
         .rev()
         .collect()
 }
@@ -333,7 +339,7 @@ async fn webhooks_keep_to_the_hourly_limit_and_the_rest_go_in_a_digest() {
         .iter()
         .find(|a| a.rule == "digest" && a.channel == "webhook")
         .expect("a digest for the webhook");
-    assert_eq!(digest.status, "pending");
+    assert_eq!(digest.status.as_str(), "pending");
     let body: Value = serde_json::from_str(&digest.body_text).unwrap();
     assert_eq!(body["rule"], "digest");
     assert_eq!(body["alerts"].as_array().unwrap().len(), 3, "{body}");
