@@ -7,36 +7,28 @@ use actix_web::cookie::Key;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
+use crate::api::ApiState;
 use crate::config::Config;
-use crate::ingest::{self, keys::KeyCache};
+use crate::ingest::{self, IngestState, keys::KeyCache};
 use crate::metrics::Metrics;
 use crate::retention::disk::DiskGuard;
 use crate::retention::{Policy, Retention};
 use crate::store::Store;
 use crate::store::writer::{Writer, WriterStats, WriterTask};
+use crate::web::WebState;
 use crate::workers::Workers;
 
-/// What every handler can reach.
+/// What `/healthz` and `/metrics` read. Each part of the server registers its own state
+/// ([`IngestState`], [`ApiState`], [`WebState`]); nothing hands every handler everything.
 #[derive(Debug)]
-pub struct AppState {
-    pub config: Config,
-    pub store: Store,
-    pub writer: Writer,
-    pub writer_stats: Arc<WriterStats>,
-    pub keys: KeyCache,
-    /// Bytes held by ingest requests in flight.
-    pub budget: ingest::budget::Budget,
-    /// Where ingest's CPU work runs.
-    pub cpu: ingest::offload::CpuPool,
-    pub metrics: Arc<Metrics>,
-    /// Failed web sign-ins per client and email.
-    pub login_limiter: crate::web::LoginLimiter,
-    /// Free space on the database's disk.
-    pub disk: Arc<DiskGuard>,
-    /// Ingest rejections in the log, a line per reason now and then.
-    pub rejections: ingest::rejections::RejectionLog,
-    /// Events and attachments taken from the quotas.
-    pub quotas: crate::rates::quota::Quotas,
+pub struct ServerState {
+    store: Store,
+    disk: Arc<DiskGuard>,
+    metrics_token: Option<String>,
+    writer: Writer,
+    writer_stats: Arc<WriterStats>,
+    budget: ingest::budget::Budget,
+    metrics: Arc<Metrics>,
 }
 
 /// A bound, not yet running server.
@@ -86,48 +78,70 @@ impl Application {
             .base_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"));
-        let state = web::Data::new(AppState {
-            login_limiter: crate::web::LoginLimiter::default(),
-            disk: disk.clone(),
-            quotas: crate::rates::quota::Quotas::default(),
-            rejections: Default::default(),
-            keys: KeyCache::new(store.clone()),
-            budget: ingest::budget::Budget::new(config.limits.ingest_memory),
-            cpu: ingest::offload::CpuPool::new(config.limits.ingest_threads.unwrap_or(cores))?,
-            store: store.clone(),
-            writer,
-            writer_stats: stats,
-            metrics: Arc::default(),
-            config,
-        });
-        let base_url = state.config.public_base_url(Some(std::net::SocketAddr::new(
+        let config = Arc::new(config);
+        let counters: Arc<Metrics> = Arc::default();
+        let budget = ingest::budget::Budget::new(config.limits.ingest_memory);
+        let base_url = config.public_base_url(Some(std::net::SocketAddr::new(
             listener.local_addr()?.ip(),
             port,
         )));
         let workers = crate::workers::start(
-            &state.config,
+            &config,
             crate::workers::Handles {
                 store: store.clone(),
-                writer: state.writer.clone(),
-                stats: state.writer_stats.clone(),
-                metrics: state.metrics.clone(),
+                writer: writer.clone(),
+                stats: stats.clone(),
+                metrics: counters.clone(),
                 disk: disk.clone(),
                 retention: retention.clone(),
                 base_url,
             },
         );
-        let limits = state.config.limits.clone();
+        let ingest_state = web::Data::new(IngestState {
+            limits: config.limits.clone(),
+            store: store.clone(),
+            writer: writer.clone(),
+            keys: KeyCache::new(store.clone()),
+            budget: budget.clone(),
+            cpu: ingest::offload::CpuPool::new(config.limits.ingest_threads.unwrap_or(cores))?,
+            metrics: counters.clone(),
+            disk: disk.clone(),
+            quotas: Default::default(),
+            rejections: Default::default(),
+        });
+        let api_state = web::Data::new(ApiState {
+            config: config.clone(),
+            store: store.clone(),
+        });
+        let web_state = web::Data::new(WebState {
+            config: config.clone(),
+            store: store.clone(),
+            disk: disk.clone(),
+            login_limiter: Default::default(),
+        });
+        let server_state = web::Data::new(ServerState {
+            store: store.clone(),
+            disk: disk.clone(),
+            metrics_token: config.metrics_token.clone(),
+            writer,
+            writer_stats: stats,
+            budget,
+            metrics: counters,
+        });
+        let limits = config.limits.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(
                     crate::telemetry::request_span,
                 ))
-                .app_data(state.clone())
-                .configure(ingest::routes)
-                .configure(crate::api::routes)
+                .configure(|cfg| ingest::routes(cfg, ingest_state.clone()))
+                .configure(|cfg| crate::api::routes(cfg, api_state.clone()))
+                .app_data(server_state.clone())
                 .route("/healthz", web::get().to(healthz))
                 .route("/metrics", web::get().to(metrics))
-                .configure(|cfg| crate::web::routes(cfg, session_key.clone(), secure_cookie))
+                .configure(|cfg| {
+                    crate::web::routes(cfg, web_state.clone(), session_key.clone(), secure_cookie)
+                })
                 .default_service(web::to(not_found))
         })
         .workers(http_workers)
@@ -187,7 +201,7 @@ impl Application {
 /// `{"status": "ok"}`; 503 when the database does not answer. While the disk is short it
 /// stays 200 (the server is alive and serves reads; restarting it would not help) and says
 /// so: `{"status": "degraded", "problems": ["Free disk space is low: …"]}`.
-async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+async fn healthz(state: web::Data<ServerState>) -> HttpResponse {
     if !state.store.ping().await {
         return HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "database unreachable"}));
@@ -201,8 +215,8 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus text. Behind `--metrics-token` when set; the series per project (ids and
 /// volumes) only then.
-async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let per_project = match &state.config.metrics_token {
+async fn metrics(req: actix_web::HttpRequest, state: web::Data<ServerState>) -> HttpResponse {
+    let per_project = match &state.metrics_token {
         None => false,
         Some(token) => {
             let given = req

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, web};
 use serde_json::{Map, Value};
 
 use super::ApiError;
-use crate::app::AppState;
+use super::ApiState;
 use crate::store::events::StoredIssue;
 use crate::store::projects::{Project, ProjectKey};
 use crate::store::tokens::{ApiToken, Scope};
@@ -15,7 +15,7 @@ use crate::store::tokens::{ApiToken, Scope};
 /// The request's token, which must hold `scope` (or the write scope that implies it).
 pub async fn authorize(
     req: &HttpRequest,
-    state: &AppState,
+    state: &ApiState,
     scope: Scope,
 ) -> Result<ApiToken, ApiError> {
     let token = authenticate(req, state).await?;
@@ -27,7 +27,7 @@ pub async fn authorize(
 }
 
 /// The request's valid token, whatever its scopes.
-pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<ApiToken, ApiError> {
+pub async fn authenticate(req: &HttpRequest, state: &ApiState) -> Result<ApiToken, ApiError> {
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -56,7 +56,7 @@ fn implied_by(scope: Scope) -> Option<Scope> {
     }
 }
 
-pub(super) fn check_org(state: &AppState, org: &str) -> Result<(), ApiError> {
+pub(super) fn check_org(state: &ApiState, org: &str) -> Result<(), ApiError> {
     if org == state.config.org_slug {
         Ok(())
     } else {
@@ -65,14 +65,14 @@ pub(super) fn check_org(state: &AppState, org: &str) -> Result<(), ApiError> {
 }
 
 pub(super) async fn projects_with_keys(
-    state: &AppState,
+    state: &ApiState,
 ) -> Result<Vec<(Project, Vec<ProjectKey>)>, ApiError> {
     Ok(state.store.list_projects().await?)
 }
 
 /// The project `{org}/{project}` (by slug, or by id).
 pub(super) async fn project_of(
-    state: &AppState,
+    state: &ApiState,
     org: &str,
     slug: &str,
 ) -> Result<Project, ApiError> {
@@ -86,7 +86,7 @@ pub(super) async fn project_of(
 
 /// An issue by id, or by short id (`SHOP-12`), with its project.
 pub(super) async fn issue_of(
-    state: &AppState,
+    state: &ApiState,
     id: &str,
 ) -> Result<(StoredIssue, Project), ApiError> {
     let issue = match id.parse::<i64>() {

@@ -10,9 +10,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use super::ApiState;
 use super::access::{authorize, issue_of, project_of};
 use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
-use crate::app::AppState;
 use crate::error::Failure;
 use crate::format::field as get;
 use crate::store::events::StoredEvent;
@@ -25,7 +25,7 @@ const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
 /// A page of events (light, or `full=true`).
 async fn event_page(
     req: &HttpRequest,
-    state: &AppState,
+    state: &ApiState,
     query: &[(String, String)],
     project: Option<i64>,
     issue: Option<i64>,
@@ -62,7 +62,7 @@ async fn event_page(
 
 pub async fn issue_events(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<String>,
     query: Query,
 ) -> Answer {
@@ -73,7 +73,7 @@ pub async fn issue_events(
 
 pub async fn project_events(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
     query: Query,
 ) -> Answer {
@@ -83,7 +83,7 @@ pub async fn project_events(
 }
 
 /// One event in full, with its neighbours in its issue.
-async fn full_event(state: &AppState, event: StoredEvent) -> Answer {
+async fn full_event(state: &ApiState, event: StoredEvent) -> Answer {
     let issue = state.store.get_issue(event.issue_id).await?;
     let mut v = shapes::event(&event, &event.json()?, issue.as_ref(), true);
     let (older, newer) = state
@@ -100,7 +100,7 @@ async fn full_event(state: &AppState, event: StoredEvent) -> Answer {
 
 pub async fn issue_event(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
     authorize(&req, &state, Scope::EventRead).await?;
@@ -118,7 +118,7 @@ pub async fn issue_event(
 
 pub async fn project_event(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String, String)>,
 ) -> Answer {
     authorize(&req, &state, Scope::EventRead).await?;

@@ -9,10 +9,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::Answer;
+use super::ApiState;
 use super::access::authenticate;
-use crate::app::AppState;
 
-pub async fn root(req: HttpRequest, state: web::Data<AppState>) -> Answer {
+pub async fn root(req: HttpRequest, state: web::Data<ApiState>) -> Answer {
     // Any valid token may see its own scopes.
     let auth = if req.headers().contains_key("authorization") {
         let token = authenticate(&req, &state).await?;

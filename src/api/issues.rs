@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
+use super::ApiState;
 use super::access::{authorize, check_org, issue_of, json_body, project_of, projects_with_keys};
 use super::tags::tag_summaries;
 use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
-use crate::app::AppState;
 use crate::format::field as get;
 use crate::store::events::StoredIssue;
 use crate::store::issue_state::Status;
@@ -41,7 +41,7 @@ fn sort_of(query: &[(String, String)]) -> Result<IssueSort, ApiError> {
 /// A page of issues, `project_ids` empty for every project.
 async fn issue_page(
     req: &HttpRequest,
-    state: &AppState,
+    state: &ApiState,
     query: &[(String, String)],
     project_ids: &[i64],
     org_wide: bool,
@@ -125,7 +125,7 @@ async fn issue_page(
 
 pub async fn project_issues(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
     query: Query,
 ) -> Answer {
@@ -136,7 +136,7 @@ pub async fn project_issues(
 
 pub async fn org_issues(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<String>,
     query: Query,
 ) -> Answer {
@@ -180,7 +180,7 @@ fn status_of(body: &Map<String, Value>) -> Result<IssueStatus, ApiError> {
 /// `PUT …/issues/?id=1&id=2` (or `?status=…`, or nothing: every issue) `{"status": …}`.
 pub async fn bulk_update(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
     query: Query,
     body: web::Bytes,
@@ -237,7 +237,7 @@ pub async fn bulk_update(
 
 async fn issue_detail(
     req: &HttpRequest,
-    state: &AppState,
+    state: &ApiState,
     issue: &StoredIssue,
     project: &Project,
 ) -> Result<Value, ApiError> {
@@ -276,7 +276,7 @@ async fn issue_detail(
 
 pub async fn issue(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<String>,
 ) -> Answer {
     authorize(&req, &state, Scope::EventRead).await?;
@@ -286,7 +286,7 @@ pub async fn issue(
 
 pub async fn org_issue(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
     authorize(&req, &state, Scope::EventRead).await?;
@@ -297,7 +297,7 @@ pub async fn org_issue(
 
 pub async fn update_issue(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Answer {

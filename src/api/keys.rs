@@ -8,15 +8,16 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use super::ApiState;
 use super::access::{authorize, json_body, project_of};
 use super::{Answer, ApiError, base_url, shapes};
-use crate::app::{AppState, dsn};
+use crate::app::dsn;
 use crate::store::projects::{Project, ProjectKey};
 use crate::store::tokens::Scope;
 
 pub async fn keys(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
     authorize(&req, &state, Scope::ProjectRead).await?;
@@ -42,7 +43,7 @@ pub async fn keys(
 /// seconds} | null, "isActive": bool}`, as Sentry's.
 pub async fn update_key(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String, String)>,
     body: web::Bytes,
 ) -> Answer {
@@ -94,7 +95,7 @@ pub async fn update_key(
 
 /// The project's key whose public part is `public_key`.
 async fn key_of(
-    state: &AppState,
+    state: &ApiState,
     project: &Project,
     public_key: &str,
 ) -> Result<ProjectKey, ApiError> {

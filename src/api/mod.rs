@@ -36,12 +36,23 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::config::Config;
 use crate::error::Failure;
 use crate::format::url_encode;
+use crate::store::Store;
 use crate::store::StoreError;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// What the REST API uses: the configuration (organization slug, base URL, webhook allow
+/// list) and the store.
+#[derive(Debug)]
+pub struct ApiState {
+    pub config: std::sync::Arc<Config>,
+    pub store: Store,
+}
+
+/// Registers `/api/0/` and the state it uses.
+pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
+    cfg.app_data(state);
     // A query string that does not decode is the client's error, answered as JSON.
     let query_errors = web::QueryConfig::default()
         .error_handler(|e, _| ApiError::BadRequest(format!("invalid query string: {e}")).into());
@@ -138,7 +149,7 @@ type Query = web::Query<Vec<(String, String)>>;
 type Answer = Result<HttpResponse, ApiError>;
 
 /// The public base URL (for permalinks, DSNs and Link headers).
-fn base_url(req: &HttpRequest, state: &AppState) -> String {
+fn base_url(req: &HttpRequest, state: &ApiState) -> String {
     state
         .config
         .public_base_url(Some(req.app_config().local_addr()))

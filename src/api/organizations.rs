@@ -8,12 +8,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use super::ApiState;
 use super::access::{authorize, check_org, projects_with_keys};
 use super::{Answer, base_url, shapes};
-use crate::app::AppState;
 use crate::store::tokens::Scope;
 
-pub async fn organizations(req: HttpRequest, state: web::Data<AppState>) -> Answer {
+pub async fn organizations(req: HttpRequest, state: web::Data<ApiState>) -> Answer {
     authorize(&req, &state, Scope::OrgRead).await?;
     let created = projects_with_keys(&state)
         .await?
@@ -27,7 +27,7 @@ pub async fn organizations(req: HttpRequest, state: web::Data<AppState>) -> Answ
 
 pub async fn organization(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<String>,
 ) -> Answer {
     authorize(&req, &state, Scope::OrgRead).await?;

@@ -10,15 +10,15 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use super::ApiState;
 use super::access::{authorize, check_org, json_body, project_of, projects_with_keys};
 use super::{Answer, ApiError, shapes};
-use crate::app::AppState;
 use crate::store::projects::Project;
 use crate::store::tokens::Scope;
 
 pub async fn projects(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<String>,
 ) -> Answer {
     authorize(&req, &state, Scope::ProjectRead).await?;
@@ -34,7 +34,7 @@ pub async fn projects(
 
 pub async fn project(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
     authorize(&req, &state, Scope::ProjectRead).await?;
@@ -43,7 +43,7 @@ pub async fn project(
 }
 
 /// A project with its storage and quotas.
-async fn project_json(state: &AppState, project: &Project) -> Answer {
+async fn project_json(state: &ApiState, project: &Project) -> Answer {
     let usage = state.store.project_usage().await?;
     let usage = usage.iter().find(|u| u.project_id == project.id);
     let mut v = shapes::project(project, usage);
@@ -55,7 +55,7 @@ async fn project_json(state: &AppState, project: &Project) -> Answer {
 /// n | null}}` (Snag's caps; null lifts one, a missing field keeps it).
 pub async fn update_project(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Answer {

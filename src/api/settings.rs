@@ -10,9 +10,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use super::ApiState;
 use super::access::{authorize, json_body, project_of};
 use super::{Answer, ApiError};
-use crate::app::AppState;
 use crate::store::alerts::AlertSettings;
 use crate::store::tokens::{ApiToken, Scope};
 
@@ -36,7 +36,7 @@ fn settings_json(s: &AlertSettings, token: &ApiToken) -> Value {
 
 pub async fn alert_settings(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
     let token = authorize(&req, &state, Scope::ProjectRead).await?;
@@ -51,7 +51,7 @@ pub async fn alert_settings(
 /// `webhookUrl` (a URL, or null to remove it) takes `project:admin`.
 pub async fn set_alert_settings(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Answer {
@@ -107,7 +107,7 @@ pub async fn set_alert_settings(
 
 pub async fn grouping_rules(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
     authorize(&req, &state, Scope::ProjectRead).await?;
@@ -119,7 +119,7 @@ pub async fn grouping_rules(
 
 pub async fn set_grouping_rules(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Answer {

@@ -11,14 +11,14 @@ use std::collections::BTreeMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use super::ApiState;
 use super::access::{authorize, issue_of};
 use super::{Answer, ApiError, Query, base_url, link_header, page};
-use crate::app::AppState;
 use crate::store::tokens::Scope;
 
 /// Per tag key: its name, how many events carry it, and (when `top` > 0) its top values.
 pub(super) async fn tag_summaries(
-    state: &AppState,
+    state: &ApiState,
     issue_id: i64,
     top: usize,
 ) -> Result<Vec<Value>, ApiError> {
@@ -48,7 +48,7 @@ pub(super) async fn tag_summaries(
 
 pub async fn issue_tags(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<String>,
 ) -> Answer {
     authorize(&req, &state, Scope::EventRead).await?;
@@ -58,7 +58,7 @@ pub async fn issue_tags(
 
 pub async fn issue_tag(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
     authorize(&req, &state, Scope::EventRead).await?;
@@ -74,7 +74,7 @@ pub async fn issue_tag(
 /// A tag's values, most frequent first, a page at a time (`per_page`, `cursor`).
 pub async fn issue_tag_values(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
     query: Query,
 ) -> Answer {

@@ -2,18 +2,18 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::IngestState;
 use super::{
     Opened, accept, admit, auth, body, counted, open_rows, project_id, project_setup, read_body,
     received,
 };
-use crate::app::AppState;
 use crate::ingest::error::IngestError;
 use crate::protocol::envelope;
 
 pub async fn handle(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<IngestState>,
 ) -> Result<HttpResponse, IngestError> {
     counted(&state, &req, handle_envelope(&req, payload, &state).await)
 }
@@ -21,7 +21,7 @@ pub async fn handle(
 async fn handle_envelope(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    state: &IngestState,
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(req)?;
     admit(state)?;
@@ -34,7 +34,7 @@ async fn handle_envelope(
         ),
         None => (None, None),
     };
-    let limits = state.config.limits.clone();
+    let limits = state.limits.clone();
     let (encoding, raw) = read_body(req, payload, state, "envelope").await?;
     let received = received(req, project_id);
     let budget = state.budget.clone();
@@ -83,7 +83,7 @@ async fn handle_envelope(
         (Opened::Tunnel { key, body }, _) => {
             let key = state.keys.authorize(&key, project_id).await?;
             let rules = project_setup(state, project_id).await?;
-            let limits = state.config.limits.clone();
+            let limits = state.limits.clone();
             let budget = state.budget.clone();
             let received = received.clone();
             let rows = state

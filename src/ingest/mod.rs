@@ -25,7 +25,6 @@ use actix_web::http::Method;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::app::AppState;
 use crate::config::Limits;
 use crate::ingest::error::IngestError;
 use crate::pipeline::{self, Prepared, ProjectSetup, Received};
@@ -57,8 +56,30 @@ async fn preflight() -> HttpResponse {
         .finish()
 }
 
-/// Registers the ingest routes, with and without a trailing slash and a DSN path prefix.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// What the ingest endpoints use, and nothing else.
+#[derive(Debug)]
+pub struct IngestState {
+    pub limits: Limits,
+    pub store: crate::store::Store,
+    pub writer: crate::store::writer::Writer,
+    pub keys: keys::KeyCache,
+    /// Bytes held by ingest requests in flight.
+    pub budget: Budget,
+    /// Where ingest's CPU work runs.
+    pub cpu: offload::CpuPool,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Free space on the database's disk.
+    pub disk: std::sync::Arc<crate::retention::disk::DiskGuard>,
+    /// Events and attachments taken from the quotas.
+    pub quotas: quota::Quotas,
+    /// Ingest rejections in the log, a line per reason now and then.
+    pub rejections: rejections::RejectionLog,
+}
+
+/// Registers the ingest routes, with and without a trailing slash and a DSN path prefix, and
+/// the state they use.
+pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<IngestState>) {
+    cfg.app_data(state);
     for prefix in ["", "/{prefix:.+}"] {
         for slash in ["/", ""] {
             cfg.service(
@@ -88,7 +109,7 @@ fn project_id(req: &HttpRequest) -> Result<i64, IngestError> {
 
 /// Refuses every request while the disk is short (see [`crate::retention::disk`]): nothing is
 /// read, and the SDK keeps its events and backs off.
-fn admit(state: &AppState) -> Result<(), IngestError> {
+fn admit(state: &IngestState) -> Result<(), IngestError> {
     match state.disk.rate_limit() {
         Some(limit) => Err(IngestError::RateLimited(limit)),
         None => Ok(()),
@@ -96,7 +117,7 @@ fn admit(state: &AppState) -> Result<(), IngestError> {
 }
 
 /// What events of the project are grouped and compressed with.
-async fn project_setup(state: &AppState, project_id: i64) -> Result<ProjectSetup, IngestError> {
+async fn project_setup(state: &IngestState, project_id: i64) -> Result<ProjectSetup, IngestError> {
     Ok(ProjectSetup {
         rules: state.keys.project_rules(project_id).await?,
         dictionary: state.store.current_dictionary(project_id),
@@ -134,11 +155,11 @@ enum Opened {
 async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    state: &IngestState,
     kind: &'static str,
 ) -> Result<(Option<body::Encoding>, ChargedBuf), IngestError> {
     let encoding = body::encoding(req)?;
-    let raw = body::read(req, payload, &state.config.limits, kind, &state.budget).await?;
+    let raw = body::read(req, payload, &state.limits, kind, &state.budget).await?;
     Ok((encoding, raw))
 }
 
@@ -173,7 +194,7 @@ fn open_rows(
 /// Applies the quotas to prepared rows, commits what is left; answers its event id, with the
 /// rate limits SDKs must know of (see [`crate::rates::quota`]).
 async fn accept(
-    state: &AppState,
+    state: &IngestState,
     rows: Rows,
     received: &Received,
     key: &ProjectKey,
@@ -218,7 +239,7 @@ async fn accept(
 /// from the project's attachment cap; what does not fit is dropped from the job. Returns what
 /// was taken (to give back if the write fails) and the limits that dropped something.
 async fn apply_quotas(
-    state: &AppState,
+    state: &IngestState,
     prepared: &mut Prepared,
     received: &Received,
     key: &ProjectKey,
@@ -285,7 +306,7 @@ async fn apply_quotas(
 /// accepted before: labels never come from unauthenticated requests) before it becomes the
 /// response.
 fn counted<T>(
-    state: &AppState,
+    state: &IngestState,
     req: &HttpRequest,
     result: Result<T, IngestError>,
 ) -> Result<T, IngestError> {

@@ -6,17 +6,17 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::IngestState;
 use super::{
     accept, admit, auth, body, counted, open_rows, project_id, project_setup, read_body, received,
 };
-use crate::app::AppState;
 use crate::ingest::error::IngestError;
 use crate::protocol::{Envelope, Item, ItemType, envelope};
 
 pub async fn handle(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<IngestState>,
 ) -> Result<HttpResponse, IngestError> {
     counted(&state, &req, handle_store(&req, payload, &state).await)
 }
@@ -24,14 +24,14 @@ pub async fn handle(
 async fn handle_store(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    state: &IngestState,
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(req)?;
     admit(state)?;
     let key = auth::request_key(req)?.ok_or(IngestError::MissingAuth)?;
     let key = state.keys.authorize(&key, project_id).await?;
     let rules = project_setup(state, project_id).await?;
-    let limits = state.config.limits.clone();
+    let limits = state.limits.clone();
     let (encoding, raw) = read_body(req, payload, state, "event").await?;
     let is_envelope = req
         .headers()

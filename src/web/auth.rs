@@ -15,10 +15,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::WebState;
 use super::issues::Nav;
 use super::throttle::client_address;
 use super::{WebError, local_path, page, see_other};
-use crate::app::AppState;
 use crate::store::StoreError;
 use crate::store::sessions::SessionPolicy;
 use crate::store::users::User;
@@ -40,7 +40,7 @@ fn too_many_attempts(wait: std::time::Duration) -> WebError {
     }
 }
 
-fn policy(state: &AppState) -> SessionPolicy {
+fn policy(state: &WebState) -> SessionPolicy {
     SessionPolicy::of(&state.config.web)
 }
 
@@ -57,7 +57,7 @@ pub struct SignedIn {
 pub async fn signed_in(
     req: &HttpRequest,
     session: &Session,
-    state: &AppState,
+    state: &WebState,
 ) -> Result<SignedIn, WebError> {
     let next = req
         .uri()
@@ -149,7 +149,7 @@ struct SetupForm {
 }
 
 async fn login_form(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, WebError> {
@@ -168,7 +168,7 @@ async fn login_form(
 
 async fn login(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -201,7 +201,7 @@ async fn login(
 
 /// A fresh session (a new row, cookie and CSRF token) for `user`. (`purge` would drop the
 /// cookie whatever is inserted after it; `renew` rotates it.)
-async fn start_session(session: &Session, state: &AppState, user: &User) -> Result<(), WebError> {
+async fn start_session(session: &Session, state: &WebState, user: &User) -> Result<(), WebError> {
     let token = state.store.create_session(user.id).await?;
     session.clear();
     session.renew();
@@ -216,7 +216,7 @@ struct CsrfForm {
 }
 
 async fn logout(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -229,7 +229,7 @@ async fn logout(
 }
 
 async fn setup_form(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
 ) -> Result<HttpResponse, WebError> {
     if state.store.count_users().await? > 0 {
@@ -245,7 +245,7 @@ async fn setup_form(
 }
 
 async fn setup(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     form: web::Form<SetupForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -317,7 +317,7 @@ fn account_page(
 
 async fn account(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
 ) -> Result<HttpResponse, WebError> {
     let who = signed_in(&req, &session, &state).await?;
@@ -336,7 +336,7 @@ struct PasswordForm {
 /// a fresh one.
 async fn change_password(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, WebError> {

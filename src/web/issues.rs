@@ -6,11 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::WebState;
 use super::auth::{SignedIn, check_csrf, signed_in};
 use super::event_view::{AttachmentLink, EventView, Feedback, event_view};
 use super::format::{self, Bar};
 use super::{WebError, page, see_other};
-use crate::app::AppState;
 use crate::format::{field, url_encode, utc};
 use crate::issue_search::{self, DEFAULT_QUERY};
 use crate::store::alerts::Delivery;
@@ -123,7 +123,7 @@ fn list_url(project: Option<i64>, query: &str, sort: &str, page: i64) -> String 
 
 async fn list(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     params: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
@@ -233,7 +233,7 @@ fn back_to(value: Option<&str>) -> String {
 /// `ids=1&ids=2&action=resolve&csrf=…&back=/issues?…`
 async fn bulk(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
@@ -263,7 +263,7 @@ struct StatusForm {
 
 async fn status(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     path: web::Path<i64>,
     form: web::Form<StatusForm>,
@@ -395,7 +395,7 @@ struct IssuePage {
 
 async fn issue(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     path: web::Path<i64>,
     params: web::Query<IssueQuery>,
@@ -537,7 +537,7 @@ async fn issue(
 /// An attachment as a download, never rendered inline (its bytes are the sender's).
 async fn attachment(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     path: web::Path<(i64, String, i64)>,
 ) -> Result<HttpResponse, WebError> {

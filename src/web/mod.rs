@@ -42,7 +42,25 @@ const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The web UI's routes, behind the session cookie and the security headers.
-pub fn routes(cfg: &mut web::ServiceConfig, session_key: Key, secure_cookie: bool) {
+/// What the pages use: the configuration (sessions, webhook allow list), the store, the disk
+/// guard (its banner) and the sign-in throttle.
+#[derive(Debug)]
+pub struct WebState {
+    pub config: std::sync::Arc<crate::config::Config>,
+    pub store: crate::store::Store,
+    pub disk: std::sync::Arc<crate::retention::disk::DiskGuard>,
+    /// Failed web sign-ins per client and email.
+    pub login_limiter: LoginLimiter,
+}
+
+/// Registers the pages and the state they use.
+pub fn routes(
+    cfg: &mut web::ServiceConfig,
+    state: web::Data<WebState>,
+    session_key: Key,
+    secure_cookie: bool,
+) {
+    cfg.app_data(state);
     let session = SessionMiddleware::builder(CookieSessionStore::default(), session_key)
         .cookie_name("snag_session".into())
         .cookie_secure(secure_cookie)

@@ -5,11 +5,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::WebState;
 use super::auth::{check_csrf, require_admin, signed_in};
 use super::format::{self, Bar};
 use super::issues::Nav;
 use super::{WebError, page, see_other};
-use crate::app::{AppState, dsn};
+use crate::app::dsn;
 use crate::format::field;
 use crate::grouping::ProjectRules;
 use crate::store::StoreError;
@@ -81,7 +82,7 @@ struct ProjectsPage {
 
 async fn render(
     req: &HttpRequest,
-    state: &AppState,
+    state: &WebState,
     session: &Session,
     error: Option<(i64, String)>,
     name: String,
@@ -175,7 +176,7 @@ async fn render(
 
 async fn projects(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
 ) -> Result<HttpResponse, WebError> {
     render(&req, &state, &session, None, String::new()).await
@@ -189,7 +190,7 @@ struct CreateForm {
 
 async fn create(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     form: web::Form<CreateForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -217,7 +218,7 @@ struct RulesForm {
 
 async fn rules(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     path: web::Path<i64>,
     form: web::Form<RulesForm>,
@@ -319,7 +320,7 @@ impl AlertsForm {
 
 async fn alerts(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     path: web::Path<i64>,
     form: web::Form<AlertsForm>,
@@ -355,7 +356,7 @@ async fn alerts(
 /// project's `daily_events` and `attachment_bytes` (`2GB`, `500 MiB`). Empty lifts a limit.
 async fn quotas(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     path: web::Path<i64>,
     form: web::Form<Vec<(String, String)>>,

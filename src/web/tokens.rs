@@ -5,11 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::WebState;
 use super::auth::{check_csrf, require_admin, signed_in};
 use super::format;
 use super::issues::Nav;
 use super::{WebError, page, see_other};
-use crate::app::AppState;
 use crate::format::field;
 use crate::store::StoreError;
 use crate::store::tokens::SCOPES;
@@ -42,7 +42,7 @@ struct TokensPage {
 
 async fn render(
     req: &HttpRequest,
-    state: &AppState,
+    state: &WebState,
     session: &Session,
     created: Option<String>,
     error: Option<String>,
@@ -82,7 +82,7 @@ async fn render(
 
 async fn tokens(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
 ) -> Result<HttpResponse, WebError> {
     render(&req, &state, &session, None, None).await
@@ -91,7 +91,7 @@ async fn tokens(
 /// `name`, `csrf` and one `scope` per checked box.
 async fn create(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
@@ -125,7 +125,7 @@ struct CsrfForm {
 
 async fn revoke(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     session: Session,
     path: web::Path<i64>,
     form: web::Form<CsrfForm>,
