@@ -24,7 +24,7 @@ use crate::workers::Workers;
 pub struct ServerState {
     store: Store,
     disk: Arc<DiskGuard>,
-    metrics_token: Option<String>,
+    metrics_token: Option<crate::secret::Secret>,
     writer: Writer,
     writer_stats: Arc<WriterStats>,
     budget: ingest::budget::Budget,
@@ -225,7 +225,7 @@ async fn metrics(req: actix_web::HttpRequest, state: web::Data<ServerState>) -> 
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .unwrap_or_default();
-            if !crate::secret::same_secret(given.trim(), token) {
+            if !crate::secret::same_secret(given.trim(), token.expose()) {
                 return HttpResponse::Unauthorized()
                     .insert_header(("WWW-Authenticate", "Bearer"))
                     .json(serde_json::json!({"detail": "a metrics token is required"}));

@@ -48,7 +48,7 @@ pub struct Config {
     /// Bearer token `/metrics` asks for. Unset: `/metrics` answers anyone, with totals only;
     /// set: only requests with `Authorization: Bearer <token>`, and series per project too.
     #[arg(long, env = "SNAG_METRICS_TOKEN", global = true)]
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<crate::secret::Secret>,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -202,7 +202,7 @@ pub struct Mail {
     /// SMTP server for alert emails: `smtp://host:25` (plain), `smtp://host:587?tls=starttls`,
     /// `smtps://user:password@host:465` (TLS). Unset: alerts are recorded and shown, not mailed.
     #[arg(long, env = "SNAG_SMTP_URL", global = true)]
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<crate::secret::Secret>,
 
     /// Sender of alert emails.
     #[arg(
@@ -376,5 +376,35 @@ impl Config {
                 bound.map(|a| a.to_string()).unwrap_or(self.bind.clone())
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `serve` uses with no flag and no environment variable set.
+    fn flag_defaults() -> Config {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            config: Config,
+        }
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Flags::command().mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(["snag"])
+            .expect("no flag is required");
+        Flags::from_arg_matches(&matches).unwrap().config
+    }
+
+    #[test]
+    fn the_defaults_in_code_are_the_flags_defaults() {
+        let flags = flag_defaults();
+        let debug = |v: &dyn std::fmt::Debug| format!("{v:?}");
+        assert_eq!(debug(&flags.limits), debug(&Limits::default()));
+        assert_eq!(debug(&flags.retention), debug(&Retention::default()));
+        assert_eq!(debug(&flags.web), debug(&Web::default()));
+        assert_eq!(debug(&flags.workers), debug(&Workers::default()));
     }
 }

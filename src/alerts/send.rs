@@ -57,7 +57,7 @@ impl Sender {
     /// The email sender when `SNAG_SMTP_URL` is set and usable (alerts are recorded and shown
     /// either way).
     pub fn email(mail: &config::Mail, store: &Store, metrics: &Arc<Metrics>) -> Option<Sender> {
-        let transport = match mail.smtp_url.as_deref().map(transport) {
+        let transport = match mail.smtp_url.as_ref().map(|url| transport(url.expose())) {
             Some(Ok(t)) => t,
             Some(Err(e)) => {
                 tracing::error!(error = %e, "SNAG_SMTP_URL is not usable: alerts are recorded, not mailed");

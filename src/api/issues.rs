@@ -26,6 +26,7 @@ use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::now_ms;
 use crate::store::projects::Project;
 use crate::store::tokens::Scope;
+use crate::time;
 
 fn sort_of(query: &[(String, String)]) -> Result<IssueSort, ApiError> {
     Ok(match get(query, "sort") {
@@ -66,7 +67,7 @@ async fn issue_page(
     let stats = match period {
         None | Some("") => None,
         Some("24h") => Some(("24h", 60, 24)),
-        Some("14d") => Some(("14d", 24 * 60, 14)),
+        Some("14d") => Some(("14d", time::MINUTES_PER_DAY, 14)),
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
                 "invalid statsPeriod {other:?}"
@@ -80,9 +81,9 @@ async fn issue_page(
         .map(|(p, _)| (p.id, p))
         .collect();
     let now = now_ms();
-    let now_minute = now / 60_000;
+    let now_minute = time::minute_of(now);
     filter.projects = project_ids.to_vec();
-    let since = now_minute - 24 * 60 + 1;
+    let since = now_minute - time::MINUTES_PER_DAY + 1;
     let (mut shown, total) = state
         .store
         .find_issues(&filter, sort, since, size + 1, offset)
@@ -109,7 +110,7 @@ async fn issue_page(
                 let series = shapes::series(
                     counts.get(&i.id).map(Vec::as_slice).unwrap_or(&[]),
                     now,
-                    bucket * 60_000,
+                    time::minute_start(bucket),
                 );
                 v["stats"] = json!({ name: series });
             }
@@ -242,14 +243,14 @@ async fn issue_detail(
     project: &Project,
 ) -> Result<Value, ApiError> {
     let now = now_ms();
-    let now_minute = now / 60_000;
+    let now_minute = time::minute_of(now);
     let hourly = state
         .store
         .issue_counts(&[issue.id], now_minute, 60, 24)
         .await?;
     let daily = state
         .store
-        .issue_counts(&[issue.id], now_minute, 24 * 60, 30)
+        .issue_counts(&[issue.id], now_minute, time::MINUTES_PER_DAY, 30)
         .await?;
     let mut v = shapes::issue(
         issue,
@@ -258,8 +259,8 @@ async fn issue_detail(
         &state.config.org_slug,
     );
     v["stats"] = json!({
-        "24h": shapes::series(hourly.get(&issue.id).map(Vec::as_slice).unwrap_or(&[]), now, 3_600_000),
-        "30d": shapes::series(daily.get(&issue.id).map(Vec::as_slice).unwrap_or(&[]), now, 86_400_000),
+        "24h": shapes::series(hourly.get(&issue.id).map(Vec::as_slice).unwrap_or(&[]), now, time::HOUR_MS),
+        "30d": shapes::series(daily.get(&issue.id).map(Vec::as_slice).unwrap_or(&[]), now, time::DAY_MS),
     });
     v["tags"] = Value::Array(tag_summaries(state, issue.id, 0).await?);
     // Not Sentry's: how many of `count` retention has kept.

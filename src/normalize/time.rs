@@ -8,9 +8,9 @@ use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 
 /// Events dated further in the past than this get their receive time instead (as Relay).
-const MAX_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
+const MAX_AGE_MS: i64 = 30 * crate::time::DAY_MS;
 /// Events dated further in the future than this get their receive time instead.
-const MAX_FUTURE_MS: i64 = 60 * 1000;
+const MAX_FUTURE_MS: i64 = crate::time::MINUTE_MS;
 
 /// The event time in unix ms: the payload's timestamp when sane, else the receive time.
 pub fn event_time(timestamp: Option<&Value>, received_ms: i64) -> i64 {

@@ -11,6 +11,8 @@
 
 pub mod quota;
 
+use crate::time;
+
 /// Minute buckets are kept this long (then rolled up into hours): spike detection reads 25 h.
 pub const MINUTES_KEPT: i64 = 48 * 60;
 
@@ -47,14 +49,14 @@ impl Window {
             }
             if minute >= window_start {
                 current += count;
-            } else if minute >= window_start - 24 * 60 {
+            } else if minute >= window_start - time::MINUTES_PER_DAY {
                 day += count;
                 if minute >= window_start - 60 {
                     hour += count;
                 }
             }
         }
-        let history_minutes = (window_start - first_minute).clamp(0, 24 * 60);
+        let history_minutes = (window_start - first_minute).clamp(0, time::MINUTES_PER_DAY);
         let per_window = |total: i64, span: i64| {
             let span = span.min(history_minutes);
             if span == 0 {
@@ -66,7 +68,7 @@ impl Window {
         Window {
             current,
             baseline: per_window(hour, 60)
-                .max(per_window(day, 24 * 60))
+                .max(per_window(day, time::MINUTES_PER_DAY))
                 .max(BASELINE_FLOOR),
             history_minutes,
         }

@@ -6,6 +6,7 @@ use sqlx::FromRow;
 use super::issue_state::{Level, Status, Substatus};
 use super::{Store, StoreError};
 use crate::rates::Episode;
+use crate::time;
 
 /// A project's alert rules (the defaults until someone changes them).
 #[derive(Debug, Clone, PartialEq, FromRow)]
@@ -160,7 +161,7 @@ async fn alerts_last_hour(
          AND status IN ('pending', 'sent', 'failed') AND rule != 'digest' AND channel = ?",
     )
     .bind(project_id)
-    .bind(now_ms - 3_600_000)
+    .bind(now_ms - time::HOUR_MS)
     .bind(channel)
     .fetch_one(&mut *tx)
     .await?)
@@ -395,7 +396,7 @@ impl Store {
         }
         if capped {
             // One summary per project and hour, sent when the hour is over.
-            let hour = now_ms.div_euclid(3_600_000);
+            let hour = time::hour_of(now_ms);
             let line = format!("- {}\n", alert.subject);
             sqlx::query(
                 "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason, recipients,
@@ -410,7 +411,7 @@ impl Store {
             .bind(alert.recipients.join(", "))
             .bind(line)
             .bind(now_ms)
-            .bind((hour + 1) * 3_600_000)
+            .bind((hour + 1) * time::HOUR_MS)
             .execute(&mut *tx)
             .await?;
         }
@@ -461,7 +462,7 @@ impl Store {
             return Ok(Recorded::Duplicate);
         }
         if capped {
-            let hour = now_ms.div_euclid(3_600_000);
+            let hour = time::hour_of(now_ms);
             sqlx::query(
                 "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason, recipients,
                      subject, body_text, body_html, channel, created_at, status, next_attempt_at)
@@ -479,7 +480,7 @@ impl Store {
             .bind(url)
             .bind(&alert.subject)
             .bind(now_ms)
-            .bind((hour + 1) * 3_600_000)
+            .bind((hour + 1) * time::HOUR_MS)
             .execute(&mut *tx)
             .await?;
         }

@@ -27,7 +27,7 @@ impl SessionPolicy {
 }
 
 /// `last_seen_at` is written at most this often (reads stay reads).
-const TOUCH_EVERY_MS: i64 = 60_000;
+const TOUCH_EVERY_MS: i64 = crate::time::MINUTE_MS;
 
 impl Store {
     /// A new session for `user_id`; returns the token for the cookie (not stored).

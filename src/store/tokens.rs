@@ -138,7 +138,8 @@ impl Store {
         .await?;
         let now = now_ms();
         if let Some(t) = &found
-            && t.last_used.is_none_or(|at| now - at > 60_000)
+            && t.last_used
+                .is_none_or(|at| now - at > crate::time::MINUTE_MS)
         {
             sqlx::query("UPDATE api_tokens SET last_used = ? WHERE id = ?")
                 .bind(now)

@@ -17,6 +17,7 @@ use crate::store::alerts::Delivery;
 use crate::store::issue_state::{Level, Status, Substatus};
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::now_ms;
+use crate::time;
 
 /// Issues per page of the list.
 const PAGE_SIZE: i64 = 25;
@@ -145,13 +146,13 @@ async fn list(
     filter.projects = params.project.into_iter().collect();
 
     let now = now_ms();
-    let now_minute = now / 60_000;
+    let now_minute = time::minute_of(now);
     let (issues, total) = state
         .store
         .find_issues(
             &filter,
             sort,
-            now_minute - 24 * 60 + 1,
+            now_minute - time::MINUTES_PER_DAY + 1,
             PAGE_SIZE,
             (page_number - 1) * PAGE_SIZE,
         )
@@ -412,9 +413,11 @@ async fn issue(
         .map(|(p, _)| p.name)
         .unwrap_or_default();
     let now = now_ms();
-    let now_minute = now / 60_000;
+    let now_minute = time::minute_of(now);
     let hourly = store.issue_counts(&[id], now_minute, 60, 24).await?;
-    let daily = store.issue_counts(&[id], now_minute, 24 * 60, 14).await?;
+    let daily = store
+        .issue_counts(&[id], now_minute, time::MINUTES_PER_DAY, 14)
+        .await?;
     let per_minute = store
         .issue_counts(&[id], now_minute, 1, 60)
         .await?
@@ -431,8 +434,8 @@ async fn issue(
         }
     };
     let charts = vec![
-        chart("Last 24 hours", hourly.get(&id), 3_600_000),
-        chart("Last 14 days", daily.get(&id), 86_400_000),
+        chart("Last 24 hours", hourly.get(&id), time::HOUR_MS),
+        chart("Last 14 days", daily.get(&id), time::DAY_MS),
     ];
     let tags = distributions(store.issue_tags(id).await?);
     let stored_events = store.stored_events(id).await?;

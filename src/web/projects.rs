@@ -17,6 +17,7 @@ use crate::store::StoreError;
 use crate::store::alerts::AlertSettings;
 use crate::store::projects::NewProject;
 use crate::store::quotas::{KeyRateLimit, ProjectQuotas};
+use crate::time;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/projects", web::get().to(projects))
@@ -92,7 +93,7 @@ async fn render(
         .config
         .public_base_url(req.app_config().local_addr().into());
     let mut projects = Vec::new();
-    let now_minute = crate::store::now_ms() / 60_000;
+    let now_minute = time::minute_of(time::now_ms());
     let usage = state.store.project_usage().await?;
     for (project, keys) in state.store.list_projects().await? {
         let used = usage

@@ -84,7 +84,7 @@ impl SmtpSink {
 pub(crate) async fn app_mailing_to(port: u16) -> TestApp {
     let app = spawn_app_with(|c| {
         alerts_on_demand(c);
-        c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into());
         c.metrics_token = Some("metrics-secret".into());
     })
     .await;

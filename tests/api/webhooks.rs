@@ -269,7 +269,7 @@ async fn a_webhook_that_never_answers_does_not_hold_up_another_projects_email() 
     let slow = Receiver::start(Behaviour::Hang(Duration::from_secs(60))).await;
     let port = free_port();
     let smtp = SmtpSink::start(port).await;
-    let app = app(|c| c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let app = app(|c| c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into())).await;
     app.project("other", 4, "otherkey").await;
     app.store
         .create_user("oncall@example.com", "correct horse battery", true)

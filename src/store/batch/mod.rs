@@ -41,6 +41,9 @@
 //! Each kind of row's slots are declared once, in [`super::rows`] ([`rows::EVENT`] above); the
 //! SQL below names them (`{events.release}`) and the encoders write them in that order. The
 //! ADR `docs/adr/0001-the-batch-writer-is-sqlite-specific.md` says why all of this is SQLite's.
+//! The file is over 600 lines on purpose: the SQL (about 150 lines of it) and the encoders
+//! that fill its slots are read side by side.
+//!
 //! IMMEDIATE holds the write lock from the first read, so what the lookup read (and the issue
 //! ids chosen from it) stays true until COMMIT. `issues.users_seen` is kept by a trigger on
 //! `issue_users`, which fires only for users new to the issue.
@@ -424,7 +427,7 @@ fn tallies<'a>(events: &[&'a EncodedEvent], issue_ids: &[i64]) -> BTreeMap<(i64,
     let mut tallies: BTreeMap<(i64, i64), Tally<'a>> = BTreeMap::new();
     for (&event, &id) in events.iter().zip(issue_ids) {
         let tally = tallies
-            .entry((id, event.received.div_euclid(60_000)))
+            .entry((id, crate::time::minute_of(event.received)))
             .or_insert(Tally {
                 count: 0,
                 earliest: event.timestamp,
