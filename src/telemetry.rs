@@ -9,6 +9,7 @@
 //! DEBUG request{method=GET route=/issues/{id}}: snag::telemetry: served status=200 ms=3
 //! ```
 
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -24,6 +25,8 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        // Colours for a terminal only, not in a log file or a journal.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
