@@ -115,7 +115,7 @@ impl Store {
     /// that an earlier run left (killed before its fold) folded.
     pub fn writer_connection(&self) -> Result<rusqlite::Connection, StoreError> {
         let mut conn = self.chore_connection()?;
-        batch::prepare(&conn)?;
+        batch::install(&conn)?;
         let mut pending_tags = pending_tags::PendingTags::load(&conn)?;
         batch::fold(&mut conn, Some(&mut pending_tags))?;
         Ok(conn)

@@ -74,7 +74,7 @@ const LOOKUP_TEMPLATE: &str = "SELECT json_object(
 static LOOKUP: LazyLock<String> =
     LazyLock::new(|| rows::render(LOOKUP_TEMPLATE, &[&rows::EVENT_KEY, &rows::HASH_KEY]));
 
-/// The body of WRITE, installed on the writer's connection as a TEMP trigger (see [`prepare`]):
+/// The body of WRITE, installed on the writer's connection as a TEMP trigger (see [`install`]):
 /// one statement instead of many, so SQLite hands one result back instead of many (each a
 /// wake-up of the writer task that preempts SQLite's thread on a busy 2-core machine). Slots
 /// are named (`{events.release}`) after their shapes in [`rows`].
@@ -200,7 +200,7 @@ const CLEAR_PENDING_TAGS: &str = "DELETE FROM issue_tags_pending;";
 const WRITE: &str = "INSERT INTO batch_write VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);";
 
 /// Installs WRITE's trigger on the writer's connection (TEMP: it lives with the connection).
-pub fn prepare(conn: &Connection) -> Result<(), StoreError> {
+pub fn install(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(&WRITE_PROCEDURE)?;
     Ok(())
 }
