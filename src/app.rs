@@ -13,8 +13,8 @@ use crate::ingest::{self, IngestState, keys::KeyCache};
 use crate::metrics::Metrics;
 use crate::retention::disk::DiskGuard;
 use crate::retention::{Policy, Retention};
-use crate::store::Store;
 use crate::store::writer::{Writer, WriterStats, WriterTask};
+use crate::store::{ProjectId, Store};
 use crate::web::WebState;
 use crate::workers::Workers;
 
@@ -268,7 +268,7 @@ async fn not_found() -> HttpResponse {
 }
 
 /// `http://<public_key>@host:port/<project_id>` from a base URL.
-pub fn dsn(base_url: &str, public_key: &str, project_id: i64) -> String {
+pub fn dsn(base_url: &str, public_key: &str, project_id: ProjectId) -> String {
     let base = base_url.trim_end_matches('/');
     match base.split_once("://") {
         Some((scheme, rest)) => format!("{scheme}://{public_key}@{rest}/{project_id}"),
@@ -281,11 +281,15 @@ mod tests {
     #[test]
     fn dsns() {
         assert_eq!(
-            super::dsn("http://127.0.0.1:8000", "abc", 1),
+            super::dsn("http://127.0.0.1:8000", "abc", super::ProjectId(1)),
             "http://abc@127.0.0.1:8000/1"
         );
         assert_eq!(
-            super::dsn("https://snag.example.com/sentry/", "abc", 7),
+            super::dsn(
+                "https://snag.example.com/sentry/",
+                "abc",
+                super::ProjectId(7)
+            ),
             "https://abc@snag.example.com/sentry/7"
         );
     }

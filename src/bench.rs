@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 
 use crate::config::Config;
 use crate::ingest::auth::parse_dsn;
-use crate::store::Store;
+use crate::store::{ProjectId, Store};
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
@@ -187,7 +187,7 @@ struct Target {
 
 impl Target {
     /// `http://key@host:port/prefix/42` → `host:port` and `/prefix/api/42/envelope/`.
-    fn from_dsn(dsn: &str, project_id: i64) -> anyhow::Result<Target> {
+    fn from_dsn(dsn: &str, project_id: ProjectId) -> anyhow::Result<Target> {
         let rest = dsn
             .strip_prefix("http://")
             .ok_or_else(|| anyhow::anyhow!("the bench speaks plain http:// only"))?;
@@ -409,17 +409,17 @@ mod tests {
 
     #[test]
     fn targets_from_dsns() {
-        let t = Target::from_dsn("http://k@127.0.0.1:8000/3", 3).unwrap();
+        let t = Target::from_dsn("http://k@127.0.0.1:8000/3", ProjectId(3)).unwrap();
         assert_eq!(
             (t.addr.as_str(), t.path.as_str()),
             ("127.0.0.1:8000", "/api/3/envelope/")
         );
-        let t = Target::from_dsn("http://k@h/sentry/3", 3).unwrap();
+        let t = Target::from_dsn("http://k@h/sentry/3", ProjectId(3)).unwrap();
         assert_eq!(
             (t.addr.as_str(), t.path.as_str()),
             ("h:80", "/sentry/api/3/envelope/")
         );
-        assert!(Target::from_dsn("https://k@h/3", 3).is_err());
+        assert!(Target::from_dsn("https://k@h/3", ProjectId(3)).is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use crate::app::{Application, dsn};
 use crate::bench::BenchArgs;
 use crate::config::Config;
-use crate::store::{Store, projects::NewProject};
+use crate::store::{ProjectId, Store, projects::NewProject};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -420,7 +420,7 @@ pub async fn project(config: Config, command: ProjectCommand) -> anyhow::Result<
             let (project, key) = store
                 .create_project(&NewProject {
                     name,
-                    id,
+                    id: id.map(ProjectId),
                     public_key,
                 })
                 .await?;

@@ -11,6 +11,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, PoisonError};
 
+use crate::store::ProjectId;
 use crate::store::writer::WriterStats;
 
 #[derive(Debug, Default)]
@@ -20,8 +21,8 @@ pub struct Metrics {
     rate_limited: Mutex<BTreeMap<&'static str, u64>>,
     alert_deliveries: Mutex<BTreeMap<&'static str, u64>>,
     /// Events accepted per project id, and requests rejected per project id and reason.
-    project_accepted: Mutex<BTreeMap<i64, u64>>,
-    project_rejected: Mutex<BTreeMap<(i64, &'static str), u64>>,
+    project_accepted: Mutex<BTreeMap<ProjectId, u64>>,
+    project_rejected: Mutex<BTreeMap<(ProjectId, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -54,7 +55,7 @@ impl Metrics {
             .or_default() += items;
     }
 
-    pub fn project_accepted(&self, project_id: i64) {
+    pub fn project_accepted(&self, project_id: ProjectId) {
         *self
             .project_accepted
             .lock()
@@ -63,7 +64,7 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    pub fn project_rejected(&self, project_id: i64, reason: &'static str) {
+    pub fn project_rejected(&self, project_id: ProjectId, reason: &'static str) {
         *self
             .project_rejected
             .lock()
@@ -88,7 +89,7 @@ impl Metrics {
         &self,
         writer: &WriterStats,
         ingest: &IngestGauges,
-        per_minute: Option<&[(i64, i64)]>,
+        per_minute: Option<&[(ProjectId, i64)]>,
     ) -> String {
         let mut out = String::new();
         out.push_str("# HELP snag_items_accepted_total Envelope items accepted, by item type.\n");
@@ -227,7 +228,7 @@ impl Metrics {
     }
 
     /// The series per project, for those who hold the metrics token.
-    fn render_projects(&self, out: &mut String, per_minute: &[(i64, i64)]) {
+    fn render_projects(&self, out: &mut String, per_minute: &[(ProjectId, i64)]) {
         out.push_str("# HELP snag_project_events_accepted_total Events accepted, by project id.\n");
         out.push_str("# TYPE snag_project_events_accepted_total counter\n");
         for (project, n) in self

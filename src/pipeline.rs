@@ -17,6 +17,7 @@ use crate::grouping::{self, ProjectRules};
 use crate::ingest::error::IngestError;
 use crate::normalize::{self, NormalizedEvent};
 use crate::protocol::{Envelope, EventId, Item, ItemType};
+use crate::store::ProjectId;
 use crate::store::compression::{self, Dictionary};
 use crate::store::rows::{AttachmentRow, EncodedEvent, EventRow, UserReportRow, WriteJob};
 use crate::store::writer::{SubmitError, Writer};
@@ -37,7 +38,7 @@ pub struct ProjectSetup {
 /// Facts about the request an envelope came in.
 #[derive(Debug, Clone)]
 pub struct Received {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub received_ms: i64,
     pub client_ip: Option<String>,
 }
@@ -55,7 +56,7 @@ pub struct Prepared {
 }
 
 /// Turns an envelope into rows. Fails (4xx) on the first item that is malformed or too large.
-#[tracing::instrument(level = "debug", skip_all, fields(project_id = received.project_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(project_id = received.project_id.get()))]
 pub fn prepare(
     envelope: &Envelope,
     received: &Received,
@@ -157,7 +158,11 @@ pub fn parse_event(
 }
 
 /// Groups a normalized event and packs it into its row.
-pub fn event_row(event: &NormalizedEvent, project_id: i64, project: &ProjectSetup) -> EventRow {
+pub fn event_row(
+    event: &NormalizedEvent,
+    project_id: ProjectId,
+    project: &ProjectSetup,
+) -> EventRow {
     let grouping = grouping::group_with(event, &project.rules);
     let json = crate::protocol::event_json::to_vec(&event.json);
     let data = compression::compress(&json, project.dictionary.as_deref());

@@ -11,7 +11,7 @@ use crate::rates::{self, Episode, SpikeThresholds, Window};
 use crate::store::alerts::{AlertIssue, AlertSettings, Delivery, NewAlert};
 use crate::store::issue_state::{Status, Substatus};
 use crate::store::writer::WriterStats;
-use crate::store::{Store, StoreError};
+use crate::store::{IssueId, ProjectId, Store, StoreError};
 use crate::time;
 use crate::workers::{Next, WorkError, Worker};
 
@@ -85,7 +85,7 @@ async fn evaluate(
     };
     // New issues (on the first run, those already there are history, not news).
     let cursor = match store.alert_cursor("new_issues").await? {
-        Some(c) => c,
+        Some(c) => IssueId(c),
         None => store.max_issue_id().await?,
     };
     let mut last = cursor;
@@ -97,7 +97,7 @@ async fn evaluate(
             recorder.record(&issue, &settings, Reason::New, key).await?;
         }
     }
-    store.set_alert_cursor("new_issues", last).await?;
+    store.set_alert_cursor("new_issues", last.get()).await?;
 
     // Regressions: the writer stamps `regressed_at` when a resolved issue is seen again.
     let since = store.alert_cursor("regressions").await?.unwrap_or(now);
@@ -117,7 +117,7 @@ async fn evaluate(
 
     // Rates: issues with recent events, and those waiting to re-arm.
     let now_minute = time::minute_of(now);
-    let mut settings_of: std::collections::HashMap<i64, AlertSettings> = Default::default();
+    let mut settings_of: std::collections::HashMap<ProjectId, AlertSettings> = Default::default();
     for issue_id in store
         .rate_candidates(now_minute - rates::WINDOW_MINUTES + 1)
         .await?
@@ -257,7 +257,12 @@ impl Recorder<'_> {
                 .record_webhook(&alert, url, &payload, now, settings.max_emails_per_hour)
                 .await?;
         }
-        tracing::info!(issue = issue.id, rule = alert.rule, ?recorded, "alert");
+        tracing::info!(
+            issue = issue.id.get(),
+            rule = alert.rule,
+            ?recorded,
+            "alert"
+        );
         Ok(())
     }
 }

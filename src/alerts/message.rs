@@ -197,11 +197,12 @@ fn one_line(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use crate::store::issue_state::{Level, Status, Substatus};
+    use crate::store::{IssueId, ProjectId};
 
     fn issue() -> AlertIssue {
         AlertIssue {
-            id: 12,
-            project_id: 1,
+            id: IssueId(12),
+            project_id: ProjectId(1),
             project: "shop".into(),
             short_id: 12,
             title: "DatabaseError: <script>x</script>\nsecond line".into(),

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::ApiError;
 use super::ApiState;
+use crate::store::IssueId;
 use crate::store::events::StoredIssue;
 use crate::store::projects::{Project, ProjectKey};
 use crate::store::tokens::{ApiToken, Scope};
@@ -89,7 +90,7 @@ pub(super) async fn issue_of(
     state: &ApiState,
     id: &str,
 ) -> Result<(StoredIssue, Project), ApiError> {
-    let issue = match id.parse::<i64>() {
+    let issue = match id.parse::<IssueId>() {
         Ok(id) => state.store.get_issue(id).await?,
         Err(_) => {
             let (slug, number) = id.rsplit_once('-').ok_or(ApiError::NotFound)?;

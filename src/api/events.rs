@@ -17,6 +17,7 @@ use crate::error::Failure;
 use crate::format::field as get;
 use crate::store::events::StoredEvent;
 use crate::store::tokens::Scope;
+use crate::store::{IssueId, ProjectId};
 
 /// Bytes of events one page may answer with: a `full=true` page ends early past it (its
 /// `next` cursor starting at the first event left out), however large the events are.
@@ -27,8 +28,8 @@ async fn event_page(
     req: &HttpRequest,
     state: &ApiState,
     query: &[(String, String)],
-    project: Option<i64>,
-    issue: Option<i64>,
+    project: Option<ProjectId>,
+    issue: Option<IssueId>,
 ) -> Answer {
     let (size, offset) = page(query)?;
     let full = get(query, "full") == Some("true") || get(query, "full") == Some("1");

@@ -23,9 +23,9 @@ use crate::format::field as get;
 use crate::store::events::StoredIssue;
 use crate::store::issue_state::Status;
 use crate::store::issues::{IssueSort, IssueStatus};
-use crate::store::now_ms;
 use crate::store::projects::Project;
 use crate::store::tokens::Scope;
+use crate::store::{IssueId, ProjectId, now_ms};
 use crate::time;
 
 fn sort_of(query: &[(String, String)]) -> Result<IssueSort, ApiError> {
@@ -44,7 +44,7 @@ async fn issue_page(
     req: &HttpRequest,
     state: &ApiState,
     query: &[(String, String)],
-    project_ids: &[i64],
+    project_ids: &[ProjectId],
     org_wide: bool,
 ) -> Answer {
     let (size, offset) = page(query)?;
@@ -75,7 +75,7 @@ async fn issue_page(
         }
     };
     let sort = sort_of(query)?;
-    let projects: BTreeMap<i64, Project> = projects_with_keys(state)
+    let projects: BTreeMap<ProjectId, Project> = projects_with_keys(state)
         .await?
         .into_iter()
         .map(|(p, _)| (p.id, p))
@@ -90,7 +90,7 @@ async fn issue_page(
         .await?;
     let more = shown.len() as i64 > size;
     shown.truncate(size as usize);
-    let ids: Vec<i64> = shown.iter().map(|i| i.id).collect();
+    let ids: Vec<IssueId> = shown.iter().map(|i| i.id).collect();
     let counts = match stats {
         Some((_, bucket, n)) => {
             state
@@ -148,7 +148,7 @@ pub async fn org_issues(
         .iter()
         .filter(|(k, v)| k == "project" && v != "-1")
         .map(|(_, v)| {
-            v.parse::<i64>()
+            v.parse::<ProjectId>()
                 .map_err(|_| ApiError::BadRequest(format!("invalid project {v:?}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -190,15 +190,15 @@ pub async fn bulk_update(
     let project = project_of(&state, &path.0, &path.1).await?;
     let body = json_body(&body)?;
     let status = status_of(&body)?;
-    let ids: Vec<i64> = query
+    let ids: Vec<IssueId> = query
         .iter()
         .filter(|(k, _)| k == "id")
         .map(|(_, v)| {
-            v.parse::<i64>()
+            v.parse::<IssueId>()
                 .map_err(|_| ApiError::BadRequest(format!("invalid id {v:?}")))
         })
         .collect::<Result<_, _>>()?;
-    let targets: Vec<i64> = if ids.is_empty() {
+    let targets: Vec<IssueId> = if ids.is_empty() {
         let mut filter = crate::issue_search::parse(get(&query, "query").unwrap_or(""))
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         filter.status = match get(&query, "status") {

@@ -32,7 +32,7 @@ pub fn project_ref(p: &Project) -> Value {
 /// A project; `storage` (not Sentry's) tells what retention has left of it.
 pub fn project(p: &Project, usage: Option<&ProjectUsage>) -> Value {
     let team = json!({"id": "1", "name": "everyone", "slug": "everyone"});
-    let usage = usage.cloned().unwrap_or_default();
+    let usage = usage.cloned().unwrap_or_else(|| ProjectUsage::empty(p.id));
     json!({
         "storage": {
             "events": usage.events, "eventBytes": usage.event_bytes,

@@ -14,12 +14,13 @@ use serde_json::{Value, json};
 use super::ApiState;
 use super::access::{authorize, issue_of};
 use super::{Answer, ApiError, Query, base_url, link_header, page};
+use crate::store::IssueId;
 use crate::store::tokens::Scope;
 
 /// Per tag key: its name, how many events carry it, and (when `top` > 0) its top values.
 pub(super) async fn tag_summaries(
     state: &ApiState,
-    issue_id: i64,
+    issue_id: IssueId,
     top: usize,
 ) -> Result<Vec<Value>, ApiError> {
     let mut by_key: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();

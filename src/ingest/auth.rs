@@ -13,6 +13,7 @@ use actix_web::http::header::AUTHORIZATION;
 use base64::Engine;
 
 use crate::ingest::error::IngestError;
+use crate::store::ProjectId;
 
 /// Highest `sentry_version` accepted (as Relay).
 const MAX_PROTOCOL_VERSION: u32 = 8;
@@ -118,7 +119,7 @@ fn check_version(version: Option<&str>) -> Result<(), IngestError> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Dsn {
     pub public_key: String,
-    pub project_id: i64,
+    pub project_id: ProjectId,
 }
 
 /// `{scheme}://{key}[:{secret}]@{host}[:{port}][/{prefix}]/{project_id}`.
@@ -136,7 +137,9 @@ pub fn parse_dsn(dsn: &str) -> Result<Dsn, IngestError> {
         .rsplit('/')
         .next()
         .unwrap_or_default();
-    let project_id = project.parse::<i64>().map_err(|_| bad("no project id"))?;
+    let project_id = project
+        .parse::<ProjectId>()
+        .map_err(|_| bad("no project id"))?;
     Ok(Dsn {
         public_key: public_key.to_owned(),
         project_id,
@@ -205,19 +208,19 @@ mod tests {
             parse_dsn("http://publickey@127.0.0.1:8993/1").unwrap(),
             Dsn {
                 public_key: "publickey".into(),
-                project_id: 1
+                project_id: ProjectId(1)
             }
         );
         assert_eq!(
             parse_dsn("http://publickey:secretkey@127.0.0.1:8987/sentry/prefix/42").unwrap(),
             Dsn {
                 public_key: "publickey".into(),
-                project_id: 42
+                project_id: ProjectId(42)
             }
         );
         assert_eq!(
             parse_dsn("http://publickey:@host/7/").unwrap().project_id,
-            7
+            ProjectId(7)
         );
         assert!(parse_dsn("http://host/1").is_err());
         assert!(parse_dsn("nonsense").is_err());

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::grouping::ProjectRules;
 use crate::ingest::error::IngestError;
 use crate::store::quotas::ProjectQuotas;
-use crate::store::{ProjectKey, Store};
+use crate::store::{ProjectId, ProjectKey, Store};
 
 pub const KEY_TTL: Duration = Duration::from_secs(30);
 
@@ -18,7 +18,7 @@ pub const KEY_TTL: Duration = Duration::from_secs(30);
 pub struct KeyCache {
     store: Store,
     known: RwLock<HashMap<String, (ProjectKey, Instant)>>,
-    projects: RwLock<HashMap<i64, (ProjectSettings, Instant)>>,
+    projects: RwLock<HashMap<ProjectId, (ProjectSettings, Instant)>>,
 }
 
 /// What ingest needs of a project besides its keys.
@@ -38,17 +38,23 @@ impl KeyCache {
     }
 
     /// The project's caps.
-    pub async fn project_quotas(&self, project_id: i64) -> Result<ProjectQuotas, IngestError> {
+    pub async fn project_quotas(
+        &self,
+        project_id: ProjectId,
+    ) -> Result<ProjectQuotas, IngestError> {
         Ok(self.project(project_id).await?.quotas)
     }
 
     /// The project's grouping rules, parsed. Rules that no longer parse (they are checked when
     /// set) fall back to the built-in ones rather than refusing events.
-    pub async fn project_rules(&self, project_id: i64) -> Result<Arc<ProjectRules>, IngestError> {
+    pub async fn project_rules(
+        &self,
+        project_id: ProjectId,
+    ) -> Result<Arc<ProjectRules>, IngestError> {
         Ok(self.project(project_id).await?.rules)
     }
 
-    async fn project(&self, project_id: i64) -> Result<ProjectSettings, IngestError> {
+    async fn project(&self, project_id: ProjectId) -> Result<ProjectSettings, IngestError> {
         if let Some((settings, at)) = self
             .projects
             .read()
@@ -71,7 +77,7 @@ impl KeyCache {
             .map_err(failed)?;
         let rules = Arc::new(
             ProjectRules::parse(&stacktrace, &fingerprints).unwrap_or_else(|e| {
-                tracing::warn!(project_id, error = %e, "ignoring the project's grouping rules");
+                tracing::warn!(project_id = project_id.get(), error = %e, "ignoring the project's grouping rules");
                 ProjectRules::default()
             }),
         );
@@ -85,7 +91,7 @@ impl KeyCache {
 
     /// Whether a request for `project_id` passed [`KeyCache::authorize`] lately (its rules are
     /// cached only then), so that per-project labels come from real projects alone.
-    pub fn is_authorized_project(&self, project_id: i64) -> bool {
+    pub fn is_authorized_project(&self, project_id: ProjectId) -> bool {
         self.projects
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -96,7 +102,7 @@ impl KeyCache {
     pub async fn authorize(
         &self,
         public_key: &str,
-        project_id: i64,
+        project_id: ProjectId,
     ) -> Result<ProjectKey, IngestError> {
         let key = self
             .lookup(public_key)

@@ -31,7 +31,7 @@ use crate::pipeline::{self, Prepared, ProjectSetup, Received};
 use crate::protocol::rate_limits::{self, RateLimit};
 use crate::protocol::{Envelope, ItemType};
 use crate::rates::quota;
-use crate::store::ProjectKey;
+use crate::store::{ProjectId, ProjectKey};
 use budget::{Budget, Charge, ChargedBuf};
 
 /// CORS as Relay: any origin; the rate-limit headers readable by browser SDKs.
@@ -99,11 +99,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<IngestState>) {
 }
 
 /// The project id of the path.
-fn project_id(req: &HttpRequest) -> Result<i64, IngestError> {
+fn project_id(req: &HttpRequest) -> Result<ProjectId, IngestError> {
     req.match_info()
         .get("project_id")
-        .and_then(|p| p.parse::<i64>().ok())
-        .filter(|p| *p > 0)
+        .and_then(|p| p.parse::<ProjectId>().ok())
+        .filter(|p| p.get() > 0)
         .ok_or(IngestError::BadProjectId)
 }
 
@@ -117,14 +117,17 @@ fn admit(state: &IngestState) -> Result<(), IngestError> {
 }
 
 /// What events of the project are grouped and compressed with.
-async fn project_setup(state: &IngestState, project_id: i64) -> Result<ProjectSetup, IngestError> {
+async fn project_setup(
+    state: &IngestState,
+    project_id: ProjectId,
+) -> Result<ProjectSetup, IngestError> {
     Ok(ProjectSetup {
         rules: state.keys.project_rules(project_id).await?,
         dictionary: state.store.current_dictionary(project_id),
     })
 }
 
-fn received(req: &HttpRequest, project_id: i64) -> Received {
+fn received(req: &HttpRequest, project_id: ProjectId) -> Received {
     Received {
         project_id,
         received_ms: crate::store::now_ms(),

@@ -12,6 +12,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::error::IngestError;
+use crate::store::ProjectId;
 
 /// Least time between two lines of one reason.
 const EVERY: Duration = Duration::from_secs(10);
@@ -24,7 +25,9 @@ pub struct RejectionLog {
 
 impl RejectionLog {
     /// Notes one rejection; logs it unless its reason was logged less than ten seconds ago.
-    pub fn note(&self, error: &IngestError, project: Option<i64>) {
+    pub fn note(&self, error: &IngestError, project: Option<ProjectId>) {
+        // Logged as the bare number, `Some(3)`.
+        let project = project.map(ProjectId::get);
         if matches!(error, IngestError::Internal(_)) {
             tracing::error!(
                 error = crate::error::chain(error),

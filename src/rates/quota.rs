@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::protocol::rate_limits::{RateLimit, Scope};
+use crate::store::ProjectId;
 use crate::store::quotas::KeyRateLimit;
 
 /// Relay's error categories: what a key's or a project's event quota counts.
@@ -32,7 +33,7 @@ pub const HOLD_BACK_SECS: u64 = 3_600;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Taken {
     key: Option<(String, i64)>,
-    day: Option<(i64, i64)>,
+    day: Option<(ProjectId, i64)>,
 }
 
 #[derive(Debug, Default)]
@@ -40,13 +41,13 @@ pub struct Quotas {
     /// Per public key: (window number, events taken in it).
     windows: Mutex<HashMap<String, (i64, u64)>>,
     /// Per project: (UTC day number, events taken that day).
-    days: Mutex<HashMap<i64, (i64, u64)>>,
+    days: Mutex<HashMap<ProjectId, (i64, u64)>>,
 }
 
 impl Quotas {
     /// Whether the project's count of `day` (unix days) is known here; if not, the caller
     /// reads it from the database and passes it to [`Quotas::seed_day`].
-    pub fn knows_day(&self, project_id: i64, now_secs: i64) -> bool {
+    pub fn knows_day(&self, project_id: ProjectId, now_secs: i64) -> bool {
         let day = now_secs.div_euclid(DAY_SECS);
         self.days
             .lock()
@@ -56,7 +57,7 @@ impl Quotas {
     }
 
     /// Starts the project's day at `received` events (unless another request did meanwhile).
-    pub fn seed_day(&self, project_id: i64, now_secs: i64, received: u64) {
+    pub fn seed_day(&self, project_id: ProjectId, now_secs: i64, received: u64) {
         let day = now_secs.div_euclid(DAY_SECS);
         let mut days = self.days.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = days.entry(project_id).or_insert((day, received));
@@ -71,7 +72,7 @@ impl Quotas {
         &self,
         public_key: &str,
         rate: Option<KeyRateLimit>,
-        project_id: i64,
+        project_id: ProjectId,
         daily_cap: Option<u64>,
         now_secs: i64,
     ) -> Result<Taken, RateLimit> {
@@ -205,21 +206,21 @@ mod tests {
         let start = 1_799_999_940; // a window's first second (a multiple of 60)
         for _ in 0..10 {
             assert!(
-                q.take_event("k", TEN_PER_MINUTE, 1, None, start + 5)
+                q.take_event("k", TEN_PER_MINUTE, ProjectId(1), None, start + 5)
                     .is_ok()
             );
         }
         let limit = q
-            .take_event("k", TEN_PER_MINUTE, 1, None, start + 15)
+            .take_event("k", TEN_PER_MINUTE, ProjectId(1), None, start + 15)
             .unwrap_err();
         assert_eq!(limit.to_string(), "45:default;error;security:key:key_quota");
         // Another key has its own window; the next window starts over.
         assert!(
-            q.take_event("other", TEN_PER_MINUTE, 1, None, start + 15)
+            q.take_event("other", TEN_PER_MINUTE, ProjectId(1), None, start + 15)
                 .is_ok()
         );
         assert!(
-            q.take_event("k", TEN_PER_MINUTE, 1, None, start + 60)
+            q.take_event("k", TEN_PER_MINUTE, ProjectId(1), None, start + 60)
                 .is_ok()
         );
     }
@@ -228,25 +229,36 @@ mod tests {
     fn the_daily_cap_counts_from_what_the_database_says_and_takes_both_or_neither() {
         let q = Quotas::default();
         let noon = 1_800_000_000 / DAY_SECS * DAY_SECS + DAY_SECS / 2;
-        assert!(!q.knows_day(1, noon));
-        q.seed_day(1, noon, 4);
-        assert!(q.knows_day(1, noon));
-        assert!(q.take_event("k", None, 1, Some(5), noon).is_ok());
+        assert!(!q.knows_day(ProjectId(1), noon));
+        q.seed_day(ProjectId(1), noon, 4);
+        assert!(q.knows_day(ProjectId(1), noon));
+        assert!(q.take_event("k", None, ProjectId(1), Some(5), noon).is_ok());
         let limit = q
-            .take_event("k", TEN_PER_MINUTE, 1, Some(5), noon)
+            .take_event("k", TEN_PER_MINUTE, ProjectId(1), Some(5), noon)
             .unwrap_err();
         assert_eq!(limit.reason, "project_quota");
         assert_eq!(limit.retry_after_secs, (DAY_SECS / 2) as u64);
         // The key's window was not charged for the refused event.
         for _ in 0..10 {
-            assert!(q.take_event("k", TEN_PER_MINUTE, 2, None, noon).is_ok());
+            assert!(
+                q.take_event("k", TEN_PER_MINUTE, ProjectId(2), None, noon)
+                    .is_ok()
+            );
         }
         // A given-back event can be taken again; a new day starts at zero.
-        let taken = q.take_event("j", None, 3, Some(1), noon).unwrap();
-        assert!(q.take_event("j", None, 3, Some(1), noon).is_err());
+        let taken = q
+            .take_event("j", None, ProjectId(3), Some(1), noon)
+            .unwrap();
+        assert!(
+            q.take_event("j", None, ProjectId(3), Some(1), noon)
+                .is_err()
+        );
         q.give_back(taken);
-        assert!(q.take_event("j", None, 3, Some(1), noon).is_ok());
-        assert!(q.take_event("j", None, 3, Some(1), noon + DAY_SECS).is_ok());
+        assert!(q.take_event("j", None, ProjectId(3), Some(1), noon).is_ok());
+        assert!(
+            q.take_event("j", None, ProjectId(3), Some(1), noon + DAY_SECS)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::RetentionError;
-use crate::store::Store;
 use crate::store::compression::{self, dictionary_of};
 use crate::store::retention::Chore;
 use crate::store::writer::{Writer, WriterStats};
+use crate::store::{ProjectId, Store};
 
 /// Events a project stores before its first dictionary is trained.
 pub const MIN_EVENTS: u64 = 1_000;
@@ -61,7 +61,7 @@ pub struct Trainer {
     stats: Arc<WriterStats>,
     idle_at: Mutex<Option<u64>>,
     /// Projects whose last training failed, and when.
-    failed: Mutex<HashMap<i64, Instant>>,
+    failed: Mutex<HashMap<ProjectId, Instant>>,
 }
 
 impl Trainer {
@@ -100,7 +100,7 @@ impl Trainer {
             match self.train(project_id).await {
                 Ok(()) => done.dictionaries += 1,
                 Err(e) => {
-                    tracing::info!(project_id, error = %e, "no dictionary trained; trying again later");
+                    tracing::info!(project_id = project_id.get(), error = %e, "no dictionary trained; trying again later");
                     self.failed
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
@@ -117,7 +117,7 @@ impl Trainer {
         Ok(done)
     }
 
-    async fn train(&self, project_id: i64) -> Result<(), RetentionError> {
+    async fn train(&self, project_id: ProjectId) -> Result<(), RetentionError> {
         let blobs = self
             .store
             .recent_event_blobs(project_id, SAMPLES, SAMPLE_WINDOW)
@@ -151,7 +151,7 @@ impl Trainer {
             .await?
         {
             tracing::info!(
-                project_id,
+                project_id = project_id.get(),
                 samples = count,
                 "trained a compression dictionary"
             );
@@ -160,7 +160,7 @@ impl Trainer {
     }
 
     /// Rewrites the project's events stored before its first dictionary; returns how many.
-    async fn rewrite(&self, project_id: i64) -> Result<u64, RetentionError> {
+    async fn rewrite(&self, project_id: ProjectId) -> Result<u64, RetentionError> {
         let Some(dictionary) = self.store.current_dictionary(project_id) else {
             return Ok(0);
         };

@@ -220,14 +220,14 @@ impl Retention {
 
     /// Finds rows with `find` and deletes them with the chore `delete` makes, until a search
     /// comes back short or a chunk deletes nothing (rows the chore keeps on a recheck).
-    async fn drain<F, Fut>(
+    async fn drain<T, F, Fut>(
         &self,
         find: F,
-        delete: impl Fn(Vec<i64>) -> Chore,
+        delete: impl Fn(Vec<T>) -> Chore,
     ) -> Result<u64, RetentionError>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = Result<Vec<i64>, StoreError>>,
+        Fut: Future<Output = Result<Vec<T>, StoreError>>,
     {
         let mut total = 0;
         loop {

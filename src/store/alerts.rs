@@ -4,7 +4,7 @@
 use sqlx::FromRow;
 
 use super::issue_state::{Level, Status, Substatus};
-use super::{Store, StoreError};
+use super::{IssueId, ProjectId, Store, StoreError};
 use crate::rates::Episode;
 use crate::time;
 
@@ -50,8 +50,8 @@ impl Default for AlertSettings {
 /// What an alert says about its issue.
 #[derive(Debug, Clone, FromRow)]
 pub struct AlertIssue {
-    pub id: i64,
-    pub project_id: i64,
+    pub id: IssueId,
+    pub project_id: ProjectId,
     pub project: String,
     pub short_id: i64,
     pub title: String,
@@ -75,8 +75,8 @@ const ALERT_ISSUE: &str =
 /// An alert to record.
 #[derive(Debug, Clone)]
 pub struct NewAlert {
-    pub project_id: i64,
-    pub issue_id: Option<i64>,
+    pub project_id: ProjectId,
+    pub issue_id: Option<IssueId>,
     pub rule: &'static str,
     pub dedupe_key: String,
     pub reason: String,
@@ -128,8 +128,8 @@ impl Delivery {
 #[derive(Debug, Clone, FromRow)]
 pub struct AlertRecord {
     pub id: i64,
-    pub project_id: i64,
-    pub issue_id: Option<i64>,
+    pub project_id: ProjectId,
+    pub issue_id: Option<IssueId>,
     pub rule: String,
     pub reason: String,
     pub recipients: String,
@@ -152,7 +152,7 @@ const ALERT_RECORD: &str = "SELECT id, project_id, issue_id, rule, reason, recip
 /// what the hourly limit counts.
 async fn alerts_last_hour(
     tx: &mut sqlx::SqliteConnection,
-    project_id: i64,
+    project_id: ProjectId,
     channel: &str,
     now_ms: i64,
 ) -> Result<i64, StoreError> {
@@ -169,7 +169,7 @@ async fn alerts_last_hour(
 
 impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn alert_settings(&self, project_id: i64) -> Result<AlertSettings, StoreError> {
+    pub async fn alert_settings(&self, project_id: ProjectId) -> Result<AlertSettings, StoreError> {
         let row = sqlx::query_as(
             "SELECT on_new, on_regression, on_spike, spike_min_count, spike_ratio, spike_z,
                     frequency_count, frequency_minutes, cooldown_minutes, recipients,
@@ -185,7 +185,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_alert_settings(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         s: &AlertSettings,
     ) -> Result<(), StoreError> {
         sqlx::query(
@@ -233,7 +233,7 @@ impl Store {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn max_issue_id(&self) -> Result<i64, StoreError> {
+    pub async fn max_issue_id(&self) -> Result<IssueId, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM issues")
                 .fetch_one(&self.pool)
@@ -243,7 +243,11 @@ impl Store {
 
     /// Issues created after `id`, oldest first.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn issues_after(&self, id: i64, limit: i64) -> Result<Vec<AlertIssue>, StoreError> {
+    pub async fn issues_after(
+        &self,
+        id: IssueId,
+        limit: i64,
+    ) -> Result<Vec<AlertIssue>, StoreError> {
         let sql = format!("{ALERT_ISSUE} WHERE i.id > ? ORDER BY i.id LIMIT ?");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -265,7 +269,7 @@ impl Store {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn alert_issue(&self, id: i64) -> Result<Option<AlertIssue>, StoreError> {
+    pub async fn alert_issue(&self, id: IssueId) -> Result<Option<AlertIssue>, StoreError> {
         let sql = format!("{ALERT_ISSUE} WHERE i.id = ?");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -275,7 +279,7 @@ impl Store {
 
     /// Issues with events since `since_minute`, and those whose rate rules wait to re-arm.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn rate_candidates(&self, since_minute: i64) -> Result<Vec<i64>, StoreError> {
+    pub async fn rate_candidates(&self, since_minute: i64) -> Result<Vec<IssueId>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT issue_id FROM issue_minutes WHERE minute >= ?
              UNION SELECT issue_id FROM alert_state WHERE armed = 0",
@@ -289,7 +293,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_minutes_since(
         &self,
-        issue_id: i64,
+        issue_id: IssueId,
         since_minute: i64,
     ) -> Result<Vec<(i64, i64)>, StoreError> {
         Ok(sqlx::query_as(
@@ -302,7 +306,11 @@ impl Store {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn alert_episode(&self, issue_id: i64, rule: &str) -> Result<Episode, StoreError> {
+    pub async fn alert_episode(
+        &self,
+        issue_id: IssueId,
+        rule: &str,
+    ) -> Result<Episode, StoreError> {
         let row: Option<(Option<i64>, bool)> = sqlx::query_as(
             "SELECT last_fired, armed FROM alert_state WHERE issue_id = ? AND rule = ?",
         )
@@ -321,7 +329,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_alert_episode(
         &self,
-        issue_id: i64,
+        issue_id: IssueId,
         rule: &str,
         episode: Episode,
     ) -> Result<(), StoreError> {
@@ -337,7 +345,7 @@ impl Store {
 
     /// An issue ignored until it escalates comes back: unresolved, escalating.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn escalate_issue(&self, issue_id: i64) -> Result<(), StoreError> {
+    pub async fn escalate_issue(&self, issue_id: IssueId) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE issues SET status = 'unresolved', substatus = 'escalating'
              WHERE id = ? AND status = 'ignored' AND substatus = 'archived_until_escalating'",
@@ -561,7 +569,7 @@ impl Store {
 
     /// An issue's alerts, newest first.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn issue_alerts(&self, issue_id: i64) -> Result<Vec<AlertRecord>, StoreError> {
+    pub async fn issue_alerts(&self, issue_id: IssueId) -> Result<Vec<AlertRecord>, StoreError> {
         let sql = format!("{ALERT_RECORD} WHERE issue_id = ? ORDER BY id DESC LIMIT 50");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
@@ -571,7 +579,10 @@ impl Store {
 
     /// Every alert of a project, oldest first (tests and the API).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn project_alerts(&self, project_id: i64) -> Result<Vec<AlertRecord>, StoreError> {
+    pub async fn project_alerts(
+        &self,
+        project_id: ProjectId,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
         let sql = format!("{ALERT_RECORD} WHERE project_id = ? ORDER BY id");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
@@ -587,7 +598,7 @@ mod tests {
 
     fn alert(issue: i64) -> NewAlert {
         NewAlert {
-            project_id: 1,
+            project_id: ProjectId(1),
             issue_id: None,
             rule: "new",
             dedupe_key: format!("new:{issue}"),
@@ -623,7 +634,7 @@ mod tests {
         assert_eq!(record(2).await, Recorded::Queued);
         assert_eq!(record(3).await, Recorded::Capped);
         assert_eq!(record(4).await, Recorded::Capped);
-        let log = store.project_alerts(1).await.unwrap();
+        let log = store.project_alerts(ProjectId(1)).await.unwrap();
         let statuses: Vec<(&str, &str)> = log
             .iter()
             .map(|a| (a.rule.as_str(), a.status.as_str()))

@@ -19,7 +19,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use zstd::zstd_safe::{CCtx, CDict, DCtx, DDict};
 
 use super::events::StoredEvent;
-use super::{Store, StoreError, now_ms};
+use super::{ProjectId, Store, StoreError, now_ms};
 
 /// The level with a dictionary: level 1 with it beats level 3 without it by 8x in size and
 /// costs less time than the fast level without one.
@@ -117,7 +117,7 @@ pub fn decompress(blob: &[u8], dictionary: Option<&Dictionary>) -> Result<Vec<u8
 #[derive(Debug, Default)]
 pub struct Dictionaries {
     by_id: RwLock<HashMap<u32, Arc<Dictionary>>>,
-    current: RwLock<HashMap<i64, Arc<Dictionary>>>,
+    current: RwLock<HashMap<ProjectId, Arc<Dictionary>>>,
 }
 
 impl Dictionaries {
@@ -139,7 +139,7 @@ impl Dictionaries {
     }
 
     /// The dictionary new events of the project are compressed with.
-    pub fn current(&self, project_id: i64) -> Option<Arc<Dictionary>> {
+    pub fn current(&self, project_id: ProjectId) -> Option<Arc<Dictionary>> {
         self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -147,7 +147,7 @@ impl Dictionaries {
             .cloned()
     }
 
-    pub fn set_current(&self, project_id: i64, dictionary: Arc<Dictionary>) {
+    pub fn set_current(&self, project_id: ProjectId, dictionary: Arc<Dictionary>) {
         self.current
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -181,13 +181,13 @@ impl Store {
 
     /// The dictionary new events of the project are compressed with (none before the project
     /// has enough events to train one).
-    pub fn current_dictionary(&self, project_id: i64) -> Option<Arc<Dictionary>> {
+    pub fn current_dictionary(&self, project_id: ProjectId) -> Option<Arc<Dictionary>> {
         self.dictionaries.current(project_id)
     }
 
     /// Loads each project's newest dictionary (at open).
     pub(super) async fn load_current_dictionaries(&self) -> Result<(), StoreError> {
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        let rows: Vec<(ProjectId, Vec<u8>)> = sqlx::query_as(
             "SELECT project_id, data FROM zstd_dicts d
              WHERE created_at = (SELECT MAX(created_at) FROM zstd_dicts WHERE project_id = d.project_id)",
         )
@@ -205,7 +205,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_dictionary(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         data: &[u8],
         samples: usize,
     ) -> Result<bool, StoreError> {
@@ -250,7 +250,7 @@ impl Store {
         &self,
         min_events: u64,
         trained_before: i64,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<ProjectId>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT u.project_id FROM project_usage u WHERE u.events >= ?1
              AND COALESCE((SELECT MAX(created_at) FROM zstd_dicts d WHERE d.project_id = u.project_id), 0) < ?2",
@@ -266,7 +266,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent_event_blobs(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         limit: u32,
         window: u32,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -287,7 +287,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_to_rewrite(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         limit: u32,
     ) -> Result<Option<RewriteChunk>, StoreError> {
         let Some((next, end)): Option<(i64, i64)> = sqlx::query_as(
@@ -321,7 +321,7 @@ impl Store {
 
     /// Projects whose events stored before their first dictionary are not all rewritten yet.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn projects_to_rewrite(&self) -> Result<Vec<i64>, StoreError> {
+    pub async fn projects_to_rewrite(&self) -> Result<Vec<ProjectId>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT project_id FROM event_recompression WHERE next_id < end_id ORDER BY project_id",
         )

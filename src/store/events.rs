@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::issue_state::{Level, Status, Substatus};
-use super::{Store, StoreError};
+use super::{IssueId, ProjectId, Store, StoreError};
 
 /// An attachment as listed with its event (its bytes are read one at a time, on download).
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -33,8 +33,8 @@ pub struct UserReport {
 
 #[derive(Debug, Clone, FromRow)]
 pub struct StoredIssue {
-    pub id: i64,
-    pub project_id: i64,
+    pub id: IssueId,
+    pub project_id: ProjectId,
     pub short_id: i64,
     pub primary_hash: String,
     pub title: String,
@@ -55,9 +55,9 @@ pub struct StoredIssue {
 
 #[derive(Debug, Clone, FromRow)]
 pub struct StoredEvent {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub event_id: String,
-    pub issue_id: i64,
+    pub issue_id: IssueId,
     pub timestamp: i64,
     pub received: i64,
     pub level: String,
@@ -88,7 +88,7 @@ pub(super) const EVENT_COLUMNS: &str = "project_id, event_id, issue_id, timestam
 impl Store {
     /// A project's issues, most recently seen first.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list_issues(&self, project_id: i64) -> Result<Vec<StoredIssue>, StoreError> {
+    pub async fn list_issues(&self, project_id: ProjectId) -> Result<Vec<StoredIssue>, StoreError> {
         let sql = format!(
             "SELECT {ISSUE_COLUMNS} FROM issues WHERE project_id = ? ORDER BY last_seen DESC, id DESC"
         );
@@ -99,7 +99,7 @@ impl Store {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_issue(&self, issue_id: i64) -> Result<Option<StoredIssue>, StoreError> {
+    pub async fn get_issue(&self, issue_id: IssueId) -> Result<Option<StoredIssue>, StoreError> {
         let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE id = ?");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
@@ -110,7 +110,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_event(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         event_id: &str,
     ) -> Result<Option<StoredEvent>, StoreError> {
         let sql =
@@ -127,7 +127,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_issue_events(
         &self,
-        issue_id: i64,
+        issue_id: IssueId,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let sql = format!(
@@ -143,7 +143,7 @@ impl Store {
 
     /// Every stored event id of a project (tests and the durability check).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn event_ids(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
+    pub async fn event_ids(&self, project_id: ProjectId) -> Result<Vec<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT event_id FROM events WHERE project_id = ?")
                 .bind(project_id)
@@ -156,7 +156,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_tags(
         &self,
-        issue_id: i64,
+        issue_id: IssueId,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT key, value, SUM(count) AS n FROM (
@@ -184,7 +184,7 @@ impl Store {
 
     /// Sum of an issue's minute and hour counters (equals `times_seen`).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn issue_minute_total(&self, issue_id: i64) -> Result<i64, StoreError> {
+    pub async fn issue_minute_total(&self, issue_id: IssueId) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COALESCE(SUM(count), 0) FROM (
                  SELECT count FROM issue_minutes WHERE issue_id = ?
@@ -200,7 +200,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_attachments(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         event_id: &str,
     ) -> Result<Vec<AttachmentInfo>, StoreError> {
         Ok(sqlx::query_as(
@@ -215,7 +215,7 @@ impl Store {
 
     /// A project's user reports and feedback, oldest first.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn user_reports(&self, project_id: i64) -> Result<Vec<UserReport>, StoreError> {
+    pub async fn user_reports(&self, project_id: ProjectId) -> Result<Vec<UserReport>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT event_id, name, email, comments FROM user_reports WHERE project_id = ? ORDER BY id",
         )
@@ -230,7 +230,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_events(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         event_ids: &[String],
     ) -> Result<i64, StoreError> {
         let mut total = 0;

@@ -9,13 +9,13 @@ use super::events::{
     Attachment, EVENT_COLUMNS, ISSUE_COLUMNS, StoredEvent, StoredIssue, UserReport,
 };
 use super::issue_state::Status;
-use super::{Store, StoreError};
+use super::{IssueId, ProjectId, Store, StoreError};
 
 /// Which issues to list (every field narrows the list).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IssueFilter {
     /// Empty: every project.
-    pub projects: Vec<i64>,
+    pub projects: Vec<ProjectId>,
     /// `None`: any.
     pub status: Option<Status>,
     pub level: Option<String>,
@@ -161,12 +161,12 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_counts(
         &self,
-        issue_ids: &[i64],
+        issue_ids: &[IssueId],
         now_minute: i64,
         bucket_minutes: i64,
         buckets: i64,
-    ) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
-        let mut out: HashMap<i64, Vec<i64>> = issue_ids
+    ) -> Result<HashMap<IssueId, Vec<i64>>, StoreError> {
+        let mut out: HashMap<IssueId, Vec<i64>> = issue_ids
             .iter()
             .map(|id| (*id, vec![0; buckets as usize]))
             .collect();
@@ -194,7 +194,7 @@ impl Store {
             ids.push_bind(*id);
         }
         qb.push(") GROUP BY 1, 2");
-        let rows: Vec<(i64, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let rows: Vec<(IssueId, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
         for (issue, bucket, n) in rows {
             if let Some(slot) = out
                 .get_mut(&issue)
@@ -231,7 +231,10 @@ impl Store {
 
     /// (project id, events) received during `minute`, for every project with events.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn events_per_project(&self, minute: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    pub async fn events_per_project(
+        &self,
+        minute: i64,
+    ) -> Result<Vec<(ProjectId, i64)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT i.project_id, SUM(m.count) FROM issue_minutes m JOIN issues i ON i.id = m.issue_id
              WHERE m.minute = ? GROUP BY 1 ORDER BY 1",
@@ -245,7 +248,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn project_minutes(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         now_minute: i64,
         minutes: i64,
     ) -> Result<Vec<i64>, StoreError> {
@@ -273,7 +276,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_issue_status(
         &self,
-        issue_ids: &[i64],
+        issue_ids: &[IssueId],
         status: IssueStatus,
     ) -> Result<u64, StoreError> {
         if issue_ids.is_empty() {
@@ -301,7 +304,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_event(
         &self,
-        issue_id: i64,
+        issue_id: IssueId,
         event_id: Option<&str>,
     ) -> Result<Option<StoredEvent>, StoreError> {
         let sql = match event_id {
@@ -325,7 +328,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_by_short_id(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         short_id: i64,
     ) -> Result<Option<StoredIssue>, StoreError> {
         let sql =
@@ -341,7 +344,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_edge_event(
         &self,
-        issue_id: i64,
+        issue_id: IssueId,
         oldest: bool,
     ) -> Result<Option<StoredEvent>, StoreError> {
         let order = if oldest { "ASC" } else { "DESC" };
@@ -360,14 +363,14 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_page(
         &self,
-        project_id: Option<i64>,
-        issue_id: Option<i64>,
+        project_id: Option<ProjectId>,
+        issue_id: Option<IssueId>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let (column, id) = match (issue_id, project_id) {
-            (Some(issue), _) => ("issue_id", issue),
-            (None, Some(project)) => ("project_id", project),
+            (Some(issue), _) => ("issue_id", issue.get()),
+            (None, Some(project)) => ("project_id", project.get()),
             (None, None) => return Ok(Vec::new()),
         };
         // The issue's index orders by time; a project's events come by arrival.
@@ -392,7 +395,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn neighbour_events(
         &self,
-        issue_id: i64,
+        issue_id: IssueId,
         event_id: &str,
     ) -> Result<(Option<String>, Option<String>), StoreError> {
         let older = sqlx::query_scalar(
@@ -422,7 +425,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_attachment(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         event_id: &str,
         n: i64,
     ) -> Result<Option<Attachment>, StoreError> {
@@ -441,7 +444,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_feedback(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         event_id: &str,
     ) -> Result<Vec<UserReport>, StoreError> {
         Ok(sqlx::query_as(
@@ -458,7 +461,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
-    use crate::store::Store;
+    use crate::store::{IssueId, Store};
 
     #[tokio::test]
     async fn old_minutes_roll_up_into_hours_and_charts_read_both() {
@@ -478,7 +481,7 @@ mod tests {
         .unwrap();
         // Minutes 600 and 610 (hour 10) and 700 (hour 11) are older than minute 2000.
         assert_eq!(store.roll_up_minutes(2000).await.unwrap(), 3);
-        assert_eq!(store.issue_minute_total(7).await.unwrap(), 6);
+        assert_eq!(store.issue_minute_total(IssueId(7)).await.unwrap(), 6);
         let hours: Vec<(i64, i64)> =
             sqlx::query_as("SELECT hour, count FROM issue_hours WHERE issue_id = 7 ORDER BY hour")
                 .fetch_all(&store.pool)
@@ -486,10 +489,13 @@ mod tests {
                 .unwrap();
         assert_eq!(hours, [(10, 3), (11, 1)]);
         // Daily buckets ending at minute 3000: hours and minutes land in the same two days.
-        let days = store.issue_counts(&[7], 3000, 1440, 3).await.unwrap();
-        assert_eq!(days[&7], vec![0, 4, 2]);
+        let days = store
+            .issue_counts(&[IssueId(7)], 3000, 1440, 3)
+            .await
+            .unwrap();
+        assert_eq!(days[&IssueId(7)], vec![0, 4, 2]);
         // Rolling up again moves nothing more.
         assert_eq!(store.roll_up_minutes(2000).await.unwrap(), 0);
-        assert_eq!(store.issue_minute_total(7).await.unwrap(), 6);
+        assert_eq!(store.issue_minute_total(IssueId(7)).await.unwrap(), 6);
     }
 }

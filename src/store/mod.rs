@@ -9,6 +9,7 @@ pub mod batch;
 pub mod check;
 pub mod compression;
 pub mod events;
+pub mod ids;
 pub mod issue_state;
 pub mod issues;
 mod pending_tags;
@@ -34,6 +35,7 @@ use sqlx::sqlite::{
 use crate::config::{Config, SqliteSynchronous as SyncSetting};
 
 pub use events::{StoredEvent, StoredIssue};
+pub use ids::{IssueId, ProjectId};
 pub use projects::{Project, ProjectKey};
 
 #[derive(Debug, thiserror::Error)]

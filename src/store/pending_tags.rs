@@ -21,8 +21,8 @@
 
 use std::collections::BTreeMap;
 
-use super::StoreError;
 use super::rows::{self, json_list, tag_set_key};
+use super::{IssueId, StoreError};
 use rusqlite::Connection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ struct TagSet {
 
 /// (issue, [`tag_set_key`]) → the tag sets with that key (one, but for hash collisions).
 #[derive(Debug, Default)]
-pub struct PendingTags(BTreeMap<(i64, u64), Vec<TagSet>>);
+pub struct PendingTags(BTreeMap<(IssueId, u64), Vec<TagSet>>);
 
 const LOAD: &str = "SELECT issue_id, timestamp, json(tags) FROM issue_tags_pending";
 
@@ -64,13 +64,13 @@ impl PendingTags {
             let tags: String = row.get(2)?;
             let tags: Vec<(String, String)> = serde_json::from_str(&tags)
                 .map_err(|e| StoreError::Corrupt(format!("unreadable pending tags: {e}")))?;
-            pending.add(row.get(0)?, row.get(1)?, tag_set_key(&tags), &tags);
+            pending.add(IssueId(row.get(0)?), row.get(1)?, tag_set_key(&tags), &tags);
         }
         Ok(pending)
     }
 
     /// Counts the tags of one event of `issue_id`; `key` is [`tag_set_key`] of `tags`.
-    pub fn add(&mut self, issue_id: i64, timestamp: i64, key: u64, tags: &[(String, String)]) {
+    pub fn add(&mut self, issue_id: IssueId, timestamp: i64, key: u64, tags: &[(String, String)]) {
         if tags.is_empty() {
             return;
         }
@@ -99,7 +99,7 @@ impl PendingTags {
 
     /// `[[issue_id, "key", "value", count, first_seen, last_seen], …]` in key order.
     pub fn rows(&self) -> String {
-        let mut totals: BTreeMap<(i64, &str, &str), TagTotal> = BTreeMap::new();
+        let mut totals: BTreeMap<(IssueId, &str, &str), TagTotal> = BTreeMap::new();
         for (&(issue_id, _), sets) in &self.0 {
             for set in sets {
                 for (key, value) in &set.tags {
@@ -113,7 +113,7 @@ impl PendingTags {
         json_list(totals.into_iter(), |out, ((issue_id, key, value), t)| {
             rows::TAG_TOTAL
                 .row(out)
-                .int("issue_id", issue_id)
+                .issue_id("issue_id", issue_id)
                 .text("key", key)
                 .text("value", value)
                 .count("count", t.count)
@@ -140,12 +140,12 @@ mod tests {
         let free = set(&[("tier", "free"), ("os", "linux")]);
         let url = set(&[("url", "/a\"b")]);
         let mut tags = PendingTags::default();
-        tags.add(2, 50, tag_set_key(&gold), &gold);
-        tags.add(1, 70, tag_set_key(&url), &url);
-        tags.add(2, 30, tag_set_key(&gold), &gold);
+        tags.add(IssueId(2), 50, tag_set_key(&gold), &gold);
+        tags.add(IssueId(1), 70, tag_set_key(&url), &url);
+        tags.add(IssueId(2), 30, tag_set_key(&gold), &gold);
         // Even under one key (a collision), different sets are counted apart.
-        tags.add(2, 40, tag_set_key(&gold), &free);
-        tags.add(3, 40, 0, &[]);
+        tags.add(IssueId(2), 40, tag_set_key(&gold), &free);
+        tags.add(IssueId(3), 40, 0, &[]);
         assert_eq!(
             tags.rows(),
             concat!(

@@ -2,18 +2,18 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreError, now_ms};
+use super::{ProjectId, Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct Project {
-    pub id: i64,
+    pub id: ProjectId,
     pub name: String,
     pub created_at: i64,
 }
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct ProjectKey {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub public_key: String,
     pub secret_key: String,
     pub active: bool,
@@ -26,7 +26,7 @@ pub struct ProjectKey {
 #[derive(Debug, Default, Clone)]
 pub struct NewProject {
     pub name: String,
-    pub id: Option<i64>,
+    pub id: Option<ProjectId>,
     pub public_key: Option<String>,
 }
 
@@ -46,7 +46,7 @@ impl Store {
             None => uuid::Uuid::new_v4().simple().to_string(),
         };
         if let Some(id) = new.id
-            && id <= 0
+            && id.get() <= 0
         {
             return Err(StoreError::Invalid(format!(
                 "project id must be positive, got {id}"
@@ -138,7 +138,7 @@ impl Store {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_project(&self, id: i64) -> Result<Option<Project>, StoreError> {
+    pub async fn get_project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {
         Ok(
             sqlx::query_as("SELECT id, name, created_at FROM projects WHERE id = ?")
                 .bind(id)
@@ -149,7 +149,7 @@ impl Store {
 
     /// A project's keys, in id order (as [`Store::list_projects`] gives them).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn project_keys(&self, project_id: i64) -> Result<Vec<ProjectKey>, StoreError> {
+    pub async fn project_keys(&self, project_id: ProjectId) -> Result<Vec<ProjectKey>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT project_id, public_key, secret_key, active, rate_limit_count, rate_limit_window
              FROM project_keys WHERE project_id = ? ORDER BY id",
@@ -173,7 +173,10 @@ impl Store {
 
     /// A project's grouping rules: (stack-trace rules, fingerprint rules), empty when unset.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn grouping_rules(&self, project_id: i64) -> Result<(String, String), StoreError> {
+    pub async fn grouping_rules(
+        &self,
+        project_id: ProjectId,
+    ) -> Result<(String, String), StoreError> {
         Ok(
             sqlx::query_as("SELECT stacktrace_rules, fingerprint_rules FROM projects WHERE id = ?")
                 .bind(project_id)
@@ -309,7 +312,7 @@ mod tests {
         .execute(&store.pool)
         .await
         .unwrap();
-        let id = |p: Option<Project>| p.map(|p| p.id);
+        let id = |p: Option<Project>| p.map(|p| p.id.get());
         assert_eq!(id(store.find_project("shop").await.unwrap()), Some(5));
         assert_eq!(id(store.find_project("5").await.unwrap()), Some(5));
         assert_eq!(id(store.find_project("7").await.unwrap()), Some(3));
@@ -320,9 +323,9 @@ mod tests {
             Some(5)
         );
         assert_eq!(id(store.find_project_nocase("5").await.unwrap()), None);
-        assert_eq!(id(store.get_project(7).await.unwrap()), Some(7));
-        assert_eq!(id(store.get_project(4).await.unwrap()), None);
-        let keys = store.project_keys(5).await.unwrap();
+        assert_eq!(id(store.get_project(ProjectId(7)).await.unwrap()), Some(7));
+        assert_eq!(id(store.get_project(ProjectId(4)).await.unwrap()), None);
+        let keys = store.project_keys(ProjectId(5)).await.unwrap();
         let keys: Vec<&str> = keys.iter().map(|k| k.public_key.as_str()).collect();
         assert_eq!(keys, ["b", "a"]);
         let listed = store.list_projects().await.unwrap();

@@ -1,7 +1,7 @@
 //! Quota settings (per DSN key a rate limit, per project a daily event cap and a cap on stored
 //! attachment bytes) and the counts they are checked against after a restart.
 
-use super::{ProjectKey, Store, StoreError};
+use super::{ProjectId, ProjectKey, Store, StoreError};
 
 /// At most `count` events per `window_secs` seconds (Sentry's key rate limit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl Store {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn project_quotas(&self, project_id: i64) -> Result<ProjectQuotas, StoreError> {
+    pub async fn project_quotas(&self, project_id: ProjectId) -> Result<ProjectQuotas, StoreError> {
         let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
             "SELECT daily_event_cap, attachment_bytes_cap FROM projects WHERE id = ?",
         )
@@ -99,7 +99,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_project_quotas(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         quotas: ProjectQuotas,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
@@ -118,7 +118,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_received_since(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         minute: i64,
     ) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(
@@ -136,7 +136,7 @@ impl Store {
 
     /// Bytes of attachments a project stores now.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn attachment_bytes(&self, project_id: i64) -> Result<u64, StoreError> {
+    pub async fn attachment_bytes(&self, project_id: ProjectId) -> Result<u64, StoreError> {
         let n: Option<i64> =
             sqlx::query_scalar("SELECT attachment_bytes FROM project_usage WHERE project_id = ?")
                 .bind(project_id)

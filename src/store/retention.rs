@@ -25,7 +25,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::{Store, StoreError};
+use super::{IssueId, ProjectId, Store, StoreError};
 
 /// One deletion the batch writer runs between batches, in a transaction of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub enum Chore {
     /// pending counters are folded (an issue with counter rows still pending is kept), so an
     /// issue that an event just reached is kept.
     DeleteIssues {
-        ids: Vec<i64>,
+        ids: Vec<IssueId>,
         last_seen_before: i64,
     },
     DeleteUserReports {
@@ -49,7 +49,7 @@ pub enum Chore {
     /// Replaces events' blobs by the same events compressed with their project's dictionary,
     /// and moves the project's rewrite on to `next_id`.
     RewriteEvents {
-        project_id: i64,
+        project_id: ProjectId,
         blobs: Vec<(i64, Vec<u8>)>,
         next_id: i64,
     },
@@ -126,7 +126,7 @@ pub(super) fn run(conn: &mut Connection, chore: &Chore) -> Result<u64, StoreErro
             }
             drop(update);
             tx.prepare_cached("UPDATE event_recompression SET next_id = ? WHERE project_id = ?")?
-                .execute(rusqlite::params![next_id, project_id])?;
+                .execute(rusqlite::params![next_id, project_id.get()])?;
             rewritten
         }
     };
@@ -134,7 +134,7 @@ pub(super) fn run(conn: &mut Connection, chore: &Chore) -> Result<u64, StoreErro
     Ok(done as u64)
 }
 
-fn id_list(ids: &[i64]) -> String {
+fn id_list<T: serde::Serialize>(ids: &[T]) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
 }
 
@@ -159,13 +159,26 @@ impl FileSize {
 }
 
 /// What one project holds now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ProjectUsage {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub events: i64,
     pub event_bytes: i64,
     pub attachments: i64,
     pub attachment_bytes: i64,
+}
+
+impl ProjectUsage {
+    /// A project that holds nothing (yet).
+    pub fn empty(project_id: ProjectId) -> ProjectUsage {
+        ProjectUsage {
+            project_id,
+            events: 0,
+            event_bytes: 0,
+            attachments: 0,
+            attachment_bytes: 0,
+        }
+    }
 }
 
 impl Store {
@@ -220,7 +233,7 @@ impl Store {
         &self,
         last_seen_before: i64,
         limit: u32,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<IssueId>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT i.id FROM projects p JOIN issues i ON i.project_id = p.id AND i.last_seen < ?1
              LIMIT ?2",
@@ -233,7 +246,7 @@ impl Store {
 
     /// Issues seen more than `times` times: the only ones that can hold more events than that.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn issues_seen_more_than(&self, times: u64) -> Result<Vec<i64>, StoreError> {
+    pub async fn issues_seen_more_than(&self, times: u64) -> Result<Vec<IssueId>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT i.id FROM projects p JOIN issues i ON i.project_id = p.id AND i.times_seen > ?",
         )
@@ -247,7 +260,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_beyond(
         &self,
-        issue_id: i64,
+        issue_id: IssueId,
         keep: u64,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
@@ -265,7 +278,7 @@ impl Store {
 
     /// How many of an issue's events are stored.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn stored_events(&self, issue_id: i64) -> Result<i64, StoreError> {
+    pub async fn stored_events(&self, issue_id: IssueId) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE issue_id = ?")
                 .bind(issue_id)

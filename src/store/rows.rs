@@ -19,6 +19,7 @@
 use std::fmt::Write;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+pub use super::{IssueId, ProjectId};
 pub use crate::protocol::EventId;
 
 /// The slots of one kind of JSON row, in order.
@@ -285,6 +286,14 @@ impl RowWriter<'_> {
         self
     }
 
+    pub fn project_id(&mut self, slot: &str, id: ProjectId) -> &mut Self {
+        self.int(slot, id.get())
+    }
+
+    pub fn issue_id(&mut self, slot: &str, id: IssueId) -> &mut Self {
+        self.int(slot, id.get())
+    }
+
     pub fn count(&mut self, slot: &str, n: u64) -> &mut Self {
         self.slot(slot);
         let _ = write!(self.out, "{n}");
@@ -408,7 +417,7 @@ pub fn tag_set_key(tags: &[(String, String)]) -> u64 {
 /// An event ready for the writer.
 #[derive(Debug, Clone)]
 pub struct EventRow {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub event_id: EventId,
     /// Grouping hashes in priority order; the first one already linked to an issue wins.
     pub hashes: Vec<String>,
@@ -433,7 +442,7 @@ pub struct EventRow {
 
 #[derive(Debug, Clone)]
 pub struct AttachmentRow {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub event_id: EventId,
     pub filename: String,
     pub content_type: Option<String>,
@@ -444,7 +453,7 @@ pub struct AttachmentRow {
 
 #[derive(Debug, Clone)]
 pub struct UserReportRow {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub event_id: Option<EventId>,
     pub name: Option<String>,
     pub email: Option<String>,

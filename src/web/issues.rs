@@ -16,7 +16,7 @@ use crate::issue_search::{self, DEFAULT_QUERY};
 use crate::store::alerts::Delivery;
 use crate::store::issue_state::{Level, Status, Substatus};
 use crate::store::issues::{IssueSort, IssueStatus};
-use crate::store::now_ms;
+use crate::store::{IssueId, ProjectId, now_ms};
 use crate::time;
 
 /// Issues per page of the list.
@@ -55,14 +55,14 @@ impl Nav {
 
 #[derive(Deserialize)]
 struct ListQuery {
-    project: Option<i64>,
+    project: Option<ProjectId>,
     query: Option<String>,
     sort: Option<String>,
     page: Option<i64>,
 }
 
 struct IssueRow {
-    id: i64,
+    id: IssueId,
     short_id: String,
     title: String,
     culprit: String,
@@ -111,7 +111,7 @@ fn sort_of(name: Option<&str>) -> (IssueSort, &'static str) {
     }
 }
 
-fn list_url(project: Option<i64>, query: &str, sort: &str, page: i64) -> String {
+fn list_url(project: Option<ProjectId>, query: &str, sort: &str, page: i64) -> String {
     let mut url = format!("/issues?query={}&sort={sort}", url_encode(query));
     if let Some(p) = project {
         url.push_str(&format!("&project={p}"));
@@ -129,14 +129,14 @@ async fn list(
     params: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
     let who = signed_in(&req, &session, &state).await?;
-    let projects: Vec<(i64, String)> = state
+    let projects: Vec<(ProjectId, String)> = state
         .store
         .list_projects()
         .await?
         .into_iter()
         .map(|(p, _)| (p.id, p.name))
         .collect();
-    let names: std::collections::HashMap<i64, &str> =
+    let names: std::collections::HashMap<ProjectId, &str> =
         projects.iter().map(|(id, n)| (*id, n.as_str())).collect();
     let query = params.query.clone().unwrap_or_else(|| DEFAULT_QUERY.into());
     let (sort, sort_name) = sort_of(params.sort.as_deref());
@@ -157,7 +157,7 @@ async fn list(
             (page_number - 1) * PAGE_SIZE,
         )
         .await?;
-    let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
+    let ids: Vec<IssueId> = issues.iter().map(|i| i.id).collect();
     let hourly = state.store.issue_counts(&ids, now_minute, 60, 24).await?;
     let rows = issues
         .into_iter()
@@ -244,7 +244,7 @@ async fn bulk(
     let status = field("action")
         .and_then(IssueStatus::parse)
         .ok_or_else(|| WebError::BadRequest("choose resolve, ignore or unresolve".into()))?;
-    let ids: Vec<i64> = form
+    let ids: Vec<IssueId> = form
         .iter()
         .filter(|(k, _)| k == "ids")
         .map(|(_, v)| {
@@ -266,7 +266,7 @@ async fn status(
     req: HttpRequest,
     state: web::Data<WebState>,
     session: Session,
-    path: web::Path<i64>,
+    path: web::Path<IssueId>,
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, WebError> {
     signed_in(&req, &session, &state).await?;
@@ -359,9 +359,9 @@ struct AlertRow {
 struct IssuePage {
     nav: Option<Nav>,
     csrf: String,
-    id: i64,
+    id: IssueId,
     short_id: String,
-    project_id: i64,
+    project_id: ProjectId,
     project: String,
     /// (status, button label) of the status changes offered.
     actions: Vec<(&'static str, &'static str)>,
@@ -398,7 +398,7 @@ async fn issue(
     req: HttpRequest,
     state: web::Data<WebState>,
     session: Session,
-    path: web::Path<i64>,
+    path: web::Path<IssueId>,
     params: web::Query<IssueQuery>,
 ) -> Result<HttpResponse, WebError> {
     let who = signed_in(&req, &session, &state).await?;
@@ -542,7 +542,7 @@ async fn attachment(
     req: HttpRequest,
     state: web::Data<WebState>,
     session: Session,
-    path: web::Path<(i64, String, i64)>,
+    path: web::Path<(IssueId, String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     signed_in(&req, &session, &state).await?;
     let (id, event_id, n) = path.into_inner();

@@ -13,10 +13,11 @@ use super::{WebError, page, see_other};
 use crate::app::dsn;
 use crate::format::field;
 use crate::grouping::ProjectRules;
-use crate::store::StoreError;
 use crate::store::alerts::AlertSettings;
 use crate::store::projects::NewProject;
 use crate::store::quotas::{KeyRateLimit, ProjectQuotas};
+use crate::store::retention::ProjectUsage;
+use crate::store::{ProjectId, StoreError};
 use crate::time;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -47,7 +48,7 @@ struct KeyQuota {
 }
 
 struct ProjectCard {
-    id: i64,
+    id: ProjectId,
     name: String,
     dsns: Vec<String>,
     stacktrace_rules: String,
@@ -75,8 +76,8 @@ struct ProjectsPage {
     csrf: String,
     projects: Vec<ProjectCard>,
     error: Option<String>,
-    /// Which project the error is about (0: the new-project form).
-    error_project: i64,
+    /// Which project the error is about (`None`: the new-project form).
+    error_project: Option<ProjectId>,
     name: String,
     windows: [(u64, &'static str); 7],
 }
@@ -85,7 +86,7 @@ async fn render(
     req: &HttpRequest,
     state: &WebState,
     session: &Session,
-    error: Option<(i64, String)>,
+    error: Option<(Option<ProjectId>, String)>,
     name: String,
 ) -> Result<HttpResponse, WebError> {
     let who = signed_in(req, session, state).await?;
@@ -100,7 +101,7 @@ async fn render(
             .iter()
             .find(|u| u.project_id == project.id)
             .cloned()
-            .unwrap_or_default();
+            .unwrap_or_else(|| ProjectUsage::empty(project.id));
         let quotas = state.store.project_quotas(project.id).await?;
         let (stacktrace_rules, fingerprint_rules) = state.store.grouping_rules(project.id).await?;
         let counts = state
@@ -158,7 +159,7 @@ async fn render(
     let failed = error.is_some();
     let (error_project, error) = match error {
         Some((p, e)) => (p, Some(e)),
-        None => (0, None),
+        None => (None, None),
     };
     let mut response = page(&ProjectsPage {
         nav: Some(Nav::new(&who, "projects")),
@@ -204,7 +205,7 @@ async fn create(
     match state.store.create_project(&new).await {
         Ok((project, _)) => Ok(see_other(&format!("/projects#project-{}", project.id))),
         Err(StoreError::Invalid(e) | StoreError::Conflict(e)) => {
-            render(&req, &state, &session, Some((0, e)), form.name.clone()).await
+            render(&req, &state, &session, Some((None, e)), form.name.clone()).await
         }
         Err(e) => Err(e.into()),
     }
@@ -221,7 +222,7 @@ async fn rules(
     req: HttpRequest,
     state: web::Data<WebState>,
     session: Session,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     form: web::Form<RulesForm>,
 ) -> Result<HttpResponse, WebError> {
     require_admin(&signed_in(&req, &session, &state).await?)?;
@@ -236,7 +237,7 @@ async fn rules(
         .map(|(p, _)| p)
         .ok_or(WebError::NotFound)?;
     if let Err(e) = ProjectRules::parse(&form.stacktrace_rules, &form.fingerprint_rules) {
-        return render(&req, &state, &session, Some((id, e)), String::new()).await;
+        return render(&req, &state, &session, Some((Some(id), e)), String::new()).await;
     }
     state
         .store
@@ -323,7 +324,7 @@ async fn alerts(
     req: HttpRequest,
     state: web::Data<WebState>,
     session: Session,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     form: web::Form<AlertsForm>,
 ) -> Result<HttpResponse, WebError> {
     require_admin(&signed_in(&req, &session, &state).await?)?;
@@ -349,7 +350,7 @@ async fn alerts(
             state.store.set_alert_settings(id, &settings).await?;
             Ok(see_other(&format!("/projects#project-{id}")))
         }
-        Err(e) => render(&req, &state, &session, Some((id, e)), String::new()).await,
+        Err(e) => render(&req, &state, &session, Some((Some(id), e)), String::new()).await,
     }
 }
 
@@ -359,7 +360,7 @@ async fn quotas(
     req: HttpRequest,
     state: web::Data<WebState>,
     session: Session,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     require_admin(&signed_in(&req, &session, &state).await?)?;
@@ -421,6 +422,6 @@ async fn quotas(
             state.store.set_project_quotas(id, quotas).await?;
             Ok(see_other(&format!("/projects#project-{id}")))
         }
-        Err(e) => render(&req, &state, &session, Some((id, e)), String::new()).await,
+        Err(e) => render(&req, &state, &session, Some((Some(id), e)), String::new()).await,
     }
 }

@@ -1,6 +1,7 @@
 //! Alert emails end to end, through a real SMTP server (aiosmtpd on a loopback port): a new
 //! issue, a spike, a regression, and an SMTP server that is down at first.
 
+use snag::store::{IssueId, ProjectId};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -92,7 +93,7 @@ pub(crate) async fn app_mailing_to(port: u16) -> TestApp {
         .create_user("oncall@example.com", "correct horse battery", true)
         .await
         .unwrap();
-    app.project("shop", 3, "shopkey").await;
+    app.project("shop", ProjectId(3), "shopkey").await;
     app
 }
 
@@ -113,8 +114,8 @@ pub(crate) async fn send(app: &TestApp, event: &Value) {
     assert_eq!(r.status, 200);
 }
 
-pub(crate) async fn only_issue(app: &TestApp) -> i64 {
-    let issues = app.store.list_issues(3).await.unwrap();
+pub(crate) async fn only_issue(app: &TestApp) -> IssueId {
+    let issues = app.store.list_issues(ProjectId(3)).await.unwrap();
     assert_eq!(issues.len(), 1);
     issues[0].id
 }
@@ -170,7 +171,7 @@ async fn a_new_issue_sends_one_email_and_a_regression_another() {
     );
 
     // Every alert is in the log, sent once, and listed on the issue.
-    let log = app.store.project_alerts(3).await.unwrap();
+    let log = app.store.project_alerts(ProjectId(3)).await.unwrap();
     let rules: Vec<(&str, &str, i64)> = log
         .iter()
         .map(|a| (a.rule.as_str(), a.status.as_str(), a.attempts))
@@ -235,7 +236,7 @@ async fn an_smtp_server_down_at_first_gets_the_email_once_it_is_up() {
     // Nobody listens yet: the alert waits, its failed attempts counted.
     let mut attempts = 0;
     for _ in 0..100 {
-        let log = app.store.project_alerts(3).await.unwrap();
+        let log = app.store.project_alerts(ProjectId(3)).await.unwrap();
         attempts = log.first().map(|a| a.attempts).unwrap_or(0);
         if attempts >= 1 {
             assert_eq!(log[0].status.as_str(), "pending");
@@ -253,7 +254,7 @@ async fn an_smtp_server_down_at_first_gets_the_email_once_it_is_up() {
             .unwrap()
             .contains("declined in ship")
     );
-    let log = app.store.project_alerts(3).await.unwrap();
+    let log = app.store.project_alerts(ProjectId(3)).await.unwrap();
     assert_eq!(log[0].status.as_str(), "sent");
     smtp.stop().await;
     app.stop().await;
@@ -270,7 +271,7 @@ async fn ignored_issues_stay_quiet_unless_ignored_until_they_spike() {
     send(&app, &event("comeback", 2 * 3600)).await;
     app.evaluate_alerts().await;
     smtp.exactly(2).await;
-    let issues = app.store.list_issues(3).await.unwrap();
+    let issues = app.store.list_issues(ProjectId(3)).await.unwrap();
     let id_of = |f: &str| issues.iter().find(|i| i.title.ends_with(f)).unwrap().id;
     let (quiet, comeback) = (id_of("quiet"), id_of("comeback"));
     app.store
@@ -371,12 +372,15 @@ async fn alerts_are_posted_to_the_project_webhook_and_retried() {
         c.mail.webhook_allow_hosts = vec!["127.0.0.1".into()];
     })
     .await;
-    app.project("shop", 3, "shopkey").await;
+    app.project("shop", ProjectId(3), "shopkey").await;
     let settings = snag::store::alerts::AlertSettings {
         webhook_url: Some(format!("http://127.0.0.1:{port}/hooks/snag")),
         ..Default::default()
     };
-    app.store.set_alert_settings(3, &settings).await.unwrap();
+    app.store
+        .set_alert_settings(ProjectId(3), &settings)
+        .await
+        .unwrap();
     send(&app, &event("webhooked", 0)).await;
     for _ in 0..150 {
         if !bodies.lock().unwrap().is_empty() {
@@ -400,7 +404,7 @@ async fn alerts_are_posted_to_the_project_webhook_and_retried() {
     for _ in 0..50 {
         rows = app
             .store
-            .project_alerts(3)
+            .project_alerts(ProjectId(3))
             .await
             .unwrap()
             .into_iter()

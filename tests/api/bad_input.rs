@@ -1,6 +1,7 @@
 //! Hostile and malformed input: a clear 4xx with a JSON `detail`, and the server keeps serving.
 
 use serde_json::json;
+use snag::store::ProjectId;
 
 use crate::helpers::{
     TestApp, event_envelope, gzip, post_envelope, send_raw, spawn_app, spawn_app_with,
@@ -60,7 +61,7 @@ async fn still_serving(app: &TestApp) {
 #[tokio::test]
 async fn malformed_bodies_get_400() {
     let app = spawn_app().await;
-    app.project("p", 1, "goodkey").await;
+    app.project("p", ProjectId(1), "goodkey").await;
     expect(&app, 400, b"", &[], "empty request body").await;
     expect(
         &app,
@@ -175,7 +176,7 @@ async fn malformed_bodies_get_400() {
 #[tokio::test]
 async fn oversized_input_gets_413_even_when_compressed() {
     let app = spawn_app_with(|c| c.limits.max_envelope_size = 4 << 20).await;
-    app.project("p", 1, "goodkey").await;
+    app.project("p", ProjectId(1), "goodkey").await;
     // An event above 1 MiB.
     let big = event_envelope(&json!({"message": "x".repeat(1_100_000)}));
     expect(&app, 413, &big, &[], "'event'").await;
@@ -214,12 +215,12 @@ async fn oversized_input_gets_413_even_when_compressed() {
 #[tokio::test]
 async fn bad_credentials_get_401_or_403() {
     let app = spawn_app().await;
-    app.project("p", 1, "goodkey").await;
-    app.project("q", 2, "otherkey").await;
+    app.project("p", ProjectId(1), "goodkey").await;
+    app.project("q", ProjectId(2), "otherkey").await;
     app.store
         .create_project(&snag::store::projects::NewProject {
             name: "r".into(),
-            id: Some(3),
+            id: Some(ProjectId(3)),
             public_key: Some("offkey".into()),
         })
         .await
@@ -288,7 +289,7 @@ async fn bad_credentials_get_401_or_403() {
     // The store endpoint checks the same way.
     let response = send_raw(app.port, "POST", "/api/1/store/", &[], b"{}", false).await;
     assert_eq!(response.status, 401);
-    assert!(app.store.event_ids(1).await.unwrap().is_empty());
+    assert!(app.store.event_ids(ProjectId(1)).await.unwrap().is_empty());
     still_serving(&app).await;
     app.stop().await;
 }
@@ -300,7 +301,7 @@ async fn a_full_write_queue_answers_429_with_retry_headers_and_loses_nothing() {
         c.limits.max_batch = 1;
     })
     .await;
-    app.project("p", 1, "goodkey").await;
+    app.project("p", ProjectId(1), "goodkey").await;
     // Hold SQLite's write lock so the writer cannot commit and its queue fills up.
     let mut blocker = sqlx::SqliteConnection::connect(&app.database_url)
         .await
@@ -344,7 +345,7 @@ async fn a_full_write_queue_answers_429_with_retry_headers_and_loses_nothing() {
         !accepted.is_empty(),
         "nothing was accepted once the lock was released"
     );
-    let stored = app.store.event_ids(1).await.unwrap();
+    let stored = app.store.event_ids(ProjectId(1)).await.unwrap();
     for id in &accepted {
         assert!(stored.contains(id), "acknowledged event {id} is missing");
     }

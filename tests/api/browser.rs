@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use snag::store::ProjectId;
+
 use serde_json::{Value, json};
 
 use crate::grouping::captured_events;
@@ -231,7 +233,7 @@ async fn a_person_signs_in_reads_an_issue_and_resolves_it_in_chromium() {
         .create_user("dev@example.com", "correct horse battery", true)
         .await
         .unwrap();
-    app.project("shop", 1, "publickey").await;
+    app.project("shop", ProjectId(1), "publickey").await;
     for group in ["python", "node", "browser"] {
         for (name, event) in captured_events(group) {
             let r = post_envelope(&app, 1, "publickey", &event_envelope(&event)).await;

@@ -1,5 +1,6 @@
 //! Every event acknowledged with 200 survives a SIGKILL of the server, and SIGTERM drains.
 
+use snag::store::ProjectId;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -115,8 +116,12 @@ async fn acknowledged_events_survive_sigkill() {
     // Restart on the same database (SQLite recovers the WAL), then check every acknowledged id.
     let mut again = ServerProcess::start(&db).await;
     let store = open_store(&db).await;
-    let stored: std::collections::HashSet<String> =
-        store.event_ids(1).await.unwrap().into_iter().collect();
+    let stored: std::collections::HashSet<String> = store
+        .event_ids(ProjectId(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
     let missing: Vec<&String> = acked
         .iter()
         .map(|a| &a.id)
@@ -130,7 +135,7 @@ async fn acknowledged_events_survive_sigkill() {
         &missing[..missing.len().min(5)]
     );
     // Counters were written (as pending rows) in the events' transactions, folded at restart.
-    let issues = store.list_issues(1).await.unwrap();
+    let issues = store.list_issues(ProjectId(1)).await.unwrap();
     assert_eq!(
         issues.iter().map(|i| i.times_seen).sum::<i64>(),
         stored.len() as i64

@@ -2,6 +2,7 @@
 //! call site splits, and a project's own rules (set with `snag project rules`) apply at ingest.
 
 use serde_json::{Value, json};
+use snag::store::{IssueId, ProjectId};
 
 use crate::helpers::{event_envelope, fixtures_dir, post_envelope, run_snag, spawn_app};
 
@@ -36,7 +37,7 @@ fn fresh_id(mut event: Value) -> Value {
     event
 }
 
-async fn issue_of(app: &crate::helpers::TestApp, project: i64, event: &Value) -> i64 {
+async fn issue_of(app: &crate::helpers::TestApp, project: ProjectId, event: &Value) -> IssueId {
     let id = event["event_id"].as_str().unwrap();
     app.store
         .get_event(project, id)
@@ -49,7 +50,7 @@ async fn issue_of(app: &crate::helpers::TestApp, project: i64, event: &Value) ->
 #[tokio::test]
 async fn sdk_events_group_with_themselves_and_split_by_call_site() {
     let app = spawn_app().await;
-    app.project("sdks", 1, "publickey").await;
+    app.project("sdks", ProjectId(1), "publickey").await;
     let mut issues_by_capture = Vec::new();
     for group in ["python", "node", "browser"] {
         let events = captured_events(group);
@@ -65,8 +66,8 @@ async fn sdk_events_group_with_themselves_and_split_by_call_site() {
                     String::from_utf8_lossy(&r.body)
                 );
             }
-            let issue = issue_of(&app, 1, &first).await;
-            assert_eq!(issue, issue_of(&app, 1, &second).await, "{name}");
+            let issue = issue_of(&app, ProjectId(1), &first).await;
+            assert_eq!(issue, issue_of(&app, ProjectId(1), &second).await, "{name}");
             issues_by_capture.push((name, issue));
         }
     }
@@ -89,8 +90,8 @@ async fn sdk_events_group_with_themselves_and_split_by_call_site() {
     let same = fresh_id(chained);
     post_envelope(&app, 1, "publickey", &event_envelope(&same)).await;
     assert_ne!(
-        issue_of(&app, 1, &elsewhere).await,
-        issue_of(&app, 1, &same).await
+        issue_of(&app, ProjectId(1), &elsewhere).await,
+        issue_of(&app, ProjectId(1), &same).await
     );
     app.stop().await;
 }
@@ -98,7 +99,7 @@ async fn sdk_events_group_with_themselves_and_split_by_call_site() {
 #[tokio::test]
 async fn project_rules_set_by_the_cli_apply_at_ingest() {
     let app = spawn_app().await;
-    app.project("rules", 2, "rulekey").await;
+    app.project("rules", ProjectId(2), "rulekey").await;
     let dir = tempfile::tempdir().unwrap();
     let fingerprints = dir.path().join("fingerprints.txt");
     std::fs::write(
@@ -133,8 +134,14 @@ async fn project_rules_set_by_the_cli_apply_at_ingest() {
 
     // Before the rules: two call sites, two issues.
     let [a, b, c, d] = send(&app).await;
-    assert_ne!(issue_of(&app, 2, &a).await, issue_of(&app, 2, &b).await);
-    assert_ne!(issue_of(&app, 2, &c).await, issue_of(&app, 2, &d).await);
+    assert_ne!(
+        issue_of(&app, ProjectId(2), &a).await,
+        issue_of(&app, ProjectId(2), &b).await
+    );
+    assert_ne!(
+        issue_of(&app, ProjectId(2), &c).await,
+        issue_of(&app, ProjectId(2), &d).await
+    );
 
     // A rule file that does not parse is refused, with the line.
     let bad = dir.path().join("bad.txt");
@@ -170,8 +177,14 @@ async fn project_rules_set_by_the_cli_apply_at_ingest() {
     // (as after a restart) sees them at once.
     let app2 = crate::helpers::spawn_app_on(&app.database_url).await;
     let [a, b, c, d] = send(&app2).await;
-    assert_eq!(issue_of(&app2, 2, &a).await, issue_of(&app2, 2, &b).await);
-    assert_eq!(issue_of(&app2, 2, &c).await, issue_of(&app2, 2, &d).await);
+    assert_eq!(
+        issue_of(&app2, ProjectId(2), &a).await,
+        issue_of(&app2, ProjectId(2), &b).await
+    );
+    assert_eq!(
+        issue_of(&app2, ProjectId(2), &c).await,
+        issue_of(&app2, ProjectId(2), &d).await
+    );
     app2.stop().await;
     app.stop().await;
 }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use actix_web::dev::ServerHandle;
 use snag::Config;
-use snag::store::Store;
 use snag::store::projects::NewProject;
+use snag::store::{ProjectId, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub struct TestApp {
@@ -27,7 +27,7 @@ pub fn fixtures_dir() -> PathBuf {
 
 impl TestApp {
     /// Creates a project with a chosen id and key (the captures use key `publickey`).
-    pub async fn project(&self, name: &str, id: i64, key: &str) {
+    pub async fn project(&self, name: &str, id: ProjectId, key: &str) {
         let new = NewProject {
             name: name.into(),
             id: Some(id),

@@ -2,6 +2,7 @@
 //! answered within its bound, the server's memory stays below the bound the README states, and
 //! a good event from the real Python SDK is accepted during and after each one.
 
+use snag::store::ProjectId;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -83,7 +84,7 @@ impl Target {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{when}: {stderr}");
         let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        let stored = self.store.get_event(1, &id).await.unwrap();
+        let stored = self.store.get_event(ProjectId(1), &id).await.unwrap();
         assert!(
             stored.is_some(),
             "{when}: the SDK's event {id} was not stored: {stderr}"
@@ -247,7 +248,7 @@ async fn a_long_native_package_costs_no_more_than_a_short_one() {
     assert!(outcome.slowest < Duration::from_secs(2), "{outcome:?}");
     assert!(outcome.healthz_took < HEALTHZ_BOUND, "{outcome:?}");
     // Stored with the package cut as Relay cuts it.
-    let issues = target.store.list_issues(1).await.unwrap();
+    let issues = target.store.list_issues(ProjectId(1)).await.unwrap();
     let issue = issues
         .iter()
         .find(|i| i.title.starts_with("EXC_BAD_ACCESS"))
@@ -461,7 +462,7 @@ async fn reads_of_a_bloated_issue_and_oversized_searches_stay_bounded() {
             200
         );
     }
-    let issue = target.store.list_issues(1).await.unwrap()[0].id;
+    let issue = target.store.list_issues(ProjectId(1)).await.unwrap()[0].id;
     let port = target.port();
     let values = format!("/api/0/issues/{issue}/tags/url/values/?per_page=100");
     let events = format!("/api/0/issues/{issue}/events/?full=true");

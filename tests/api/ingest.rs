@@ -1,6 +1,7 @@
 //! The ingest path end to end: encodings, endpoints, ids, grouping, counters.
 
 use serde_json::json;
+use snag::store::ProjectId;
 
 use crate::helpers::{event_envelope, gzip, post_envelope, send_raw, spawn_app};
 
@@ -15,7 +16,7 @@ fn auth() -> Vec<(String, String)> {
 async fn every_content_encoding_is_decoded() {
     use std::io::Write;
     let app = spawn_app().await;
-    app.project("p", 1, "k1").await;
+    app.project("p", ProjectId(1), "k1").await;
     let body = |tag: &str| {
         event_envelope(&json!({"message": format!("encoded with {tag}"), "level": "info"}))
     };
@@ -70,7 +71,7 @@ async fn every_content_encoding_is_decoded() {
     }
     let titles: Vec<String> = app
         .store
-        .list_issues(1)
+        .list_issues(ProjectId(1))
         .await
         .unwrap()
         .into_iter()
@@ -86,7 +87,7 @@ async fn the_store_endpoint_takes_json_base64_zlib_and_envelopes() {
     use base64::Engine;
     use std::io::Write;
     let app = spawn_app().await;
-    app.project("p", 1, "k1").await;
+    app.project("p", ProjectId(1), "k1").await;
     let event = json!({"event_id": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "message": "from store", "level": 30});
     let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     zlib.write_all(event.to_string().as_bytes()).unwrap();
@@ -104,7 +105,7 @@ async fn the_store_endpoint_takes_json_base64_zlib_and_envelopes() {
     assert_eq!(response.json()["id"], "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
     let stored = app
         .store
-        .get_event(1, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .get_event(ProjectId(1), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
         .await
         .unwrap()
         .unwrap();
@@ -122,7 +123,7 @@ async fn the_store_endpoint_takes_json_base64_zlib_and_envelopes() {
     assert_eq!(response.status, 200);
     assert!(
         app.store
-            .get_event(1, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
+            .get_event(ProjectId(1), "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
             .await
             .unwrap()
             .is_some()
@@ -146,7 +147,7 @@ async fn the_store_endpoint_takes_json_base64_zlib_and_envelopes() {
 #[tokio::test]
 async fn event_ids_header_wins_duplicates_are_stored_once() {
     let app = spawn_app().await;
-    app.project("p", 1, "k1").await;
+    app.project("p", ProjectId(1), "k1").await;
     let payload =
         json!({"event_id": "11111111111111111111111111111111", "message": "dup"}).to_string();
     let body = format!(
@@ -159,10 +160,10 @@ async fn event_ids_header_wins_duplicates_are_stored_once() {
         assert_eq!(response.json()["id"], "22222222222222222222222222222222");
     }
     assert_eq!(
-        app.store.event_ids(1).await.unwrap(),
+        app.store.event_ids(ProjectId(1)).await.unwrap(),
         vec!["22222222222222222222222222222222".to_owned()]
     );
-    let issues = app.store.list_issues(1).await.unwrap();
+    let issues = app.store.list_issues(ProjectId(1)).await.unwrap();
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].times_seen, 1, "an SDK retry must not count twice");
 
@@ -171,14 +172,20 @@ async fn event_ids_header_wins_duplicates_are_stored_once() {
     let response = post_envelope(&app, 1, "k1", body.as_bytes()).await;
     let id = response.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 32);
-    assert!(app.store.get_event(1, &id).await.unwrap().is_some());
+    assert!(
+        app.store
+            .get_event(ProjectId(1), &id)
+            .await
+            .unwrap()
+            .is_some()
+    );
     app.stop().await;
 }
 
 #[tokio::test]
 async fn issues_count_events_users_tags_and_minutes() {
     let app = spawn_app().await;
-    app.project("p", 1, "k1").await;
+    app.project("p", ProjectId(1), "k1").await;
     let error = |user: &str, tier: &str| {
         json!({
             "platform": "python",
@@ -203,7 +210,7 @@ async fn issues_count_events_users_tags_and_minutes() {
             200
         );
     }
-    let issues = app.store.list_issues(1).await.unwrap();
+    let issues = app.store.list_issues(ProjectId(1)).await.unwrap();
     assert_eq!(
         issues.len(),
         1,
@@ -247,13 +254,13 @@ async fn issues_count_events_users_tags_and_minutes() {
     assert_eq!(count(&tags, "environment", "production"), Some(5));
 
     // An event from an hour ago moves first_seen back, and last_seen stays.
-    let before = &app.store.list_issues(1).await.unwrap()[0];
+    let before = &app.store.list_issues(ProjectId(1)).await.unwrap()[0];
     let mut late = error("u5", "free");
     let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
     late["timestamp"] = json!(hour_ago.timestamp());
     let response = post_envelope(&app, 1, "k1", &event_envelope(&late)).await;
     assert_eq!(response.status, 200);
-    let after = &app.store.list_issues(1).await.unwrap()[0];
+    let after = &app.store.list_issues(ProjectId(1)).await.unwrap()[0];
     assert_eq!(after.first_seen, hour_ago.timestamp() * 1000);
     assert_eq!(after.last_seen, before.last_seen);
     assert_eq!(after.times_seen, 6);
@@ -263,7 +270,7 @@ async fn issues_count_events_users_tags_and_minutes() {
 #[tokio::test]
 async fn fingerprints_split_and_merge_issues() {
     let app = spawn_app().await;
-    app.project("p", 1, "k1").await;
+    app.project("p", ProjectId(1), "k1").await;
     let send = |message: &str, fingerprint: serde_json::Value| {
         let mut event = json!({"message": message});
         if !fingerprint.is_null() {
@@ -283,7 +290,7 @@ async fn fingerprints_split_and_merge_issues() {
     }
     let mut counts: Vec<i64> = app
         .store
-        .list_issues(1)
+        .list_issues(ProjectId(1))
         .await
         .unwrap()
         .iter()
@@ -301,7 +308,7 @@ async fn fingerprints_split_and_merge_issues() {
 #[tokio::test]
 async fn attachments_and_user_reports_are_stored_with_their_event() {
     let app = spawn_app().await;
-    app.project("p", 1, "k1").await;
+    app.project("p", ProjectId(1), "k1").await;
     let event = json!({"message": "with files"}).to_string();
     let report = json!({"event_id": "cccccccccccccccccccccccccccccccc", "name": "Ann", "email": "ann@example.com", "comments": "it crashed"}).to_string();
     let body = format!(
@@ -320,7 +327,7 @@ async fn attachments_and_user_reports_are_stored_with_their_event() {
     );
     let attachments = app
         .store
-        .event_attachments(1, "cccccccccccccccccccccccccccccccc")
+        .event_attachments(ProjectId(1), "cccccccccccccccccccccccccccccccc")
         .await
         .unwrap();
     let listed: Vec<(&str, &str, i64)> = attachments
@@ -339,10 +346,13 @@ async fn attachments_and_user_reports_are_stored_with_their_event() {
         .into_iter()
         .enumerate()
     {
-        let attachment = app.store.event_attachment(1, event, n as i64).await;
+        let attachment = app
+            .store
+            .event_attachment(ProjectId(1), event, n as i64)
+            .await;
         assert_eq!(attachment.unwrap().unwrap().data, bytes);
     }
-    let reports = app.store.user_reports(1).await.unwrap();
+    let reports = app.store.user_reports(ProjectId(1)).await.unwrap();
     assert_eq!(
         reports,
         vec![snag::store::events::UserReport {
@@ -374,7 +384,7 @@ async fn attachments_and_user_reports_are_stored_with_their_event() {
 #[tokio::test]
 async fn stored_events_keep_every_field_in_canonical_form() {
     let app = spawn_app().await;
-    app.project("p", 1, "k1").await;
+    app.project("p", ProjectId(1), "k1").await;
     let when = chrono::Utc::now() - chrono::Duration::hours(1);
     let event = json!({
         "event_id": "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
@@ -400,7 +410,7 @@ async fn stored_events_keep_every_field_in_canonical_form() {
     );
     let stored = app
         .store
-        .get_event(1, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")
+        .get_event(ProjectId(1), "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")
         .await
         .unwrap()
         .unwrap();

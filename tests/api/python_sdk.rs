@@ -1,5 +1,6 @@
 //! The real Python sentry-sdk (installed by .ci/run from PyPI) against a real Snag.
 
+use snag::store::ProjectId;
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -21,7 +22,7 @@ async fn python_sdk_chained_exception_message_and_logging_error_are_stored() {
         "this test needs the Python sentry-sdk: `pip install sentry-sdk` (.ci/run installs it): {probe:?}"
     );
     let app = spawn_app().await;
-    app.project("python", 1, "pythonkey").await;
+    app.project("python", ProjectId(1), "pythonkey").await;
     let dsn = format!("http://pythonkey@127.0.0.1:{}/1", app.port);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/python_sdk.py");
     let output = tokio::process::Command::new(python())
@@ -41,7 +42,7 @@ async fn python_sdk_chained_exception_message_and_logging_error_are_stored() {
     for id in &sent {
         let event = app
             .store
-            .get_event(1, id)
+            .get_event(ProjectId(1), id)
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("event {id} not stored; sdk said: {stderr}"));
@@ -99,7 +100,7 @@ async fn python_sdk_chained_exception_message_and_logging_error_are_stored() {
     assert_eq!(issue_of(&web[0]), issue_of(&web[1]), "{ids}");
     assert_ne!(issue_of(&web[0]), issue_of(&api[0]), "{ids}");
 
-    let issues = app.store.list_issues(1).await.unwrap();
+    let issues = app.store.list_issues(ProjectId(1)).await.unwrap();
     assert_eq!(
         issues.len(),
         5,

@@ -1,6 +1,7 @@
 //! Quotas as Sentry has them, against a real Snag and the real Python SDK: a key's rate
 //! limit, a project's daily cap and attachment cap, and data Snag does not keep.
 
+use snag::store::ProjectId;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -41,7 +42,7 @@ async fn api_put(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
 #[tokio::test]
 async fn the_python_sdk_backs_off_when_its_key_is_rate_limited() {
     let app = spawn_app().await;
-    app.project("limited", 1, "limitedkey").await;
+    app.project("limited", ProjectId(1), "limitedkey").await;
     // As Sentry's clients set it: PUT the key with {"rateLimit": {"count", "window"}}.
     let (status, key) = api_put(
         &app,
@@ -69,7 +70,7 @@ async fn the_python_sdk_backs_off_when_its_key_is_rate_limited() {
     assert_eq!(sent.len(), 15, "{stderr}");
     // The first ten were stored; the eleventh was answered 429, and the SDK sent nothing
     // more of its kind: Snag saw exactly one refused request.
-    let stored = app.store.event_ids(1).await.unwrap();
+    let stored = app.store.event_ids(ProjectId(1)).await.unwrap();
     assert_eq!(stored.len(), 10, "{stored:?}");
     assert!(sent[..10].iter().all(|id| stored.contains(id)));
     let text = metrics(&app).await;
@@ -112,7 +113,7 @@ async fn the_python_sdk_backs_off_when_its_key_is_rate_limited() {
 #[tokio::test]
 async fn a_project_cap_counts_the_day_and_attachments_past_their_cap_are_dropped() {
     let app = spawn_app().await;
-    app.project("capped", 1, "cappedkey").await;
+    app.project("capped", ProjectId(1), "cappedkey").await;
     // Two events before the cap is set: they count toward today.
     for n in 0..2 {
         let r = post_envelope(
@@ -168,7 +169,7 @@ async fn a_project_cap_counts_the_day_and_attachments_past_their_cap_are_dropped
         limits.ends_with(":default;error;security:project:project_quota"),
         "{limits}"
     );
-    assert_eq!(app2.store.event_ids(1).await.unwrap().len(), 3);
+    assert_eq!(app2.store.event_ids(ProjectId(1)).await.unwrap().len(), 3);
     // Attachments alone, past the attachment cap: refused, and the SDK told for which kind.
     let late = format!(
         "{{\"event_id\":\"{:032x}\"}}\n{{\"type\":\"attachment\",\"length\":60,\"filename\":\"b.txt\"}}\n{}\n",
@@ -190,7 +191,7 @@ async fn a_project_cap_counts_the_day_and_attachments_past_their_cap_are_dropped
 #[tokio::test]
 async fn data_snag_does_not_keep_is_held_back_and_what_it_keeps_never_is() {
     let app = spawn_app().await;
-    app.project("tracing", 1, "tracingkey").await;
+    app.project("tracing", ProjectId(1), "tracingkey").await;
     let transaction = json!({"type": "transaction", "transaction": "GET /", "start_timestamp": 1, "timestamp": 2});
     let event = json!({"message": "kept"});
     let body = format!(
@@ -202,7 +203,7 @@ async fn data_snag_does_not_keep_is_held_back_and_what_it_keeps_never_is() {
         r.header("x-sentry-rate-limits"),
         Some("3600:profile;transaction:organization:not_stored")
     );
-    assert_eq!(app.store.event_ids(1).await.unwrap().len(), 1);
+    assert_eq!(app.store.event_ids(ProjectId(1)).await.unwrap().len(), 1);
     // An envelope of kept items alone carries no limit.
     let r = post_envelope(
         &app,

@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use serde_json::Value;
+use snag::store::ProjectId;
 
 use crate::helpers::{TestApp, fixtures_dir, send_raw, spawn_app};
 
@@ -127,7 +128,7 @@ const GROUPS: [&str; 11] = [
 #[tokio::test]
 async fn every_captured_request_is_accepted_and_its_events_stored() {
     let app = spawn_app().await;
-    app.project("captures", 1, "publickey").await;
+    app.project("captures", ProjectId(1), "publickey").await;
     let mut expected_events = Vec::new();
     let mut expected_attachments = 0;
     let mut replayed = 0;
@@ -175,7 +176,7 @@ async fn every_captured_request_is_accepted_and_its_events_stored() {
     for (name, id) in &expected_events {
         let event = app
             .store
-            .get_event(1, id)
+            .get_event(ProjectId(1), id)
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("{name}: event {id} not stored"));
@@ -196,7 +197,7 @@ async fn every_captured_request_is_accepted_and_its_events_stored() {
         assert!(issue.times_seen >= 1);
     }
     // Every issue's counters agree with its events.
-    for issue in app.store.list_issues(1).await.unwrap() {
+    for issue in app.store.list_issues(ProjectId(1)).await.unwrap() {
         let events = app.store.list_issue_events(issue.id, 1000).await.unwrap();
         assert_eq!(
             issue.times_seen,
@@ -213,10 +214,15 @@ async fn every_captured_request_is_accepted_and_its_events_stored() {
     let ids: std::collections::BTreeSet<&String> =
         expected_events.iter().map(|(_, id)| id).collect();
     for id in ids {
-        attachments += app.store.event_attachments(1, id).await.unwrap().len();
+        attachments += app
+            .store
+            .event_attachments(ProjectId(1), id)
+            .await
+            .unwrap()
+            .len();
     }
     assert_eq!(attachments, expected_attachments);
-    let reports = app.store.user_reports(1).await.unwrap();
+    let reports = app.store.user_reports(ProjectId(1)).await.unwrap();
     assert_eq!(reports.len(), 1, "the node feedback item");
     assert_eq!(reports[0].comments, "It broke!");
     app.stop().await;
@@ -225,7 +231,7 @@ async fn every_captured_request_is_accepted_and_its_events_stored() {
 #[tokio::test]
 async fn captured_events_get_the_titles_and_levels_sentry_shows() {
     let app = spawn_app().await;
-    app.project("captures", 1, "publickey").await;
+    app.project("captures", ProjectId(1), "publickey").await;
     for group in [
         "python",
         "python-legacy-raven",
@@ -239,7 +245,7 @@ async fn captured_events_get_the_titles_and_levels_sentry_shows() {
     }
     let issues: Vec<(String, String, String)> = app
         .store
-        .list_issues(1)
+        .list_issues(ProjectId(1))
         .await
         .unwrap()
         .into_iter()
@@ -294,7 +300,7 @@ async fn captured_events_get_the_titles_and_levels_sentry_shows() {
 #[tokio::test]
 async fn a_dsn_with_a_path_prefix_and_a_secret_works() {
     let app = spawn_app().await;
-    app.project("prefixed", 42, "publickey").await;
+    app.project("prefixed", ProjectId(42), "publickey").await;
     for capture in load("python-dsn-variants") {
         let response = replay(&app, &capture).await;
         assert_eq!(
@@ -304,7 +310,13 @@ async fn a_dsn_with_a_path_prefix_and_a_secret_works() {
             String::from_utf8_lossy(&response.body)
         );
         let id = capture.event_id.unwrap();
-        assert!(app.store.get_event(42, &id).await.unwrap().is_some());
+        assert!(
+            app.store
+                .get_event(ProjectId(42), &id)
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
     app.stop().await;
 }
@@ -312,7 +324,7 @@ async fn a_dsn_with_a_path_prefix_and_a_secret_works() {
 #[tokio::test]
 async fn captures_with_an_unknown_key_get_relays_401() {
     let app = spawn_app().await;
-    app.project("other", 1, "someotherkey").await;
+    app.project("other", ProjectId(1), "someotherkey").await;
     for capture in load("python-unauthorized")
         .into_iter()
         .chain(load("browser-tunnel"))
@@ -326,6 +338,6 @@ async fn captures_with_an_unknown_key_get_relays_401() {
             capture.name
         );
     }
-    assert!(app.store.event_ids(1).await.unwrap().is_empty());
+    assert!(app.store.event_ids(ProjectId(1)).await.unwrap().is_empty());
     app.stop().await;
 }

@@ -2,6 +2,7 @@
 //! the OpenAPI document, tokens and scopes, and malformed input.
 
 use serde_json::{Value, json};
+use snag::store::{IssueId, ProjectId};
 
 use crate::helpers::{TestApp, event_envelope, post_envelope, send_raw, spawn_app};
 
@@ -32,7 +33,7 @@ fn error_event(i: usize) -> Value {
 /// Snag with project `shop` (id 1, key `publickey`), `issues` issues, and a full token.
 async fn app_with_issues(issues: usize) -> (TestApp, String) {
     let app = spawn_app().await;
-    app.project("shop", 1, "publickey").await;
+    app.project("shop", ProjectId(1), "publickey").await;
     for i in 0..issues {
         let r = post_envelope(&app, 1, "publickey", &event_envelope(&error_event(i))).await;
         assert_eq!(r.status, 200);
@@ -112,9 +113,11 @@ async fn sentry_cli_lists_pages_changes_status_and_finds_what_it_sent() {
     assert_eq!(out.matches("LookupError").count(), 1, "{out}");
     assert!(out.contains("missing key 42"));
 
-    let id = app.store.list_issues(1).await.unwrap()[0].id.to_string();
+    let id = app.store.list_issues(ProjectId(1)).await.unwrap()[0]
+        .id
+        .to_string();
     let status = |app: &TestApp| {
-        let id: i64 = id.parse().unwrap();
+        let id: IssueId = id.parse().unwrap();
         let store = app.store.clone();
         async move { store.get_issue(id).await.unwrap().unwrap().status }
     };
@@ -160,7 +163,7 @@ async fn sentry_cli_lists_pages_changes_status_and_finds_what_it_sent() {
 #[tokio::test]
 async fn every_documented_endpoint_answers_with_sentrys_types() {
     let (app, token) = app_with_issues(3).await;
-    let issue_id = app.store.list_issues(1).await.unwrap()[0].id;
+    let issue_id = app.store.list_issues(ProjectId(1)).await.unwrap()[0].id;
     let event = app
         .store
         .issue_edge_event(issue_id, false)
@@ -404,9 +407,9 @@ async fn tokens_scopes_pages_and_bad_input_get_clear_answers() {
         assert!(json["detail"].is_string(), "{method} {path}: {json}");
     }
     // Bulk changes touch only the ids asked for, of this project; none matching answers 204.
-    let ids: Vec<i64> = app
+    let ids: Vec<IssueId> = app
         .store
-        .list_issues(1)
+        .list_issues(ProjectId(1))
         .await
         .unwrap()
         .iter()
@@ -423,7 +426,7 @@ async fn tokens_scopes_pages_and_bad_input_get_clear_answers() {
     assert_eq!(status, 200);
     let resolved = app
         .store
-        .list_issues(1)
+        .list_issues(ProjectId(1))
         .await
         .unwrap()
         .iter()

@@ -1,6 +1,7 @@
 //! Retention, the storage budget and the disk guard on a real server and a real file system:
 //! what goes, what stays, what the counters and pages say, and how big the file is after.
 
+use snag::store::ProjectId;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -28,7 +29,7 @@ async fn app_with(tune: impl FnOnce(&mut snag::Config)) -> TestApp {
         tune(c);
     })
     .await;
-    app.project("retain", 1, "retainkey").await;
+    app.project("retain", ProjectId(1), "retainkey").await;
     app.store
         .create_user("admin@example.com", PASSWORD, true)
         .await
@@ -38,7 +39,7 @@ async fn app_with(tune: impl FnOnce(&mut snag::Config)) -> TestApp {
 
 async fn issue_of(app: &TestApp, group: &str) -> Option<snag::store::StoredIssue> {
     app.store
-        .list_issues(1)
+        .list_issues(ProjectId(1))
         .await
         .unwrap()
         .into_iter()
@@ -73,7 +74,7 @@ async fn old_events_and_issues_go_and_the_counters_still_tell_what_was_received(
     // As if 90 days had passed since `between`.
     let swept = app.retention.run_once(between + 90 * DAY_MS).await.unwrap();
     assert_eq!((swept.events, swept.issues), (2, 1), "{swept:?}");
-    let stored = app.store.event_ids(1).await.unwrap();
+    let stored = app.store.event_ids(ProjectId(1)).await.unwrap();
     assert!(!stored.contains(&gone) && !stored.contains(&old));
     assert!(kept.iter().all(|id| stored.contains(id)));
     // The quiet issue went whole; the busy one still counts every event it received.
@@ -122,7 +123,7 @@ async fn an_issue_keeps_its_first_event_and_its_newest() {
     }
     let swept = app.retention.run_once(snag::store::now_ms()).await.unwrap();
     assert_eq!(swept.events, 4, "{swept:?}");
-    let stored = app.store.event_ids(1).await.unwrap();
+    let stored = app.store.event_ids(ProjectId(1)).await.unwrap();
     let expected = [&ids[0], &ids[5], &ids[6], &ids[7]];
     assert_eq!(stored.len(), 4, "{stored:?}");
     assert!(expected.iter().all(|id| stored.contains(id)), "{stored:?}");
@@ -175,7 +176,7 @@ async fn past_the_storage_budget_the_oldest_events_go_and_the_file_shrinks() {
     let on_disk = file_bytes(&app).await;
     assert!(on_disk <= BUDGET, "the file holds {on_disk} bytes");
     // The oldest went, the newest stayed.
-    let stored = app.store.event_ids(1).await.unwrap();
+    let stored = app.store.event_ids(ProjectId(1)).await.unwrap();
     assert!(stored.len() < 600, "{} events kept", stored.len());
     assert!(!stored.contains(&ids[0]));
     assert!(ids[990..].iter().all(|id| stored.contains(id)));
@@ -258,7 +259,10 @@ async fn a_short_disk_stops_ingest_says_why_everywhere_and_ingest_resumes_by_its
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(accepted, "ingest did not resume");
-    assert_eq!(app.store.event_ids(1).await.unwrap().len(), taken + 1);
+    assert_eq!(
+        app.store.event_ids(ProjectId(1)).await.unwrap().len(),
+        taken + 1
+    );
     assert!(!browser.html("/issues").await.contains("class=\"banner\""));
     app.stop().await;
 }
@@ -323,7 +327,12 @@ async fn a_project_gets_a_dictionary_of_its_own_and_its_events_shrink() {
     let last = blobs(&app).pop().unwrap().1;
     assert!(snag::store::compression::dictionary_of(&last).is_some());
     for id in ids.iter().step_by(97).chain([&newest]) {
-        let stored = app.store.get_event(1, id).await.unwrap().unwrap();
+        let stored = app
+            .store
+            .get_event(ProjectId(1), id)
+            .await
+            .unwrap()
+            .unwrap();
         let json = stored.json().unwrap();
         assert_eq!(json["event_id"], id.as_str(), "{json}");
         assert!(json["exception"]["values"][0]["stacktrace"]["frames"].is_array());
@@ -335,7 +344,7 @@ async fn a_project_gets_a_dictionary_of_its_own_and_its_events_shrink() {
     // The issue page reads a rewritten event.
     let browser = Browser::new(&app);
     browser.sign_in("admin@example.com").await;
-    let issue = app.store.list_issues(1).await.unwrap()[0].id;
+    let issue = app.store.list_issues(ProjectId(1)).await.unwrap()[0].id;
     let page = browser.html(&format!("/issues/{issue}")).await;
     assert!(page.contains("KeyError"), "{page}");
     app.stop().await;

@@ -4,6 +4,7 @@
 //! before retention (migrations 0001–0011) filled from the real Python SDK: three issues,
 //! four events, an attachment, a user report, a user and an API token.
 
+use snag::store::ProjectId;
 use std::collections::BTreeMap;
 
 use serde_json::json;
@@ -76,9 +77,9 @@ async fn a_database_from_the_release_before_upgrades_without_losing_a_row() {
         app.store.check().await
     );
     // Old events read back whole, and the old account signs in.
-    let ids = app.store.event_ids(1).await.unwrap();
+    let ids = app.store.event_ids(ProjectId(1)).await.unwrap();
     assert_eq!(ids.len(), 4);
-    let issues = app.store.list_issues(1).await.unwrap();
+    let issues = app.store.list_issues(ProjectId(1)).await.unwrap();
     for issue in &issues {
         let event = app.store.issue_event(issue.id, None).await.unwrap();
         assert!(event.is_some(), "issue {}", issue.id);
@@ -98,7 +99,7 @@ async fn a_database_from_the_release_before_upgrades_without_losing_a_row() {
     )
     .await;
     assert_eq!(r.status, 200);
-    let newest = app.store.list_issues(1).await.unwrap();
+    let newest = app.store.list_issues(ProjectId(1)).await.unwrap();
     let new = newest
         .iter()
         .find(|i| i.title == "after the upgrade")

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
+use snag::store::ProjectId;
 
 use crate::helpers::{TestApp, event_envelope, post_envelope, spawn_app, spawn_app_with};
 
@@ -146,7 +147,7 @@ async fn app_with_admin() -> TestApp {
         .create_user("admin@example.com", PASSWORD, true)
         .await
         .unwrap();
-    app.project("web", 5, "webkey").await;
+    app.project("web", ProjectId(5), "webkey").await;
     app
 }
 
@@ -729,7 +730,7 @@ async fn projects_show_their_dsn_and_take_new_projects_and_rules() {
     assert!(r.text().await.unwrap().contains("stack-trace rules"));
     let r = rules("stack.function:runApp -app -group", &csrf).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (stacktrace, fingerprints) = app.store.grouping_rules(5).await.unwrap();
+    let (stacktrace, fingerprints) = app.store.grouping_rules(ProjectId(5)).await.unwrap();
     assert_eq!(stacktrace, "stack.function:runApp -app -group");
     assert_eq!(fingerprints, "error.type:DatabaseError -> database-error");
     assert_eq!(
@@ -772,7 +773,7 @@ async fn projects_show_their_dsn_and_take_new_projects_and_rules() {
         key.rate_limit(),
         Some(snag::store::quotas::KeyRateLimit::new(20, 300).unwrap())
     );
-    let caps = app.store.project_quotas(5).await.unwrap();
+    let caps = app.store.project_quotas(ProjectId(5)).await.unwrap();
     assert_eq!(
         (caps.daily_events, caps.attachment_bytes),
         (Some(5000), Some(2_000_000_000))
@@ -788,7 +789,11 @@ async fn projects_show_their_dsn_and_take_new_projects_and_rules() {
     let key = app.store.find_key("webkey").await.unwrap().unwrap();
     assert_eq!(key.rate_limit(), None);
     assert_eq!(
-        app.store.project_quotas(5).await.unwrap().attachment_bytes,
+        app.store
+            .project_quotas(ProjectId(5))
+            .await
+            .unwrap()
+            .attachment_bytes,
         None
     );
     app.stop().await;
@@ -858,7 +863,7 @@ async fn alert_settings_are_edited_and_alerts_are_listed_on_the_issue() {
     ];
     let r = browser.post("/projects/5/alerts", &form).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let s = app.store.alert_settings(5).await.unwrap();
+    let s = app.store.alert_settings(ProjectId(5)).await.unwrap();
     assert!(s.on_new && !s.on_regression && s.on_spike);
     assert_eq!((s.spike_min_count, s.spike_ratio), (20, 5.0));
     assert_eq!(
@@ -900,11 +905,23 @@ async fn alert_settings_are_edited_and_alerts_are_listed_on_the_issue() {
     assert!(html.contains("https://93.184.216.34/services/…"));
     *form.last_mut().unwrap() = ("webhook_url", "");
     browser.post("/projects/5/alerts", &form).await;
-    let kept = app.store.alert_settings(5).await.unwrap().webhook_url;
+    let kept = app
+        .store
+        .alert_settings(ProjectId(5))
+        .await
+        .unwrap()
+        .webhook_url;
     assert_eq!(kept.as_deref(), Some(secret));
     form.push(("remove_webhook", "1"));
     browser.post("/projects/5/alerts", &form).await;
-    assert_eq!(app.store.alert_settings(5).await.unwrap().webhook_url, None);
+    assert_eq!(
+        app.store
+            .alert_settings(ProjectId(5))
+            .await
+            .unwrap()
+            .webhook_url,
+        None
+    );
 
     // Mail is off in this server: the new-issue alert is recorded and shown on the issue.
     send(&app, error_event("KeyError", "'x'", "lookup", json!({}))).await;

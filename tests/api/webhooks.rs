@@ -2,6 +2,7 @@
 //! resolves there, cannot hold up anyone else's alerts, keep to the hourly limit, and are
 //! shown to administrators only, masked.
 
+use snag::store::ProjectId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -78,11 +79,11 @@ async fn app(tune: impl FnOnce(&mut snag::Config)) -> TestApp {
         tune(c);
     })
     .await;
-    app.project("shop", 3, "shopkey").await;
+    app.project("shop", ProjectId(3), "shopkey").await;
     app
 }
 
-async fn set_webhook(app: &TestApp, project: i64, url: &str, per_hour: i64) {
+async fn set_webhook(app: &TestApp, project: ProjectId, url: &str, per_hour: i64) {
     let settings = snag::store::alerts::AlertSettings {
         webhook_url: Some(url.into()),
         max_emails_per_hour: per_hour,
@@ -95,7 +96,7 @@ async fn set_webhook(app: &TestApp, project: i64, url: &str, per_hour: i64) {
 }
 
 /// (status, attempts, last error) of the project's webhook alerts, oldest first.
-async fn webhook_rows(app: &TestApp, project: i64) -> Vec<(String, i64, String)> {
+async fn webhook_rows(app: &TestApp, project: ProjectId) -> Vec<(String, i64, String)> {
     app.store
         .project_alerts(project)
         .await
@@ -141,7 +142,7 @@ async fn api(app: &TestApp, method: &str, token: &str, body: Option<Value>) -> (
 async fn destinations_inside_are_refused_and_secrets_are_masked() {
     // No allow list here: nothing on loopback may be reached.
     let app = spawn_app_with(|_| {}).await;
-    app.project("shop", 3, "shopkey").await;
+    app.project("shop", ProjectId(3), "shopkey").await;
     let all: Vec<String> = snag::store::tokens::SCOPES
         .iter()
         .map(|s| s.to_string())
@@ -182,7 +183,7 @@ async fn destinations_inside_are_refused_and_secrets_are_masked() {
     assert_eq!(status, 200);
     assert_eq!(
         app.store
-            .alert_settings(3)
+            .alert_settings(ProjectId(3))
             .await
             .unwrap()
             .webhook_url
@@ -204,7 +205,7 @@ async fn a_redirect_or_a_name_resolving_inside_is_never_followed() {
     let app = app(|_| {}).await;
     set_webhook(
         &app,
-        3,
+        ProjectId(3),
         &format!("http://127.0.0.1:{}/hook", bouncer.port),
         30,
     )
@@ -215,42 +216,42 @@ async fn a_redirect_or_a_name_resolving_inside_is_never_followed() {
         "the webhook was not tried"
     );
     assert!(
-        until(5, async || webhook_rows(&app, 3)
+        until(5, async || webhook_rows(&app, ProjectId(3))
             .await
             .first()
             .is_some_and(|r| r.1 >= 1))
         .await
     );
-    let rows = webhook_rows(&app, 3).await;
+    let rows = webhook_rows(&app, ProjectId(3)).await;
     assert!(rows[0].2.contains("redirects are not followed"), "{rows:?}");
     assert_eq!(inside.hits(), 0, "the redirect was followed");
 
     // A name that resolves to loopback at connection time (set behind the check's back, as
     // a DNS answer that changed after the URL was saved).
-    let app2 = app_with_project(4).await;
+    let app2 = app_with_project(ProjectId(4)).await;
     set_webhook(
         &app2,
-        4,
+        ProjectId(4),
         &format!("http://localhost:{}/hook", inside.port),
         30,
     )
     .await;
     send_to(&app2, 4, &event("renamed", 0)).await;
     assert!(
-        until(15, async || webhook_rows(&app2, 4)
+        until(15, async || webhook_rows(&app2, ProjectId(4))
             .await
             .first()
             .is_some_and(|r| r.1 >= 1))
         .await
     );
-    let rows = webhook_rows(&app2, 4).await;
+    let rows = webhook_rows(&app2, ProjectId(4)).await;
     assert!(rows[0].2.contains("loopback, private"), "{rows:?}");
     assert_eq!(inside.hits(), 0, "a name resolving to loopback was reached");
     app.stop().await;
     app2.stop().await;
 }
 
-async fn app_with_project(id: i64) -> TestApp {
+async fn app_with_project(id: ProjectId) -> TestApp {
     let app = app(|_| {}).await;
     app.project("other", id, "otherkey").await;
     app
@@ -270,13 +271,19 @@ async fn a_webhook_that_never_answers_does_not_hold_up_another_projects_email() 
     let port = free_port();
     let smtp = SmtpSink::start(port).await;
     let app = app(|c| c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into())).await;
-    app.project("other", 4, "otherkey").await;
+    app.project("other", ProjectId(4), "otherkey").await;
     app.store
         .create_user("oncall@example.com", "correct horse battery", true)
         .await
         .unwrap();
     // Project 3 posts to the webhook that hangs; project 4 only mails.
-    set_webhook(&app, 3, &format!("http://127.0.0.1:{}/hook", slow.port), 30).await;
+    set_webhook(
+        &app,
+        ProjectId(3),
+        &format!("http://127.0.0.1:{}/hook", slow.port),
+        30,
+    )
+    .await;
     send(&app, &event("stuck", 0)).await;
     assert!(until(10, async || slow.hits() >= 1).await);
     let sent = Instant::now();
@@ -295,7 +302,7 @@ async fn a_webhook_that_never_answers_does_not_hold_up_another_projects_email() 
     assert!(took < Duration::from_secs(4), "{took:?}");
     // The hanging webhook was cut off at its timeout and will be tried again.
     assert!(
-        until(10, async || webhook_rows(&app, 3)
+        until(10, async || webhook_rows(&app, ProjectId(3))
             .await
             .first()
             .is_some_and(|r| r.1 >= 1))
@@ -311,7 +318,7 @@ async fn webhooks_keep_to_the_hourly_limit_and_the_rest_go_in_a_digest() {
     let app = app(|_| {}).await;
     set_webhook(
         &app,
-        3,
+        ProjectId(3),
         &format!("http://127.0.0.1:{}/hook", receiver.port),
         2,
     )
@@ -319,12 +326,16 @@ async fn webhooks_keep_to_the_hourly_limit_and_the_rest_go_in_a_digest() {
     for n in 0..5 {
         send(&app, &event(&format!("step{n}"), 0)).await;
     }
-    assert!(until(15, async || webhook_rows(&app, 3).await.len() >= 6).await);
+    assert!(
+        until(15, async || webhook_rows(&app, ProjectId(3)).await.len()
+            >= 6)
+        .await
+    );
     assert!(until(10, async || receiver.hits() >= 2).await);
     // Due alerts go out every 100 ms: a second shows any extra post.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(receiver.hits(), 2, "only the hourly limit is posted");
-    let log = app.store.project_alerts(3).await.unwrap();
+    let log = app.store.project_alerts(ProjectId(3)).await.unwrap();
     let webhooks: Vec<(&str, &str)> = log
         .iter()
         .filter(|a| a.channel == "webhook")

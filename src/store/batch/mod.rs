@@ -53,9 +53,9 @@ use std::sync::LazyLock;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::StoreError;
 use super::pending_tags::PendingTags;
 use super::rows::{self, EncodedEvent, EventId, EventRow, WriteJob, json_list};
+use super::{IssueId, ProjectId, StoreError};
 
 /// One row, one JSON document: every result row would be a message (and a wake-up) of its own.
 const LOOKUP_TEMPLATE: &str = "SELECT json_object(
@@ -294,14 +294,13 @@ fn unique_events<'a>(jobs: &[&'a WriteJob]) -> Vec<&'a EncodedEvent> {
 }
 
 /// What the database already holds that a batch depends on.
-#[derive(Default)]
 struct Known {
     /// project → event ids already stored
-    stored: HashMap<i64, HashSet<EventId>>,
+    stored: HashMap<ProjectId, HashSet<EventId>>,
     /// project → hash → issue (keyed by project first, so lookups borrow instead of cloning)
-    issue_by_hash: HashMap<i64, HashMap<String, i64>>,
-    max_issue_id: i64,
-    max_short_id: HashMap<i64, i64>,
+    issue_by_hash: HashMap<ProjectId, HashMap<String, IssueId>>,
+    max_issue_id: IssueId,
+    max_short_id: HashMap<ProjectId, i64>,
 }
 
 /// What exists of the batch (in the transaction that holds the write lock).
@@ -317,22 +316,22 @@ fn lookup_params(events: &[&EncodedEvent]) -> [String; 3] {
     let event_keys = json_list(events.iter(), |out, e| {
         rows::EVENT_KEY
             .row(out)
-            .int("project_id", e.project_id)
+            .project_id("project_id", e.project_id)
             .event_id("event_id", e.event_id)
             .end();
     });
-    let hashes: HashSet<(i64, &str)> = events
+    let hashes: HashSet<(ProjectId, &str)> = events
         .iter()
         .flat_map(|e| e.hashes.iter().map(move |h| (e.project_id, h.as_str())))
         .collect();
     let hash_keys = json_list(hashes.into_iter(), |out, (project_id, hash)| {
         rows::HASH_KEY
             .row(out)
-            .int("project_id", project_id)
+            .project_id("project_id", project_id)
             .text("hash", hash)
             .end();
     });
-    let projects: HashSet<i64> = events.iter().map(|e| e.project_id).collect();
+    let projects: HashSet<ProjectId> = events.iter().map(|e| e.project_id).collect();
     let projects = json_list(projects.into_iter(), |out, p| out.push_str(&p.to_string()));
     [event_keys, hash_keys, projects]
 }
@@ -340,14 +339,19 @@ fn lookup_params(events: &[&EncodedEvent]) -> [String; 3] {
 fn known_from_json(found: &str) -> Result<Known, StoreError> {
     #[derive(serde::Deserialize)]
     struct Found {
-        events: Vec<(i64, EventId)>,
-        hashes: Vec<(i64, String, i64)>,
-        max_issue_id: i64,
-        max_short_ids: Vec<(i64, i64)>,
+        events: Vec<(ProjectId, EventId)>,
+        hashes: Vec<(ProjectId, String, IssueId)>,
+        max_issue_id: IssueId,
+        max_short_ids: Vec<(ProjectId, i64)>,
     }
     let found: Found = serde_json::from_str(found)
         .map_err(|e| StoreError::Corrupt(format!("unreadable lookup result: {e}")))?;
-    let mut known = Known::default();
+    let mut known = Known {
+        stored: HashMap::new(),
+        issue_by_hash: HashMap::new(),
+        max_issue_id: found.max_issue_id,
+        max_short_id: found.max_short_ids.into_iter().collect(),
+    };
     for (project_id, event_id) in found.events {
         known.stored.entry(project_id).or_default().insert(event_id);
     }
@@ -358,8 +362,6 @@ fn known_from_json(found: &str) -> Result<Known, StoreError> {
             .or_default()
             .insert(hash, issue_id);
     }
-    known.max_issue_id = found.max_issue_id;
-    known.max_short_id = found.max_short_ids.into_iter().collect();
     Ok(known)
 }
 
@@ -367,16 +369,16 @@ fn known_from_json(found: &str) -> Result<Known, StoreError> {
 /// a new issue (ids chosen here; the write lock is held). Every hash of an event that is not
 /// linked yet is linked to that issue.
 struct Plan<'a> {
-    issue_ids: Vec<i64>,
+    issue_ids: Vec<IssueId>,
     /// (id, short id, the event that opened it)
-    new_issues: Vec<(i64, i64, &'a EventRow)>,
-    new_links: Vec<(i64, &'a str, i64)>,
+    new_issues: Vec<(IssueId, i64, &'a EventRow)>,
+    new_links: Vec<(ProjectId, &'a str, IssueId)>,
     /// Issue ids from here on are new in this batch.
-    first_new_issue: i64,
+    first_new_issue: IssueId,
 }
 
 impl Plan<'_> {
-    fn is_new(&self, issue_id: i64) -> bool {
+    fn is_new(&self, issue_id: IssueId) -> bool {
         issue_id >= self.first_new_issue
     }
 }
@@ -387,13 +389,13 @@ impl<'a> Plan<'a> {
             issue_ids: Vec::with_capacity(events.len()),
             new_issues: Vec::new(),
             new_links: Vec::new(),
-            first_new_issue: known.max_issue_id + 1,
+            first_new_issue: IssueId(known.max_issue_id.get() + 1),
         };
         for &event in events {
             let linked = known.issue_by_hash.entry(event.project_id).or_default();
             let found = event.hashes.iter().find_map(|h| linked.get(h).copied());
             let issue_id = found.unwrap_or_else(|| {
-                known.max_issue_id += 1;
+                known.max_issue_id = IssueId(known.max_issue_id.get() + 1);
                 let short_id = known.max_short_id.entry(event.project_id).or_insert(0);
                 *short_id += 1;
                 plan.new_issues
@@ -423,8 +425,11 @@ struct Tally<'a> {
 }
 
 /// Tallies per (issue, minute), counted here: SQLite would need a sorter to GROUP BY.
-fn tallies<'a>(events: &[&'a EncodedEvent], issue_ids: &[i64]) -> BTreeMap<(i64, i64), Tally<'a>> {
-    let mut tallies: BTreeMap<(i64, i64), Tally<'a>> = BTreeMap::new();
+fn tallies<'a>(
+    events: &[&'a EncodedEvent],
+    issue_ids: &[IssueId],
+) -> BTreeMap<(IssueId, i64), Tally<'a>> {
+    let mut tallies: BTreeMap<(IssueId, i64), Tally<'a>> = BTreeMap::new();
     for (&event, &id) in events.iter().zip(issue_ids) {
         let tally = tallies
             .entry((id, crate::time::minute_of(event.received)))
@@ -444,8 +449,8 @@ fn tallies<'a>(events: &[&'a EncodedEvent], issue_ids: &[i64]) -> BTreeMap<(i64,
 
 /// An issue's tallies over all minutes: (count, earliest, latest).
 fn issue_total<'a>(
-    tallies: &BTreeMap<(i64, i64), Tally<'a>>,
-    issue_id: i64,
+    tallies: &BTreeMap<(IssueId, i64), Tally<'a>>,
+    issue_id: IssueId,
 ) -> Option<(u64, i64, &'a EncodedEvent)> {
     tallies
         .range((issue_id, i64::MIN)..=(issue_id, i64::MAX))
@@ -462,7 +467,7 @@ fn issue_total<'a>(
 
 /// New issues whole, counters included ([`rows::ISSUE`]): the opening event supplies hash,
 /// type and first release, and the batch's latest event the rest (as later batches' folds do).
-fn new_issue_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String {
+fn new_issue_rows(plan: &Plan, tallies: &BTreeMap<(IssueId, i64), Tally>) -> String {
     let issues = plan
         .new_issues
         .iter()
@@ -473,8 +478,8 @@ fn new_issue_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String 
         let (count, earliest, latest) = total;
         rows::ISSUE
             .row(out)
-            .int("id", id)
-            .int("project_id", opening.project_id)
+            .issue_id("id", id)
+            .project_id("project_id", opening.project_id)
             .int("short_id", short_id)
             .opt("primary_hash", opening.hashes.first().map(String::as_str))
             .text("type", &opening.issue_type)
@@ -487,13 +492,13 @@ fn new_issue_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String 
     })
 }
 
-fn hash_link_rows(links: &[(i64, &str, i64)]) -> String {
+fn hash_link_rows(links: &[(ProjectId, &str, IssueId)]) -> String {
     json_list(links.iter(), |out, &(project_id, hash, issue_id)| {
         rows::HASH
             .row(out)
-            .int("project_id", project_id)
+            .project_id("project_id", project_id)
             .text("hash", hash)
-            .int("issue_id", issue_id)
+            .issue_id("issue_id", issue_id)
             .end();
     })
 }
@@ -512,14 +517,14 @@ impl Blobs {
     }
 }
 
-fn event_rows(events: &[&EncodedEvent], issue_ids: &[i64], blobs: &mut Blobs) -> String {
+fn event_rows(events: &[&EncodedEvent], issue_ids: &[IssueId], blobs: &mut Blobs) -> String {
     json_list(events.iter().zip(issue_ids), |out, (e, &id)| {
         let (offset, length) = blobs.push(&e.data);
         rows::EVENT
             .row(out)
-            .int("project_id", e.project_id)
+            .project_id("project_id", e.project_id)
             .event_id("event_id", e.event_id)
-            .int("issue_id", id)
+            .issue_id("issue_id", id)
             .splice(&rows::EVENT_FIELDS, &e.fields)
             .int("data_offset", offset)
             .int("data_length", length)
@@ -528,7 +533,7 @@ fn event_rows(events: &[&EncodedEvent], issue_ids: &[i64], blobs: &mut Blobs) ->
 }
 
 /// Each event's user linked to its issue; the trigger counts the new ones in `users_seen`.
-fn issue_user_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
+fn issue_user_rows(events: &[&EncodedEvent], issue_ids: &[IssueId]) -> String {
     let users = events
         .iter()
         .zip(issue_ids)
@@ -536,7 +541,7 @@ fn issue_user_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
     json_list(users, |out, (id, user_key)| {
         rows::ISSUE_USER
             .row(out)
-            .int("issue_id", id)
+            .issue_id("issue_id", id)
             .text("user_key", user_key)
             .end();
     })
@@ -544,8 +549,8 @@ fn issue_user_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
 
 /// Per existing issue, its earliest event of the batch: `first_seen` moves back where the
 /// batch has an earlier event, and a resolved issue regresses.
-fn issue_update_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String {
-    let mut earliest: BTreeMap<i64, i64> = BTreeMap::new();
+fn issue_update_rows(plan: &Plan, tallies: &BTreeMap<(IssueId, i64), Tally>) -> String {
+    let mut earliest: BTreeMap<IssueId, i64> = BTreeMap::new();
     for (&(id, _), tally) in tallies.iter().filter(|((id, _), _)| !plan.is_new(*id)) {
         let e = earliest.entry(id).or_insert(tally.earliest);
         *e = (*e).min(tally.earliest);
@@ -553,19 +558,19 @@ fn issue_update_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> Stri
     json_list(earliest.into_iter(), |out, (id, e)| {
         rows::ISSUE_UPDATE
             .row(out)
-            .int("issue_id", id)
+            .issue_id("issue_id", id)
             .int("earliest", e)
             .end();
     })
 }
 
 /// Per existing issue and minute, for `issue_counts_pending`.
-fn count_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String {
+fn count_rows(plan: &Plan, tallies: &BTreeMap<(IssueId, i64), Tally>) -> String {
     let counts = tallies.iter().filter(|((id, _), _)| !plan.is_new(*id));
     json_list(counts, |out, (&(id, minute), t)| {
         rows::COUNT
             .row(out)
-            .int("issue_id", id)
+            .issue_id("issue_id", id)
             .int("minute", minute)
             .count("count", t.count)
             .int("last_seen", t.latest.timestamp)
@@ -576,12 +581,12 @@ fn count_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String {
 
 /// The new issues' minutes, straight into `issue_minutes`: their rows go at the end of the
 /// table (the highest issue ids), not scattered over it.
-fn new_issue_minute_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> String {
+fn new_issue_minute_rows(plan: &Plan, tallies: &BTreeMap<(IssueId, i64), Tally>) -> String {
     let minutes = tallies.iter().filter(|((id, _), _)| plan.is_new(*id));
     json_list(minutes, |out, (&(id, minute), t)| {
         rows::MINUTE
             .row(out)
-            .int("issue_id", id)
+            .issue_id("issue_id", id)
             .int("minute", minute)
             .count("count", t.count)
             .end();
@@ -589,7 +594,7 @@ fn new_issue_minute_rows(plan: &Plan, tallies: &BTreeMap<(i64, i64), Tally>) -> 
 }
 
 /// Each event's tags, for `issue_tags_pending`.
-fn tag_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
+fn tag_rows(events: &[&EncodedEvent], issue_ids: &[IssueId]) -> String {
     let tagged = events
         .iter()
         .zip(issue_ids)
@@ -597,7 +602,7 @@ fn tag_rows(events: &[&EncodedEvent], issue_ids: &[i64]) -> String {
     json_list(tagged, |out, (e, &id)| {
         rows::TAGS
             .row(out)
-            .int("issue_id", id)
+            .issue_id("issue_id", id)
             .int("timestamp", e.timestamp)
             .json("tags", &e.tags_json)
             .end();
@@ -609,7 +614,7 @@ fn attachment_rows(jobs: &[&WriteJob], blobs: &mut Blobs) -> String {
         let (offset, length) = blobs.push(&a.data);
         rows::ATTACHMENT
             .row(out)
-            .int("project_id", a.project_id)
+            .project_id("project_id", a.project_id)
             .event_id("event_id", a.event_id)
             .text("filename", &a.filename)
             .opt("content_type", a.content_type.as_deref())
@@ -624,7 +629,7 @@ fn attachment_rows(jobs: &[&WriteJob], blobs: &mut Blobs) -> String {
 fn user_report_rows(jobs: &[&WriteJob]) -> String {
     json_list(jobs.iter().flat_map(|j| &j.user_reports), |out, r| {
         let mut row = rows::USER_REPORT.row(out);
-        row.int("project_id", r.project_id);
+        row.project_id("project_id", r.project_id);
         match r.event_id {
             Some(id) => row.event_id("event_id", id),
             None => row.opt("event_id", None),

@@ -32,7 +32,7 @@ fn event(event_id: &str, title: &str, timestamp: i64, release: Option<&str>) -> 
 
 fn event_row(event_id: &str, title: &str, timestamp: i64, release: Option<&str>) -> EventRow {
     EventRow {
-        project_id: 1,
+        project_id: ProjectId(1),
         event_id: id(event_id),
         hashes: vec!["h".into()],
         title: title.into(),
@@ -144,7 +144,7 @@ async fn counters_of_existing_issues_wait_as_pending_rows_until_folded() {
     assert_eq!(status, "unresolved/regressed");
     // Tag counts read the pending rows too.
     assert_eq!(
-        store.issue_tags(1).await.unwrap(),
+        store.issue_tags(IssueId(1)).await.unwrap(),
         [("tier".into(), "gold".into(), 5)]
     );
 
@@ -245,7 +245,7 @@ async fn new_tag_values_stop_at_the_limits_and_known_ones_keep_counting() {
 fn distinct_job(event: &str, timestamp: i64, received: i64) -> WriteJob {
     WriteJob {
         event: Some(EncodedEvent::new(EventRow {
-            project_id: 1,
+            project_id: ProjectId(1),
             event_id: id(event),
             hashes: vec![format!("hash-{event}"), format!("fallback-{event}")],
             title: format!("title-{event}"),
@@ -266,7 +266,7 @@ fn distinct_job(event: &str, timestamp: i64, received: i64) -> WriteJob {
             data: vec![9, 8, 7, 6],
         })),
         attachments: vec![AttachmentRow {
-            project_id: 1,
+            project_id: ProjectId(1),
             event_id: id(event),
             filename: format!("file-{event}.txt"),
             content_type: Some("text/x-test".into()),
@@ -275,7 +275,7 @@ fn distinct_job(event: &str, timestamp: i64, received: i64) -> WriteJob {
             received: received + 1,
         }],
         user_reports: vec![UserReportRow {
-            project_id: 1,
+            project_id: ProjectId(1),
             event_id: Some(id(event)),
             name: Some(format!("name-{event}")),
             email: Some(format!("{event}@example.com")),
