@@ -8,7 +8,7 @@ mod common;
 
 fuzz_target!(|data: &[u8]| {
     if let Some(event) = common::event(data) {
-        assert_eq!(event.event_id.len(), 32);
+        assert_eq!(event.event_id.to_string().len(), 32);
         let _ = snag::protocol::event_json::to_vec(&event.json);
     }
 });
