@@ -87,12 +87,12 @@ pub async fn project_events(
 async fn full_event(state: &ApiState, event: StoredEvent) -> Answer {
     let issue = state.store.get_issue(event.issue_id).await?;
     let mut v = shapes::event(&event, &event.json()?, issue.as_ref(), true);
-    let (older, newer) = state
+    let neighbours = state
         .store
         .neighbour_events(event.issue_id, &event.event_id)
         .await?;
-    v["previousEventID"] = json!(older);
-    v["nextEventID"] = json!(newer);
+    v["previousEventID"] = json!(neighbours.older);
+    v["nextEventID"] = json!(neighbours.newer);
     if let Some(issue) = &issue {
         v["fingerprints"] = json!([issue.primary_hash]);
     }

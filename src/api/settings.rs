@@ -112,9 +112,9 @@ pub async fn grouping_rules(
 ) -> Answer {
     authorize(&req, &state, Scope::ProjectRead).await?;
     let project = project_of(&state, &path.0, &path.1).await?;
-    let (stacktrace, fingerprints) = state.store.grouping_rules(project.id).await?;
+    let rules = state.store.grouping_rules(project.id).await?;
     Ok(HttpResponse::Ok()
-        .json(json!({"stacktraceRules": stacktrace, "fingerprintRules": fingerprints})))
+        .json(json!({"stacktraceRules": rules.stacktrace, "fingerprintRules": rules.fingerprints})))
 }
 
 pub async fn set_grouping_rules(
@@ -132,10 +132,10 @@ pub async fn set_grouping_rules(
         Some(_) => Err(ApiError::BadRequest(format!("{k} must be a string"))),
     };
     let (stacktrace, fingerprints) = (text("stacktraceRules")?, text("fingerprintRules")?);
-    let (current_st, current_fp) = state.store.grouping_rules(project.id).await?;
+    let current = state.store.grouping_rules(project.id).await?;
     crate::grouping::ProjectRules::parse(
-        stacktrace.as_deref().unwrap_or(&current_st),
-        fingerprints.as_deref().unwrap_or(&current_fp),
+        stacktrace.as_deref().unwrap_or(&current.stacktrace),
+        fingerprints.as_deref().unwrap_or(&current.fingerprints),
     )
     .map_err(ApiError::BadRequest)?;
     state
@@ -146,7 +146,7 @@ pub async fn set_grouping_rules(
             fingerprints.as_deref(),
         )
         .await?;
-    let (stacktrace, fingerprints) = state.store.grouping_rules(project.id).await?;
+    let rules = state.store.grouping_rules(project.id).await?;
     Ok(HttpResponse::Ok()
-        .json(json!({"stacktraceRules": stacktrace, "fingerprintRules": fingerprints})))
+        .json(json!({"stacktraceRules": rules.stacktrace, "fingerprintRules": rules.fingerprints})))
 }

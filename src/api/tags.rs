@@ -24,8 +24,11 @@ pub(super) async fn tag_summaries(
     top: usize,
 ) -> Result<Vec<Value>, ApiError> {
     let mut by_key: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
-    for (key, value, n) in state.store.issue_tags(issue_id).await? {
-        by_key.entry(key).or_default().push((value, n));
+    for tag in state.store.issue_tags(issue_id).await? {
+        by_key
+            .entry(tag.key)
+            .or_default()
+            .push((tag.value, tag.count));
     }
     Ok(by_key
         .into_iter()

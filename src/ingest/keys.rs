@@ -65,7 +65,7 @@ impl KeyCache {
             return Ok(settings.clone());
         }
         let failed = |e| IngestError::internal("reading the project's settings", e);
-        let (stacktrace, fingerprints) = self
+        let written = self
             .store
             .grouping_rules(project_id)
             .await
@@ -76,7 +76,7 @@ impl KeyCache {
             .await
             .map_err(failed)?;
         let rules = Arc::new(
-            ProjectRules::parse(&stacktrace, &fingerprints).unwrap_or_else(|e| {
+            ProjectRules::parse(&written.stacktrace, &written.fingerprints).unwrap_or_else(|e| {
                 tracing::warn!(project_id = project_id.get(), error = %e, "ignoring the project's grouping rules");
                 ProjectRules::default()
             }),

@@ -5,6 +5,14 @@ use sqlx::FromRow;
 use super::issue_state::{Level, Status, Substatus};
 use super::{IssueId, ProjectId, Store, StoreError};
 
+/// How many events of an issue carried a tag's value.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct TagCount {
+    pub key: String,
+    pub value: String,
+    pub count: i64,
+}
+
 /// An attachment as listed with its event (its bytes are read one at a time, on download).
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct AttachmentInfo {
@@ -152,19 +160,16 @@ impl Store {
         )
     }
 
-    /// (key, value, count) of an issue's tags, most frequent first.
+    /// An issue's tags: by key, then most frequent first.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn issue_tags(
-        &self,
-        issue_id: IssueId,
-    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+    pub async fn issue_tags(&self, issue_id: IssueId) -> Result<Vec<TagCount>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT key, value, SUM(count) AS n FROM (
+            "SELECT key, value, SUM(count) AS count FROM (
                  SELECT key, value, count FROM issue_tags WHERE issue_id = ?
                  UNION ALL
                  SELECT t.value->>0, t.value->>1, 1 FROM issue_tags_pending p, jsonb_each(p.tags) t
                  WHERE p.issue_id = ?)
-             GROUP BY key, value ORDER BY key, n DESC",
+             GROUP BY key, value ORDER BY key, count DESC",
         )
         .bind(issue_id)
         .bind(issue_id)

@@ -117,6 +117,13 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
     }
 }
 
+/// An event's neighbours in its issue (by time, then arrival): their event ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Neighbours {
+    pub older: Option<String>,
+    pub newer: Option<String>,
+}
+
 impl Store {
     /// One page of issues and how many match in all.
     #[tracing::instrument(level = "debug", skip_all)]
@@ -397,7 +404,7 @@ impl Store {
         &self,
         issue_id: IssueId,
         event_id: &str,
-    ) -> Result<(Option<String>, Option<String>), StoreError> {
+    ) -> Result<Neighbours, StoreError> {
         let older = sqlx::query_scalar(
             "SELECT o.event_id FROM events e JOIN events o ON o.issue_id = e.issue_id
              WHERE e.issue_id = ? AND e.event_id = ?
@@ -418,7 +425,7 @@ impl Store {
         .bind(event_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok((older, newer))
+        Ok(Neighbours { older, newer })
     }
 
     /// The `n`-th attachment (0-based, in arrival order) of an event.

@@ -30,6 +30,13 @@ pub struct NewProject {
     pub public_key: Option<String>,
 }
 
+/// A project's grouping rules as written: stack-trace rules and fingerprint rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct GroupingRules {
+    pub stacktrace: String,
+    pub fingerprints: String,
+}
+
 impl Store {
     /// Creates a project with one active key. Names are slugs: `[a-z0-9][a-z0-9_-]*`, ≤ 50 chars.
     #[tracing::instrument(level = "debug", skip_all)]
@@ -171,19 +178,17 @@ impl Store {
         .await?)
     }
 
-    /// A project's grouping rules: (stack-trace rules, fingerprint rules), empty when unset.
+    /// A project's grouping rules, empty when unset.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn grouping_rules(
-        &self,
-        project_id: ProjectId,
-    ) -> Result<(String, String), StoreError> {
-        Ok(
-            sqlx::query_as("SELECT stacktrace_rules, fingerprint_rules FROM projects WHERE id = ?")
-                .bind(project_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .unwrap_or_default(),
+    pub async fn grouping_rules(&self, project_id: ProjectId) -> Result<GroupingRules, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT stacktrace_rules AS stacktrace, fingerprint_rules AS fingerprints
+             FROM projects WHERE id = ?",
         )
+        .bind(project_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .unwrap_or_default())
     }
 
     /// Replaces a project's grouping rules (`None` keeps one as it is); false if no such

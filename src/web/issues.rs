@@ -14,7 +14,9 @@ use super::{WebError, page, see_other};
 use crate::format::{field, url_encode, utc};
 use crate::issue_search::{self, DEFAULT_QUERY};
 use crate::store::alerts::Delivery;
+use crate::store::events::TagCount;
 use crate::store::issue_state::{Level, Status, Substatus};
+use crate::store::issues::Neighbours;
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::{IssueId, ProjectId, now_ms};
 use crate::time;
@@ -298,9 +300,14 @@ const FIRST_TAGS: [&str; 8] = [
     "url",
 ];
 
-fn distributions(rows: Vec<(String, String, i64)>) -> Vec<TagDistribution> {
+fn distributions(rows: Vec<TagCount>) -> Vec<TagDistribution> {
     let mut by_key: Vec<(String, Vec<(String, i64)>)> = Vec::new();
-    for (key, value, n) in rows {
+    for TagCount {
+        key,
+        value,
+        count: n,
+    } in rows
+    {
         match by_key.last_mut() {
             Some((k, values)) if *k == key => values.push((value, n)),
             _ => by_key.push((key, vec![(value, n)])),
@@ -444,8 +451,8 @@ async fn issue(
     if params.event.is_some() && stored.is_none() {
         return Err(WebError::NotFound);
     }
-    let (mut event, mut event_id, mut event_time, mut older, mut newer) =
-        (None, String::new(), String::new(), None, None);
+    let (mut event, mut event_id, mut event_time, mut neighbours) =
+        (None, String::new(), String::new(), Neighbours::default());
     if let Some(stored) = stored {
         let json = stored.json()?;
         let attachments = store
@@ -470,7 +477,7 @@ async fn issue(
                 comments: r.comments,
             })
             .collect();
-        (older, newer) = store.neighbour_events(id, &stored.event_id).await?;
+        neighbours = store.neighbour_events(id, &stored.event_id).await?;
         event = Some(event_view(&json, attachments, feedback));
         event_time = utc(stored.timestamp);
         event_id = stored.event_id;
@@ -532,8 +539,8 @@ async fn issue(
         event,
         event_id,
         event_time,
-        older,
-        newer,
+        older: neighbours.older,
+        newer: neighbours.newer,
     })
 }
 
@@ -577,11 +584,16 @@ mod tests {
 
     #[test]
     fn tag_distributions_rank_keys_and_values() {
+        let tag = |key: &str, value: &str, count| TagCount {
+            key: key.into(),
+            value: value.into(),
+            count,
+        };
         let rows = vec![
-            ("level".into(), "error".into(), 3),
-            ("release".into(), "a".into(), 1),
-            ("release".into(), "b".into(), 3),
-            ("environment".into(), "prod".into(), 4),
+            tag("level", "error", 3),
+            tag("release", "a", 1),
+            tag("release", "b", 3),
+            tag("environment", "prod", 4),
         ];
         let d = distributions(rows);
         let keys: Vec<&str> = d.iter().map(|t| t.key.as_str()).collect();

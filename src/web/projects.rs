@@ -103,7 +103,8 @@ async fn render(
             .cloned()
             .unwrap_or_else(|| ProjectUsage::empty(project.id));
         let quotas = state.store.project_quotas(project.id).await?;
-        let (stacktrace_rules, fingerprint_rules) = state.store.grouping_rules(project.id).await?;
+        let rules = state.store.grouping_rules(project.id).await?;
+        let (stacktrace_rules, fingerprint_rules) = (rules.stacktrace, rules.fingerprints);
         let counts = state
             .store
             .project_minutes(project.id, now_minute, 60)

@@ -146,8 +146,8 @@ async fn acknowledged_events_survive_sigkill() {
         let tags = store.issue_tags(issue.id).await.unwrap();
         let levels: i64 = tags
             .iter()
-            .filter(|(key, _, _)| key == "level")
-            .map(|(_, _, count)| count)
+            .filter(|t| t.key == "level")
+            .map(|t| t.count)
             .sum();
         assert_eq!(levels, issue.times_seen, "{tags:?}");
     }

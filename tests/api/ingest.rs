@@ -224,10 +224,10 @@ async fn issues_count_events_users_tags_and_minutes() {
     assert_eq!(issue.first_release.as_deref(), Some("app@1.0"));
     assert_eq!(app.store.issue_minute_total(issue.id).await.unwrap(), 4);
     let tags = app.store.issue_tags(issue.id).await.unwrap();
-    let count = |tags: &[(String, String, i64)], k: &str, v: &str| {
+    let count = |tags: &[snag::store::events::TagCount], k: &str, v: &str| {
         tags.iter()
-            .find(|(tk, tv, _)| tk == k && tv == v)
-            .map(|t| t.2)
+            .find(|t| t.key == k && t.value == v)
+            .map(|t| t.count)
     };
     assert_eq!(count(&tags, "tier", "gold"), Some(3));
     assert_eq!(count(&tags, "tier", "free"), Some(1));

@@ -110,7 +110,7 @@ async fn python_sdk_chained_exception_message_and_logging_error_are_stored() {
     let tags = app.store.issue_tags(issue.id).await.unwrap();
     assert!(
         tags.iter()
-            .any(|(k, v, _)| k == "suite" && v == "python-e2e"),
+            .any(|t| t.key == "suite" && t.value == "python-e2e"),
         "{tags:?}"
     );
     app.stop().await;

@@ -730,9 +730,12 @@ async fn projects_show_their_dsn_and_take_new_projects_and_rules() {
     assert!(r.text().await.unwrap().contains("stack-trace rules"));
     let r = rules("stack.function:runApp -app -group", &csrf).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (stacktrace, fingerprints) = app.store.grouping_rules(ProjectId(5)).await.unwrap();
-    assert_eq!(stacktrace, "stack.function:runApp -app -group");
-    assert_eq!(fingerprints, "error.type:DatabaseError -> database-error");
+    let rules = app.store.grouping_rules(ProjectId(5)).await.unwrap();
+    assert_eq!(rules.stacktrace, "stack.function:runApp -app -group");
+    assert_eq!(
+        rules.fingerprints,
+        "error.type:DatabaseError -> database-error"
+    );
     assert_eq!(
         browser
             .post(

@@ -145,7 +145,11 @@ async fn counters_of_existing_issues_wait_as_pending_rows_until_folded() {
     // Tag counts read the pending rows too.
     assert_eq!(
         store.issue_tags(IssueId(1)).await.unwrap(),
-        [("tier".into(), "gold".into(), 5)]
+        [crate::store::events::TagCount {
+            key: "tier".into(),
+            value: "gold".into(),
+            count: 5
+        }]
     );
 
     // The fold adds the counts; the latest event (by its time) names the issue.
