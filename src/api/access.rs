@@ -71,6 +71,19 @@ pub(super) async fn projects_with_keys(
     Ok(state.store.list_projects().await?)
 }
 
+/// The project a `/projects/{org}/{project}/…` path names, once the request's token holds
+/// `scope`: the preamble of every project endpoint.
+pub(super) async fn authorized_project(
+    req: &HttpRequest,
+    state: &ApiState,
+    org: &str,
+    slug: &str,
+    scope: Scope,
+) -> Result<Project, ApiError> {
+    authorize(req, state, scope).await?;
+    project_of(state, org, slug).await
+}
+
 /// The project `{org}/{project}` (by slug, or by id).
 pub(super) async fn project_of(
     state: &ApiState,

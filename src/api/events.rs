@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::ApiState;
-use super::access::{authorize, issue_of, project_of};
+use super::access::{authorize, authorized_project, issue_of};
 use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
 use crate::error::Failure;
 use crate::format::field as get;
@@ -78,8 +78,7 @@ pub async fn project_events(
     path: web::Path<(String, String)>,
     query: Query,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
-    let project = project_of(&state, &path.0, &path.1).await?;
+    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::EventRead).await?;
     event_page(&req, &state, &query, Some(project.id), None).await
 }
 
@@ -122,8 +121,7 @@ pub async fn project_event(
     state: web::Data<ApiState>,
     path: web::Path<(String, String, String)>,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
-    let project = project_of(&state, &path.0, &path.1).await?;
+    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::EventRead).await?;
     let id = crate::protocol::parse_event_id(&path.2).ok_or(ApiError::NotFound)?;
     let event = state
         .store

@@ -16,7 +16,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::ApiState;
-use super::access::{authorize, check_org, issue_of, json_body, project_of, projects_with_keys};
+use super::access::{
+    authorize, authorized_project, check_org, issue_of, json_body, projects_with_keys,
+};
 use super::tags::tag_summaries;
 use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
 use crate::format::field as get;
@@ -130,8 +132,7 @@ pub async fn project_issues(
     path: web::Path<(String, String)>,
     query: Query,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
-    let project = project_of(&state, &path.0, &path.1).await?;
+    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::EventRead).await?;
     issue_page(&req, &state, &query, &[project.id], false).await
 }
 
@@ -186,8 +187,7 @@ pub async fn bulk_update(
     query: Query,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventWrite).await?;
-    let project = project_of(&state, &path.0, &path.1).await?;
+    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::EventWrite).await?;
     let body = json_body(&body)?;
     let status = status_of(&body)?;
     let ids: Vec<IssueId> = query

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::ApiState;
-use super::access::{authorize, json_body, project_of};
+use super::access::{authorized_project, json_body};
 use super::{Answer, ApiError, base_url, shapes};
 use crate::app::dsn;
 use crate::store::projects::{Project, ProjectKey};
@@ -20,8 +20,7 @@ pub async fn keys(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, Scope::ProjectRead).await?;
-    let project = project_of(&state, &path.0, &path.1).await?;
+    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::ProjectRead).await?;
     let base = base_url(&req, &state);
     let list: Vec<Value> = state
         .store
@@ -47,8 +46,7 @@ pub async fn update_key(
     path: web::Path<(String, String, String)>,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, Scope::ProjectWrite).await?;
-    let project = project_of(&state, &path.0, &path.1).await?;
+    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::ProjectWrite).await?;
     let key = key_of(&state, &project, &path.2).await?;
     let body = json_body(&body)?;
     for (field, value) in &body {

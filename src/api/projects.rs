@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::ApiState;
-use super::access::{authorize, check_org, json_body, project_of, projects_with_keys};
+use super::access::{authorize, authorized_project, check_org, json_body, projects_with_keys};
 use super::{Answer, ApiError, shapes};
 use crate::store::projects::Project;
 use crate::store::tokens::Scope;
@@ -37,8 +37,7 @@ pub async fn project(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, Scope::ProjectRead).await?;
-    let project = project_of(&state, &path.0, &path.1).await?;
+    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::ProjectRead).await?;
     project_json(&state, &project).await
 }
 
@@ -59,8 +58,7 @@ pub async fn update_project(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, Scope::ProjectWrite).await?;
-    let project = project_of(&state, &path.0, &path.1).await?;
+    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::ProjectWrite).await?;
     let body = json_body(&body)?;
     let mut quotas = state.store.project_quotas(project.id).await?;
     for (key, value) in &body {

@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::ApiState;
-use super::access::{authorize, json_body, project_of};
+use super::access::{authorize, authorized_project, json_body, project_of};
 use super::{Answer, ApiError};
 use crate::store::alerts::AlertSettings;
 use crate::store::tokens::{ApiToken, Scope};
@@ -110,8 +110,7 @@ pub async fn grouping_rules(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, Scope::ProjectRead).await?;
-    let project = project_of(&state, &path.0, &path.1).await?;
+    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::ProjectRead).await?;
     let rules = state.store.grouping_rules(project.id).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"stacktraceRules": rules.stacktrace, "fingerprintRules": rules.fingerprints})))
@@ -123,8 +122,7 @@ pub async fn set_grouping_rules(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, Scope::ProjectWrite).await?;
-    let project = project_of(&state, &path.0, &path.1).await?;
+    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::ProjectWrite).await?;
     let body = json_body(&body)?;
     let text = |k: &str| match body.get(k) {
         None | Some(Value::Null) => Ok(None),

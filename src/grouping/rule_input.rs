@@ -49,6 +49,23 @@ pub struct RuleFrame<'a> {
     pub category: Option<&'a str>,
 }
 
+#[cfg(test)]
+impl<'a> RuleFrame<'a> {
+    /// A frame of `family` that only has a function name (the rule tests' building block).
+    pub fn named(family: Family, function: &'a str) -> RuleFrame<'a> {
+        RuleFrame {
+            family,
+            function: Some(function),
+            ..RuleFrame::default()
+        }
+    }
+
+    /// A native frame that only has a function name.
+    pub fn native(function: &'a str) -> RuleFrame<'a> {
+        RuleFrame::named(Family::Native, function)
+    }
+}
+
 impl<'a> RuleFrame<'a> {
     /// `frame` of an event on `platform`, before any rule ran on it.
     pub fn of(frame: &Frame<'a>, platform: &str) -> RuleFrame<'a> {

@@ -372,18 +372,6 @@ mod tests {
     use super::*;
     use crate::grouping::rule_input::Family;
 
-    fn frame(family: Family, function: &str) -> RuleFrame<'_> {
-        RuleFrame {
-            family,
-            function: Some(function),
-            ..RuleFrame::default()
-        }
-    }
-
-    fn native(function: &str) -> RuleFrame<'_> {
-        frame(Family::Native, function)
-    }
-
     fn in_app(frames: &[RuleFrame]) -> Vec<Option<bool>> {
         frames.iter().map(|f| f.in_app).collect()
     }
@@ -400,7 +388,12 @@ mod tests {
     #[test]
     fn classify_last_rule_wins_and_overrides_the_client() {
         let rules = Rules::parse("function:a* -app\nfunction:ab +app\nfunction:c -app").unwrap();
-        let mut frames = vec![native("ab"), native("ac"), native("c"), native("d")];
+        let mut frames = vec![
+            RuleFrame::native("ab"),
+            RuleFrame::native("ac"),
+            RuleFrame::native("c"),
+            RuleFrame::native("d"),
+        ];
         frames[2].in_app = Some(true);
         frames[3].in_app = Some(true);
         let hints = rules.classify_with_hints(&mut frames, None);
@@ -428,7 +421,11 @@ mod tests {
              category:internals -app",
         )
         .unwrap();
-        let mut frames = vec![native("malloc"), native("malloc_a"), native("malloc_b")];
+        let mut frames = vec![
+            RuleFrame::native("malloc"),
+            RuleFrame::native("malloc_a"),
+            RuleFrame::native("malloc_b"),
+        ];
         rules.classify(&mut frames, None);
         let cats: Vec<_> = frames.iter().map(|f| f.category).collect();
         assert_eq!(cats, [Some("malloc"), Some("internals"), Some("internals")]);
@@ -440,11 +437,11 @@ mod tests {
         let rules =
             Rules::parse("function:mid ^-app v+app\napp:no function:x category=lib").unwrap();
         let mut frames = vec![
-            native("x"),
-            native("x"),
-            native("mid"),
-            native("x"),
-            native("x"),
+            RuleFrame::native("x"),
+            RuleFrame::native("x"),
+            RuleFrame::native("mid"),
+            RuleFrame::native("x"),
+            RuleFrame::native("x"),
         ];
         frames[2].in_app = Some(true);
         rules.classify(&mut frames, None);
@@ -470,16 +467,16 @@ mod tests {
             ..RuleException::default()
         };
         let mut frames = vec![
-            frame(Family::JavaScript, "f"),
-            frame(Family::Other, "f"),
-            frame(Family::Native, "g"),
+            RuleFrame::named(Family::JavaScript, "f"),
+            RuleFrame::named(Family::Other, "f"),
+            RuleFrame::named(Family::Native, "g"),
         ];
         rules.classify(&mut frames, Some(&exc));
         assert_eq!(in_app(&frames), [Some(false), None, Some(false)]);
         assert_eq!(frames[1].category, Some("t"));
 
         // Without exception data the fields are `<unknown>`.
-        let mut frames = vec![frame(Family::Other, "f")];
+        let mut frames = vec![RuleFrame::named(Family::Other, "f")];
         rules.classify(&mut frames, None);
         assert_eq!(frames[0].category, None);
         let unknown = Rules::parse("error.type:<unknown> function:f -app").unwrap();
@@ -525,11 +522,11 @@ mod tests {
         )
         .unwrap();
         let mut frames = vec![
-            native("first"),
-            native("a"),
-            native("b"),
-            native("b"),
-            native("c"),
+            RuleFrame::native("first"),
+            RuleFrame::native("a"),
+            RuleFrame::native("b"),
+            RuleFrame::native("b"),
+            RuleFrame::native("c"),
         ];
         rules.classify(&mut frames, None);
         let cats: Vec<_> = frames.iter().map(|f| f.category).collect();
@@ -546,11 +543,11 @@ mod tests {
         )
         .unwrap();
         let frames = vec![
-            native("a"),
-            native("t1"),
-            native("t2"),
-            native("crash"),
-            native("b"),
+            RuleFrame::native("a"),
+            RuleFrame::native("t1"),
+            RuleFrame::native("t2"),
+            RuleFrame::native("crash"),
+            RuleFrame::native("b"),
         ];
         let g = rules.grouping(&frames, None);
         assert_eq!(
@@ -572,7 +569,7 @@ mod tests {
     fn grouping_ignores_classifier_only_rules_and_uses_classified_state() {
         let rules =
             Rules::parse("function:a category=c\ncategory:c -group\napp:no -group").unwrap();
-        let mut frames = vec![native("a"), native("b")];
+        let mut frames = vec![RuleFrame::native("a"), RuleFrame::native("b")];
         frames[1].in_app = Some(true);
         rules.classify(&mut frames, None);
         let g = rules.grouping(&frames, None);
@@ -582,7 +579,10 @@ mod tests {
     #[test]
     fn max_frames_keeps_the_frames_nearest_the_crash() {
         let rules = Rules::parse("function:* max-frames=2").unwrap();
-        let frames: Vec<RuleFrame> = ["a", "b", "c", "d"].iter().map(|f| native(f)).collect();
+        let frames: Vec<RuleFrame> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|f| RuleFrame::native(f))
+            .collect();
         let g = rules.grouping(&frames, None);
         assert_eq!(g.max_frames, Some(2));
         let out = rules.assemble(&frames, None, &[true, true, false, true], false);
@@ -600,7 +600,10 @@ mod tests {
     #[test]
     fn min_frames_discards_short_stacks() {
         let rules = Rules::parse("function:* min-frames=3\nfunction:b -group").unwrap();
-        let frames: Vec<RuleFrame> = ["a", "b", "c"].iter().map(|f| native(f)).collect();
+        let frames: Vec<RuleFrame> = ["a", "b", "c"]
+            .iter()
+            .map(|f| RuleFrame::native(f))
+            .collect();
         assert_eq!(rules.grouping(&frames, None).min_frames, Some(3));
         let out = rules.assemble(&frames, None, &[true; 3], false);
         assert!(!out.contributes);
@@ -622,7 +625,7 @@ mod tests {
     #[test]
     fn assemble_hints_only_on_change() {
         let rules = Rules::parse("function:a -group\nfunction:a -group").unwrap();
-        let frames = vec![native("a")];
+        let frames = vec![RuleFrame::native("a")];
         let out = rules.assemble(&frames, None, &[false], false);
         assert_eq!(out.frames[0], FrameOutcome::default());
         let out = rules.assemble(&frames, None, &[true], false);
@@ -644,7 +647,7 @@ mod tests {
         let rules = Rules::builtin().extended(&project);
         let mut frames: Vec<RuleFrame> = ["runApp", "handleRequest", "recordMetrics"]
             .iter()
-            .map(|f| frame(Family::JavaScript, f))
+            .map(|f| RuleFrame::named(Family::JavaScript, f))
             .collect();
         rules.classify(&mut frames, None);
         assert_eq!(in_app(&frames), [Some(false), Some(false), Some(true)]);

@@ -355,19 +355,7 @@ fn parse_action(cur: &mut Cursor<'_>) -> Result<Action, String> {
 #[cfg(test)]
 mod tests {
     use super::super::*;
-    use crate::grouping::rule_input::{Family, RuleFrame};
-
-    fn frame(family: Family, function: &str) -> RuleFrame<'_> {
-        RuleFrame {
-            family,
-            function: Some(function),
-            ..RuleFrame::default()
-        }
-    }
-
-    fn native(function: &str) -> RuleFrame<'_> {
-        frame(Family::Native, function)
-    }
+    use crate::grouping::rule_input::RuleFrame;
 
     fn err(text: &str) -> RuleError {
         Rules::parse(text).expect_err(text)
@@ -427,7 +415,10 @@ function:"?[[]Sentry*" invert-stacktrace=yes
             "function:\"*::\\\\{dtor\\\\}\" category=dtor\nfunction:\"say \\\"hi\\\"\" -app",
         )
         .unwrap();
-        let mut frames = vec![native("Foo::{dtor}"), native("say \"hi\"")];
+        let mut frames = vec![
+            RuleFrame::native("Foo::{dtor}"),
+            RuleFrame::native("say \"hi\""),
+        ];
         frames[1].in_app = Some(true);
         rules.classify(&mut frames, None);
         assert_eq!(frames[0].category, Some("dtor"));
