@@ -5,6 +5,7 @@
 //! chained-exception   exception.values              app, system
 //! threads             threads.values (exactly one)  app, system
 //! stacktrace          stacktrace                    app, system
+//! template            template                      default
 //! message             logentry                      default
 //! ```
 //! `app` counts in-app frames only, `system` every frame; `system` is dropped when its hash
@@ -319,16 +320,19 @@ fn chained_exception<'a>(input: &Input<'a>) -> Vec<(Variant, Component<'a>)> {
             .and_then(|sdk| sdk.get("version"))
             .and_then(serde_json::Value::as_str)
             .is_some_and(|v| v.starts_with('3'));
-    let (chosen, main) = exception_groups::filter(&input.exceptions, &per_exception, python_sdk_3);
-    input.main_exception.set(main);
+    let chosen = exception_groups::filter(&input.exceptions, &per_exception, python_sdk_3);
+    input.main_exception.set(chosen.main);
     let mut per_exception: Vec<Option<Vec<(Variant, Component<'a>)>>> =
         per_exception.into_iter().map(Some).collect();
-    if let [only] = chosen.as_slice() {
+    if let [only] = chosen.hashed.as_slice() {
         return per_exception[*only].take().unwrap_or_default();
+    }
+    if let Some(main) = exception_groups::main_override(&input.exceptions, &chosen.hashed) {
+        input.main_exception.set(Some(main));
     }
     let mut system = Vec::new();
     let mut app = Vec::new();
-    for &i in &chosen {
+    for &i in &chosen.hashed {
         // A path may name an exception twice only in a broken tree; it is hashed once.
         for (variant, component) in per_exception[i].take().unwrap_or_default() {
             match variant {
@@ -466,6 +470,13 @@ pub fn strategy_variants<'a>(input: &Input<'a>) -> Variants<'a> {
             named(finish_stack_variants(stacktrace(input))),
         ),
         (
+            "template",
+            template::template(input.event.json.get("template"))
+                .map(|c| ("default", c))
+                .into_iter()
+                .collect(),
+        ),
+        (
             "message",
             message(input).map(|c| ("default", c)).into_iter().collect(),
         ),
@@ -483,8 +494,10 @@ pub fn strategy_variants<'a>(input: &Input<'a>) -> Variants<'a> {
                 n.sort();
                 n
             };
-            winner = Some((
-                strategy,
+            // "exception of app and system take precedence"; "template takes precedence".
+            let hint = if names == ["default"] {
+                format!("{strategy} takes precedence")
+            } else {
                 format!(
                     "{} take{} precedence",
                     names
@@ -493,8 +506,9 @@ pub fn strategy_variants<'a>(input: &Input<'a>) -> Variants<'a> {
                         .collect::<Vec<_>>()
                         .join(" and "),
                     if names.len() == 1 { "s" } else { "" }
-                ),
-            ));
+                )
+            };
+            winner = Some((strategy, hint));
             for (name, c) in variants {
                 per_variant.entry(name).or_default().push(c);
             }
@@ -524,3 +538,4 @@ fn named(variants: Vec<(Variant, Component<'_>)>) -> Vec<(&'static str, Componen
 }
 
 mod exception_groups;
+mod template;

@@ -340,6 +340,161 @@ fn chains_with_exception_ids_hash_from_the_root_down() {
     assert_eq!(hashes("node", "8.0.0", &json!({}), &ids.1), vec![as_sent]);
 }
 
+/// An exception without a stack: `(type, value, mechanism)`.
+fn linked(ty: &str, value: &str, mechanism: Value) -> Value {
+    json!({"type": ty, "value": value, "mechanism": mechanism})
+}
+
+fn ids(id: u64, parent: Option<u64>, group: bool) -> Value {
+    json!({"type": "chained", "exception_id": id, "parent_id": parent, "is_exception_group": group})
+}
+
+#[test]
+fn broken_exception_group_trees_hash_as_sent() {
+    // Sentry's cases (`exception-groups-bad-*`), with Sentry's current answers: each tree
+    // below is broken, so the exceptions are hashed in payload order, type then value.
+    let as_sent = |values: &[Value]| {
+        let mut parts = Vec::new();
+        for v in values {
+            parts.push(v["type"].as_str().unwrap().to_owned());
+            parts.push(v["value"].as_str().unwrap().to_owned());
+        }
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        hash(&parts)
+    };
+    let cases: Vec<(&str, Vec<Value>)> = vec![
+        (
+            "a cycle beside the root: no top-level exception",
+            vec![
+                linked("System.Exception", "inner", ids(2, Some(1), false)),
+                linked("MyApp.Exception", "test", ids(1, Some(2), false)),
+                linked("System.AggregateException", "errors", ids(0, None, true)),
+            ],
+        ),
+        (
+            "every exception marked as a group",
+            vec![
+                linked("InnerException", "nope", ids(1, Some(0), true)),
+                linked("System.AggregateException", "errors", ids(0, None, true)),
+            ],
+        ),
+        (
+            "the root is its own parent",
+            vec![
+                linked("ValueError", "inner", ids(1, Some(0), false)),
+                linked("ExceptionGroup", "errors", ids(0, Some(0), true)),
+            ],
+        ),
+        (
+            "no root",
+            vec![
+                linked("ValueError", "inner", ids(1, Some(2), false)),
+                linked("ExceptionGroup", "errors", ids(2, None, true)),
+            ],
+        ),
+        (
+            "a repeated id",
+            vec![
+                linked("ValueError", "inner", ids(1, Some(0), false)),
+                linked("KeyError", "inner", ids(1, Some(0), false)),
+                linked("ExceptionGroup", "errors", ids(0, None, true)),
+            ],
+        ),
+        (
+            "a cycle through the root: Sentry's recursion fails and it keeps the list",
+            vec![
+                linked("ValueError", "inner", ids(2, Some(0), false)),
+                linked("ExceptionGroup", "nested", ids(1, Some(0), true)),
+                linked("ExceptionGroup", "errors", ids(0, Some(1), true)),
+            ],
+        ),
+    ];
+    for (case, values) in cases {
+        let g = grouped(json!({"platform": "csharp", "exception": {"values": values}}));
+        assert_eq!(g.hashes, vec![as_sent(&values)], "{case}");
+    }
+
+    // A child whose parent is missing is left out of a tree that is otherwise whole.
+    let g = grouped(json!({"platform": "csharp", "exception": {"values": [
+        linked("KeyError", "orphan", ids(2, Some(7), false)),
+        linked("ValueError", "inner", ids(1, Some(0), false)),
+        linked("ExceptionGroup", "errors", ids(0, None, true)),
+    ]}}));
+    assert_eq!(g.hashes, vec![hash(&["ValueError", "inner"])]);
+    assert_eq!(g.title, "ValueError: inner");
+
+    // The first path from the one distinct exception runs into a cycle: hashed as sent, but
+    // Sentry had already named that exception the main one, so it titles the issue.
+    let values = vec![
+        linked("KeyError", "second", ids(2, Some(1), false)),
+        linked("ValueError", "first", ids(1, Some(0), false)),
+        linked("ExceptionGroup", "errors", ids(0, Some(2), true)),
+    ];
+    let g = grouped(json!({"platform": "csharp", "exception": {"values": values}}));
+    assert_eq!(g.hashes, vec![as_sent(&values)]);
+    assert_eq!(g.title, "ValueError: first");
+}
+
+#[test]
+fn react_and_rxjava_wrappers_give_the_title_to_the_wrapped_error() {
+    // React 19's recoverable error carries the real one as its `cause`.
+    let recoverable = "There was an error while hydrating but React was able to recover by instead client rendering from the nearest Suspense boundary.";
+    let g = grouped(json!({"platform": "javascript", "exception": {"values": [
+        linked("TypeError", "x is undefined", json!({"type": "chained", "source": "cause", "exception_id": 1, "parent_id": 0})),
+        linked("Error", recoverable, json!({"type": "generic", "exception_id": 0})),
+    ]}}));
+    assert_eq!(g.title, "TypeError: x is undefined");
+    // Hashed all the same: the root first, then its cause.
+    assert_eq!(
+        g.hashes,
+        vec![hash(&["Error", recoverable, "TypeError", "x is undefined"])]
+    );
+
+    let rx = |module: &str| {
+        grouped(json!({"platform": "java", "exception": {"values": [
+            linked("IllegalStateException", "boom", json!({"type": "chained", "exception_id": 1, "parent_id": 0})),
+            {"type": "OnErrorNotImplementedException", "value": "boom", "module": module,
+             "mechanism": {"type": "UncaughtExceptionHandler", "exception_id": 0}},
+        ]}}))
+    };
+    assert_eq!(
+        rx("io.reactivex.rxjava3.exceptions").title,
+        "IllegalStateException: boom"
+    );
+    assert_eq!(
+        rx("com.example").title,
+        "OnErrorNotImplementedException: boom"
+    );
+}
+
+#[test]
+fn template_errors_group_by_template_file_and_line() {
+    // raven-python's Django client sends the failing template beside the message.
+    let template_error = |message: &str, line: &str| {
+        json!({"platform": "python", "message": message,
+               "sentry.interfaces.Template": {"filename": "orders/Detail.html",
+                   "abs_path": "/srv/app/templates/orders/Detail.html", "lineno": 12,
+                   "pre_context": ["{% block body %}"], "context_line": line, "post_context": []}})
+    };
+    let a = grouped(template_error("Invalid filter: 'money'", "{{ total|money }}"));
+    // Hashed as sent (no lowercasing), beating the message.
+    assert_eq!(a.hashes, vec![hash(&["orders/Detail.html", "{{ total|money }}"])]);
+    assert_eq!(a.title, "Invalid filter: 'money'");
+    let b = grouped(template_error("Invalid filter: 'cash'", "{{ total|money }}"));
+    assert_eq!(a.hashes, b.hashes);
+    assert_disjoint(&a, &grouped(template_error("Invalid filter: 'money'", "{{ tax|money }}")));
+    // A stack trace ranks above the template.
+    let with_stack = with(
+        template_error("Invalid filter: 'money'", "{{ total|money }}"),
+        "stacktrace",
+        json!({"frames": [py_frame("app.views", "render_order", true)]}),
+    );
+    assert_eq!(
+        grouped(with_stack).hashes,
+        vec![hash(&["app.views", "render_order"])]
+    );
+}
+
 #[test]
 fn a_group_of_one_distinct_exception_is_titled_by_it() {
     // Sentry's `main_exception_id`: a group that reduces to one distinct exception gives the

@@ -158,6 +158,7 @@ pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, Normalize
     }
     shapes::normalize_values_container(&mut json, "threads", &["sentry.interfaces.Threads"]);
     shapes::normalize_top_stacktrace(&mut json);
+    shapes::rename_legacy_interface(&mut json, "sentry.interfaces.Template", "template");
     shapes::normalize_user(&mut json, ctx.client_ip.as_deref());
     let tags = shapes::normalize_tags(&mut json);
     let fingerprint = shapes::normalize_fingerprint(&mut json);

@@ -84,13 +84,22 @@ fn normalize_exception(exception: &mut Map<String, Value>) {
     }
 }
 
+/// An interface sent under its legacy name (`sentry.interfaces.Template`) moves to its
+/// name (`template`) unless that is present too; an interface that is not an object is dropped.
+pub fn rename_legacy_interface(json: &mut Map<String, Value>, legacy: &str, name: &str) {
+    if let Some(value) = json.remove(legacy)
+        && !json.contains_key(name)
+    {
+        json.insert(name.into(), value);
+    }
+    if json.get(name).is_some_and(|v| !v.is_object()) {
+        json.remove(name);
+    }
+}
+
 /// Top-level `stacktrace` (or its legacy name) with normalized frames.
 pub fn normalize_top_stacktrace(json: &mut Map<String, Value>) {
-    if let Some(legacy) = json.remove("sentry.interfaces.Stacktrace")
-        && !json.contains_key("stacktrace")
-    {
-        json.insert("stacktrace".into(), legacy);
-    }
+    rename_legacy_interface(json, "sentry.interfaces.Stacktrace", "stacktrace");
     if let Some(st) = json.get_mut("stacktrace") {
         normalize_stacktrace(st);
     }

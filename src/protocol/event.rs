@@ -99,6 +99,8 @@ impl<'a> Stacktrace<'a> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Mechanism<'a> {
     pub ty: Option<&'a str>,
+    /// Where a chained exception came from (`cause`, `__context__`, `InnerException`…).
+    pub source: Option<&'a str>,
     pub handled: Option<bool>,
     pub synthetic: Option<bool>,
     /// Exception groups (RFC 0079): this exception's id, its parent's, and whether it is a group.
@@ -114,6 +116,7 @@ impl<'a> Mechanism<'a> {
         let v = v.filter(|v| v.is_object())?;
         Some(Mechanism {
             ty: string(v, "type"),
+            source: string(v, "source"),
             handled: boolean(v, "handled"),
             synthetic: boolean(v, "synthetic"),
             exception_id: number(v, "exception_id"),
