@@ -324,8 +324,17 @@ fn chained_exception<'a>(input: &Input<'a>) -> Vec<(Variant, Component<'a>)> {
     input.main_exception.set(chosen.main);
     let mut per_exception: Vec<Option<Vec<(Variant, Component<'a>)>>> =
         per_exception.into_iter().map(Some).collect();
+    let explain = |component: &mut Component<'_>| {
+        if let Some(why) = chosen.why
+            && component.hint.is_none()
+        {
+            component.hint = Some(why.into());
+        }
+    };
     if let [only] = chosen.hashed.as_slice() {
-        return per_exception[*only].take().unwrap_or_default();
+        let mut variants = per_exception[*only].take().unwrap_or_default();
+        variants.iter_mut().for_each(|(_, c)| explain(c));
+        return variants;
     }
     if let Some(main) = exception_groups::main_override(&input.exceptions, &chosen.hashed) {
         input.main_exception.set(Some(main));
@@ -344,7 +353,11 @@ fn chained_exception<'a>(input: &Input<'a>) -> Vec<(Variant, Component<'a>)> {
     [(Variant::System, system), (Variant::App, app)]
         .into_iter()
         .filter(|(_, children)| !children.is_empty())
-        .map(|(v, children)| (v, Component::with_children("chained-exception", children)))
+        .map(|(v, children)| {
+            let mut chain = Component::with_children("chained-exception", children);
+            explain(&mut chain);
+            (v, chain)
+        })
         .collect()
 }
 

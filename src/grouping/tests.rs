@@ -410,8 +410,20 @@ fn broken_exception_group_trees_hash_as_sent() {
         ),
     ];
     for (case, values) in cases {
-        let g = grouped(json!({"platform": "csharp", "exception": {"values": values}}));
-        assert_eq!(g.hashes, vec![as_sent(&values)], "{case}");
+        let raw = json!({"platform": "csharp", "exception": {"values": values}});
+        assert_eq!(
+            grouped(raw.clone()).hashes,
+            vec![as_sent(&values)],
+            "{case}"
+        );
+        // `snag grouping` says why.
+        let explained = super::explain(&event(raw), &Default::default());
+        let chain = &explained["values"]["app"]["component"]["values"][0];
+        assert_eq!(chain["id"], "chained-exception", "{case}");
+        assert!(
+            chain["hint"].as_str().unwrap().ends_with("hashed as sent"),
+            "{case}: {chain}"
+        );
     }
 
     // A child whose parent is missing is left out of a tree that is otherwise whole.
@@ -476,13 +488,25 @@ fn template_errors_group_by_template_file_and_line() {
                    "abs_path": "/srv/app/templates/orders/Detail.html", "lineno": 12,
                    "pre_context": ["{% block body %}"], "context_line": line, "post_context": []}})
     };
-    let a = grouped(template_error("Invalid filter: 'money'", "{{ total|money }}"));
+    let a = grouped(template_error(
+        "Invalid filter: 'money'",
+        "{{ total|money }}",
+    ));
     // Hashed as sent (no lowercasing), beating the message.
-    assert_eq!(a.hashes, vec![hash(&["orders/Detail.html", "{{ total|money }}"])]);
+    assert_eq!(
+        a.hashes,
+        vec![hash(&["orders/Detail.html", "{{ total|money }}"])]
+    );
     assert_eq!(a.title, "Invalid filter: 'money'");
-    let b = grouped(template_error("Invalid filter: 'cash'", "{{ total|money }}"));
+    let b = grouped(template_error(
+        "Invalid filter: 'cash'",
+        "{{ total|money }}",
+    ));
     assert_eq!(a.hashes, b.hashes);
-    assert_disjoint(&a, &grouped(template_error("Invalid filter: 'money'", "{{ tax|money }}")));
+    assert_disjoint(
+        &a,
+        &grouped(template_error("Invalid filter: 'money'", "{{ tax|money }}")),
+    );
     // A stack trace ranks above the template.
     let with_stack = with(
         template_error("Invalid filter: 'money'", "{{ total|money }}"),

@@ -29,13 +29,16 @@ use crate::protocol::event::Exception;
 pub struct Chosen {
     pub hashed: Vec<usize>,
     pub main: Option<usize>,
+    /// What the filter did, for `snag grouping` (`None`: no tree to look at).
+    pub why: Option<&'static str>,
 }
 
 impl Chosen {
-    fn all(exceptions: &[Exception], main: Option<usize>) -> Chosen {
+    fn all(exceptions: &[Exception], main: Option<usize>, why: Option<&'static str>) -> Chosen {
         Chosen {
             hashed: (0..exceptions.len()).collect(),
             main,
+            why,
         }
     }
 }
@@ -48,20 +51,28 @@ pub fn filter(
     components: &[Vec<(Variant, Component<'_>)>],
     python_sdk_3: bool,
 ) -> Chosen {
-    if exceptions.len() <= 1 || python_sdk_3 {
-        return Chosen::all(exceptions, None);
+    if exceptions.len() <= 1 {
+        return Chosen::all(exceptions, None, None);
+    }
+    if python_sdk_3 {
+        let why = "exception groups of the Python SDK 3.x are hashed as sent";
+        return Chosen::all(exceptions, None, Some(why));
     }
     let Some(tree) = Tree::build(exceptions) else {
-        return Chosen::all(exceptions, None);
+        let why = "no exception tree (an exception without an id, a repeated id, or its own parent): hashed as sent";
+        return Chosen::all(exceptions, None, Some(why));
     };
     let Some(root) = tree.index_of(0) else {
-        return Chosen::all(exceptions, None);
+        let why = "no root exception (id 0): hashed as sent";
+        return Chosen::all(exceptions, None, Some(why));
     };
     let Some(mut tops) = tree.top_level(root) else {
-        return Chosen::all(exceptions, None);
+        let why = "the exception tree has a cycle: hashed as sent";
+        return Chosen::all(exceptions, None, Some(why));
     };
     if tops.is_empty() {
-        return Chosen::all(exceptions, None);
+        let why = "no exception under the root that is not a group: hashed as sent";
+        return Chosen::all(exceptions, None, Some(why));
     }
     // By type, descending; `sort_by` is stable like Python's `sorted`.
     tops.sort_by(|&a, &b| type_name(&exceptions[b]).cmp(type_name(&exceptions[a])));
@@ -78,14 +89,25 @@ pub fn filter(
         let main_id = exception_id(&exceptions[*main]);
         let main = Some(*main).filter(|_| main_id != Some(0));
         return match tree.first_path(distinct[0]) {
-            Some(path) => Chosen { hashed: path, main },
-            None => Chosen::all(exceptions, main),
+            Some(path) => Chosen {
+                hashed: path,
+                main,
+                why: Some(
+                    "exception tree: its one distinct top-level exception and that one's first children",
+                ),
+            },
+            None => Chosen::all(
+                exceptions,
+                main,
+                Some("the exception tree has a cycle: hashed as sent"),
+            ),
         };
     }
     distinct.push(root);
     Chosen {
         hashed: distinct,
         main: None,
+        why: Some("exception group: its distinct top-level exceptions, then the group"),
     }
 }
 
@@ -112,7 +134,11 @@ fn react_cause(chosen: &[&Exception]) -> Option<u64> {
     let recoverable = first.ty == Some("Error")
         && first.value.is_some_and(|v| REACT_RECOVERABLE.contains(&v))
         && last.mechanism.as_ref().and_then(|m| m.source) == Some("cause");
-    if recoverable { exception_id(last) } else { None }
+    if recoverable {
+        exception_id(last)
+    } else {
+        None
+    }
 }
 
 const RXJAVA_WRAPPERS: [&str; 3] = [
