@@ -1,9 +1,10 @@
 //! What every endpoint checks first: the token and its scope ([`authorize`]), the organization
-//! in the path, and the project or issue it names ([`project_of`], [`issue_of`]); and the JSON
-//! object a `PUT` sends ([`json_body`]).
+//! in the path, and the project or issue it names ([`authorized_project`],
+//! [`authorized_issue`]); and the JSON object a `PUT` sends ([`json_body`]).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::ApiError;
@@ -96,6 +97,29 @@ pub(super) async fn project_of(
         .find_project(slug)
         .await?
         .ok_or(ApiError::NotFound)
+}
+
+/// The issue a path names: `/issues/{id}/…`, or `/organizations/{org}/issues/{id}/…` (the same
+/// endpoints, which Sentry's newer clients call), `{id}` a number or a short id (`SHOP-12`).
+#[derive(Debug, Deserialize)]
+pub struct IssuePath {
+    org: Option<String>,
+    id: String,
+}
+
+/// The issue `path` names, with its project, once the request's token holds `scope`: the
+/// preamble of every issue endpoint.
+pub(super) async fn authorized_issue(
+    req: &HttpRequest,
+    state: &ApiState,
+    path: &IssuePath,
+    scope: Scope,
+) -> Result<(StoredIssue, Project), ApiError> {
+    authorize(req, state, scope).await?;
+    if let Some(org) = &path.org {
+        check_org(state, org)?;
+    }
+    issue_of(state, &path.id).await
 }
 
 /// An issue by id, or by short id (`SHOP-12`), with its project.

@@ -5,19 +5,24 @@
 //! GET /api/0/projects/{org}/{project}/events/{event_id}/    event, with its neighbours
 //! GET /api/0/issues/{id}/events/[?full=true]                [event]
 //! GET /api/0/issues/{id}/events/latest|oldest|recommended|{event_id}/
+//!     (also under /api/0/organizations/{org}/issues/{id}/…)
 //! ```
+//! Lists take `query` (`environment:staging release:"shop@2.4" level:error` and words of the
+//! title), `environment`, and `statsPeriod` or `start`/`end`; any other filter is a 400.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiState;
-use super::access::{authorize, authorized_project, issue_of};
+use super::access::{IssuePath, authorized_issue, authorized_project};
 use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
 use crate::error::Failure;
 use crate::format::field as get;
 use crate::store::events::StoredEvent;
+use crate::store::issues::EventFilter;
 use crate::store::tokens::Scope;
-use crate::store::{IssueId, ProjectId};
+use crate::store::{IssueId, ProjectId, now_ms};
 
 /// Bytes of events one page may answer with: a `full=true` page ends early past it (its
 /// `next` cursor starting at the first event left out), however large the events are.
@@ -33,9 +38,10 @@ async fn event_page(
 ) -> Answer {
     let (size, offset) = page(query)?;
     let full = get(query, "full") == Some("true") || get(query, "full") == Some("1");
+    let filter = event_filter(query)?;
     let mut events = state
         .store
-        .events_page(project, issue, size + 1, offset)
+        .events_page(project, issue, &filter, size + 1, offset)
         .await?;
     let mut more = events.len() as i64 > size;
     events.truncate(size as usize);
@@ -61,14 +67,49 @@ async fn event_page(
         .body(format!("[{}]", body.join(","))))
 }
 
+/// The filter of an event list: its `query`, `environment` and time range.
+fn event_filter(query: &[(String, String)]) -> Result<EventFilter, ApiError> {
+    let search = crate::issue_search::parse(get(query, "query").unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let mut filter = EventFilter {
+        level: search.level,
+        text: search.text,
+        between: super::time_range::from_query(query, "statsPeriod", now_ms())?
+            .map(|r| (r.start_ms, r.end_ms)),
+        ..EventFilter::default()
+    };
+    if search.has_user {
+        return Err(ApiError::BadRequest(
+            "has:user does not filter events; filter issues with it".into(),
+        ));
+    }
+    let environment = get(query, "environment").map(|e| ("environment".to_owned(), e.to_owned()));
+    for (key, value) in search.tags.into_iter().chain(environment) {
+        let slot = match key.as_str() {
+            "environment" => &mut filter.environment,
+            "release" => &mut filter.release,
+            "level" => &mut filter.level,
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "events can be filtered by environment, release and level, not by {other:?}"
+                )));
+            }
+        };
+        if slot.as_ref().is_some_and(|v| *v != value) {
+            return Err(ApiError::BadRequest(format!("give one {key}, not several")));
+        }
+        *slot = Some(value);
+    }
+    Ok(filter)
+}
+
 pub async fn issue_events(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    path: web::Path<String>,
+    path: web::Path<IssuePath>,
     query: Query,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
-    let (issue, _) = issue_of(&state, &path).await?;
+    let (issue, _) = authorized_issue(&req, &state, &path, Scope::EventRead).await?;
     event_page(&req, &state, &query, None, Some(issue.id)).await
 }
 
@@ -98,14 +139,20 @@ async fn full_event(state: &ApiState, event: StoredEvent) -> Answer {
     Ok(HttpResponse::Ok().json(v))
 }
 
+/// The `{which}` of `…/events/{which}/`: `latest`, `oldest`, `recommended` or an event id.
+#[derive(Debug, Deserialize)]
+pub struct WhichEvent {
+    which: String,
+}
+
 pub async fn issue_event(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<IssuePath>,
+    which: web::Path<WhichEvent>,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
-    let (issue, _) = issue_of(&state, &path.0).await?;
-    let event = match path.1.as_str() {
+    let (issue, _) = authorized_issue(&req, &state, &path, Scope::EventRead).await?;
+    let event = match which.which.as_str() {
         "latest" | "recommended" => state.store.issue_edge_event(issue.id, false).await?,
         "oldest" => state.store.issue_edge_event(issue.id, true).await?,
         id => match crate::protocol::parse_event_id(id) {

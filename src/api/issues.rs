@@ -1,11 +1,13 @@
 //! Issues: lists searched with the issue search language, one issue in detail, status changes.
 //!
 //! ```text
-//! GET /api/0/organizations/{org}/issues/?project=ID&query=…&sort=date|new|freq|user|trends&groupStatsPeriod=24h|14d
+//! GET /api/0/organizations/{org}/issues/?project=ID&query=…&sort=date|new|freq|user|trends
+//!     &groupStatsPeriod=24h|14d|auto&statsPeriod=14d|start=…&end=…   (issues seen in that range)
 //! GET /api/0/projects/{org}/{project}/issues/?query=…&sort=…&statsPeriod=24h|14d&environment=…
 //! PUT /api/0/projects/{org}/{project}/issues/?id=1&id=2   {"status": "resolved"}  (no id: every match of query/status)
 //! GET /api/0/organizations/{org}/issues/{id}/  or  /api/0/issues/{id}/   issue with stats and tags
 //! PUT /api/0/issues/{id}/                      {"status": "resolved | unresolved | ignored", "substatus": …}
+//! GET /api/0/organizations/{org}/shortids/{short_id}/   {"groupId", "shortId", "group": issue…}
 //! ```
 //! `{id}` is the issue's number or its short id (`SHOP-12`). Lists are paged (`cursor`) and say
 //! their total in `X-Hits`.
@@ -17,7 +19,8 @@ use serde_json::{Map, Value, json};
 
 use super::ApiState;
 use super::access::{
-    authorize, authorized_project, check_org, issue_of, json_body, projects_with_keys,
+    IssuePath, authorize, authorized_issue, authorized_project, check_org, issue_of, json_body,
+    projects_with_keys,
 };
 use super::tags::tag_summaries;
 use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
@@ -59,20 +62,31 @@ async fn issue_page(
     if let Some(env) = get(query, "environment") {
         filter.tags.push(("environment".into(), env.to_owned()));
     }
+    let now = now_ms();
     // The project endpoint's `statsPeriod` is the chart; the organization endpoint's is a time
-    // range (its chart is `groupStatsPeriod`).
-    let period = if org_wide {
-        get(query, "groupStatsPeriod")
+    // range (issues seen in it), its chart `groupStatsPeriod`.
+    let (period, range) = if org_wide {
+        let range = super::time_range::from_query(query, "statsPeriod", now)?;
+        (get(query, "groupStatsPeriod"), range)
     } else {
-        get(query, "statsPeriod")
+        (get(query, "statsPeriod"), None)
     };
+    filter.seen_between = range.map(|r| (r.start_ms, r.end_ms));
     let stats = match period {
         None | Some("") => None,
         Some("24h") => Some(("24h", 60, 24)),
         Some("14d") => Some(("14d", time::MINUTES_PER_DAY, 14)),
+        // Buckets that suit the range asked: hours up to two days, days beyond (at most 90).
+        Some("auto") => Some(match range.map(|r| r.end_ms - r.start_ms) {
+            Some(span) if span > 2 * time::DAY_MS => {
+                ("auto", time::MINUTES_PER_DAY, (span / time::DAY_MS).min(90))
+            }
+            Some(span) => ("auto", 60, (span / time::HOUR_MS).max(1)),
+            None => ("auto", 60, 24),
+        }),
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
-                "invalid statsPeriod {other:?}"
+                "invalid statsPeriod {other:?}: 24h, 14d or auto"
             )));
         }
     };
@@ -82,7 +96,6 @@ async fn issue_page(
         .into_iter()
         .map(|(p, _)| (p.id, p))
         .collect();
-    let now = now_ms();
     let now_minute = time::minute_of(now);
     filter.projects = project_ids.to_vec();
     let since = now_minute - time::MINUTES_PER_DAY + 1;
@@ -278,14 +291,14 @@ async fn issue_detail(
 pub async fn issue(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    path: web::Path<String>,
+    path: web::Path<IssuePath>,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
-    let (issue, project) = issue_of(&state, &path).await?;
+    let (issue, project) = authorized_issue(&req, &state, &path, Scope::EventRead).await?;
     Ok(HttpResponse::Ok().json(issue_detail(&req, &state, &issue, &project).await?))
 }
 
-pub async fn org_issue(
+/// `GET /organizations/{org}/shortids/{short_id}/`: which issue a short id names.
+pub async fn short_id(
     req: HttpRequest,
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
@@ -293,17 +306,23 @@ pub async fn org_issue(
     authorize(&req, &state, Scope::EventRead).await?;
     check_org(&state, &path.0)?;
     let (issue, project) = issue_of(&state, &path.1).await?;
-    Ok(HttpResponse::Ok().json(issue_detail(&req, &state, &issue, &project).await?))
+    let group = issue_detail(&req, &state, &issue, &project).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "organizationSlug": state.config.org_slug,
+        "projectSlug": project.name,
+        "groupId": issue.id.to_string(),
+        "shortId": group["shortId"],
+        "group": group,
+    })))
 }
 
 pub async fn update_issue(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    path: web::Path<String>,
+    path: web::Path<IssuePath>,
     body: web::Bytes,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventWrite).await?;
-    let (issue, project) = issue_of(&state, &path).await?;
+    let (issue, project) = authorized_issue(&req, &state, &path, Scope::EventWrite).await?;
     let status = status_of(&json_body(&body)?)?;
     state.store.set_issue_status(&[issue.id], status).await?;
     let issue = state

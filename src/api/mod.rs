@@ -31,6 +31,7 @@ mod projects;
 mod settings;
 pub mod shapes;
 mod tags;
+mod time_range;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -78,8 +79,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
                 web::get().to(issues::org_issues),
             )
             .route(
-                "/organizations/{org}/issues/{id}/",
-                web::get().to(issues::org_issue),
+                "/organizations/{org}/shortids/{short_id}/",
+                web::get().to(issues::short_id),
             )
             .route(
                 "/projects/{org}/{project}/",
@@ -126,21 +127,34 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
                 "/projects/{org}/{project}/grouping-rules/",
                 web::put().to(settings::set_grouping_rules),
             )
-            .route("/issues/{id}/", web::get().to(issues::issue))
-            .route("/issues/{id}/", web::put().to(issues::update_issue))
-            .route("/issues/{id}/events/", web::get().to(events::issue_events))
-            .route(
-                "/issues/{id}/events/{which}/",
-                web::get().to(events::issue_event),
-            )
-            .route("/issues/{id}/tags/", web::get().to(tags::issue_tags))
-            .route("/issues/{id}/tags/{key}/", web::get().to(tags::issue_tag))
-            .route(
-                "/issues/{id}/tags/{key}/values/",
-                web::get().to(tags::issue_tag_values),
-            )
+            .configure(|cfg| issue_routes(cfg, "/issues/{id}"))
+            .configure(|cfg| issue_routes(cfg, "/organizations/{org}/issues/{id}"))
             .default_service(web::to(not_found)),
     );
+}
+
+/// One issue's endpoints under `prefix`: Sentry serves them at `/issues/{id}/…` and, for its
+/// newer clients, at `/organizations/{org}/issues/{id}/…`.
+fn issue_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
+    cfg.route(&format!("{prefix}/"), web::get().to(issues::issue))
+        .route(&format!("{prefix}/"), web::put().to(issues::update_issue))
+        .route(
+            &format!("{prefix}/events/"),
+            web::get().to(events::issue_events),
+        )
+        .route(
+            &format!("{prefix}/events/{{which}}/"),
+            web::get().to(events::issue_event),
+        )
+        .route(&format!("{prefix}/tags/"), web::get().to(tags::issue_tags))
+        .route(
+            &format!("{prefix}/tags/{{key}}/"),
+            web::get().to(tags::issue_tag),
+        )
+        .route(
+            &format!("{prefix}/tags/{{key}}/values/"),
+            web::get().to(tags::issue_tag_values),
+        );
 }
 
 /// A query string as pairs (`id` and `project` repeat).

@@ -132,7 +132,7 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
         "get",
         "/api/0/issues/{issue_id}/events/",
         Some(Scope::EventRead),
-        "An issue's events, newest first",
+        "An issue's events, newest first (`query`, `environment`, `statsPeriod` or `start`/`end`)",
     ),
     (
         "get",
@@ -157,6 +157,48 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
         "/api/0/issues/{issue_id}/tags/{key}/values/",
         Some(Scope::EventRead),
         "Every value of one tag key of an issue",
+    ),
+    (
+        "put",
+        "/api/0/organizations/{org}/issues/{issue_id}/",
+        Some(Scope::EventWrite),
+        "Change an issue's status",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/issues/{issue_id}/events/",
+        Some(Scope::EventRead),
+        "An issue's events, newest first (`query`, `environment`, `statsPeriod` or `start`/`end`)",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/issues/{issue_id}/events/{event_id}/",
+        Some(Scope::EventRead),
+        "An event of the issue: an id, `latest`, `oldest` or `recommended`",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/issues/{issue_id}/tags/",
+        Some(Scope::EventRead),
+        "Tag keys of an issue with their top values",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/issues/{issue_id}/tags/{key}/",
+        Some(Scope::EventRead),
+        "One tag key of an issue",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/issues/{issue_id}/tags/{key}/values/",
+        Some(Scope::EventRead),
+        "Every value of one tag key of an issue",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/shortids/{short_id}/",
+        Some(Scope::EventRead),
+        "The issue a short id (`SHOP-12`) names",
     ),
     ("get", "/api/0/openapi.json", None, "This document"),
 ];

@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiState;
-use super::access::{authorize, issue_of};
+use super::access::{IssuePath, authorized_issue};
 use super::{Answer, ApiError, Query, base_url, link_header, page};
 use crate::store::IssueId;
 use crate::store::tokens::Scope;
@@ -50,27 +51,32 @@ pub(super) async fn tag_summaries(
         .collect())
 }
 
+/// The `{key}` of `…/tags/{key}/`.
+#[derive(Debug, Deserialize)]
+pub struct TagKey {
+    key: String,
+}
+
 pub async fn issue_tags(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    path: web::Path<String>,
+    path: web::Path<IssuePath>,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
-    let (issue, _) = issue_of(&state, &path).await?;
+    let (issue, _) = authorized_issue(&req, &state, &path, Scope::EventRead).await?;
     Ok(HttpResponse::Ok().json(tag_summaries(&state, issue.id, 9).await?))
 }
 
 pub async fn issue_tag(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<IssuePath>,
+    tag: web::Path<TagKey>,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
-    let (issue, _) = issue_of(&state, &path.0).await?;
+    let (issue, _) = authorized_issue(&req, &state, &path, Scope::EventRead).await?;
     tag_summaries(&state, issue.id, 9)
         .await?
         .into_iter()
-        .find(|t| t["key"] == path.1.as_str())
+        .find(|t| t["key"] == tag.key.as_str())
         .map(|t| HttpResponse::Ok().json(t))
         .ok_or(ApiError::NotFound)
 }
@@ -79,16 +85,16 @@ pub async fn issue_tag(
 pub async fn issue_tag_values(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<IssuePath>,
+    tag: web::Path<TagKey>,
     query: Query,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
+    let (issue, _) = authorized_issue(&req, &state, &path, Scope::EventRead).await?;
     let (size, offset) = page(&query)?;
-    let (issue, _) = issue_of(&state, &path.0).await?;
     let tag = tag_summaries(&state, issue.id, usize::MAX)
         .await?
         .into_iter()
-        .find(|t| t["key"] == path.1.as_str())
+        .find(|t| t["key"] == tag.key.as_str())
         .ok_or(ApiError::NotFound)?;
     let values = tag["topValues"]
         .as_array()

@@ -22,6 +22,7 @@ use crate::protocol::EventId;
 use crate::protocol::event::{Exception, Mechanism, Stacktrace, Thread, objects};
 
 use time::parse_level;
+pub use time::parse_timestamp;
 
 /// What the ingest knows about an event besides its payload.
 #[derive(Debug, Clone, Default)]

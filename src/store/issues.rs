@@ -25,6 +25,21 @@ pub struct IssueFilter {
     pub has_user: bool,
     /// Words that must all appear in the title or the culprit (case-insensitive).
     pub text: Vec<String>,
+    /// Issues seen within `[start, end)` unix ms: first seen before its end, last seen after
+    /// its start (an issue quiet through the whole range but seen on both sides of it counts).
+    pub seen_between: Option<(i64, i64)>,
+}
+
+/// Which events of a project or an issue a page holds (`None` and empty: any).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub environment: Option<String>,
+    pub release: Option<String>,
+    pub level: Option<String>,
+    /// Event time within `[start, end)` unix ms.
+    pub between: Option<(i64, i64)>,
+    /// Words that must all appear in the title (case-insensitive).
+    pub text: Vec<String>,
 }
 
 /// Issue list orders, each descending.
@@ -103,17 +118,52 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
             .push("))");
     }
     for word in &filter.text {
-        let pattern = format!(
-            "%{}%",
-            word.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = like_pattern(word);
         qb.push(" AND (title LIKE ")
             .push_bind(pattern.clone())
             .push(" ESCAPE '\\' OR culprit LIKE ")
             .push_bind(pattern)
             .push(" ESCAPE '\\')");
+    }
+    if let Some((start, end)) = filter.seen_between {
+        qb.push(" AND last_seen >= ")
+            .push_bind(start)
+            .push(" AND first_seen < ")
+            .push_bind(end);
+    }
+}
+
+/// `%word%` for `LIKE … ESCAPE '\'`, the word's own wildcards escaped.
+fn like_pattern(word: &str) -> String {
+    format!(
+        "%{}%",
+        word.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+fn push_event_filter(qb: &mut QueryBuilder<Sqlite>, filter: &EventFilter) {
+    for (column, value) in [
+        ("environment", &filter.environment),
+        ("release", &filter.release),
+        ("level", &filter.level),
+    ] {
+        if let Some(value) = value {
+            qb.push(format!(" AND {column} = "))
+                .push_bind(value.clone());
+        }
+    }
+    if let Some((start, end)) = filter.between {
+        qb.push(" AND timestamp >= ")
+            .push_bind(start)
+            .push(" AND timestamp < ")
+            .push_bind(end);
+    }
+    for word in &filter.text {
+        qb.push(" AND title LIKE ")
+            .push_bind(like_pattern(word))
+            .push(" ESCAPE '\\'");
     }
 }
 
@@ -366,12 +416,14 @@ impl Store {
         self.readable(event).await
     }
 
-    /// A page of an issue's events (`issue_id`) or a project's (`project_id`), newest first.
+    /// A page of an issue's events (`issue_id`) or a project's (`project_id`) that `filter`
+    /// keeps, newest first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events_page(
         &self,
         project_id: Option<ProjectId>,
         issue_id: Option<IssueId>,
+        filter: &EventFilter,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
@@ -386,15 +438,16 @@ impl Store {
         } else {
             "id DESC"
         };
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE {column} = ? ORDER BY {order} LIMIT ? OFFSET ?"
-        );
-        let events = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE {column} = "
+        ));
+        qb.push_bind(id);
+        push_event_filter(&mut qb, filter);
+        qb.push(format!(" ORDER BY {order} LIMIT "))
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let events = qb.build_query_as().fetch_all(&self.pool).await?;
         self.all_readable(events).await
     }
 

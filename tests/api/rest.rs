@@ -172,8 +172,18 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
         .unwrap()
         .event_id;
     let issue = issue_id.to_string();
+    let short_id = format!(
+        "SHOP-{}",
+        app.store
+            .get_issue(issue_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .short_id
+    );
     for (method, path, _, _) in snag::api::openapi::ENDPOINTS {
         let path = path
+            .replace("{short_id}", &short_id)
             .replace("{org}", "snag")
             .replace("{project}", "shop")
             .replace("{issue_id}", &issue)
@@ -466,5 +476,110 @@ async fn a_corrupt_stored_event_answers_an_opaque_500_not_a_client_error() {
     .await;
     // The server's fault: a 500 that says nothing of the cause (the log has it).
     assert_eq!((status, &body), (500, &json!({"detail": "Internal Error"})));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn organization_issue_routes_short_ids_and_filters_answer_what_was_asked() {
+    let app = spawn_app().await;
+    app.project("shop", ProjectId(1), "publickey").await;
+    let (token, _) = app.store.create_token("tests", &[]).await.unwrap();
+    // One issue with events in two environments and two releases.
+    for (environment, release) in [
+        ("production", "shop@1.0"),
+        ("production", "shop@1.1"),
+        ("staging", "shop@1.1"),
+    ] {
+        let mut event = error_event(0);
+        event["environment"] = json!(environment);
+        event["release"] = json!(release);
+        let r = post_envelope(&app, 1, "publickey", &event_envelope(&event)).await;
+        assert_eq!(r.status, 200);
+    }
+    let issue = app.store.list_issues(ProjectId(1)).await.unwrap()[0].clone();
+    let org_issue = format!("/api/0/organizations/snag/issues/{}", issue.id);
+    let get = |path: String| {
+        let (app, token) = (&app, &token);
+        async move { call(app, "GET", &path, Some(token), "").await }
+    };
+
+    // The routes Sentry's newer clients call, by number and by short id.
+    let short_id = format!("SHOP-{}", issue.short_id);
+    for path in [
+        format!("{org_issue}/"),
+        format!("/api/0/organizations/snag/issues/{short_id}/"),
+        format!("{org_issue}/events/latest/"),
+        format!("{org_issue}/tags/environment/"),
+    ] {
+        let (status, body) = get(path.clone()).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    let (_, tag) = get(format!("{org_issue}/tags/environment/")).await;
+    assert_eq!(tag["totalValues"], 3);
+    let (status, _) = get(format!("/api/0/organizations/other/issues/{}/", issue.id)).await;
+    assert_eq!(status, 404);
+    let (status, found) = get(format!("/api/0/organizations/snag/shortids/{short_id}/")).await;
+    assert_eq!(status, 200);
+    assert_eq!(found["groupId"], issue.id.to_string());
+    assert_eq!(found["shortId"], short_id);
+    assert_eq!(found["projectSlug"], "shop");
+    assert_eq!(found["group"]["id"], issue.id.to_string());
+    let (status, _) = get("/api/0/organizations/snag/shortids/SHOP-999/".into()).await;
+    assert_eq!(status, 404);
+
+    // An update through the organization route.
+    let (status, updated) = call(
+        &app,
+        "PUT",
+        &format!("{org_issue}/"),
+        Some(&token),
+        r#"{"status": "resolved"}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, updated["status"].as_str()),
+        (200, Some("resolved"))
+    );
+
+    // Issue events honour the query, the environment and the time range.
+    let count = |body: &Value| body.as_array().map(Vec::len).unwrap_or(usize::MAX);
+    for (query, expected) in [
+        ("", 3),
+        ("?query=environment:staging", 1),
+        ("?environment=production", 2),
+        ("?query=release:shop@1.1", 2),
+        ("?query=environment:production%20release:shop@1.1", 1),
+        ("?query=level:warning", 0),
+        ("?statsPeriod=1h", 3),
+        ("?start=2001-01-01T00:00:00&end=2001-01-02T00:00:00", 0),
+    ] {
+        let (status, body) = get(format!("{org_issue}/events/{query}")).await;
+        assert_eq!((status, count(&body)), (200, expected), "{query}: {body}");
+    }
+    for query in [
+        "?query=user.email:a@b.c",
+        "?statsPeriod=fortnight",
+        "?start=2001-01-01T00:00:00",
+        "?query=environment:staging&environment=production",
+    ] {
+        let (status, body) = get(format!("/api/0/issues/{}/events/{query}", issue.id)).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body["detail"].is_string(), "{query}: {body}");
+    }
+
+    // The organization's issue list takes a time range (issues seen in it) and `auto` stats.
+    let list = "/api/0/organizations/snag/issues/?query=";
+    for (range, expected) in [
+        ("&statsPeriod=14d", 1),
+        ("&start=2001-01-01T00:00:00&end=2001-01-02T00:00:00", 0),
+        ("&statsPeriod=24h&groupStatsPeriod=auto", 1),
+    ] {
+        let (status, body) = get(format!("{list}{range}")).await;
+        assert_eq!((status, count(&body)), (200, expected), "{range}: {body}");
+    }
+    let (_, body) = get(format!("{list}&statsPeriod=24h&groupStatsPeriod=auto")).await;
+    assert_eq!(body[0]["stats"]["auto"].as_array().unwrap().len(), 24);
+    let (status, _) = get(format!("{list}&statsPeriod=later")).await;
+    assert_eq!(status, 400);
     app.stop().await;
 }
