@@ -89,14 +89,8 @@ fn instant(text: &str, name: &str) -> Result<i64, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::q;
     use super::*;
-
-    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     const NOW: i64 = 1_800_000_000_000;
 
