@@ -5,7 +5,7 @@
 //! | worker | paced by (`Config`) | does |
 //! |---|---|---|
 //! | `store::upkeep::Checkpoints` | `workers.checkpoint_interval` (250 ms; at once while the WAL nears its start-over) | copies the WAL into the database file, only after the writer wrote |
-//! | `store::upkeep::RollUps` | `workers.roll_up_interval` (60 s) | minute counts older than two days become hours; expired web sessions end |
+//! | `store::upkeep::RollUps` | `workers.roll_up_interval` (60 s) | minute counts older than two days become hours; expired web sessions end; issues ignored for a while come back |
 //! | `retention::Retention` | `retention.retention_interval` (10 min), and when the disk watch wakes it | deletes what is past its age, cap or the storage budget |
 //! | `retention::dictionaries::Trainer` | `workers.dictionary_interval` (2 s) | trains each project's zstd dictionary, rewrites older events with it |
 //! | `retention::disk::DiskWatch` | `workers.disk_check_interval` (2 s) | reads free disk space; wakes retention when it or the budget runs short |

@@ -169,25 +169,66 @@ pub async fn org_issues(
     issue_page(&req, &state, &query, &projects, true).await
 }
 
-/// `{"status": …}` of an update (Sentry's names, `muted` for ignored).
-fn status_of(body: &Map<String, Value>) -> Result<IssueStatus, ApiError> {
+/// `{"status": …}` of an update (Sentry's names, `muted` for ignored), with its details in
+/// `statusDetails` or beside it, as Sentry reads them: `ignoreUntilEscalating`, and
+/// `ignoreDuration` (minutes) or `ignoreUntil` (a date) for a while.
+fn status_of(body: &Map<String, Value>, now_ms: i64) -> Result<IssueStatus, ApiError> {
     let status = body.get("status").and_then(Value::as_str).ok_or_else(|| {
         ApiError::BadRequest("give a status: resolved, unresolved or ignored".into())
     })?;
+    let details = body
+        .get("statusDetails")
+        .and_then(Value::as_object)
+        .unwrap_or(body);
+    let detail = |key: &str| details.get(key).or_else(|| body.get(key));
     let until_escalating = body.get("substatus").and_then(Value::as_str)
         == Some("archived_until_escalating")
-        || body
-            .get("statusDetails")
-            .and_then(|d| d.get("ignoreUntilEscalating"))
-            .and_then(Value::as_bool)
-            == Some(true);
+        || detail("ignoreUntilEscalating").and_then(Value::as_bool) == Some(true);
+    for unsupported in [
+        "ignoreCount",
+        "ignoreWindow",
+        "ignoreUserCount",
+        "ignoreUserWindow",
+    ] {
+        if detail(unsupported).is_some_and(|v| !v.is_null()) {
+            return Err(ApiError::BadRequest(format!(
+                "{unsupported} is not supported: ignore forever, for a duration (ignoreDuration, minutes), until a date (ignoreUntil) or until escalating"
+            )));
+        }
+    }
+    let until_ms = match (detail("ignoreDuration"), detail("ignoreUntil")) {
+        (Some(minutes), _) if !minutes.is_null() => {
+            let minutes = minutes
+                .as_i64()
+                .filter(|m| (1..=525_600 * 10).contains(m))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "invalid ignoreDuration {minutes}: a whole number of minutes"
+                    ))
+                })?;
+            Some(now_ms + minutes * time::MINUTE_MS)
+        }
+        (_, Some(until)) if !until.is_null() => Some(
+            crate::normalize::parse_timestamp(until)
+                .filter(|t| *t > now_ms)
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "invalid ignoreUntil {until}: a date and time in the future"
+                    ))
+                })?,
+        ),
+        _ => None,
+    };
     match status {
         "resolved" | "resolvedInNextRelease" => Ok(IssueStatus::Resolved),
         "unresolved" => Ok(IssueStatus::Unresolved),
         "ignored" | "muted" | "archived" if until_escalating => {
             Ok(IssueStatus::IgnoredUntilEscalating)
         }
-        "ignored" | "muted" | "archived" => Ok(IssueStatus::Ignored),
+        "ignored" | "muted" | "archived" => Ok(match until_ms {
+            Some(until_ms) => IssueStatus::IgnoredUntil(until_ms),
+            None => IssueStatus::Ignored,
+        }),
         other => Err(ApiError::BadRequest(format!("unknown status {other:?}"))),
     }
 }
@@ -202,7 +243,7 @@ pub async fn bulk_update(
 ) -> Answer {
     let project = authorized_project(&req, &state, &path.0, &path.1, Scope::EventWrite).await?;
     let body = json_body(&body)?;
-    let status = status_of(&body)?;
+    let status = status_of(&body, now_ms())?;
     let ids: Vec<IssueId> = query
         .iter()
         .filter(|(k, _)| k == "id")
@@ -323,7 +364,7 @@ pub async fn update_issue(
     body: web::Bytes,
 ) -> Answer {
     let (issue, project) = authorized_issue(&req, &state, &path, Scope::EventWrite).await?;
-    let status = status_of(&json_body(&body)?)?;
+    let status = status_of(&json_body(&body)?, now_ms())?;
     state.store.set_issue_status(&[issue.id], status).await?;
     let issue = state
         .store

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::store::events::{StoredEvent, StoredIssue};
+use crate::store::issue_state::Substatus;
 use crate::store::projects::{Project, ProjectKey};
 use crate::store::quotas::ProjectQuotas;
 use crate::store::retention::ProjectUsage;
@@ -79,6 +80,16 @@ pub fn series(counts: &[i64], now_ms: i64, bucket_ms: i64) -> Value {
     )
 }
 
+/// What Sentry says beside an ignored issue's status.
+fn status_details(i: &StoredIssue) -> Value {
+    match (i.substatus, i.ignored_until) {
+        (_, Some(until)) => json!({"ignoreUntil": iso(until), "ignoreCount": null,
+            "ignoreWindow": null, "ignoreUserCount": null, "ignoreUserWindow": null, "actor": null}),
+        (Substatus::ArchivedUntilEscalating, _) => json!({"ignoreUntilEscalating": true}),
+        _ => json!({}),
+    }
+}
+
 /// An issue as the list and detail endpoints show it (`stats` added by the caller).
 pub fn issue(i: &StoredIssue, p: &Project, base_url: &str, org: &str) -> Value {
     let metadata: Value = serde_json::from_str(&i.metadata).unwrap_or_else(|_| json!({}));
@@ -87,7 +98,7 @@ pub fn issue(i: &StoredIssue, p: &Project, base_url: &str, org: &str) -> Value {
         "shortId": format!("{}-{}", p.name.to_uppercase(), i.short_id),
         "title": i.title, "culprit": i.culprit,
         "permalink": format!("{}/issues/{}", base_url.trim_end_matches('/'), i.id),
-        "level": i.level, "status": i.status, "statusDetails": {}, "substatus": i.substatus,
+        "level": i.level, "status": i.status, "statusDetails": status_details(i), "substatus": i.substatus,
         "type": i.issue_type, "issueType": i.issue_type, "issueCategory": "error",
         "platform": null, "logger": null, "metadata": metadata,
         "count": i.times_seen.to_string(), "userCount": i.users_seen,

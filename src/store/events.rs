@@ -59,6 +59,8 @@ pub struct StoredIssue {
     pub first_release: Option<String>,
     pub last_release: Option<String>,
     pub metadata: String,
+    /// Ignored until then (unix ms), when ignored for a while.
+    pub ignored_until: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -90,7 +92,8 @@ impl StoredEvent {
 
 pub(super) const ISSUE_COLUMNS: &str =
     "id, project_id, short_id, primary_hash, title, culprit, type, level, status, substatus,
-    first_seen, last_seen, times_seen, users_seen, first_release, last_release, metadata";
+    first_seen, last_seen, times_seen, users_seen, first_release, last_release, metadata,
+    ignored_until";
 pub(super) const EVENT_COLUMNS: &str = "project_id, event_id, issue_id, timestamp, received, level, platform, release, environment, user_key, title, data";
 
 impl Store {

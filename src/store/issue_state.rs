@@ -8,6 +8,7 @@
 //! resolved    (empty)                     a person resolved it
 //! ignored     archived_forever            a person ignored it
 //!             | archived_until_escalating a person ignored it until it spikes
+//!             | archived_until_condition_met  a person ignored it for a while (`ignored_until`)
 //! ```
 
 use std::fmt;
@@ -50,6 +51,7 @@ pub enum Substatus {
     Escalating,
     ArchivedForever,
     ArchivedUntilEscalating,
+    ArchivedUntilConditionMet,
     /// A resolved issue has none.
     #[sqlx(rename = "")]
     #[serde(rename = "")]
@@ -65,6 +67,7 @@ impl Substatus {
             Substatus::Escalating => "escalating",
             Substatus::ArchivedForever => "archived_forever",
             Substatus::ArchivedUntilEscalating => "archived_until_escalating",
+            Substatus::ArchivedUntilConditionMet => "archived_until_condition_met",
             Substatus::None => "",
         }
     }

@@ -62,16 +62,25 @@ pub enum IssueStatus {
     Ignored,
     /// Ignored until it spikes (then unresolved again, escalating).
     IgnoredUntilEscalating,
+    /// Ignored until then (unix ms; then unresolved again, ongoing).
+    IgnoredUntil(i64),
 }
 
 impl IssueStatus {
-    pub fn parse(s: &str) -> Option<IssueStatus> {
+    /// A form's action: `resolve`, `ignored_until_escalating`, `ignored_for_60` (minutes from
+    /// `now_ms`)…
+    pub fn parse(s: &str, now_ms: i64) -> Option<IssueStatus> {
         match s {
             "unresolved" | "unresolve" => Some(IssueStatus::Unresolved),
             "resolved" | "resolve" => Some(IssueStatus::Resolved),
             "ignored" | "ignore" => Some(IssueStatus::Ignored),
             "ignored_until_escalating" => Some(IssueStatus::IgnoredUntilEscalating),
-            _ => None,
+            _ => {
+                let minutes: i64 = s.strip_prefix("ignored_for_")?.parse().ok()?;
+                (1..=525_600)
+                    .contains(&minutes)
+                    .then(|| IssueStatus::IgnoredUntil(now_ms + minutes * crate::time::MINUTE_MS))
+            }
         }
     }
 
@@ -82,6 +91,14 @@ impl IssueStatus {
             IssueStatus::Resolved => ("resolved", ""),
             IssueStatus::Ignored => ("ignored", "archived_forever"),
             IssueStatus::IgnoredUntilEscalating => ("ignored", "archived_until_escalating"),
+            IssueStatus::IgnoredUntil(_) => ("ignored", "archived_until_condition_met"),
+        }
+    }
+
+    fn ignored_until(self) -> Option<i64> {
+        match self {
+            IssueStatus::IgnoredUntil(until_ms) => Some(until_ms),
+            _ => None,
         }
     }
 }
@@ -339,15 +356,20 @@ impl Store {
         if issue_ids.is_empty() {
             return Ok(0);
         }
+        let until = status.ignored_until();
         let (status, substatus) = status.columns();
         let mut qb = QueryBuilder::<Sqlite>::new("UPDATE issues SET status = ");
         qb.push_bind(status)
             .push(", substatus = ")
             .push_bind(substatus)
+            .push(", ignored_until = ")
+            .push_bind(until)
             .push(" WHERE NOT (status = ")
             .push_bind(status)
             .push(" AND substatus = ")
             .push_bind(substatus)
+            .push(" AND ignored_until IS ")
+            .push_bind(until)
             .push(") AND id IN (");
         let mut ids = qb.separated(", ");
         for id in issue_ids {
@@ -355,6 +377,20 @@ impl Store {
         }
         qb.push(")");
         Ok(qb.build().execute(&self.pool).await?.rows_affected())
+    }
+
+    /// Issues ignored for a while whose time is up come back: unresolved, ongoing (Sentry's
+    /// expired snoozes). How many came back.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn end_expired_ignores(&self, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE issues SET status = 'unresolved', substatus = 'ongoing', ignored_until = NULL
+             WHERE ignored_until IS NOT NULL AND ignored_until <= ?",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// An issue's event: this one, or the latest.

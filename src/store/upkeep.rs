@@ -57,7 +57,7 @@ impl Worker for Checkpoints {
 }
 
 /// Minute counts older than two days become hours; sessions past their lifetime or idle
-/// timeout are deleted.
+/// timeout are deleted; issues ignored for a while whose time is up come back.
 pub struct RollUps {
     store: Store,
     sessions: SessionPolicy,
@@ -68,6 +68,7 @@ pub struct RollUps {
 pub struct RolledUp {
     pub minute_rows: u64,
     pub sessions_ended: u64,
+    pub ignores_ended: u64,
 }
 
 impl RollUps {
@@ -86,6 +87,7 @@ impl RollUps {
                 .store
                 .end_expired_sessions(self.sessions, now_ms)
                 .await?,
+            ignores_ended: self.store.end_expired_ignores(now_ms).await?,
         })
     }
 }

@@ -244,7 +244,7 @@ async fn bulk(
     let field = |name: &str| field(&form, name);
     check_csrf(&session, field("csrf").unwrap_or(""))?;
     let status = field("action")
-        .and_then(IssueStatus::parse)
+        .and_then(|action| IssueStatus::parse(action, now_ms()))
         .ok_or_else(|| WebError::BadRequest("choose resolve, ignore or unresolve".into()))?;
     let ids: Vec<IssueId> = form
         .iter()
@@ -274,7 +274,7 @@ async fn status(
     signed_in(&req, &session, &state).await?;
     check_csrf(&session, &form.csrf)?;
     let id = path.into_inner();
-    let status = IssueStatus::parse(&form.status)
+    let status = IssueStatus::parse(&form.status, now_ms())
         .ok_or_else(|| WebError::BadRequest(format!("unknown status {:?}", form.status)))?;
     state.store.get_issue(id).await?.ok_or(WebError::NotFound)?;
     state.store.set_issue_status(&[id], status).await?;
@@ -492,6 +492,8 @@ async fn issue(
         actions: [
             ("resolved", "Resolve"),
             ("ignored", "Ignore"),
+            ("ignored_for_60", "Ignore for an hour"),
+            ("ignored_for_1440", "Ignore for a day"),
             ("ignored_until_escalating", "Ignore until it spikes"),
             ("unresolved", "Unresolve"),
         ]

@@ -583,3 +583,67 @@ async fn organization_issue_routes_short_ids_and_filters_answer_what_was_asked()
     assert_eq!(status, 400);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_issue_ignored_for_a_while_comes_back_when_its_time_is_up() {
+    let (app, token) = app_with_issues(1).await;
+    let issue = app.store.list_issues(ProjectId(1)).await.unwrap()[0].id;
+    let path = format!("/api/0/issues/{issue}/");
+    let put = |body: &'static str| {
+        let (app, token, path) = (&app, &token, &path);
+        async move { call(app, "PUT", path, Some(token), body).await }
+    };
+    let before = snag::store::now_ms();
+    let (status, ignored) =
+        put(r#"{"status": "ignored", "statusDetails": {"ignoreDuration": 60}}"#).await;
+    assert_eq!(status, 200, "{ignored}");
+    assert_eq!(ignored["status"], "ignored");
+    assert_eq!(ignored["substatus"], "archived_until_condition_met");
+    let until = ignored["statusDetails"]["ignoreUntil"].as_str().unwrap();
+    let until_ms = chrono::DateTime::parse_from_rfc3339(until)
+        .unwrap()
+        .timestamp_millis();
+    assert!(
+        (before + 60 * 60_000..before + 61 * 60_000).contains(&until_ms),
+        "{until}"
+    );
+
+    // Not yet: a round before the time leaves it ignored; the first round after brings it back.
+    let roll_ups = snag::store::upkeep::RollUps::new(app.store.clone(), &app.config.web);
+    assert_eq!(
+        roll_ups.run_once(until_ms - 1).await.unwrap().ignores_ended,
+        0
+    );
+    let (_, still) = call(&app, "GET", &path, Some(&token), "").await;
+    assert_eq!(still["status"], "ignored");
+    assert_eq!(roll_ups.run_once(until_ms).await.unwrap().ignores_ended, 1);
+    let (_, back) = call(&app, "GET", &path, Some(&token), "").await;
+    assert_eq!(
+        (back["status"].as_str(), back["substatus"].as_str()),
+        (Some("unresolved"), Some("ongoing"))
+    );
+    assert_eq!(back["statusDetails"], json!({}));
+
+    // Ignoring forever after a timed ignore clears the time; what Snag cannot honour is a 400.
+    put(r#"{"status": "ignored", "ignoreDuration": 5}"#).await;
+    let (_, forever) = put(r#"{"status": "ignored"}"#).await;
+    assert_eq!(forever["substatus"], "archived_forever");
+    assert_eq!(
+        roll_ups
+            .run_once(until_ms + 3_600_000)
+            .await
+            .unwrap()
+            .ignores_ended,
+        0
+    );
+    for body in [
+        r#"{"status": "ignored", "statusDetails": {"ignoreCount": 100}}"#,
+        r#"{"status": "ignored", "statusDetails": {"ignoreDuration": -5}}"#,
+        r#"{"status": "ignored", "statusDetails": {"ignoreUntil": "2001-01-01T00:00:00Z"}}"#,
+    ] {
+        let (status, answer) = put(body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer["detail"].is_string());
+    }
+    app.stop().await;
+}
