@@ -455,7 +455,7 @@ fn finish_stack_variants(
 /// Every strategy's components per variant; the first strategy that contributes wins and
 /// the others' components are kept but marked as not contributing.
 pub fn strategy_variants<'a>(input: &Input<'a>) -> Variants<'a> {
-    let strategies: Vec<(&str, Vec<(&'static str, Component<'a>)>)> = vec![
+    let mut strategies: Vec<(&str, Vec<(&'static str, Component<'a>)>)> = vec![
         (
             "exception",
             named(finish_stack_variants(chained_exception(input))),
@@ -465,11 +465,15 @@ pub fn strategy_variants<'a>(input: &Input<'a>) -> Variants<'a> {
             "stack-trace",
             named(finish_stack_variants(stacktrace(input))),
         ),
-        (
-            "message",
-            message(input).map(|c| ("default", c)).into_iter().collect(),
-        ),
     ];
+    // Security reports (csp, hpkp, expect-ct, expect-staple) score between stacks and messages.
+    if let Some((name, component)) = super::security::strategy(input.event) {
+        strategies.push((name, vec![("default", component)]));
+    }
+    strategies.push((
+        "message",
+        message(input).map(|c| ("default", c)).into_iter().collect(),
+    ));
     let mut winner: Option<(&str, String)> = None;
     let mut per_variant: BTreeMap<&'static str, Vec<Component<'a>>> = BTreeMap::new();
     for (strategy, variants) in strategies {
