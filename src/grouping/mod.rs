@@ -18,6 +18,7 @@ mod frames;
 pub mod glob;
 mod parameterize;
 pub mod rule_input;
+mod security;
 pub mod stacktrace_rules;
 mod strategies;
 mod title;
@@ -39,7 +40,8 @@ pub struct Grouping {
     pub hashes: Vec<String>,
     pub title: String,
     pub culprit: String,
-    /// `error` for events with exceptions, `default` for messages.
+    /// `error` for events with exceptions, `default` for messages, the report's type (`csp`,
+    /// `hpkp`, `expectct`, `expectstaple`) for security reports.
     pub issue_type: &'static str,
     /// `{"type", "value", "filename", "function"}` of the main exception, or `{"title"}`.
     pub metadata: serde_json::Value,
@@ -129,6 +131,14 @@ pub fn group_with(event: &NormalizedEvent, rules: &ProjectRules) -> Grouping {
         hashes.push(hash_values::<&str>([]));
     }
     let (title, culprit, mut metadata) = title::describe(event, &input);
+    let mut issue_type = if input.exceptions.is_empty() {
+        "default"
+    } else {
+        "error"
+    };
+    if let Some((ty, report)) = security::metadata(event, &title) {
+        (issue_type, metadata) = (ty, report);
+    }
     let title = match custom_title {
         Some(t) => {
             metadata["title"] = json!(t);
@@ -140,11 +150,7 @@ pub fn group_with(event: &NormalizedEvent, rules: &ProjectRules) -> Grouping {
         hashes,
         title,
         culprit,
-        issue_type: if input.exceptions.is_empty() {
-            "default"
-        } else {
-            "error"
-        },
+        issue_type,
         metadata,
     }
 }

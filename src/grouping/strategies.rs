@@ -472,6 +472,10 @@ fn finish_stack_variants(
 /// Every strategy's components per variant; the first strategy that contributes wins and
 /// the others' components are kept but marked as not contributing.
 pub fn strategy_variants<'a>(input: &Input<'a>) -> Variants<'a> {
+    // Sentry's scores: stacks (2000, 1900, 1800), template (1100), security reports (1000 to
+    // 1003), message (0).
+    let default_only = |c: Option<Component<'a>>| c.map(|c| ("default", c)).into_iter().collect();
+    let security = super::security::strategy(input.event);
     let strategies: Vec<(&str, Vec<(&'static str, Component<'a>)>)> = vec![
         (
             "exception",
@@ -484,15 +488,13 @@ pub fn strategy_variants<'a>(input: &Input<'a>) -> Variants<'a> {
         ),
         (
             "template",
-            template::template(input.event.json.get("template"))
-                .map(|c| ("default", c))
-                .into_iter()
-                .collect(),
+            default_only(template::template(input.event.json.get("template"))),
         ),
         (
-            "message",
-            message(input).map(|c| ("default", c)).into_iter().collect(),
+            security.as_ref().map_or("security", |(name, _)| *name),
+            default_only(security.map(|(_, c)| c)),
         ),
+        ("message", default_only(message(input))),
     ];
     let mut winner: Option<(&str, String)> = None;
     let mut per_variant: BTreeMap<&'static str, Vec<Component<'a>>> = BTreeMap::new();

@@ -39,6 +39,9 @@ pub enum IngestError {
     InvalidJson(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A security report sent with a content type browsers do not use for them.
+    #[error("unsupported content type {0:?}")]
+    UnsupportedMediaType(String),
     #[error("envelope exceeded size limits for type '{0}'")]
     TooLarge(&'static str),
     #[error("the request body did not arrive within {0} s")]
@@ -83,6 +86,7 @@ impl IngestError {
             IngestError::BadProjectId
             | IngestError::UnsupportedVersion(_)
             | IngestError::BadRequest(_) => "bad_request",
+            IngestError::UnsupportedMediaType(_) => "unsupported_media_type",
             IngestError::Envelope(_) => "invalid_envelope",
             IngestError::InvalidJson(_) => "invalid_json",
             IngestError::TooLarge(_) => "too_large",
@@ -118,6 +122,7 @@ impl ResponseError for IngestError {
             | IngestError::InvalidJson(_)
             | IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
             IngestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             IngestError::Overloaded | IngestError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,

@@ -3,8 +3,11 @@
 //! ```text
 //! POST [/{prefix}]/api/{project_id}/envelope[/]   envelope (any Content-Type, any Content-Encoding)
 //! POST [/{prefix}]/api/{project_id}/store[/]      JSON event (legacy), or an envelope by Content-Type
-//! OPTIONS on both                                 CORS preflight
+//! POST [/{prefix}]/api/{project_id}/security[/]   browser security reports (CSP, HPKP, Expect-CT),
+//!      [/{prefix}]/api/{project_id}/csp-report[/] key in the query string (security.rs)
+//! OPTIONS on each                                  CORS preflight
 //! → 200 {"id": "<event id>"} only after the envelope's rows are committed
+//!   (security reports: an empty 200, as Relay)
 //! ```
 //!
 //! A request's work is bounded before it is done: its key is checked before its body is read,
@@ -19,6 +22,7 @@ pub mod error;
 pub mod keys;
 pub mod offload;
 pub mod rejections;
+mod security;
 mod store;
 
 use actix_web::http::Method;
@@ -88,6 +92,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<IngestState>) {
                     .route(web::post().to(envelope::handle))
                     .route(web::method(Method::OPTIONS).to(preflight)),
             );
+            for name in ["security", "csp-report"] {
+                cfg.service(
+                    web::resource(format!("{prefix}/api/{{project_id}}/{name}{slash}"))
+                        .wrap(cors_headers())
+                        .route(web::post().to(security::handle))
+                        .route(web::method(Method::OPTIONS).to(preflight)),
+                );
+            }
             cfg.service(
                 web::resource(format!("{prefix}/api/{{project_id}}/store{slash}"))
                     .wrap(cors_headers())

@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod event;
 pub mod event_json;
 pub mod rate_limits;
+pub mod security_report;
 
 pub use envelope::{Envelope, EnvelopeError, Item, ItemType};
 

@@ -59,6 +59,8 @@ pub struct EventView {
     /// How many older breadcrumbs were left out.
     pub breadcrumbs_omitted: usize,
     pub request: Option<RequestView>,
+    /// A browser security report's fields (CSP, HPKP, Expect-CT, Expect-Staple).
+    pub security: Option<ContextView>,
     pub user: Vec<KeyValue>,
     pub contexts: Vec<ContextView>,
     pub tags: Vec<KeyValue>,
@@ -198,6 +200,7 @@ pub fn event_view(
         breadcrumbs,
         breadcrumbs_omitted,
         request: request(event.get("request")),
+        security: security_report(event),
         user: pairs(event.get("user")),
         contexts: contexts(event.get("contexts")),
         tags: pairs(event.get("tags")),
@@ -215,6 +218,73 @@ pub fn event_view(
         feedback,
         raw_json: serde_json::to_string_pretty(event).unwrap_or_default(),
     }
+}
+
+/// The report a security event carries, its fields labelled (`other` fields after them).
+fn security_report(event: &Value) -> Option<ContextView> {
+    const CSP: [(&str, &str); 12] = [
+        ("blocked_uri", "Blocked URI"),
+        ("effective_directive", "Effective directive"),
+        ("violated_directive", "Violated directive"),
+        ("document_uri", "Document URI"),
+        ("source_file", "Source file"),
+        ("line_number", "Line"),
+        ("column_number", "Column"),
+        ("script_sample", "Script sample"),
+        ("original_policy", "Policy"),
+        ("disposition", "Disposition"),
+        ("referrer", "Referrer"),
+        ("status_code", "Status code"),
+    ];
+    const CERTS: [(&str, &str); 14] = [
+        ("hostname", "Hostname"),
+        ("port", "Port"),
+        ("scheme", "Scheme"),
+        ("date_time", "Time"),
+        ("effective_expiration_date", "Expires"),
+        ("include_subdomains", "Include subdomains"),
+        ("noted_hostname", "Noted hostname"),
+        ("known_pins", "Known pins"),
+        ("response_status", "Response status"),
+        ("cert_status", "Certificate status"),
+        ("failure_mode", "Failure mode"),
+        ("test_report", "Test report"),
+        ("scts", "SCTs"),
+        ("served_certificate_chain", "Served chain"),
+    ];
+    let kinds = [
+        ("csp", "CSP report", &CSP[..]),
+        ("hpkp", "HPKP report", &CERTS[..]),
+        ("expectct", "Expect-CT report", &CERTS[..]),
+        ("expectstaple", "Expect-Staple report", &CERTS[..]),
+    ];
+    let (key, name, labels) = kinds
+        .into_iter()
+        .find(|(key, _, _)| event.get(*key).is_some_and(Value::is_object))?;
+    let report = event.get(key)?.as_object()?;
+    let mut rows: Vec<KeyValue> = labels
+        .iter()
+        .filter_map(|(field, label)| {
+            let value = report.get(*field).filter(|v| !v.is_null())?;
+            Some(KeyValue {
+                key: (*label).to_owned(),
+                value: text(value, MAX_VALUE),
+            })
+        })
+        .collect();
+    rows.extend(
+        report
+            .iter()
+            .filter(|(k, v)| !v.is_null() && !labels.iter().any(|(field, _)| field == k))
+            .map(|(k, v)| KeyValue {
+                key: k.clone(),
+                value: text(v, MAX_VALUE),
+            }),
+    );
+    Some(ContextView {
+        name: name.to_owned(),
+        rows,
+    })
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -919,5 +989,44 @@ mod tests {
         assert!(html.contains("&#34;&#62;&#60;svg onload=alert(1)&#62;"));
         assert!(html.contains("javascript:alert(1)"), "shown as text");
         assert!(!html.contains("<script") && !html.contains("style="));
+    }
+
+    #[test]
+    fn a_csp_report_shows_its_fields_escaped() {
+        let event = json!({
+            "type": "csp",
+            "logentry": {"formatted": "Blocked 'script' from 'evil.example'"},
+            "csp": {"effective_directive": "script-src-elem", "blocked_uri": "https://evil.example/<x>.js",
+                    "document_uri": "https://shop.example/", "violated_directive": "script-src-elem",
+                    "original_policy": "script-src 'self'", "source_file": "https://shop.example/app.js",
+                    "line_number": 3, "future_field": "kept"}
+        });
+        let ev = event_view(&event, Vec::new(), Vec::new());
+        let report = ev.security.as_ref().expect("a security section");
+        assert_eq!(report.name, "CSP report");
+        let rows: Vec<(&str, &str)> = report
+            .rows
+            .iter()
+            .map(|r| (r.key.as_str(), r.value.as_str()))
+            .collect();
+        assert_eq!(rows[0], ("Blocked URI", "https://evil.example/<x>.js"));
+        assert!(rows.contains(&("Document URI", "https://shop.example/")));
+        assert!(rows.contains(&("Line", "3")));
+        assert!(rows.contains(&("Policy", "script-src 'self'")));
+        assert_eq!(rows.last(), Some(&("future_field", "kept")));
+        let html = render(&ev);
+        assert!(
+            html.contains("<h3 class=\"ev-h\">CSP report</h3>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("https://evil.example/&#60;x&#62;.js"),
+            "{html}"
+        );
+        assert!(
+            event_view(&json!({}), Vec::new(), Vec::new())
+                .security
+                .is_none()
+        );
     }
 }

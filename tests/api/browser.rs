@@ -299,3 +299,137 @@ async fn a_person_signs_in_reads_an_issue_and_resolves_it_in_chromium() {
     chromium.quit().await;
     app.stop().await;
 }
+
+/// Serves, on 127.0.0.1, pages whose own inline script breaks their policy
+/// `script-src 'self'; report-uri <Snag's security endpoint>`; `/<name>.html` for any name.
+fn serve_csp_pages(report_uri: String) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            // The headers, up to the blank line.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request_line.split(' ').nth(1).unwrap_or("/");
+            let (status, body) = if path.ends_with(".html") {
+                let body = format!(
+                    "<!doctype html><title>{path}</title><p>{path}</p>\
+                     <script>document.title = 'ran {path}';</script>"
+                );
+                ("200 OK", body)
+            } else {
+                ("404 Not Found", String::new())
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/html\r\n\
+                 Content-Security-Policy: script-src 'self'; report-uri {report_uri}\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    port
+}
+
+/// Polls until the project's issues satisfy `done`, for up to 20 s.
+async fn wait_for_issues(
+    app: &crate::helpers::TestApp,
+    done: impl Fn(&[snag::store::StoredIssue]) -> bool,
+) -> Vec<snag::store::StoredIssue> {
+    for _ in 0..200 {
+        let issues = app.store.list_issues(ProjectId(1)).await.unwrap();
+        if done(&issues) {
+            return issues;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "issues never arrived: {:#?}",
+        app.store.list_issues(ProjectId(1)).await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn chromium_reports_csp_violations_that_group_into_one_issue() {
+    let app = spawn_app().await;
+    app.project("shop", ProjectId(1), "publickey").await;
+    let report_uri = format!(
+        "http://127.0.0.1:{}/api/1/security/?sentry_key=publickey&sentry_environment=e2e",
+        app.port
+    );
+    let pages = serve_csp_pages(report_uri);
+    let browser = Chromium::start().await;
+
+    browser
+        .open(&format!("http://127.0.0.1:{pages}/first.html"))
+        .await;
+    let issues = wait_for_issues(&app, |issues| issues.len() == 1).await;
+    let issue = &issues[0];
+    assert_eq!(issue.title, "Blocked 'script' from 'inline:'");
+    assert_eq!(issue.culprit, "script-src-elem");
+    assert_eq!(issue.issue_type, "csp");
+    assert_eq!(
+        issue.primary_hash,
+        snag::grouping::hash_values(["script-src-elem", "inline:"])
+    );
+    let tags: Vec<(String, String)> = app
+        .store
+        .issue_tags(issue.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    for expected in [
+        ("effective-directive", "script-src-elem"),
+        ("blocked-uri", "inline"),
+        ("environment", "e2e"),
+    ] {
+        assert!(
+            tags.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "no tag {expected:?} in {tags:?}"
+        );
+    }
+    let events = app.store.list_issue_events(issue.id, 10).await.unwrap();
+    let event = app
+        .store
+        .get_event(ProjectId(1), &events[0].event_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        event["request"]["url"],
+        format!("http://127.0.0.1:{pages}/first.html")
+    );
+    assert!(
+        event["request"]["headers"]
+            .to_string()
+            .contains("HeadlessChrome"),
+        "{event}"
+    );
+    assert_eq!(event["csp"]["blocked_uri"], "inline");
+
+    // Another page, another inline script: the same directive and "host", the same issue.
+    browser
+        .open(&format!("http://127.0.0.1:{pages}/second.html"))
+        .await;
+    let issues = wait_for_issues(&app, |issues| {
+        issues.len() == 1 && issues[0].times_seen == 2
+    })
+    .await;
+    assert_eq!(issues[0].id, issue.id);
+    browser.quit().await;
+    app.stop().await;
+}

@@ -14,6 +14,7 @@ mod quotas;
 mod replay;
 mod rest;
 mod retention;
+mod security;
 mod upgrade;
 mod web;
 mod webhooks;

@@ -341,3 +341,45 @@ async fn captures_with_an_unknown_key_get_relays_401() {
     assert!(app.store.event_ids(ProjectId(1)).await.unwrap().is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn chromiums_csp_reports_become_csp_issues() {
+    let app = spawn_app().await;
+    app.project("captures", ProjectId(1), "publickey").await;
+    for capture in load("browser-csp") {
+        let response = replay(&app, &capture).await;
+        assert_eq!(response.status, 200, "{}", capture.name);
+        assert!(response.body.is_empty(), "{}", capture.name);
+    }
+    let issues = crate::security::issues_with_events(&app).await;
+    let mut seen: Vec<(String, String, String)> = issues
+        .iter()
+        .map(|(i, _)| (i.title.clone(), i.culprit.clone(), i.issue_type.clone()))
+        .collect();
+    seen.sort();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    // Relay's titles for what Chromium sends: an inline script is `blocked-uri: inline` under
+    // `script-src-elem`, which Relay titles by the marker taken for a scheme.
+    assert_eq!(
+        seen[0],
+        (
+            "Blocked 'script' from 'inline:'".into(),
+            "script-src-elem".into(),
+            "csp".into()
+        )
+    );
+    assert!(
+        seen[1].0.starts_with("Blocked 'script' from 'localhost:"),
+        "{seen:?}"
+    );
+    for (_, event) in &issues {
+        assert_eq!(event["environment"], "capture");
+        assert!(
+            event["request"]["headers"]
+                .to_string()
+                .contains("HeadlessChrome/156"),
+            "{event}"
+        );
+    }
+    app.stop().await;
+}
