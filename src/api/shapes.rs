@@ -236,8 +236,86 @@ fn entries(json: &Value) -> Vec<Value> {
     if let Some(crumbs) = json.get("breadcrumbs") {
         out.push(json!({"type": "breadcrumbs", "data": crumbs}));
     }
-    if let Some(request) = json.get("request") {
-        out.push(json!({"type": "request", "data": request}));
+    if let Some(request) = json.get("request").filter(|r| r.is_object()) {
+        out.push(json!({"type": "request", "data": request_entry(request)}));
+    }
+    out
+}
+
+/// Sentry's request entry: headers, query and cookies as lists of `[name, value]` pairs
+/// (header names in Relay's `Title-Case`), whatever shape the SDK sent them in.
+fn request_entry(request: &Value) -> Value {
+    let text = |key: &str| request.get(key).cloned().unwrap_or(Value::Null);
+    let headers: Vec<(String, String)> = pairs(request.get("headers"), None)
+        .into_iter()
+        .map(|(name, value)| (title_case(&name), value))
+        .collect();
+    let content_type = headers
+        .iter()
+        .find(|(name, _)| name == "Content-Type")
+        .map(|(_, v)| v.split(';').next().unwrap_or("").trim().to_owned());
+    let query = request.get("query_string").or_else(|| request.get("query"));
+    json!({
+        "method": text("method"),
+        "url": text("url"),
+        "query": pairs(query, Some('&')),
+        "fragment": text("fragment"),
+        "data": text("data"),
+        "headers": headers,
+        "cookies": pairs(request.get("cookies"), Some(';')),
+        "env": text("env"),
+        "inferredContentType": content_type,
+    })
+}
+
+/// `{"a": "1"}`, `[["a", "1"]]`, or text: a query string (`separator` `&`) or cookies (`;`).
+fn pairs(value: Option<&Value>, separator: Option<char>) -> Vec<(String, String)> {
+    let as_text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    match value {
+        Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), as_text(v))).collect(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(|pair| match pair.as_array()?.as_slice() {
+                [k, v] => Some((as_text(k), as_text(v))),
+                _ => None,
+            })
+            .collect(),
+        // A query string, decoded as a form is.
+        Some(Value::String(s)) if separator == Some('&') => {
+            url::form_urlencoded::parse(s.trim_start_matches('?').as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        }
+        // A `Cookie` header: `a=1; b=2`.
+        Some(Value::String(s)) if separator == Some(';') => s
+            .split(';')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                let (k, v) = part.split_once('=').unwrap_or((part, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `content-type` → `Content-Type`, as Relay normalizes header names (the first letter of
+/// each part uppercased, the rest left as sent).
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut start = true;
+    for c in name.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = c == '-';
     }
     out
 }
@@ -298,6 +376,39 @@ fn stacktrace(st: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_entries_hold_lists_of_pairs_as_sentry_gives_them() {
+        // What the Python SDK's WSGI integration sends.
+        let entry = request_entry(&json!({"method": "GET", "url": "http://shop.test/cart",
+            "query_string": "id=7&q=red%20shoes&q=blue", "cookies": "session=abc; theme=dark",
+            "headers": {"content-type": "application/json; charset=utf-8", "x-request-ID": "r1"},
+            "env": {"REMOTE_ADDR": "10.0.0.7"}}));
+        assert_eq!(
+            entry["query"],
+            json!([["id", "7"], ["q", "red shoes"], ["q", "blue"]])
+        );
+        assert_eq!(
+            entry["headers"],
+            json!([
+                ["Content-Type", "application/json; charset=utf-8"],
+                ["X-Request-ID", "r1"]
+            ])
+        );
+        assert_eq!(
+            entry["cookies"],
+            json!([["session", "abc"], ["theme", "dark"]])
+        );
+        assert_eq!(entry["inferredContentType"], "application/json");
+        assert_eq!(entry["env"]["REMOTE_ADDR"], "10.0.0.7");
+        // Pairs and objects are taken as they are; anything else is no pairs.
+        let entry = request_entry(&json!({"query_string": [["a", "1"], ["b"], "c"],
+            "cookies": {"k": 1}, "headers": "not headers"}));
+        assert_eq!(entry["query"], json!([["a", "1"]]));
+        assert_eq!(entry["cookies"], json!([["k", "1"]]));
+        assert_eq!(entry["headers"], json!([]));
+        assert_eq!(entry["inferredContentType"], Value::Null);
+    }
 
     #[test]
     fn frames_get_camel_case_and_numbered_context() {
