@@ -188,25 +188,61 @@ pub fn normalize_values_container(json: &mut Map<String, Value>, name: &str, ali
     json.insert(name.into(), Value::Object(container));
 }
 
-/// `user` must be an object; `{{auto}}` (or the browser's `infer_ip: auto`) becomes the client IP.
+/// The user's IP address as Relay fills it in, so that "users" counts what Sentry counts:
+/// `{{auto}}` (in `user.ip_address` or `request.env.REMOTE_ADDR`) is the client's address; a
+/// user without an address gets the request's `REMOTE_ADDR` (web frameworks send it), else the
+/// client's address when the SDK asks for it (`sdk.settings.infer_ip: auto`) or, unless it says
+/// `never`, on the platforms that always meant it (javascript, cocoa, objc). `user` must be an
+/// object.
 pub fn normalize_user(json: &mut Map<String, Value>, client_ip: Option<&str>) {
     let infer_ip = json
         .get("sdk")
         .and_then(|s| s.get("settings"))
         .and_then(|s| s.get("infer_ip"))
         .and_then(Value::as_str)
-        == Some("auto");
+        .map(str::to_owned);
+    let platform_infers = matches!(
+        json.get("platform").and_then(Value::as_str),
+        Some("javascript" | "cocoa" | "objc")
+    );
+    let infer_from_client = match infer_ip.as_deref() {
+        Some("auto") => true,
+        Some("never") => false,
+        _ => platform_infers,
+    };
+    let remote_addr = json
+        .get_mut("request")
+        .and_then(|r| r.get_mut("env"))
+        .and_then(|env| env.get_mut("REMOTE_ADDR"));
+    if let Some(addr) = remote_addr
+        && addr.as_str() == Some("{{auto}}")
+    {
+        *addr = client_ip.map_or(Value::Null, |ip| Value::String(ip.to_owned()));
+    }
+    let http_ip = json
+        .get("request")
+        .and_then(|r| r.pointer("/env/REMOTE_ADDR"))
+        .and_then(Value::as_str)
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_owned);
+
     let mut user = match json.remove("user") {
         Some(Value::Object(map)) => map,
-        _ if infer_ip => Map::new(),
+        _ if http_ip.is_some() || (infer_from_client && client_ip.is_some()) => Map::new(),
         _ => return,
     };
-    let auto = user.get("ip_address").and_then(Value::as_str) == Some("{{auto}}");
-    if auto || (infer_ip && !user.contains_key("ip_address")) {
+    if user.get("ip_address").and_then(Value::as_str) == Some("{{auto}}") {
         match client_ip {
             Some(ip) => user.insert("ip_address".into(), Value::String(ip.to_owned())),
             None => user.remove("ip_address"),
         };
+    }
+    if user.get("ip_address").is_none_or(Value::is_null) {
+        let inferred =
+            http_ip.or_else(|| client_ip.filter(|_| infer_from_client).map(str::to_owned));
+        if let Some(ip) = inferred {
+            user.insert("ip_address".into(), Value::String(ip));
+        }
     }
     if !user.is_empty() {
         json.insert("user".into(), Value::Object(user));
@@ -412,6 +448,41 @@ mod tests {
             Some("email:a@b.c")
         );
         assert_eq!(user_key(Some(&json!("bob"))), None);
+    }
+
+    #[test]
+    fn users_get_the_address_relay_gives_them() {
+        let ip = |raw: Value| {
+            let mut json = obj(raw);
+            normalize_user(&mut json, Some("203.0.113.9"));
+            json.get("user").and_then(|u| u.get("ip_address")).cloned()
+        };
+        // A web framework's request (Python with send_default_pii): the REMOTE_ADDR.
+        let wsgi = json!({"platform": "python", "request": {"env": {"REMOTE_ADDR": "10.0.0.7"}}});
+        assert_eq!(ip(wsgi), Some(json!("10.0.0.7")));
+        let with_user = json!({"platform": "python", "user": {"id": "u1"},
+                               "request": {"env": {"REMOTE_ADDR": "10.0.0.7"}}});
+        assert_eq!(ip(with_user), Some(json!("10.0.0.7")));
+        let auto = json!({"platform": "python", "request": {"env": {"REMOTE_ADDR": "{{auto}}"}}});
+        assert_eq!(ip(auto), Some(json!("203.0.113.9")));
+        // An address the SDK gave wins; a REMOTE_ADDR that is not an address is not used.
+        let given = json!({"user": {"ip_address": "192.0.2.1"}, "request": {"env": {"REMOTE_ADDR": "10.0.0.7"}}});
+        assert_eq!(ip(given), Some(json!("192.0.2.1")));
+        let junk =
+            json!({"platform": "python", "request": {"env": {"REMOTE_ADDR": "unix:/tmp/s"}}});
+        assert_eq!(ip(junk), None);
+        // The client's address: browsers and Apple platforms, unless the SDK says never.
+        assert_eq!(
+            ip(json!({"platform": "javascript"})),
+            Some(json!("203.0.113.9"))
+        );
+        assert_eq!(
+            ip(json!({"platform": "cocoa", "user": {"id": "u1"}})),
+            Some(json!("203.0.113.9"))
+        );
+        assert_eq!(ip(json!({"platform": "python"})), None);
+        let never = json!({"platform": "javascript", "sdk": {"settings": {"infer_ip": "never"}}});
+        assert_eq!(ip(never), None);
     }
 
     #[test]
