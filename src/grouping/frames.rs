@@ -195,6 +195,10 @@ fn function_component<'a>(
         (_, Family::Native) => {
             if matches!(function, "<redacted>" | "<unknown>") {
                 component.set_contributes(false, "ignored unknown function");
+            } else if frame.raw_function.is_some_and(|raw| raw != function) {
+                // Normalization trimmed it (`function_names.rs`), keeping the symbol in
+                // `raw_function`; Sentry's tree says nothing here, `snag grouping` does.
+                component.hint = Some("trimmed native function".into());
             }
         }
         (_, Family::JavaScript) => {
