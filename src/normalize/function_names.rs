@@ -114,7 +114,7 @@ mod native {
             return Some(function.to_owned());
         }
         // `[clone .cold]`, `[clone .constprop.0]`: compiler-split copies of a function.
-        let mut function = replace_enclosed(function, '[', ']', &mut |inner, _| {
+        let mut function = replace_enclosed(function, b'[', b']', &mut |inner, _| {
             if inner.starts_with("clone .") {
                 String::new()
             } else {
@@ -142,7 +142,7 @@ mod native {
             function = replace_msvc_anonymous_namespaces(&function);
         }
         // Argument lists go, except `(anonymous namespace)` and `(operator)`.
-        let function = replace_enclosed(&function, '(', ')', &mut |inner, _| {
+        let function = replace_enclosed(&function, b'(', b')', &mut |inner, _| {
             let inner = py_strip(inner);
             if inner == "anonymous namespace" || inner == "operator" {
                 format!("({inner})")
@@ -151,7 +151,7 @@ mod native {
             }
         });
         // Template arguments become `<T>`; a leading `<Type as Trait>` (Rust) becomes `Type`.
-        let function = replace_enclosed(&function, '<', '>', &mut process_generics);
+        let function = replace_enclosed(&function, b'<', b'>', &mut process_generics);
 
         let is_thunk = function.contains("thunk for ");
         let mut tokens: Vec<Cow<str>> = split_func_tokens(&function)
@@ -245,40 +245,49 @@ mod native {
 
     /// `replace_enclosed_string`: every outermost `open…close` is replaced by what `replace`
     /// makes of its inside (and where it started). Unbalanced text behaves as in Sentry: after
-    /// a stray `close`, text is dropped until the depth is back to zero.
+    /// a stray `close`, text is dropped until the depth is back to zero. (`open` and `close`
+    /// are ASCII: the text between them is copied a run at a time.)
     fn replace_enclosed(
         s: &str,
-        open: char,
-        close: char,
+        open: u8,
+        close: u8,
         replace: &mut dyn FnMut(&str, usize) -> String,
     ) -> String {
-        if !s.contains(open) {
+        if !s.as_bytes().contains(&open) {
             return s.to_owned();
         }
+        let bytes = s.as_bytes();
         let mut out = String::with_capacity(s.len());
         let mut depth: isize = 0;
         let mut pair_start = 0;
-        for (i, c) in s.char_indices() {
-            if c == open {
+        let mut at = 0;
+        while let Some(found) = bytes[at..].iter().position(|&b| b == open || b == close) {
+            let i = at + found;
+            if depth == 0 {
+                out.push_str(&s[at..i]);
+            }
+            if bytes[i] == open {
                 if depth == 0 {
                     pair_start = i;
                 }
                 depth += 1;
-            } else if c == close {
+            } else {
                 depth -= 1;
                 if depth == 0 {
-                    out.push_str(&replace(&s[pair_start + open.len_utf8()..i], pair_start));
+                    out.push_str(&replace(&s[pair_start + 1..i], pair_start));
                 }
-            } else if depth == 0 {
-                out.push(c);
             }
+            at = i + 1;
+        }
+        if depth == 0 {
+            out.push_str(&s[at..]);
         }
         out
     }
 
     /// `process_generics`: lambdas keep their brackets, other template arguments become
     /// `<T>`; at the very start (a Rust qualified path) `<Type as Trait>` becomes `Type`, a
-    /// blanket `<T as Trait>` becomes `Trait`.
+    /// blanket `<T as Trait>` becomes `Trait`, its own brackets processed the same way.
     fn process_generics(inner: &str, start: usize) -> String {
         if inner == "lambda" || lambda_at(inner, 0).is_some() {
             return format!("<{inner}>");
@@ -286,18 +295,59 @@ mod native {
         if start > 0 {
             return "<T>".to_owned();
         }
-        let bytes = inner.as_bytes();
-        let inner = if bytes.len() >= 5 && bytes[0].is_ascii_uppercase() && &bytes[1..5] == b" as "
-        {
-            &inner[5..]
-        } else {
-            inner
-        };
-        let inner = replace_enclosed(inner, '<', '>', &mut process_generics);
-        match inner.split_once(" as ") {
-            Some((head, _)) => head.to_owned(),
-            None => inner,
+        // `inner` is balanced (it is enclosed): each `<` is paired with its `>` once, so that
+        // nested qualified paths (`<<<…>>>`) cost one pass, not one per level.
+        let mut close_of = vec![0; inner.len()];
+        let mut open = Vec::new();
+        for (i, b) in inner.bytes().enumerate() {
+            match b {
+                b'<' => open.push(i),
+                b'>' => {
+                    if let Some(o) = open.pop() {
+                        close_of[o] = i;
+                    }
+                }
+                _ => {}
+            }
         }
+        qualified_path(inner, 0, inner.len(), &close_of)
+    }
+
+    /// `process_generics` of `s[lo..hi]` (a group at the start): the blanket `X as ` dropped,
+    /// the groups in it processed, everything from ` as ` on dropped.
+    fn qualified_path(s: &str, lo: usize, hi: usize, close_of: &[usize]) -> String {
+        let bytes = s.as_bytes();
+        let lo = if hi - lo >= 5
+            && bytes[lo].is_ascii_uppercase()
+            && &bytes[lo + 1..lo + 5] == b" as "
+        {
+            lo + 5
+        } else {
+            lo
+        };
+        let mut out = String::new();
+        let mut at = lo;
+        while let Some(found) = s[at..hi].find('<') {
+            let open = at + found;
+            let close = close_of[open];
+            out.push_str(&s[at..open]);
+            let inner = &s[open + 1..close];
+            if inner == "lambda" || lambda_at(inner, 0).is_some() {
+                out.push('<');
+                out.push_str(inner);
+                out.push('>');
+            } else if open > lo {
+                out.push_str("<T>");
+            } else {
+                out.push_str(&qualified_path(s, open + 1, close, close_of));
+            }
+            at = close + 1;
+        }
+        out.push_str(&s[at..hi]);
+        if let Some(cut) = out.find(" as ") {
+            out.truncate(cut);
+        }
+        out
     }
 
     /// C++ trailers: a final `const` word or `&`, as often as they repeat.
@@ -319,51 +369,54 @@ mod native {
 
     /// Length of a lambda name starting at `i` of `s`, if one does.
     fn lambda_at(s: &str, i: usize) -> Option<usize> {
-        let rest = &s[i..];
-        if let Some(after) = rest.strip_prefix("{lambda(") {
-            // gcc `{lambda(…)#N}`, the shortest such.
-            let mut offset = 0;
-            loop {
-                let tail = &after[offset..];
-                if let Some(hash) = tail.strip_prefix(")#") {
-                    let digits =
-                        hash.len() - hash.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-                    if digits > 0 && hash[digits..].starts_with('}') {
-                        return Some("{lambda(".len() + offset + 2 + digits + 1);
-                    }
+        if s[i..].starts_with("{lambda(") {
+            return gcc_lambda(s, i).ok();
+        }
+        other_lambda_at(s, i)
+    }
+
+    /// gcc `{lambda(…)#N}` at `i` (the shortest such): its length, else where the search for
+    /// its end stopped (a line break or the end: no start before that can succeed either).
+    fn gcc_lambda(s: &str, i: usize) -> Result<usize, usize> {
+        let start = i + "{lambda(".len();
+        let mut at = start;
+        loop {
+            let tail = &s[at..];
+            if let Some(hash) = tail.strip_prefix(")#") {
+                let digits =
+                    hash.len() - hash.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                if digits > 0 && hash[digits..].starts_with('}') {
+                    return Ok(at + 2 + digits + 1 - i);
                 }
-                let c = tail.chars().next()?;
-                if c == '\n' {
-                    return None;
-                }
-                offset += c.len_utf8();
+            }
+            match tail.chars().next() {
+                None | Some('\n') => return Err(at),
+                Some(c) => at += c.len_utf8(),
             }
         }
-        let boundary_before = !s[..i].chars().next_back().is_some_and(word);
+    }
+
+    /// msvc `lambda_<32 hex>` (a whole word) or clang `$_N` at `i`.
+    fn other_lambda_at(s: &str, i: usize) -> Option<usize> {
+        let rest = &s[i..];
         let boundary_at = |j: usize| !s[j..].chars().next().is_some_and(word);
         if let Some(hex) = rest.strip_prefix("lambda_") {
-            // msvc `lambda_<32 hex>`, a whole word.
             let n = hex
                 .bytes()
                 .take(32)
                 .take_while(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
                 .count();
             let end = i + "lambda_".len() + 32;
-            if boundary_before && n == 32 && boundary_at(end) {
-                return Some(end - i);
-            }
-            return None;
+            let boundary_before = !s[..i].chars().next_back().is_some_and(word);
+            return (boundary_before && n == 32 && boundary_at(end)).then_some(end - i);
         }
         if let Some(digits) = rest.strip_prefix("$_") {
-            // clang `$_N`.
             let n = digits.len()
                 - digits
                     .trim_start_matches(|c: char| c.is_ascii_digit())
                     .len();
             let end = i + 2 + n;
-            if n > 0 && boundary_at(end) {
-                return Some(end - i);
-            }
+            return (n > 0 && boundary_at(end)).then_some(end - i);
         }
         None
     }
@@ -371,8 +424,21 @@ mod native {
     fn replace_lambdas(s: &str) -> String {
         let mut out = String::with_capacity(s.len());
         let mut i = 0;
+        // gcc lambdas cannot start before this: one failed search rules out all of them.
+        let mut gcc_fails_before = 0;
         while let Some(c) = s[i..].chars().next() {
-            match lambda_at(s, i) {
+            let len = if s[i..].starts_with("{lambda(") {
+                if i < gcc_fails_before {
+                    None
+                } else {
+                    gcc_lambda(s, i)
+                        .map_err(|stopped| gcc_fails_before = stopped)
+                        .ok()
+                }
+            } else {
+                other_lambda_at(s, i)
+            };
+            match len {
                 Some(len) => {
                     out.push_str("lambda");
                     i += len;

@@ -351,3 +351,23 @@ fn frames_keep_the_original_in_raw_function() {
     trim_frame(frame.as_object_mut().unwrap(), "native");
     assert_eq!(frame, json!({"function": "main"}));
 }
+
+#[test]
+fn nested_qualified_paths_and_hostile_names() {
+    // `<<A as B>::C as D>::e`: the innermost blanket `A as ` goes, then each ` as …` tail.
+    assert_eq!(native("<<A as B>::C as D>::e"), "B::C::e");
+    assert_eq!(
+        native("<<alloc::Box<F> as core::Fn<A>>::Output as Try>::branch"),
+        "alloc::Box<T>::Output::branch"
+    );
+    // Names made only of brackets or unfinished lambdas trim to nothing: the name stays.
+    let nested = format!("{}{}", "<".repeat(266), ">".repeat(266));
+    assert_eq!(native(&nested), nested);
+    let lambdas = "{lambda(".repeat(66);
+    assert_eq!(native(&lambdas), lambdas);
+    // A lambda name does not span lines (its argument list still goes).
+    assert_eq!(
+        native("a::{lambda(int)#1}::{lambda(\n)#2}"),
+        "a::lambda::{lambda#2}"
+    );
+}
