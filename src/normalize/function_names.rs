@@ -19,6 +19,8 @@
 //! closure #1 () -> () in Bar.PostTask(() -> ()) -> ()             → closure in Bar.PostTask
 //! thunk for @escaping @callee_guaranteed () -> ()  (cocoa, swift) → thunk for closure
 //! pthread_cond_timedwait@@GLIBC_2.3.2   @ThreadStart@16           → pthread_cond_timedwait, ThreadStart
+//! NativeButtons_DoSomeWorkHere_m7486FA1E8A228E806BA045D26ABECC87DFD436B4_inline (IL2CPP)
+//!                                                                 → NativeButtons_DoSomeWorkHere_inline
 //! csharp: UnityEngine.Events.InvokableCall.Invoke ()              → UnityEngine.Events.InvokableCall.Invoke
 //! ```
 //! The steps follow Sentry's, in its order; the character rules are Python's (`str.strip`,
@@ -67,8 +69,12 @@ pub fn trim_function_name<'a>(function: &'a str, platform: &str) -> Cow<'a, str>
     if Family::from_platform(platform) != Family::Native {
         return Cow::Borrowed(function);
     }
-    if matches!(function, "<redacted>" | "<unknown>") || !needs_trimming(function) {
+    if matches!(function, "<redacted>" | "<unknown>") {
         return Cow::Borrowed(function);
+    }
+    if !needs_trimming(function) {
+        // Only the last step can change such a name.
+        return native::strip_il2cpp_hash(function).map_or(Cow::Borrowed(function), Cow::Owned);
     }
     match native::trim(function, platform) {
         Some(trimmed) if trimmed != function => Cow::Owned(trimmed),
@@ -222,6 +228,9 @@ mod native {
         strip_rust_hash(&mut function);
         strip_glibc_version(&mut function);
         strip_windows_decoration(&mut function);
+        if let Some(stripped) = strip_il2cpp_hash(&function) {
+            function = stripped;
+        }
         Some(function)
     }
 
@@ -536,6 +545,66 @@ mod native {
         }
         let start = if s[..at].ends_with('@') { at - 1 } else { at };
         s.truncate(start);
+    }
+
+    /// Unity IL2CPP's method hash, `_m` and 40 hex digits, when only its descriptors follow
+    /// (`_gshared`, `_inline`, `_OpenStaticInvoker`, `_gp_0_1`, …): `List_1_CopyTo_m5180…ABB_gshared`
+    /// → `List_1_CopyTo_gshared`. Sentry added this step in 2026 (getsentry/sentry#121963).
+    pub(super) fn strip_il2cpp_hash(s: &str) -> Option<String> {
+        let at = s.rfind("_m")?;
+        let hash = s.get(at + 2..at + 42)?;
+        if !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut rest = &s[at + 42..];
+        while let Some(tail) = rest.strip_prefix('_') {
+            rest = il2cpp_descriptor(tail)?;
+        }
+        rest.is_empty()
+            .then(|| format!("{}{}", &s[..at], &s[at + 42..]))
+    }
+
+    /// What follows one IL2CPP descriptor at the start of `s`, if one is there and ends at a
+    /// `_` or the end.
+    fn il2cpp_descriptor(s: &str) -> Option<&str> {
+        let ends = |rest: &'_ str| rest.is_empty() || rest.starts_with('_');
+        for plain in ["gshared", "fshared", "inline", "AdjustorThunk", "Multicast"] {
+            if let Some(rest) = s.strip_prefix(plain).filter(|r| ends(r)) {
+                return Some(rest);
+            }
+        }
+        if let Some(open) = s.strip_prefix("Open") {
+            for kind in [
+                "Static",
+                "Instance",
+                "Virtual",
+                "Interface",
+                "GenericVirtual",
+                "GenericInterface",
+            ] {
+                if let Some(rest) = open.strip_prefix(kind) {
+                    if let Some(rest) = rest.strip_prefix("Invoker").filter(|r| ends(r)) {
+                        return Some(rest);
+                    }
+                    if ends(rest) {
+                        return Some(rest);
+                    }
+                }
+            }
+            return None;
+        }
+        // `gp` and one or more `_<digits>`.
+        let mut rest = s.strip_prefix("gp")?;
+        let mut groups = 0;
+        while let Some(after) = rest.strip_prefix('_') {
+            let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if digits == 0 {
+                break;
+            }
+            rest = &after[digits..];
+            groups += 1;
+        }
+        (groups > 0 && ends(rest)).then_some(rest)
     }
 
     /// Windows `__stdcall`/`__fastcall` decoration: `name@16`, `@name@16` → `name`.

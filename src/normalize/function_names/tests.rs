@@ -371,3 +371,101 @@ fn nested_qualified_paths_and_hostile_names() {
         "a::lambda::{lambda#2}"
     );
 }
+
+#[test]
+fn il2cpp_method_hashes_go_and_their_descriptors_stay() {
+    for (input, output) in [
+        (
+            "NativeButtons_DoSomeWorkHere_m7486FA1E8A228E806BA045D26ABECC87DFD436B4",
+            "NativeButtons_DoSomeWorkHere",
+        ),
+        (
+            "Thread_Sleep_m71DE163765BF465EC4A0163F2ED4D43143094549(int, MethodInfo const*)",
+            "Thread_Sleep",
+        ),
+        (
+            "U3CAppHangCaptureU3Ed__12_MoveNext_m92EE64B7CB73ABCEE3CA67581B1F90122637F61D(U3CAppHangCaptureU3Ed__12_tF24197A44C378085E75CA07E995888BBF01EDA62*, MethodInfo const*)",
+            "U3CAppHangCaptureU3Ed__12_MoveNext",
+        ),
+        (
+            "List_1_CopyTo_m5180D7A430072A21034A0692CDD1D565ADEE2ABB_gshared(RuntimeArray*, int32_t)",
+            "List_1_CopyTo_gshared",
+        ),
+        (
+            "List_1_CopyTo_m5180D7A430072A21034A0692CDD1D565ADEE2ABB_gshared",
+            "List_1_CopyTo_gshared",
+        ),
+        (
+            "List_1_CopyTo_m5180D7A430072A21034A0692CDD1D565ADEE2ABB_fshared",
+            "List_1_CopyTo_fshared",
+        ),
+        (
+            "LinkedList_1_get_First_mFE6CE39F3C815C988217E69C202C990619E7EB87_inline",
+            "LinkedList_1_get_First_inline",
+        ),
+        (
+            "LinkedList_1_get_First_mFE6CE39F3C815C988217E69C202C990619E7EB87_gshared_inline",
+            "LinkedList_1_get_First_gshared_inline",
+        ),
+        (
+            "LinkedList_1_get_First_mFE6CE39F3C815C988217E69C202C990619E7EB87_fshared_inline",
+            "LinkedList_1_get_First_fshared_inline",
+        ),
+        (
+            "AnimationClipPlayable_Equals_mC5263BEA86C02CEDF93C5B14EAA168883E1DB5F4_AdjustorThunk",
+            "AnimationClipPlayable_Equals_AdjustorThunk",
+        ),
+        (
+            "GetRayIntersectionAllCallback_Invoke_m917AA4108EBDC724AFEF39BFD06A586B7461F497_Multicast",
+            "GetRayIntersectionAllCallback_Invoke_Multicast",
+        ),
+        (
+            "GetRayIntersectionAllCallback_Invoke_m917AA4108EBDC724AFEF39BFD06A586B7461F497_OpenStatic",
+            "GetRayIntersectionAllCallback_Invoke_OpenStatic",
+        ),
+        (
+            "unitytls_x509list_get_ref_t_Invoke_mE7C675B7847FFEF96C25AE757D34CE920AA16EC2_OpenInstance",
+            "unitytls_x509list_get_ref_t_Invoke_OpenInstance",
+        ),
+        (
+            "LocalCertificateSelectionCallback_Invoke_mED43EE6E88B8C653C7D68966F86751B70907591C_OpenGenericVirtual",
+            "LocalCertificateSelectionCallback_Invoke_OpenGenericVirtual",
+        ),
+        (
+            "ParameterizedConstructorDelegate_5_Invoke_m8ABE4DDEF0C49FF41403E4B3A4064E885DEC800E_OpenStaticInvoker",
+            "ParameterizedConstructorDelegate_5_Invoke_OpenStaticInvoker",
+        ),
+        (
+            "ParameterizedConstructorDelegate_5_Invoke_m8E54847F621BC27BAF3601B6E718F8243082CE3E_OpenVirtualInvoker",
+            "ParameterizedConstructorDelegate_5_Invoke_OpenVirtualInvoker",
+        ),
+        (
+            "OnVideoCaptureResourceCreatedCallback_Invoke_mE75C26918C0D14F264699056B8BB4B303246A7AD_OpenInterfaceInvoker",
+            "OnVideoCaptureResourceCreatedCallback_Invoke_OpenInterfaceInvoker",
+        ),
+        (
+            "AndroidJNIHelper_ConvertFromJNIArray_mAB7ACB3EE802BD8FCCF0D816108D296367FCA69D_gp_0_0_0_0",
+            "AndroidJNIHelper_ConvertFromJNIArray_gp_0_0_0_0",
+        ),
+        (
+            "AndroidJNIHelper_GetFieldID_mD25F75AF5FF5844520E9564616E3A25F6070B3EB_gp_0_1_0_2",
+            "AndroidJNIHelper_GetFieldID_gp_0_1_0_2",
+        ),
+        // A variable's name, not a function's: an unknown descriptor keeps the hash.
+        (
+            "Scope_Apply_m68049D2D67C5881750236D8E55E464E7A96A2DD7_RuntimeMethod_var",
+            "Scope_Apply_m68049D2D67C5881750236D8E55E464E7A96A2DD7_RuntimeMethod_var",
+        ),
+    ] {
+        assert_eq!(native(input), output, "{input}");
+    }
+    // Not 40 hex digits, or something else after them: kept.
+    for name in [
+        "Foo_m7486FA1E8A228E806BA045D26ABECC87DFD436B",
+        "Foo_m7486FA1E8A228E806BA045D26ABECC87DFD436B4x",
+        "Foo_m7486FA1E8A228E806BA045D26ABECC87DFD436B4_gp",
+        "Foo_m7486FA1E8A228E806BA045D26ABECC87DFD436B4_OpenStaticInvokers",
+    ] {
+        assert_eq!(native(name), name);
+    }
+}
