@@ -40,9 +40,10 @@ pub fn trim_frame(frame: &mut Map<String, Value>, event_platform: &str) {
         .get("platform")
         .and_then(Value::as_str)
         .unwrap_or(event_platform);
-    // Most frames are of other platforms: done after one look-up.
+    // Most frames are of other platforms: done after one look-up. A `raw_function` that is
+    // not text is no `raw_function` (Relay drops it).
     if (platform != "csharp" && Family::from_platform(platform) != Family::Native)
-        || frame.contains_key("raw_function")
+        || frame.get("raw_function").is_some_and(Value::is_string)
     {
         return;
     }

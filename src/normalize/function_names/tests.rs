@@ -346,6 +346,13 @@ fn frames_keep_the_original_in_raw_function() {
         json!({"function": "foo(int)", "raw_function": "foo(int)"})
     );
 
+    let mut frame = json!({"function": "foo(int)", "raw_function": null});
+    trim_frame(frame.as_object_mut().unwrap(), "native");
+    assert_eq!(
+        frame,
+        json!({"function": "foo", "raw_function": "foo(int)"})
+    );
+
     // Nothing to trim: the frame is not touched.
     let mut frame = json!({"function": "main"});
     trim_frame(frame.as_object_mut().unwrap(), "native");
