@@ -7,6 +7,8 @@
 //!                                                         → "util.js" "parse" "x = y();"
 //! java    {"module": "com.example.Foo$$EnhancerBySpringCGLIB$$1a2b3c", "function": "lambda$run$0"}
 //!                                                         → "com.example.Foo$$EnhancerBySpringCGLIB$$<auto>"
+//! native  {"filename": "src/Render.cpp", "function": "Shop::render", "raw_function": "void Shop::render(int)",
+//!          "package": "/usr/bin/shop"}                    → "render.cpp" "Shop::render"
 //! ```
 
 use std::borrow::Cow;
@@ -37,22 +39,11 @@ pub fn frame_component<'a>(
         .then(|| context_line_component(frame, family));
     let context_line_counts = context_line.as_ref().is_some_and(Component::contributes);
     let function = function_component(frame, platform, family, context_line_counts);
-    if family == Family::Native && function.contributes() && filename.contributes() {
-        filename.set_contributes(false, "discarded native filename for grouping stability");
-    }
+    // A native frame's file name counts beside its function, and its `package` never counts
+    // (newstyle:2023-01-11). `mobile:2021-02-12` discarded the file name when the function
+    // counted (`discard_native_filename`) and fell back to the package (`use_package_fallback`).
     let mut values = vec![module, filename, function];
     values.extend(context_line);
-    // A native frame without symbols nor file still tells its binary apart.
-    if let Some(package) = frame.package.filter(|_| family == Family::Native) {
-        let mut component = Component::text("package", basename(package).to_lowercase());
-        if values.iter().all(|c| !c.contributes()) {
-            component.hint = Some("used as fallback because function name is not available".into());
-            values.push(component);
-        } else {
-            component.set_contributes(false, "ignored because function takes precedence");
-            values.push(component);
-        }
-    }
     let mut component = Component::with_children("frame", values);
 
     if family == Family::JavaScript {
@@ -195,6 +186,10 @@ fn function_component<'a>(
         (_, Family::Native) => {
             if matches!(function, "<redacted>" | "<unknown>") {
                 component.set_contributes(false, "ignored unknown function");
+            } else if frame.raw_function.is_some_and(|raw| raw != function) {
+                // Normalization trimmed it (`function_names.rs`), keeping the symbol in
+                // `raw_function`; Sentry's tree says nothing here, `snag grouping` does.
+                component.hint = Some("trimmed native function".into());
             }
         }
         (_, Family::JavaScript) => {

@@ -1231,3 +1231,138 @@ fn cached_rule_outcomes_never_cross_rule_lists() {
     assert_ne!(hidden, shown);
     assert_eq!(shown, group(&event(raw)).hashes);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Native frames (newstyle:2023-01-11): trimmed functions, file names beside them, no package
+//
+// The expected hashes are computed here by hand: the contributing values are listed in tree
+// order and hashed as md5 of their concatenation (UTF-8, no separators). An exception hashes
+// [stacktrace, type, value]; the value does not count when the stack trace does.
+// ---------------------------------------------------------------------------------------------
+
+/// The captured event of one SDK fixture (the repository's copy under `tests/fixtures/sdk`).
+fn captured(name: &str) -> NormalizedEvent {
+    let captured = crate::normalize::tests::captured_events()
+        .into_iter()
+        .find(|c| c.name == name)
+        .expect("the capture exists");
+    normalize(
+        captured.payload,
+        &crate::normalize::tests::context(captured.envelope_event_id.as_deref()),
+    )
+    .expect("captured events normalize")
+}
+
+#[test]
+fn rust_panic_groups_by_its_app_frames_with_their_file_names() {
+    let event = captured("rust__04-envelope-event+session-panic_crashed");
+    // Frames caller first. `<unknown>` (in-app): its function is ignored, nothing else is
+    // known. `_start`, `std::*`, `__rust_try`, `core::panicking::panic_fmt` are not in-app (the
+    // SDK's flag or `std::*`/`core::*`/`__rust_*` -app); everything after panic_fmt towards the
+    // crash is made -app by `{std,core}::panicking::panic_fmt -app ^-app`. The two libc frames
+    // keep their file names (lowercased basenames) in front of their functions.
+    let app = [
+        "libc-start.c",
+        "__libc_start_main_impl",
+        "libc_start_call_main.h",
+        "__libc_start_call_main",
+        "main",
+        "rustsdk::main",
+        "rustsdk::do_panic",
+        // exception type; the value "rust driver panic: x=7" gives way to the stack
+        "panic",
+    ];
+    let grouping = group(&event);
+    assert_eq!(grouping.hashes[0], hash(&app));
+    assert_eq!(grouping.hashes[0], "d9a2ed66cdff612e7b15604b2580d583");
+    assert_eq!(grouping.culprit, "rustsdk::do_panic");
+
+    // The system variant hashes trimmed names: `<sentry_panic::PanicIntegration as
+    // sentry_core::integration::Integration>::setup::{{closure}}::{{closure}}` is hashed as
+    // `sentry_panic::PanicIntegration::setup::{{closure}}::{{closure}}`.
+    let explained = super::explain(&event, &super::ProjectRules::default());
+    let system: Vec<&str> = explained["values"]["system"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(system.contains(&"sentry_panic::PanicIntegration::setup::{{closure}}::{{closure}}"));
+    assert!(system.contains(&"std::sys::backtrace::__rust_end_short_backtrace::<T>"));
+    assert_eq!(grouping.hashes[1], hash(&system));
+}
+
+#[test]
+fn native_event_from_sentry_cli_groups_by_file_and_function() {
+    // `sentry-cli send-event` of a JSON file: platform native, one frame without `in_app`
+    // (so not in-app: the app variant has no stack and gives way to the system variant).
+    let event = captured("sentry-cli__04-envelope-event-cli_event_json");
+    let system = ["app.py", "main", "ValueError"];
+    assert_eq!(group(&event).hashes, vec![hash(&system)]);
+    assert_eq!(hash(&system), "96d29038f0321856d15a76f1fdd81809");
+}
+
+/// A C++ crash as a native SDK reports it: full signatures, file paths, binaries.
+fn cpp_crash() -> Value {
+    json!({"platform": "native", "exception": {"values": [{
+        "type": "std::runtime_error", "value": "card 4242 declined",
+        "stacktrace": {"frames": [
+            {"function": "main", "filename": "main.cpp", "package": "/usr/bin/shop", "in_app": true},
+            {"function": "Shop::Cart::checkout(std::vector<Item, std::allocator<Item> > const&) const",
+             "filename": "/src/shop/Cart.cpp", "package": "/usr/bin/shop", "in_app": true},
+            {"function": "void (anonymous namespace)::charge<Card>(Card&, int)",
+             "filename": "Payment.cpp", "package": "/usr/bin/shop", "in_app": true},
+            // No symbol nor file: the binary alone does not count (no package fallback).
+            {"package": "/usr/bin/shop", "instruction_addr": "0x1a2b", "in_app": true}
+        ]}
+    }]}})
+}
+
+#[test]
+fn cpp_frames_group_by_file_and_trimmed_function() {
+    let event = event(cpp_crash());
+    let app = [
+        "main.cpp",
+        "main",
+        "cart.cpp",
+        "Shop::Cart::checkout",
+        "payment.cpp",
+        "(anonymous namespace)::charge<T>",
+        "std::runtime_error",
+    ];
+    let grouping = group(&event);
+    // Every frame is in-app: the system variant hashes the same and is dropped.
+    assert_eq!(grouping.hashes, vec![hash(&app)]);
+    // The crash frame of the metadata is the last in-app frame with a function.
+    assert_eq!(
+        grouping.metadata["function"],
+        "(anonymous namespace)::charge<T>"
+    );
+
+    // The stored event keeps the symbol as `raw_function`, and the explanation says it was cut.
+    let frame = &event.json["exception"]["values"][0]["stacktrace"]["frames"][1];
+    assert_eq!(frame["function"], "Shop::Cart::checkout");
+    assert_eq!(
+        frame["raw_function"],
+        "Shop::Cart::checkout(std::vector<Item, std::allocator<Item> > const&) const"
+    );
+    let explained = super::explain(&event, &super::ProjectRules::default());
+    let frames = &explained["values"]["app"]["component"]["values"][0]["values"][0]["values"];
+    assert_eq!(frames[1]["values"][2]["values"][0], "Shop::Cart::checkout");
+    assert_eq!(frames[1]["values"][2]["hint"], "trimmed native function");
+    assert_eq!(frames[0]["values"][2].get("hint"), None);
+}
+
+#[test]
+fn the_same_function_from_another_file_is_another_issue() {
+    // newstyle:2023-01-11 keeps native file names (only `mobile:2021-02-12` discarded them).
+    let mut moved = cpp_crash();
+    moved["exception"]["values"][0]["stacktrace"]["frames"][2]["filename"] = json!("Billing.cpp");
+    assert_ne!(grouped(cpp_crash()).hashes, grouped(moved).hashes);
+
+    // Argument lists and return types do not split issues: they are trimmed away.
+    let mut overload = cpp_crash();
+    overload["exception"]["values"][0]["stacktrace"]["frames"][2]["function"] =
+        json!("int (anonymous namespace)::charge<Voucher>(Voucher const&)");
+    assert_eq!(grouped(cpp_crash()).hashes, grouped(overload).hashes);
+}

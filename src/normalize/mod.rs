@@ -8,9 +8,12 @@
 //!  "exception": {"values": [{"type": "…", "value": "…", "stacktrace": {"frames": […]}}]},
 //!  "breadcrumbs": {"values": […]}, "tags": [["key", "value"], …], "user": {…}, …}
 //! ```
-//! and keeps every other field it was sent, unchanged. Malformed optional fields are dropped,
-//! never a reason to reject the event.
+//! and keeps every other field it was sent, unchanged, except that a native or C# frame's
+//! `function` is trimmed to the bare name as Sentry stores it, the symbol kept in `raw_function`
+//! (`function_names.rs`). Malformed optional fields are dropped, never a reason to reject the
+//! event.
 
+mod function_names;
 mod message;
 mod shapes;
 mod time;
@@ -141,7 +144,7 @@ pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, Normalize
     }
 
     message::normalize_logentry(&mut json);
-    shapes::normalize_exceptions(&mut json);
+    shapes::normalize_exceptions(&mut json, &platform);
     shapes::normalize_values_container(
         &mut json,
         "breadcrumbs",
@@ -158,7 +161,7 @@ pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, Normalize
         trim::field(crumb, "message", trim::MESSAGE);
     }
     shapes::normalize_values_container(&mut json, "threads", &["sentry.interfaces.Threads"]);
-    shapes::normalize_top_stacktrace(&mut json);
+    shapes::normalize_top_stacktrace(&mut json, &platform);
     shapes::rename_legacy_interface(&mut json, "sentry.interfaces.Template", "template");
     shapes::normalize_user(&mut json, ctx.client_ip.as_deref());
     let tags = shapes::normalize_tags(&mut json);

@@ -4,12 +4,13 @@
 //! exception:   [..] | {"values": [..]} | {single exception} | sentry.interfaces.Exception → {"values": [..]}
 //! breadcrumbs: [..] | {"values": [..]}                                                → {"values": [..]}
 //! tags:        {"k": "v"} | [["k", "v"]]                                              → [["k", "v"]]
-//! frames:      filename/abs_path filled from each other; URLs give their path as filename
+//! frames:      filename/abs_path filled from each other; URLs give their path as filename;
+//!              native and C# function names trimmed (function_names.rs)
 //! ```
 
 use serde_json::{Map, Value};
 
-use super::trim;
+use super::{function_names, trim};
 
 /// Relay's limits for tag keys and values, in characters.
 const MAX_TAG_KEY_CHARS: usize = 200;
@@ -34,7 +35,7 @@ pub fn bounded_string(value: Option<&Value>, max: usize) -> Option<String> {
 }
 
 /// `exception` in any accepted shape → `{"values": [..]}`; removed when there is none.
-pub fn normalize_exceptions(json: &mut Map<String, Value>) {
+pub fn normalize_exceptions(json: &mut Map<String, Value>, platform: &str) {
     let raw = json.remove("exception");
     let legacy = json.remove("sentry.interfaces.Exception");
     let values = match raw.or(legacy) {
@@ -49,7 +50,7 @@ pub fn normalize_exceptions(json: &mut Map<String, Value>) {
     let mut values: Vec<Value> = values.into_iter().filter(Value::is_object).collect();
     trim::exceptions(&mut values);
     for exception in values.iter_mut().filter_map(Value::as_object_mut) {
-        normalize_exception(exception);
+        normalize_exception(exception, platform);
     }
     if !values.is_empty() {
         let mut container = Map::new();
@@ -58,7 +59,7 @@ pub fn normalize_exceptions(json: &mut Map<String, Value>) {
     }
 }
 
-fn normalize_exception(exception: &mut Map<String, Value>) {
+fn normalize_exception(exception: &mut Map<String, Value>, platform: &str) {
     // `{"value": "ValueError: bad"}` without a type: split as Relay does.
     let has_type = exception
         .get("type")
@@ -79,7 +80,7 @@ fn normalize_exception(exception: &mut Map<String, Value>) {
     trim::field(exception, "module", trim::TYPE);
     for key in ["stacktrace", "raw_stacktrace"] {
         if let Some(st) = exception.get_mut(key) {
-            normalize_stacktrace(st);
+            normalize_stacktrace(st, platform);
         }
     }
 }
@@ -98,10 +99,10 @@ pub fn rename_legacy_interface(json: &mut Map<String, Value>, legacy: &str, name
 }
 
 /// Top-level `stacktrace` (or its legacy name) with normalized frames.
-pub fn normalize_top_stacktrace(json: &mut Map<String, Value>) {
+pub fn normalize_top_stacktrace(json: &mut Map<String, Value>, platform: &str) {
     rename_legacy_interface(json, "sentry.interfaces.Stacktrace", "stacktrace");
     if let Some(st) = json.get_mut("stacktrace") {
-        normalize_stacktrace(st);
+        normalize_stacktrace(st, platform);
     }
     if let Some(threads) = json
         .get_mut("threads")
@@ -110,13 +111,15 @@ pub fn normalize_top_stacktrace(json: &mut Map<String, Value>) {
     {
         for thread in threads {
             if let Some(st) = thread.get_mut("stacktrace") {
-                normalize_stacktrace(st);
+                normalize_stacktrace(st, platform);
             }
         }
     }
 }
 
-fn normalize_stacktrace(stacktrace: &mut Value) {
+/// Frames as Relay stores them, then with Sentry's trimmed function names (which Sentry
+/// stores too: what rules, fingerprints and titles read is the trimmed name).
+fn normalize_stacktrace(stacktrace: &mut Value, platform: &str) {
     let Some(frames) = stacktrace.get_mut("frames").and_then(Value::as_array_mut) else {
         return;
     };
@@ -124,6 +127,7 @@ fn normalize_stacktrace(stacktrace: &mut Value) {
     trim::frames(frames);
     for frame in frames.iter_mut().filter_map(Value::as_object_mut) {
         normalize_frame_paths(frame);
+        function_names::trim_frame(frame, platform);
     }
 }
 
@@ -350,14 +354,14 @@ mod tests {
             json!({"sentry.interfaces.Exception": {"values": [{"type": "E", "value": "v"}]}}),
         ] {
             let mut json = obj(input);
-            normalize_exceptions(&mut json);
+            normalize_exceptions(&mut json, "python");
             assert_eq!(
                 json.get("exception"),
                 Some(&json!({"values": [{"type": "E", "value": "v"}]}))
             );
         }
         let mut json = obj(json!({"exception": {}}));
-        normalize_exceptions(&mut json);
+        normalize_exceptions(&mut json, "python");
         assert!(!json.contains_key("exception"));
     }
 
@@ -366,7 +370,7 @@ mod tests {
         let mut json = obj(
             json!({"exception": [{"value": "ValueError: bad thing"}, {"value": "no type here"}]}),
         );
-        normalize_exceptions(&mut json);
+        normalize_exceptions(&mut json, "python");
         assert_eq!(
             json["exception"]["values"],
             json!([{"type": "ValueError", "value": "bad thing"}, {"value": "no type here"}])
@@ -383,7 +387,7 @@ mod tests {
                 "garbage"
             ]}}]}),
         );
-        normalize_exceptions(&mut json);
+        normalize_exceptions(&mut json, "python");
         assert_eq!(
             json["exception"]["values"][0]["stacktrace"]["frames"],
             json!([
