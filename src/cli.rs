@@ -133,14 +133,33 @@ pub enum TokenCommand {
         /// project:admin, event:read, event:write, event:admin. Default: all of them.
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// The user (email) the token acts for: `/api/0/auth/` answers with them and
+        /// `assigned:me` means them. Default: the first administrator.
+        #[arg(long)]
+        user: Option<String>,
     },
 }
 
 /// `snag token create`.
 pub async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
-    let TokenCommand::Create { name, scopes } = command;
+    let TokenCommand::Create { name, scopes, user } = command;
     let store = Store::open(&config).await?;
-    let created = store.create_token(&name, &scopes).await;
+    let created =
+        async {
+            let user =
+                match &user {
+                    Some(email) => Some(store.find_user(email).await?.ok_or_else(|| {
+                        anyhow::anyhow!("no user {email:?}: see snag user --help")
+                    })?),
+                    None => store.first_admin().await?,
+                };
+            anyhow::Ok(
+                store
+                    .create_token(&name, &scopes, user.map(|u| u.id))
+                    .await?,
+            )
+        }
+        .await;
     store.close().await;
     let (token, record) = created?;
     println!(

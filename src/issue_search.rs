@@ -6,6 +6,7 @@
 //! is:unresolved|resolved|ignored|all   status (default: unresolved)
 //! level:error                          issue level
 //! has:user                             seen by at least one user
+//! is:assigned|unassigned, assigned:me|none|EMAIL   who it is assigned to
 //! KEY:VALUE, KEY:"VALUE WITH SPACES"   a tag of one of its events (release, environment, os.name…)
 //! anything else                        words of the title or culprit
 //! ```
@@ -13,7 +14,7 @@
 //! condition of the query, and a longer one matches nothing a tag or title can hold.
 
 use crate::store::issue_state::Status;
-use crate::store::issues::IssueFilter;
+use crate::store::issues::{AssigneeFilter, IssueFilter};
 
 /// The query shown when none is given, as in Sentry.
 pub const DEFAULT_QUERY: &str = "is:unresolved";
@@ -81,6 +82,12 @@ pub fn parse(query: &str) -> Result<IssueFilter, SearchError> {
             ("is", "resolved") => filter.status = Some(Status::Resolved),
             ("is", "ignored" | "archived") => filter.status = Some(Status::Ignored),
             ("is", "all" | "any") => filter.status = None,
+            ("is", "assigned") => filter.assignee = Some(AssigneeFilter::Anybody),
+            ("is", "unassigned") | ("assigned", "none") => {
+                filter.assignee = Some(AssigneeFilter::Nobody)
+            }
+            ("assigned", "me") => filter.assignee = Some(AssigneeFilter::Me),
+            ("assigned", email) => filter.assignee = Some(AssigneeFilter::Email(email.to_owned())),
             ("level", level) => filter.level = Some(level.to_lowercase()),
             ("has", "user") => filter.has_user = true,
             ("is" | "has", _) => filter.text.push(term.clone()),

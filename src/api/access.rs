@@ -11,8 +11,10 @@ use super::ApiError;
 use super::ApiState;
 use crate::store::IssueId;
 use crate::store::events::StoredIssue;
+use crate::store::issues::{AssigneeFilter, IssueFilter};
 use crate::store::projects::{Project, ProjectKey};
 use crate::store::tokens::{ApiToken, Scope};
+use crate::store::users::User;
 
 /// The request's token, which must hold `scope` (or the write scope that implies it).
 pub async fn authorize(
@@ -116,10 +118,17 @@ pub(super) async fn authorized_issue(
     scope: Scope,
 ) -> Result<(StoredIssue, Project), ApiError> {
     authorize(req, state, scope).await?;
-    if let Some(org) = &path.org {
-        check_org(state, org)?;
+    path.find(state).await
+}
+
+impl IssuePath {
+    /// The issue and its project (for an endpoint that authorized the request itself).
+    pub(super) async fn find(&self, state: &ApiState) -> Result<(StoredIssue, Project), ApiError> {
+        if let Some(org) = &self.org {
+            check_org(state, org)?;
+        }
+        issue_of(state, &self.id).await
     }
-    issue_of(state, &path.id).await
 }
 
 /// An issue by id, or by short id (`SHOP-12`), with its project.
@@ -147,6 +156,34 @@ pub(super) async fn issue_of(
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok((issue, project))
+}
+
+/// The user a token acts for, if any.
+pub(super) async fn token_user(
+    state: &ApiState,
+    token: &ApiToken,
+) -> Result<Option<User>, ApiError> {
+    Ok(match token.user_id {
+        Some(id) => state.store.get_user(id).await?,
+        None => None,
+    })
+}
+
+/// `query` in the issue search language, `assigned:me` meaning the token's user.
+pub(super) async fn issue_search(
+    state: &ApiState,
+    token: &ApiToken,
+    query: &str,
+) -> Result<IssueFilter, ApiError> {
+    let filter =
+        crate::issue_search::parse(query).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if filter.assignee != Some(AssigneeFilter::Me) {
+        return Ok(filter);
+    }
+    let me = token_user(state, token).await?;
+    filter
+        .with_me(me.as_ref().map(|u| u.email.as_str()))
+        .map_err(ApiError::BadRequest)
 }
 
 /// The body of a `PUT`, which must be a JSON object: its fields.

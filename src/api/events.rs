@@ -78,6 +78,11 @@ fn event_filter(query: &[(String, String)]) -> Result<EventFilter, ApiError> {
             .map(|r| (r.start_ms, r.end_ms)),
         ..EventFilter::default()
     };
+    if search.assignee.is_some() {
+        return Err(ApiError::BadRequest(
+            "events have no assignee; filter issues by assignee".into(),
+        ));
+    }
     if search.has_user {
         return Err(ApiError::BadRequest(
             "has:user does not filter events; filter issues with it".into(),

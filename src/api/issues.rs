@@ -19,8 +19,8 @@ use serde_json::{Map, Value, json};
 
 use super::ApiState;
 use super::access::{
-    IssuePath, authorize, authorized_issue, authorized_project, check_org, issue_of, json_body,
-    projects_with_keys,
+    IssuePath, authorize, authorized_issue, check_org, issue_of, issue_search, json_body,
+    project_of, projects_with_keys, token_user,
 };
 use super::tags::tag_summaries;
 use super::{Answer, ApiError, Query, base_url, link_header, page, shapes};
@@ -29,7 +29,8 @@ use crate::store::events::StoredIssue;
 use crate::store::issue_state::Status;
 use crate::store::issues::{IssueSort, IssueStatus};
 use crate::store::projects::Project;
-use crate::store::tokens::Scope;
+use crate::store::tokens::{ApiToken, Scope};
+use crate::store::users::User;
 use crate::store::{IssueId, ProjectId, now_ms};
 use crate::time;
 
@@ -48,14 +49,15 @@ fn sort_of(query: &[(String, String)]) -> Result<IssueSort, ApiError> {
 async fn issue_page(
     req: &HttpRequest,
     state: &ApiState,
+    token: &ApiToken,
     query: &[(String, String)],
     project_ids: &[ProjectId],
     org_wide: bool,
 ) -> Answer {
     let (size, offset) = page(query)?;
     // No `query`: unresolved issues, as Sentry; `query=` (empty): every issue.
-    let mut filter = crate::issue_search::parse(get(query, "query").unwrap_or("is:unresolved"))
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let mut filter =
+        issue_search(state, token, get(query, "query").unwrap_or("is:unresolved")).await?;
     if get(query, "query").is_some_and(|q| q.trim().is_empty()) {
         filter.status = None;
     }
@@ -145,8 +147,9 @@ pub async fn project_issues(
     path: web::Path<(String, String)>,
     query: Query,
 ) -> Answer {
-    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::EventRead).await?;
-    issue_page(&req, &state, &query, &[project.id], false).await
+    let token = authorize(&req, &state, Scope::EventRead).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
+    issue_page(&req, &state, &token, &query, &[project.id], false).await
 }
 
 pub async fn org_issues(
@@ -155,7 +158,7 @@ pub async fn org_issues(
     path: web::Path<String>,
     query: Query,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
+    let token = authorize(&req, &state, Scope::EventRead).await?;
     check_org(&state, &path)?;
     // `project=-1` is Sentry's "every project".
     let projects = query
@@ -166,7 +169,7 @@ pub async fn org_issues(
                 .map_err(|_| ApiError::BadRequest(format!("invalid project {v:?}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    issue_page(&req, &state, &query, &projects, true).await
+    issue_page(&req, &state, &token, &query, &projects, true).await
 }
 
 /// `{"status": …}` of an update (Sentry's names, `muted` for ignored), with its details in
@@ -233,6 +236,81 @@ fn status_of(body: &Map<String, Value>, now_ms: i64) -> Result<IssueStatus, ApiE
     }
 }
 
+/// What a `PUT` changes: the status, the assignee (`Some(None)`: nobody), or both.
+struct Update {
+    status: Option<IssueStatus>,
+    assignee: Option<Option<User>>,
+}
+
+impl Update {
+    async fn of(
+        state: &ApiState,
+        token: &ApiToken,
+        body: &Map<String, Value>,
+    ) -> Result<Update, ApiError> {
+        let status = match body.get("status") {
+            Some(_) => Some(status_of(body, now_ms())?),
+            None => None,
+        };
+        let assignee = match body.get("assignedTo") {
+            Some(who) => Some(assignee_of(state, token, who).await?),
+            None => None,
+        };
+        if status.is_none() && assignee.is_none() {
+            return Err(ApiError::BadRequest(
+                "give a status (resolved, unresolved, ignored) or assignedTo".into(),
+            ));
+        }
+        Ok(Update { status, assignee })
+    }
+
+    async fn apply(&self, state: &ApiState, issues: &[IssueId]) -> Result<(), ApiError> {
+        if let Some(status) = self.status {
+            state.store.set_issue_status(issues, status).await?;
+        }
+        if let Some(assignee) = &self.assignee {
+            let id = assignee.as_ref().map(|u| u.id);
+            state.store.assign_issues(issues, id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `assignedTo` as Sentry's clients send it: `"user:3"`, `"3"`, an email, `"me"`; `null` or
+/// `""` for nobody.
+async fn assignee_of(
+    state: &ApiState,
+    token: &ApiToken,
+    who: &Value,
+) -> Result<Option<User>, ApiError> {
+    let who = match who {
+        Value::Null => return Ok(None),
+        Value::String(s) if s.trim().is_empty() => return Ok(None),
+        Value::String(s) => s.trim(),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "invalid assignedTo {other}: \"user:ID\", an email, or null"
+            )));
+        }
+    };
+    let unknown = || ApiError::BadRequest(format!("no user {who:?} to assign to"));
+    if who.starts_with("team:") {
+        return Err(ApiError::BadRequest(
+            "issues are assigned to users in Snag, not teams".into(),
+        ));
+    }
+    let user = if who == "me" {
+        token_user(state, token).await?.ok_or_else(|| {
+            ApiError::BadRequest("\"me\" needs a token that acts for a user".into())
+        })?
+    } else if let Ok(id) = who.strip_prefix("user:").unwrap_or(who).parse::<i64>() {
+        state.store.get_user(id).await?.ok_or_else(unknown)?
+    } else {
+        state.store.find_user(who).await?.ok_or_else(unknown)?
+    };
+    Ok(Some(user))
+}
+
 /// `PUT …/issues/?id=1&id=2` (or `?status=…`, or nothing: every issue) `{"status": …}`.
 pub async fn bulk_update(
     req: HttpRequest,
@@ -241,9 +319,10 @@ pub async fn bulk_update(
     query: Query,
     body: web::Bytes,
 ) -> Answer {
-    let project = authorized_project(&req, &state, &path.0, &path.1, Scope::EventWrite).await?;
+    let token = authorize(&req, &state, Scope::EventWrite).await?;
+    let project = project_of(&state, &path.0, &path.1).await?;
     let body = json_body(&body)?;
-    let status = status_of(&body, now_ms())?;
+    let update = Update::of(&state, &token, &body).await?;
     let ids: Vec<IssueId> = query
         .iter()
         .filter(|(k, _)| k == "id")
@@ -253,8 +332,7 @@ pub async fn bulk_update(
         })
         .collect::<Result<_, _>>()?;
     let targets: Vec<IssueId> = if ids.is_empty() {
-        let mut filter = crate::issue_search::parse(get(&query, "query").unwrap_or(""))
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let mut filter = issue_search(&state, &token, get(&query, "query").unwrap_or("")).await?;
         filter.status = match get(&query, "status") {
             Some(s) => Some(
                 Status::parse(s)
@@ -285,9 +363,15 @@ pub async fn bulk_update(
     if targets.is_empty() {
         return Ok(HttpResponse::NoContent().finish());
     }
-    state.store.set_issue_status(&targets, status).await?;
-    let name = body.get("status").cloned().unwrap_or(Value::Null);
-    Ok(HttpResponse::Ok().json(json!({"status": name, "statusDetails": {}})))
+    update.apply(&state, &targets).await?;
+    let mut answer = json!({"statusDetails": {}});
+    if let Some(status) = body.get("status") {
+        answer["status"] = status.clone();
+    }
+    if let Some(assignee) = &update.assignee {
+        answer["assignedTo"] = assignee.as_ref().map_or(Value::Null, shapes::assignee);
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 async fn issue_detail(
@@ -363,9 +447,12 @@ pub async fn update_issue(
     path: web::Path<IssuePath>,
     body: web::Bytes,
 ) -> Answer {
-    let (issue, project) = authorized_issue(&req, &state, &path, Scope::EventWrite).await?;
-    let status = status_of(&json_body(&body)?, now_ms())?;
-    state.store.set_issue_status(&[issue.id], status).await?;
+    let token = authorize(&req, &state, Scope::EventWrite).await?;
+    let (issue, project) = path.find(&state).await?;
+    Update::of(&state, &token, &json_body(&body)?)
+        .await?
+        .apply(&state, &[issue.id])
+        .await?;
     let issue = state
         .store
         .get_issue(issue.id)

@@ -62,6 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
             .app_data(query_errors)
             .route("/", web::get().to(index::root))
             .route("/openapi.json", web::get().to(index::openapi))
+            .route("/auth/", web::get().to(index::auth))
             .route(
                 "/organizations/",
                 web::get().to(organizations::organizations),

@@ -16,6 +16,12 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
     ),
     (
         "get",
+        "/api/0/auth/",
+        Some(Scope::OrgRead),
+        "The user the token acts for",
+    ),
+    (
+        "get",
         "/api/0/organizations/",
         Some(Scope::OrgRead),
         "The organization of this installation",

@@ -8,6 +8,7 @@ use crate::store::issue_state::Substatus;
 use crate::store::projects::{Project, ProjectKey};
 use crate::store::quotas::ProjectQuotas;
 use crate::store::retention::ProjectUsage;
+use crate::store::users::User;
 
 /// `2026-11-22T10:04:05.123Z` from unix milliseconds.
 pub fn iso(ms: i64) -> String {
@@ -80,6 +81,23 @@ pub fn series(counts: &[i64], now_ms: i64, bucket_ms: i64) -> Value {
     )
 }
 
+/// A Snag user as Sentry's API shows an account (`/auth/`, assignees): the email is the name.
+pub fn account(u: &User) -> Value {
+    json!({
+        "id": u.id.to_string(), "name": u.email, "username": u.email, "email": u.email,
+        "isActive": true, "hasPasswordAuth": true, "isManaged": false, "isSuperuser": u.is_admin,
+        "isStaff": false, "has2fa": false, "avatarUrl": null,
+        "avatar": {"avatarType": "letter_avatar", "avatarUuid": null},
+        "emails": [{"id": u.id.to_string(), "email": u.email, "is_verified": true}],
+        "identities": [], "permissions": [], "experiments": {}, "options": {},
+    })
+}
+
+/// An issue's `assignedTo` as Sentry shows it.
+pub fn assignee(u: &User) -> Value {
+    json!({"type": "user", "id": u.id.to_string(), "name": u.email, "email": u.email})
+}
+
 /// What Sentry says beside an ignored issue's status.
 fn status_details(i: &StoredIssue) -> Value {
     match (i.substatus, i.ignored_until) {
@@ -105,7 +123,10 @@ pub fn issue(i: &StoredIssue, p: &Project, base_url: &str, org: &str) -> Value {
         "firstSeen": iso(i.first_seen), "lastSeen": iso(i.last_seen),
         "firstRelease": i.first_release.as_ref().map(|v| json!({"version": v})),
         "lastRelease": i.last_release.as_ref().map(|v| json!({"version": v})),
-        "numComments": 0, "assignedTo": null, "isBookmarked": false, "isPublic": false,
+        "numComments": 0,
+        "assignedTo": i.assignee_id.zip(i.assignee_email.as_ref()).map(|(id, email)| {
+            json!({"type": "user", "id": id.to_string(), "name": email, "email": email})
+        }), "isBookmarked": false, "isPublic": false,
         "isSubscribed": false, "hasSeen": false, "shareId": null, "subscriptionDetails": null,
         "annotations": [], "isUnhandled": false,
         "project": project_ref(p),

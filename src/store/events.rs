@@ -61,6 +61,9 @@ pub struct StoredIssue {
     pub metadata: String,
     /// Ignored until then (unix ms), when ignored for a while.
     pub ignored_until: Option<i64>,
+    /// Who it is assigned to: their id and email.
+    pub assignee_id: Option<i64>,
+    pub assignee_email: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -93,7 +96,8 @@ impl StoredEvent {
 pub(super) const ISSUE_COLUMNS: &str =
     "id, project_id, short_id, primary_hash, title, culprit, type, level, status, substatus,
     first_seen, last_seen, times_seen, users_seen, first_release, last_release, metadata,
-    ignored_until";
+    ignored_until, assignee_id,
+    (SELECT email FROM users WHERE users.id = issues.assignee_id) AS assignee_email";
 pub(super) const EVENT_COLUMNS: &str = "project_id, event_id, issue_id, timestamp, received, level, platform, release, environment, user_key, title, data";
 
 impl Store {

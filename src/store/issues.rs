@@ -25,9 +25,34 @@ pub struct IssueFilter {
     pub has_user: bool,
     /// Words that must all appear in the title or the culprit (case-insensitive).
     pub text: Vec<String>,
+    /// `is:assigned`, `is:unassigned`, `assigned:me`, `assigned:EMAIL`.
+    pub assignee: Option<AssigneeFilter>,
     /// Issues seen within `[start, end)` unix ms: first seen before its end, last seen after
     /// its start (an issue quiet through the whole range but seen on both sides of it counts).
     pub seen_between: Option<(i64, i64)>,
+}
+
+/// Whose issues a list holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Nobody,
+    Anybody,
+    /// The person asking: the caller puts their email in its place
+    /// ([`IssueFilter::with_me`]); left as it is, it matches nothing.
+    Me,
+    Email(String),
+}
+
+impl IssueFilter {
+    /// `assigned:me` made concrete for the person asking (`None`: a token that acts for no
+    /// user, which cannot say `me`).
+    pub fn with_me(mut self, me: Option<&str>) -> Result<IssueFilter, String> {
+        if self.assignee == Some(AssigneeFilter::Me) {
+            let email = me.ok_or("assigned:me needs a token that acts for a user")?;
+            self.assignee = Some(AssigneeFilter::Email(email.to_owned()));
+        }
+        Ok(self)
+    }
 }
 
 /// Which events of a project or an issue a page holds (`None` and empty: any).
@@ -141,6 +166,23 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
             .push(" ESCAPE '\\' OR culprit LIKE ")
             .push_bind(pattern)
             .push(" ESCAPE '\\')");
+    }
+    match &filter.assignee {
+        None => {}
+        Some(AssigneeFilter::Nobody) => {
+            qb.push(" AND assignee_id IS NULL");
+        }
+        Some(AssigneeFilter::Anybody) => {
+            qb.push(" AND assignee_id IS NOT NULL");
+        }
+        Some(AssigneeFilter::Me) => {
+            qb.push(" AND 0 = 1");
+        }
+        Some(AssigneeFilter::Email(email)) => {
+            qb.push(" AND assignee_id = (SELECT id FROM users WHERE email = ")
+                .push_bind(email.clone())
+                .push(")");
+        }
     }
     if let Some((start, end)) = filter.seen_between {
         qb.push(" AND last_seen >= ")
@@ -371,6 +413,29 @@ impl Store {
             .push(" AND ignored_until IS ")
             .push_bind(until)
             .push(") AND id IN (");
+        let mut ids = qb.separated(", ");
+        for id in issue_ids {
+            ids.push_bind(*id);
+        }
+        qb.push(")");
+        Ok(qb.build().execute(&self.pool).await?.rows_affected())
+    }
+
+    /// Assigns issues to a user, or to nobody; how many changed.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn assign_issues(
+        &self,
+        issue_ids: &[IssueId],
+        assignee: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        if issue_ids.is_empty() {
+            return Ok(0);
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE issues SET assignee_id = ");
+        qb.push_bind(assignee)
+            .push(" WHERE assignee_id IS NOT ")
+            .push_bind(assignee)
+            .push(" AND id IN (");
         let mut ids = qb.separated(", ");
         for id in issue_ids {
             ids.push_bind(*id);

@@ -68,6 +68,8 @@ pub struct ApiToken {
     pub scopes: String,
     pub created_at: i64,
     pub last_used: Option<i64>,
+    /// The user it acts for, if it was made for one.
+    pub user_id: Option<i64>,
 }
 
 impl ApiToken {
@@ -89,6 +91,7 @@ impl Store {
         &self,
         name: &str,
         scopes: &[String],
+        user_id: Option<i64>,
     ) -> Result<(String, ApiToken), StoreError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -113,13 +116,15 @@ impl Store {
             uuid::Uuid::new_v4().simple()
         );
         let record = sqlx::query_as(
-            "INSERT INTO api_tokens (name, token_hash, scopes, created_at) VALUES (?, ?, ?, ?)
-             RETURNING id, name, scopes, created_at, last_used",
+            "INSERT INTO api_tokens (name, token_hash, scopes, created_at, user_id)
+             VALUES (?, ?, ?, ?, ?)
+             RETURNING id, name, scopes, created_at, last_used, user_id",
         )
         .bind(name)
         .bind(hash(&token))
         .bind(scopes)
         .bind(now_ms())
+        .bind(user_id)
         .fetch_one(&self.pool)
         .await?;
         Ok((token, record))
@@ -130,7 +135,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_token(&self, token: &str) -> Result<Option<ApiToken>, StoreError> {
         let found: Option<ApiToken> = sqlx::query_as(
-            "SELECT id, name, scopes, created_at, last_used FROM api_tokens
+            "SELECT id, name, scopes, created_at, last_used, user_id FROM api_tokens
              WHERE token_hash = ? AND revoked = 0",
         )
         .bind(hash(token))
@@ -153,7 +158,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, name, scopes, created_at, last_used FROM api_tokens WHERE revoked = 0 ORDER BY id",
+            "SELECT id, name, scopes, created_at, last_used, user_id FROM api_tokens WHERE revoked = 0 ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?)
@@ -201,6 +206,7 @@ mod tests {
             scopes: "event:read project:write".into(),
             created_at: 0,
             last_used: None,
+            user_id: None,
         };
         assert!(token.has_scope(Scope::EventRead) && token.has_scope(Scope::ProjectWrite));
         assert!(!token.has_scope(Scope::ProjectRead));

@@ -113,6 +113,26 @@ impl Store {
         )
     }
 
+    /// The administrator made first (the one `snag user create` or the setup page made).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn first_admin(&self) -> Result<Option<User>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, email, is_admin FROM users WHERE is_admin = 1 ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Every user, oldest first (assignees to choose from).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT id, email, is_admin FROM users ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// The user whose email and password these are. Unknown emails cost a hash as well, so
     /// that timing does not tell which emails exist.
     #[tracing::instrument(level = "debug", skip_all)]

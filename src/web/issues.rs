@@ -29,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/issues/bulk", web::post().to(bulk))
         .route("/issues/{id}", web::get().to(issue))
         .route("/issues/{id}/status", web::post().to(status))
+        .route("/issues/{id}/assign", web::post().to(assign))
         .route(
             "/issues/{id}/events/{event_id}/attachments/{n}",
             web::get().to(attachment),
@@ -143,8 +144,10 @@ async fn list(
     let query = params.query.clone().unwrap_or_else(|| DEFAULT_QUERY.into());
     let (sort, sort_name) = sort_of(params.sort.as_deref());
     let page_number = params.page.unwrap_or(1).clamp(1, 10_000);
-    let mut filter =
-        issue_search::parse(&query).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let mut filter = issue_search::parse(&query)
+        .map_err(|e| WebError::BadRequest(e.to_string()))?
+        .with_me(Some(&who.user.email))
+        .map_err(WebError::BadRequest)?;
     filter.projects = params.project.into_iter().collect();
 
     let now = now_ms();
@@ -281,6 +284,36 @@ async fn status(
     Ok(see_other(&format!("/issues/{id}")))
 }
 
+#[derive(Deserialize)]
+struct AssignForm {
+    /// A user id; empty for nobody.
+    assignee: String,
+    csrf: String,
+}
+
+async fn assign(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    session: Session,
+    path: web::Path<IssueId>,
+    form: web::Form<AssignForm>,
+) -> Result<HttpResponse, WebError> {
+    signed_in(&req, &session, &state).await?;
+    check_csrf(&session, &form.csrf)?;
+    let id = path.into_inner();
+    state.store.get_issue(id).await?.ok_or(WebError::NotFound)?;
+    let assignee = match form.assignee.trim() {
+        "" => None,
+        user => {
+            let unknown = || WebError::BadRequest(format!("no user {user:?}"));
+            let user_id: i64 = user.parse().map_err(|_| unknown())?;
+            Some(state.store.get_user(user_id).await?.ok_or_else(unknown)?.id)
+        }
+    };
+    state.store.assign_issues(&[id], assignee).await?;
+    Ok(see_other(&format!("/issues/{id}")))
+}
+
 /// One tag key's most frequent values.
 struct TagDistribution {
     key: String,
@@ -372,6 +405,9 @@ struct IssuePage {
     project: String,
     /// (status, button label) of the status changes offered.
     actions: Vec<(&'static str, &'static str)>,
+    /// Who it is assigned to, and who it may be: (user id, email).
+    assignee: Option<i64>,
+    assignees: Vec<(i64, String)>,
     alerts: Vec<AlertRow>,
     /// Events in the last minute, hour and 24 hours.
     last_minute: String,
@@ -500,6 +536,13 @@ async fn issue(
         .into_iter()
         .filter(|(s, _)| !s.starts_with(issue.status.as_str()))
         .collect(),
+        assignee: issue.assignee_id,
+        assignees: store
+            .list_users()
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.email))
+            .collect(),
         alerts: store
             .issue_alerts(id)
             .await?

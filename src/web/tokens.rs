@@ -95,7 +95,8 @@ async fn create(
     session: Session,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
-    require_admin(&signed_in(&req, &session, &state).await?)?;
+    let who = signed_in(&req, &session, &state).await?;
+    require_admin(&who)?;
     let field = |name: &str| field(&form, name);
     check_csrf(&session, field("csrf").unwrap_or(""))?;
     let scopes: Vec<String> = form
@@ -109,7 +110,7 @@ async fn create(
     }
     match state
         .store
-        .create_token(field("name").unwrap_or(""), &scopes)
+        .create_token(field("name").unwrap_or(""), &scopes, Some(who.user.id))
         .await
     {
         Ok((token, _)) => render(&req, &state, &session, Some(token), None).await,

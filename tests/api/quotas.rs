@@ -23,7 +23,7 @@ fn series(metrics: &str, name: &str) -> u64 {
 }
 
 async fn api_put(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let (token, _) = app.store.create_token("quotas", &[]).await.unwrap();
+    let (token, _) = app.store.create_token("quotas", &[], None).await.unwrap();
     let r = reqwest::Client::new()
         .put(format!("http://127.0.0.1:{}/api/0{path}", app.port))
         .bearer_auth(token)

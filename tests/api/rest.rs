@@ -30,7 +30,8 @@ fn error_event(i: usize) -> Value {
     })
 }
 
-/// Snag with project `shop` (id 1, key `publickey`), `issues` issues, and a full token.
+/// Snag with project `shop` (id 1, key `publickey`), `issues` issues, and a full token that
+/// acts for `dev@shop.test`.
 async fn app_with_issues(issues: usize) -> (TestApp, String) {
     let app = spawn_app().await;
     app.project("shop", ProjectId(1), "publickey").await;
@@ -38,7 +39,16 @@ async fn app_with_issues(issues: usize) -> (TestApp, String) {
         let r = post_envelope(&app, 1, "publickey", &event_envelope(&error_event(i))).await;
         assert_eq!(r.status, 200);
     }
-    let (token, _) = app.store.create_token("tests", &[]).await.unwrap();
+    let dev = app
+        .store
+        .create_user("dev@shop.test", "correct horse battery", true)
+        .await
+        .unwrap();
+    let (token, _) = app
+        .store
+        .create_token("tests", &[], Some(dev.id))
+        .await
+        .unwrap();
     (app, token)
 }
 
@@ -303,6 +313,7 @@ async fn tokens_scopes_pages_and_bad_input_get_clear_answers() {
         .create_token(
             "read only",
             &["event:read".to_owned(), "project:read".to_owned()],
+            None,
         )
         .await
         .unwrap();
@@ -483,7 +494,7 @@ async fn a_corrupt_stored_event_answers_an_opaque_500_not_a_client_error() {
 async fn organization_issue_routes_short_ids_and_filters_answer_what_was_asked() {
     let app = spawn_app().await;
     app.project("shop", ProjectId(1), "publickey").await;
-    let (token, _) = app.store.create_token("tests", &[]).await.unwrap();
+    let (token, _) = app.store.create_token("tests", &[], None).await.unwrap();
     // One issue with events in two environments and two releases.
     for (environment, release) in [
         ("production", "shop@1.0"),
@@ -645,5 +656,106 @@ async fn an_issue_ignored_for_a_while_comes_back_when_its_time_is_up() {
         assert_eq!(status, 400, "{body}: {answer}");
         assert!(answer["detail"].is_string());
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn issues_are_assigned_to_users_and_found_by_assignee() {
+    let (app, token) = app_with_issues(3).await;
+    let other = app
+        .store
+        .create_user("ops@shop.test", "correct horse battery", false)
+        .await
+        .unwrap();
+    let (userless, _) = app.store.create_token("ci", &[], None).await.unwrap();
+    let ids: Vec<IssueId> = app
+        .store
+        .list_issues(ProjectId(1))
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    let put = |path: String, body: &'static str| {
+        let (app, token) = (&app, &token);
+        async move { call(app, "PUT", &path, Some(token), body).await }
+    };
+
+    // Who the token acts for.
+    let (status, me) = call(&app, "GET", "/api/0/auth/", Some(&token), "").await;
+    assert_eq!((status, me["email"].as_str()), (200, Some("dev@shop.test")));
+    let (_, index) = call(&app, "GET", "/api/0/", Some(&token), "").await;
+    assert_eq!(index["user"]["email"], "dev@shop.test");
+    let (status, body) = call(&app, "GET", "/api/0/auth/", Some(&userless), "").await;
+    assert_eq!(status, 400, "{body}");
+
+    // A PUT with only assignedTo (Sentry's clients send that), by "me", email and user id.
+    let (status, issue) = put(
+        format!("/api/0/issues/{}/", ids[0]),
+        r#"{"assignedTo": "me"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{issue}");
+    assert_eq!(issue["assignedTo"]["email"], "dev@shop.test");
+    assert_eq!(issue["assignedTo"]["type"], "user");
+    assert_eq!(issue["status"], "unresolved");
+    let path = format!("/api/0/organizations/snag/issues/{}/", ids[1]);
+    let (_, issue) = put(
+        path,
+        r#"{"assignedTo": "ops@shop.test", "status": "resolved"}"#,
+    )
+    .await;
+    assert_eq!(issue["assignedTo"]["email"], "ops@shop.test");
+    assert_eq!(issue["status"], "resolved");
+    let body = format!(r#"{{"assignedTo": "user:{}"}}"#, other.id);
+    let (status, bulk) = call(
+        &app,
+        "PUT",
+        &format!("/api/0/projects/snag/shop/issues/?id={}", ids[2]),
+        Some(&token),
+        &body,
+    )
+    .await;
+    assert_eq!(
+        (status, bulk["assignedTo"]["email"].as_str()),
+        (200, Some("ops@shop.test"))
+    );
+
+    // Found by assignee.
+    let count = |query: &str| {
+        let (app, token, query) = (&app, &token, query.to_owned());
+        async move {
+            let path = format!("/api/0/projects/snag/shop/issues/?query={query}");
+            let (status, body) = call(app, "GET", &path, Some(token), "").await;
+            assert_eq!(status, 200, "{query}: {body}");
+            body.as_array().unwrap().len()
+        }
+    };
+    assert_eq!(count("is:all%20assigned:me").await, 1);
+    assert_eq!(count("is:all%20assigned:ops@shop.test").await, 2);
+    assert_eq!(count("is:all%20is:assigned").await, 3);
+    assert_eq!(count("is:all%20is:unassigned").await, 0);
+
+    // Unassigned again; what cannot be assigned is a 400.
+    let (_, issue) = put(
+        format!("/api/0/issues/{}/", ids[0]),
+        r#"{"assignedTo": null}"#,
+    )
+    .await;
+    assert_eq!(issue["assignedTo"], Value::Null);
+    assert_eq!(count("is:all%20is:unassigned").await, 1);
+    for body in [
+        r#"{"assignedTo": "nobody@else.test"}"#,
+        r#"{"assignedTo": "team:1"}"#,
+        r#"{"assignedTo": 42}"#,
+        r#"{}"#,
+    ] {
+        let (status, answer) = put(format!("/api/0/issues/{}/", ids[0]), body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer["detail"].is_string());
+    }
+    let path = "/api/0/projects/snag/shop/issues/?query=assigned:me";
+    let (status, _) = call(&app, "GET", path, Some(&userless), "").await;
+    assert_eq!(status, 400);
     app.stop().await;
 }

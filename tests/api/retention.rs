@@ -47,7 +47,11 @@ async fn issue_of(app: &TestApp, group: &str) -> Option<snag::store::StoredIssue
 }
 
 async fn api(app: &TestApp, path: &str) -> Value {
-    let (token, _) = app.store.create_token("retention", &[]).await.unwrap();
+    let (token, _) = app
+        .store
+        .create_token("retention", &[], None)
+        .await
+        .unwrap();
     let r = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{}/api/0{path}", app.port))
         .bearer_auth(token)

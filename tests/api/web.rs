@@ -570,6 +570,62 @@ async fn issue_list_searches_sorts_pages_and_changes_status() {
             .as_str(),
         "unresolved"
     );
+    // Assigned from its page, then found by `assigned:me`; ignored for an hour.
+    let admin = app
+        .store
+        .find_user("admin@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let r = browser
+        .post(
+            &format!("/issues/{id}/assign"),
+            &[("assignee", &admin.id.to_string()), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(location(&r), format!("/issues/{id}"));
+    let html = browser.html(&format!("/issues/{id}")).await;
+    assert!(html.contains(&format!(
+        "<option value=\"{}\" selected>admin@example.com",
+        admin.id
+    )));
+    let html = browser
+        .html(&page("is:all assigned:me", "last_seen", 1))
+        .await;
+    assert_eq!(html.matches("name=\"ids\"").count(), 1);
+    let html = browser
+        .html(&page("is:all is:unassigned", "last_seen", 1))
+        .await;
+    assert!(
+        !html.contains(&format!("value=\"{id}\"")),
+        "the assigned issue is left out"
+    );
+    assert!(html.contains("name=\"ids\""));
+    let r = browser
+        .post(
+            &format!("/issues/{id}/assign"),
+            &[("assignee", "424242"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    browser
+        .post(
+            &format!("/issues/{id}/status"),
+            &[("status", "ignored_for_60"), ("csrf", &csrf)],
+        )
+        .await;
+    let issue = app
+        .store
+        .get_issue(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(issue.substatus.as_str(), "archived_until_condition_met");
+    assert!(
+        issue
+            .ignored_until
+            .is_some_and(|t| t > snag::store::now_ms() + 59 * 60_000)
+    );
     assert_eq!(
         browser.get("/issues/999999").await.status(),
         StatusCode::NOT_FOUND

@@ -147,9 +147,13 @@ async fn destinations_inside_are_refused_and_secrets_are_masked() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let (admin, _) = app.store.create_token("admin", &all).await.unwrap();
+    let (admin, _) = app.store.create_token("admin", &all, None).await.unwrap();
     let writer_scopes = ["project:read".to_owned(), "project:write".to_owned()];
-    let (writer, _) = app.store.create_token("w", &writer_scopes).await.unwrap();
+    let (writer, _) = app
+        .store
+        .create_token("w", &writer_scopes, None)
+        .await
+        .unwrap();
     for inside in [
         "http://127.0.0.1:9/hook",
         "http://[::1]:9/hook",
