@@ -131,12 +131,8 @@ impl IssueStatus {
 fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
     qb.push(" WHERE 1 = 1");
     if !filter.projects.is_empty() {
-        qb.push(" AND project_id IN (");
-        let mut ids = qb.separated(", ");
-        for project in &filter.projects {
-            ids.push_bind(*project);
-        }
-        qb.push(")");
+        qb.push(" AND project_id IN ");
+        push_list(qb, &filter.projects);
     }
     if let Some(status) = &filter.status {
         qb.push(" AND status = ").push_bind(*status);
@@ -190,6 +186,19 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
             .push(" AND first_seen < ")
             .push_bind(end);
     }
+}
+
+/// `(?, ?, …)` bound to `values` (never empty: callers return early on no ids).
+fn push_list<T>(qb: &mut QueryBuilder<Sqlite>, values: &[T])
+where
+    T: Copy + for<'t> sqlx::Encode<'t, Sqlite> + sqlx::Type<Sqlite> + 'static,
+{
+    qb.push("(");
+    let mut list = qb.separated(", ");
+    for value in values {
+        list.push_bind(*value);
+    }
+    qb.push(")");
 }
 
 /// `%word%` for `LIKE … ESCAPE '\'`, the word's own wildcards escaped.
@@ -304,12 +313,9 @@ impl Store {
             .push_bind(first_minute)
             .push(" AND minute <= ")
             .push_bind(now_minute)
-            .push(" AND issue_id IN (");
-        let mut ids = qb.separated(", ");
-        for id in issue_ids {
-            ids.push_bind(*id);
-        }
-        qb.push(") GROUP BY 1, 2");
+            .push(" AND issue_id IN ");
+        push_list(&mut qb, issue_ids);
+        qb.push(" GROUP BY 1, 2");
         let rows: Vec<(IssueId, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
         for (issue, bucket, n) in rows {
             if let Some(slot) = out
@@ -412,12 +418,8 @@ impl Store {
             .push_bind(substatus)
             .push(" AND ignored_until IS ")
             .push_bind(until)
-            .push(") AND id IN (");
-        let mut ids = qb.separated(", ");
-        for id in issue_ids {
-            ids.push_bind(*id);
-        }
-        qb.push(")");
+            .push(") AND id IN ");
+        push_list(&mut qb, issue_ids);
         Ok(qb.build().execute(&self.pool).await?.rows_affected())
     }
 
@@ -435,12 +437,8 @@ impl Store {
         qb.push_bind(assignee)
             .push(" WHERE assignee_id IS NOT ")
             .push_bind(assignee)
-            .push(" AND id IN (");
-        let mut ids = qb.separated(", ");
-        for id in issue_ids {
-            ids.push_bind(*id);
-        }
-        qb.push(")");
+            .push(" AND id IN ");
+        push_list(&mut qb, issue_ids);
         Ok(qb.build().execute(&self.pool).await?.rows_affected())
     }
 
