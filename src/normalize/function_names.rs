@@ -85,16 +85,15 @@ pub fn trim_function_name<'a>(function: &'a str, platform: &str) -> Cow<'a, str>
 
 /// False when none of the trimming steps can change `function` (a plain C or Rust path, the
 /// common case): whitespace, brackets, `$_`, `@`, `&`, `?A0x`, `` ` ``, a trailing `const`,
-/// `lambda`, `::h`, or the placeholders the steps use (all outside ASCII).
+/// `lambda`, `::h`, or the placeholders the steps use (all outside ASCII). Braces alone change
+/// nothing (Rust's `{{closure}}`): they only group tokens split at whitespace, and gcc's
+/// `{lambda(…)#1}` says `lambda`.
 fn needs_trimming(function: &str) -> bool {
     !function.is_ascii()
         || function.bytes().any(|b| {
             b.is_ascii_whitespace()
                 || b.is_ascii_control()
-                || matches!(
-                    b,
-                    b'[' | b'(' | b'<' | b'{' | b'$' | b'@' | b'&' | b'?' | b'`'
-                )
+                || matches!(b, b'[' | b'(' | b'<' | b'$' | b'@' | b'&' | b'?' | b'`')
         })
         || function.ends_with("const")
         || function.contains("lambda")
@@ -106,11 +105,24 @@ mod native {
     use std::borrow::Cow;
 
     /// Stand-ins for spellings that would unbalance `<…>` and `(…)` or split tokens, as Sentry
-    /// uses them (`operator<<`, `operator()`, `->`, MSVC's anonymous namespace).
-    const LT: char = '⟨';
-    const CALL: char = '◯';
+    /// uses them (`operator<<`, `operator()`, `->`, MSVC's anonymous namespace): put in before
+    /// the brackets are read ([`PROTECT`]), taken out of the name at the end ([`RESTORE`]).
     const ARROW: char = '⟿';
     const ANONYMOUS: &str = "〔anonymousnamespace〕";
+    const PROTECT: [(&str, &str); 6] = [
+        ("operator<<", "operator⟨⟨"),
+        ("operator<", "operator⟨"),
+        ("operator()", "operator◯"),
+        ("operator->", "operator⟿"),
+        (" -> ", " ⟿ "),
+        ("`anonymous namespace'", ANONYMOUS),
+    ];
+    const RESTORE: [(&str, &str); 4] = [
+        ("⟨", "<"),
+        ("◯", "()"),
+        ("⟿", "->"),
+        (ANONYMOUS, "`anonymous namespace'"),
+    ];
 
     /// The trimmed name; `None` where Sentry's code would raise (a Swift initializer
     /// expression without the name after `of`), the name then being kept as it is.
@@ -131,13 +143,7 @@ mod native {
         function.truncate(py_strip_end(&function).len());
         chop_cpp_trailers(&mut function);
 
-        let mut function = function
-            .replace("operator<<", &format!("operator{LT}{LT}"))
-            .replace("operator<", &format!("operator{LT}"))
-            .replace("operator()", &format!("operator{CALL}"))
-            .replace("operator->", &format!("operator{ARROW}"))
-            .replace(" -> ", &format!(" {ARROW} "))
-            .replace("`anonymous namespace'", ANONYMOUS);
+        let mut function = replace_all(function, &PROTECT);
 
         // Compilers name lambdas differently (gcc `{lambda(int)#1}`, msvc `lambda_<32 hex>`,
         // clang `$_0`): all become `lambda`.
@@ -217,11 +223,11 @@ mod native {
                 } else {
                     token
                 };
-                token
-                    .replace(LT, "<")
-                    .replace(CALL, "()")
-                    .replace(ARROW, "->")
-                    .replace(ANONYMOUS, "`anonymous namespace'")
+                if token.is_ascii() {
+                    token.into_owned()
+                } else {
+                    replace_all(token.into_owned(), &RESTORE)
+                }
             }
             _ => original.to_owned(),
         };
@@ -233,6 +239,17 @@ mod native {
             function = stripped;
         }
         Some(function)
+    }
+
+    /// `text` with each `(from, to)` replaced in turn; no copy for a pattern that is absent.
+    fn replace_all(text: String, replacements: &[(&str, &str)]) -> String {
+        replacements.iter().fold(text, |text, (from, to)| {
+            if text.contains(from) {
+                text.replace(from, to)
+            } else {
+                text
+            }
+        })
     }
 
     /// Python's `str.isspace` (Rust's whitespace plus the ASCII separators 0x1c–0x1f).

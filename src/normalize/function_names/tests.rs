@@ -21,6 +21,7 @@ fn plain_names_stay_and_are_borrowed() {
         "foo::operator->",
         "__libc_start_main",
         "std::rt::lang_start_internal",
+        "std::panicking::panic_handler::{closure#0}",
         "closure",
     ] {
         let trimmed = trim_function_name(name, "native");
