@@ -9,3 +9,18 @@ CREATE INDEX issues_assignee ON issues(assignee_id) WHERE assignee_id IS NOT NUL
 
 -- The user a token acts for (`/api/0/auth/`, `assigned:me`); NULL for tokens made without one.
 ALTER TABLE api_tokens ADD COLUMN user_id INTEGER REFERENCES users(id) ON DELETE SET NULL;
+
+-- What happened to an issue, as Sentry's activity: status changes and assignments with who
+-- made them, notes, regressions. `data` is JSON (a note's text, an assignee, an ignore's end).
+CREATE TABLE issue_activity (
+    id          INTEGER PRIMARY KEY,
+    issue_id    INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    type        TEXT NOT NULL,      -- set_resolved | set_unresolved | set_ignored | assigned | unassigned | note | set_regression
+    user_id     INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    data        TEXT NOT NULL DEFAULT '{}',
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX issue_activity_issue ON issue_activity(issue_id, id);
+-- A regression is recorded once, however often the evaluator looks.
+CREATE UNIQUE INDEX issue_activity_regression ON issue_activity(issue_id, created_at)
+    WHERE type = 'set_regression';

@@ -105,6 +105,7 @@ async fn evaluate(
     for issue in store.regressed_since(since).await? {
         let at = issue.regressed_at.unwrap_or(now);
         newest = newest.max(at);
+        store.record_regression(issue.id, at).await?;
         let settings = store.alert_settings(issue.project_id).await?;
         if settings.on_regression {
             let key = format!("regression:{}:{at}", issue.id);
@@ -220,7 +221,7 @@ impl Recorder<'_> {
             mail_on,
             now,
         } = *self;
-        let recipients = match &settings.recipients {
+        let mut recipients: Vec<String> = match &settings.recipients {
             Some(list) if !list.trim().is_empty() => list
                 .split(',')
                 .map(|r| r.trim().to_owned())
@@ -228,6 +229,13 @@ impl Recorder<'_> {
                 .collect(),
             _ => store.user_emails().await?,
         };
+        // Whoever the issue is assigned to hears when it comes back.
+        if matches!(reason, Reason::Regression)
+            && let Some(assignee) = &issue.assignee_email
+            && !recipients.iter().any(|r| r.eq_ignore_ascii_case(assignee))
+        {
+            recipients.push(assignee.clone());
+        }
         let link = format!("{}/issues/{}", base_url.trim_end_matches('/'), issue.id);
         let (subject, body_text, body_html) = message::compose(issue, &reason, &link);
         let alert = NewAlert {

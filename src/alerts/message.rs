@@ -216,6 +216,7 @@ mod tests {
             users_seen: 88,
             metadata: r#"{"filename": "users.py", "function": "load_user"}"#.into(),
             regressed_at: None,
+            assignee_email: None,
         }
     }
 

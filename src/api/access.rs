@@ -60,6 +60,19 @@ fn implied_by(scope: Scope) -> Option<Scope> {
     }
 }
 
+/// The request's token once it holds `scope` and `org` is this installation's organization:
+/// the preamble of every `/organizations/{org}/…` endpoint.
+pub(super) async fn authorized_org(
+    req: &HttpRequest,
+    state: &ApiState,
+    org: &str,
+    scope: Scope,
+) -> Result<ApiToken, ApiError> {
+    let token = authorize(req, state, scope).await?;
+    check_org(state, org)?;
+    Ok(token)
+}
+
 pub(super) fn check_org(state: &ApiState, org: &str) -> Result<(), ApiError> {
     if org == state.config.org_slug {
         Ok(())

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::ApiState;
 use super::access::{
-    IssuePath, authorize, authorized_issue, check_org, issue_of, issue_search, json_body,
+    IssuePath, authorize, authorized_issue, authorized_org, issue_of, issue_search, json_body,
     project_of, projects_with_keys, token_user,
 };
 use super::tags::tag_summaries;
@@ -158,8 +158,7 @@ pub async fn org_issues(
     path: web::Path<String>,
     query: Query,
 ) -> Answer {
-    let token = authorize(&req, &state, Scope::EventRead).await?;
-    check_org(&state, &path)?;
+    let token = authorized_org(&req, &state, &path, Scope::EventRead).await?;
     // `project=-1` is Sentry's "every project".
     let projects = query
         .iter()
@@ -240,6 +239,8 @@ fn status_of(body: &Map<String, Value>, now_ms: i64) -> Result<IssueStatus, ApiE
 struct Update {
     status: Option<IssueStatus>,
     assignee: Option<Option<User>>,
+    /// Who asks (the token's user), for the activity log.
+    actor: Option<i64>,
 }
 
 impl Update {
@@ -261,16 +262,25 @@ impl Update {
                 "give a status (resolved, unresolved, ignored) or assignedTo".into(),
             ));
         }
-        Ok(Update { status, assignee })
+        Ok(Update {
+            status,
+            assignee,
+            actor: token.user_id,
+        })
     }
 
     async fn apply(&self, state: &ApiState, issues: &[IssueId]) -> Result<(), ApiError> {
         if let Some(status) = self.status {
-            state.store.set_issue_status(issues, status).await?;
+            state
+                .store
+                .set_issue_status(issues, status, self.actor)
+                .await?;
         }
         if let Some(assignee) = &self.assignee {
-            let id = assignee.as_ref().map(|u| u.id);
-            state.store.assign_issues(issues, id).await?;
+            state
+                .store
+                .assign_issues(issues, assignee.as_ref(), self.actor)
+                .await?;
         }
         Ok(())
     }
@@ -404,7 +414,7 @@ async fn issue_detail(
     // Not Sentry's: how many of `count` retention has kept.
     v["storedEventCount"] = json!(state.store.stored_events(issue.id).await?);
     v["userReportCount"] = json!(0);
-    v["activity"] = json!([]);
+    v["activity"] = super::activity::activity_of(state, issue).await?;
     v["seenBy"] = json!([]);
     v["participants"] = json!([]);
     v["pluginActions"] = json!([]);
@@ -428,8 +438,7 @@ pub async fn short_id(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> Answer {
-    authorize(&req, &state, Scope::EventRead).await?;
-    check_org(&state, &path.0)?;
+    authorized_org(&req, &state, &path.0, Scope::EventRead).await?;
     let (issue, project) = issue_of(&state, &path.1).await?;
     let group = issue_detail(&req, &state, &issue, &project).await?;
     Ok(HttpResponse::Ok().json(json!({

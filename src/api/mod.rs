@@ -21,6 +21,7 @@
 //! and loads what its path names through [`access`]; [`shapes`] makes Sentry's JSON.
 
 mod access;
+mod activity;
 mod events;
 mod index;
 mod issues;
@@ -31,6 +32,7 @@ mod projects;
 mod settings;
 pub mod shapes;
 mod tags;
+mod teams;
 mod time_range;
 
 use actix_web::http::StatusCode;
@@ -82,6 +84,17 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
             .route(
                 "/organizations/{org}/shortids/{short_id}/",
                 web::get().to(issues::short_id),
+            )
+            .route("/organizations/{org}/teams/", web::get().to(teams::teams))
+            .route(
+                "/organizations/{org}/members/",
+                web::get().to(teams::members),
+            )
+            .route("/organizations/{org}/repos/", web::get().to(teams::repos))
+            .route("/teams/{org}/{team}/", web::get().to(teams::team_detail))
+            .route(
+                "/teams/{org}/{team}/projects/",
+                web::get().to(teams::team_projects),
             )
             .route(
                 "/projects/{org}/{project}/",
@@ -146,6 +159,18 @@ fn issue_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
         .route(
             &format!("{prefix}/events/{{which}}/"),
             web::get().to(events::issue_event),
+        )
+        .route(
+            &format!("{prefix}/activities/"),
+            web::get().to(activity::activities),
+        )
+        .route(
+            &format!("{prefix}/comments/"),
+            web::get().to(activity::notes),
+        )
+        .route(
+            &format!("{prefix}/comments/"),
+            web::post().to(activity::add_note),
         )
         .route(&format!("{prefix}/tags/"), web::get().to(tags::issue_tags))
         .route(

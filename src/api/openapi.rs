@@ -202,9 +202,63 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
     ),
     (
         "get",
+        "/api/0/issues/{issue_id}/activities/",
+        Some(Scope::EventRead),
+        "An issue's activity: status changes, assignments, notes, regressions, first seen",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/issues/{issue_id}/activities/",
+        Some(Scope::EventRead),
+        "An issue's activity: status changes, assignments, notes, regressions, first seen",
+    ),
+    (
+        "get",
+        "/api/0/issues/{issue_id}/comments/",
+        Some(Scope::EventRead),
+        "An issue's notes",
+    ),
+    (
+        "post",
+        "/api/0/issues/{issue_id}/comments/",
+        Some(Scope::EventWrite),
+        "Add a note to an issue (`{\"text\": …}`)",
+    ),
+    (
+        "get",
         "/api/0/organizations/{org}/shortids/{short_id}/",
         Some(Scope::EventRead),
         "The issue a short id (`SHOP-12`) names",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/teams/",
+        Some(Scope::OrgRead),
+        "The one team, `everyone`, with every project",
+    ),
+    (
+        "get",
+        "/api/0/teams/{org}/everyone/",
+        Some(Scope::OrgRead),
+        "The one team",
+    ),
+    (
+        "get",
+        "/api/0/teams/{org}/everyone/projects/",
+        Some(Scope::ProjectRead),
+        "The team's projects: every project",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/members/",
+        Some(Scope::OrgRead),
+        "The users, as members (administrators are owners)",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/repos/",
+        Some(Scope::OrgRead),
+        "Repositories: none (Snag keeps none)",
     ),
     ("get", "/api/0/openapi.json", None, "This document"),
 ];

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::ApiState;
-use super::access::{authorize, check_org, projects_with_keys};
+use super::access::{authorize, authorized_org, projects_with_keys};
 use super::{Answer, base_url, shapes};
 use crate::store::tokens::Scope;
 
@@ -30,8 +30,7 @@ pub async fn organization(
     state: web::Data<ApiState>,
     path: web::Path<String>,
 ) -> Answer {
-    authorize(&req, &state, Scope::OrgRead).await?;
-    check_org(&state, &path)?;
+    authorized_org(&req, &state, &path, Scope::OrgRead).await?;
     let created = projects_with_keys(&state)
         .await?
         .iter()

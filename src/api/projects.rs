@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::ApiState;
-use super::access::{authorize, authorized_project, check_org, json_body, projects_with_keys};
+use super::access::{authorized_org, authorized_project, json_body, projects_with_keys};
 use super::{Answer, ApiError, shapes};
 use crate::store::projects::Project;
 use crate::store::tokens::Scope;
@@ -21,8 +21,7 @@ pub async fn projects(
     state: web::Data<ApiState>,
     path: web::Path<String>,
 ) -> Answer {
-    authorize(&req, &state, Scope::ProjectRead).await?;
-    check_org(&state, &path)?;
+    authorized_org(&req, &state, &path, Scope::ProjectRead).await?;
     let usage = state.store.project_usage().await?;
     let list: Vec<Value> = projects_with_keys(&state)
         .await?

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::store::activity::Activity;
 use crate::store::events::{StoredEvent, StoredIssue};
 use crate::store::issue_state::Substatus;
 use crate::store::projects::{Project, ProjectKey};
@@ -91,6 +92,19 @@ pub fn account(u: &User) -> Value {
         "emails": [{"id": u.id.to_string(), "email": u.email, "is_verified": true}],
         "identities": [], "permissions": [], "experiments": {}, "options": {},
     })
+}
+
+/// One entry of an issue's activity as Sentry shows it (times in its data as ISO dates).
+pub fn activity(a: &Activity) -> Value {
+    let mut data = a.data();
+    if let Some(until) = data.get("ignoreUntil").and_then(Value::as_i64) {
+        data["ignoreUntil"] = json!(iso(until));
+    }
+    let user = a.user_id.zip(a.user_email.as_ref()).map(|(id, email)| {
+        json!({"id": id.to_string(), "name": email, "username": email, "email": email})
+    });
+    json!({"id": a.id.to_string(), "type": a.kind, "data": data,
+           "dateCreated": iso(a.created_at), "user": user})
 }
 
 /// An issue's `assignedTo` as Sentry shows it.

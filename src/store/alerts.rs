@@ -65,12 +65,15 @@ pub struct AlertIssue {
     pub users_seen: i64,
     pub metadata: String,
     pub regressed_at: Option<i64>,
+    /// The email of whoever it is assigned to.
+    pub assignee_email: Option<String>,
 }
 
 const ALERT_ISSUE: &str =
     "SELECT i.id, i.project_id, p.name AS project, i.short_id, i.title, i.culprit,
     i.level, i.status, i.substatus, i.first_seen, i.last_seen, i.times_seen, i.users_seen,
-    i.metadata, i.regressed_at FROM issues i JOIN projects p ON p.id = i.project_id";
+    i.metadata, i.regressed_at, (SELECT email FROM users u WHERE u.id = i.assignee_id) AS assignee_email
+    FROM issues i JOIN projects p ON p.id = i.project_id";
 
 /// An alert to record.
 #[derive(Debug, Clone)]

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Sqlite};
 
+use super::activity;
 use super::events::{
     Attachment, EVENT_COLUMNS, ISSUE_COLUMNS, StoredEvent, StoredIssue, UserReport,
 };
 use super::issue_state::Status;
+use super::users::User;
 use super::{IssueId, ProjectId, Store, StoreError};
 
 /// Which issues to list (every field narrows the list).
@@ -393,53 +395,66 @@ impl Store {
         Ok(counts)
     }
 
-    /// Sets the status of these issues (of any project the caller may see); returns how many
-    /// changed.
+    /// Sets the status of these issues (of any project the caller may see) as `actor` asked,
+    /// recording it in their activity; returns how many changed.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_issue_status(
         &self,
         issue_ids: &[IssueId],
         status: IssueStatus,
+        actor: Option<i64>,
     ) -> Result<u64, StoreError> {
         if issue_ids.is_empty() {
             return Ok(0);
         }
         let until = status.ignored_until();
-        let (status, substatus) = status.columns();
+        let (status_column, substatus) = status.columns();
         let mut qb = QueryBuilder::<Sqlite>::new("UPDATE issues SET status = ");
-        qb.push_bind(status)
+        qb.push_bind(status_column)
             .push(", substatus = ")
             .push_bind(substatus)
             .push(", ignored_until = ")
             .push_bind(until)
             .push(" WHERE NOT (status = ")
-            .push_bind(status)
+            .push_bind(status_column)
             .push(" AND substatus = ")
             .push_bind(substatus)
             .push(" AND ignored_until IS ")
             .push_bind(until)
             .push(") AND id IN ");
         push_list(&mut qb, issue_ids);
-        Ok(qb.build().execute(&self.pool).await?.rows_affected())
+        qb.push(" RETURNING id");
+        let mut tx = self.pool.begin().await?;
+        let changed: Vec<IssueId> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+        activity::record(&mut tx, &changed, activity::of_status(status), actor).await?;
+        tx.commit().await?;
+        Ok(changed.len() as u64)
     }
 
-    /// Assigns issues to a user, or to nobody; how many changed.
+    /// Assigns issues to a user, or to nobody, as `actor` asked; how many changed.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn assign_issues(
         &self,
         issue_ids: &[IssueId],
-        assignee: Option<i64>,
+        assignee: Option<&User>,
+        actor: Option<i64>,
     ) -> Result<u64, StoreError> {
         if issue_ids.is_empty() {
             return Ok(0);
         }
+        let assignee_id = assignee.map(|u| u.id);
         let mut qb = QueryBuilder::<Sqlite>::new("UPDATE issues SET assignee_id = ");
-        qb.push_bind(assignee)
+        qb.push_bind(assignee_id)
             .push(" WHERE assignee_id IS NOT ")
-            .push_bind(assignee)
+            .push_bind(assignee_id)
             .push(" AND id IN ");
         push_list(&mut qb, issue_ids);
-        Ok(qb.build().execute(&self.pool).await?.rows_affected())
+        qb.push(" RETURNING id");
+        let mut tx = self.pool.begin().await?;
+        let changed: Vec<IssueId> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+        activity::record(&mut tx, &changed, activity::of_assignment(assignee), actor).await?;
+        tx.commit().await?;
+        Ok(changed.len() as u64)
     }
 
     /// Issues ignored for a while whose time is up come back: unresolved, ongoing (Sentry's

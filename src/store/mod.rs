@@ -4,6 +4,7 @@
 //! connection and commits many envelopes per transaction (group commit); everything else
 //! (projects, keys, reads) goes through a small pool. Migrations are embedded and run at open.
 
+pub mod activity;
 pub mod alerts;
 pub mod batch;
 pub mod check;

@@ -13,12 +13,15 @@ use super::format::{self, Bar};
 use super::{WebError, page, see_other};
 use crate::format::{field, url_encode, utc};
 use crate::issue_search::{self, DEFAULT_QUERY};
+use serde_json::Value;
+
+use crate::store::activity::Activity;
 use crate::store::alerts::Delivery;
 use crate::store::events::TagCount;
 use crate::store::issue_state::{Level, Status, Substatus};
 use crate::store::issues::Neighbours;
 use crate::store::issues::{IssueSort, IssueStatus};
-use crate::store::{IssueId, ProjectId, now_ms};
+use crate::store::{IssueId, ProjectId, StoreError, now_ms};
 use crate::time;
 
 /// Issues per page of the list.
@@ -30,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/issues/{id}", web::get().to(issue))
         .route("/issues/{id}/status", web::post().to(status))
         .route("/issues/{id}/assign", web::post().to(assign))
+        .route("/issues/{id}/notes", web::post().to(note))
         .route(
             "/issues/{id}/events/{event_id}/attachments/{n}",
             web::get().to(attachment),
@@ -243,7 +247,7 @@ async fn bulk(
     session: Session,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
-    signed_in(&req, &session, &state).await?;
+    let who = signed_in(&req, &session, &state).await?;
     let field = |name: &str| field(&form, name);
     check_csrf(&session, field("csrf").unwrap_or(""))?;
     let status = field("action")
@@ -257,7 +261,10 @@ async fn bulk(
                 .map_err(|_| WebError::BadRequest(format!("{v:?} is not an issue id")))
         })
         .collect::<Result<_, _>>()?;
-    state.store.set_issue_status(&ids, status).await?;
+    state
+        .store
+        .set_issue_status(&ids, status, Some(who.user.id))
+        .await?;
     Ok(see_other(&back_to(field("back"))))
 }
 
@@ -274,13 +281,16 @@ async fn status(
     path: web::Path<IssueId>,
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, WebError> {
-    signed_in(&req, &session, &state).await?;
+    let who = signed_in(&req, &session, &state).await?;
     check_csrf(&session, &form.csrf)?;
     let id = path.into_inner();
     let status = IssueStatus::parse(&form.status, now_ms())
         .ok_or_else(|| WebError::BadRequest(format!("unknown status {:?}", form.status)))?;
     state.store.get_issue(id).await?.ok_or(WebError::NotFound)?;
-    state.store.set_issue_status(&[id], status).await?;
+    state
+        .store
+        .set_issue_status(&[id], status, Some(who.user.id))
+        .await?;
     Ok(see_other(&format!("/issues/{id}")))
 }
 
@@ -298,7 +308,7 @@ async fn assign(
     path: web::Path<IssueId>,
     form: web::Form<AssignForm>,
 ) -> Result<HttpResponse, WebError> {
-    signed_in(&req, &session, &state).await?;
+    let who = signed_in(&req, &session, &state).await?;
     check_csrf(&session, &form.csrf)?;
     let id = path.into_inner();
     state.store.get_issue(id).await?.ok_or(WebError::NotFound)?;
@@ -307,11 +317,88 @@ async fn assign(
         user => {
             let unknown = || WebError::BadRequest(format!("no user {user:?}"));
             let user_id: i64 = user.parse().map_err(|_| unknown())?;
-            Some(state.store.get_user(user_id).await?.ok_or_else(unknown)?.id)
+            Some(state.store.get_user(user_id).await?.ok_or_else(unknown)?)
         }
     };
-    state.store.assign_issues(&[id], assignee).await?;
+    state
+        .store
+        .assign_issues(&[id], assignee.as_ref(), Some(who.user.id))
+        .await?;
     Ok(see_other(&format!("/issues/{id}")))
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    text: String,
+    csrf: String,
+}
+
+async fn note(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    session: Session,
+    path: web::Path<IssueId>,
+    form: web::Form<NoteForm>,
+) -> Result<HttpResponse, WebError> {
+    let who = signed_in(&req, &session, &state).await?;
+    check_csrf(&session, &form.csrf)?;
+    let id = path.into_inner();
+    state.store.get_issue(id).await?.ok_or(WebError::NotFound)?;
+    match state
+        .store
+        .add_note(id, Some(who.user.id), &form.text)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/issues/{id}#activity"))),
+        Err(StoreError::Invalid(e)) => Err(WebError::BadRequest(e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The activity as the issue page lists it, newest first, ending with its first sighting.
+fn activity_rows(activity: &[Activity], first_seen: i64, now: i64) -> Vec<ActivityRow> {
+    let mut rows: Vec<ActivityRow> = activity
+        .iter()
+        .map(|a| {
+            let data = a.data();
+            let text = |key: &str| {
+                data.get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let what = match a.kind.as_str() {
+                "set_resolved" => "Resolved".to_owned(),
+                "set_unresolved" => "Unresolved".to_owned(),
+                "set_ignored" => match data.get("ignoreUntil").and_then(Value::as_i64) {
+                    Some(until) => format!("Ignored until {}", utc(until)),
+                    None if data.get("ignoreUntilEscalating").is_some() => {
+                        "Ignored until it spikes".to_owned()
+                    }
+                    None => "Ignored".to_owned(),
+                },
+                "assigned" => format!("Assigned to {}", text("assigneeEmail")),
+                "unassigned" => "Unassigned".to_owned(),
+                "set_regression" => "Regressed: seen again after it was resolved".to_owned(),
+                other => other.to_owned(),
+            };
+            ActivityRow {
+                when: format::ago(a.created_at, now),
+                when_utc: utc(a.created_at),
+                who: a.user_email.clone().unwrap_or_default(),
+                what,
+                note: (a.kind == "note").then(|| text("text")),
+            }
+        })
+        .collect();
+    rows.push(ActivityRow {
+        when: format::ago(first_seen, now),
+        when_utc: utc(first_seen),
+        who: String::new(),
+        what: "First seen".to_owned(),
+        note: None,
+    });
+    rows
 }
 
 /// One tag key's most frequent values.
@@ -386,6 +473,16 @@ struct Chart {
 }
 
 /// An alert in the issue's history.
+/// One line of the issue's activity: a note, or what changed.
+struct ActivityRow {
+    when: String,
+    when_utc: String,
+    /// Who did it (empty: nobody, an event).
+    who: String,
+    what: String,
+    note: Option<String>,
+}
+
 struct AlertRow {
     when: String,
     when_utc: String,
@@ -405,6 +502,7 @@ struct IssuePage {
     project: String,
     /// (status, button label) of the status changes offered.
     actions: Vec<(&'static str, &'static str)>,
+    activity: Vec<ActivityRow>,
     /// Who it is assigned to, and who it may be: (user id, email).
     assignee: Option<i64>,
     assignees: Vec<(i64, String)>,
@@ -536,6 +634,7 @@ async fn issue(
         .into_iter()
         .filter(|(s, _)| !s.starts_with(issue.status.as_str()))
         .collect(),
+        activity: activity_rows(&store.issue_activity(id).await?, issue.first_seen, now),
         assignee: issue.assignee_id,
         assignees: store
             .list_users()

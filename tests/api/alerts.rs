@@ -149,9 +149,22 @@ async fn a_new_issue_sends_one_email_and_a_regression_another() {
     );
     assert!(mail[0]["html"].as_str().unwrap().contains("<a href="));
 
-    // Resolved, then seen again: one regression email.
+    // Assigned and resolved, then seen again: one regression email, to the assignee too.
+    let dev = app
+        .store
+        .create_user("dev@example.com", "correct horse battery", false)
+        .await
+        .unwrap();
     app.store
-        .set_issue_status(&[id], snag::store::issues::IssueStatus::Resolved)
+        .assign_issues(&[id], Some(&dev), Some(dev.id))
+        .await
+        .unwrap();
+    app.store
+        .set_issue_status(
+            &[id],
+            snag::store::issues::IssueStatus::Resolved,
+            Some(dev.id),
+        )
         .await
         .unwrap();
     send(&app, &event("charge", 0)).await;
@@ -163,6 +176,28 @@ async fn a_new_issue_sends_one_email_and_a_regression_another() {
         mail[1]["text"].as_str().unwrap().contains("Regressed"),
         "{:?}",
         mail[1]
+    );
+    assert_eq!(
+        mail[1]["to"],
+        json!(["oncall@example.com", "dev@example.com"])
+    );
+    // The activity log says who did what, and that it came back (once).
+    let activity: Vec<(String, Option<String>)> = app
+        .store
+        .issue_activity(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.kind, a.user_email))
+        .collect();
+    let dev_email = Some("dev@example.com".to_owned());
+    assert_eq!(
+        activity,
+        [
+            ("set_regression".to_owned(), None),
+            ("set_resolved".to_owned(), dev_email.clone()),
+            ("assigned".to_owned(), dev_email),
+        ]
     );
     let issue = app.store.get_issue(id).await.unwrap().unwrap();
     assert_eq!(
@@ -275,11 +310,11 @@ async fn ignored_issues_stay_quiet_unless_ignored_until_they_spike() {
     let id_of = |f: &str| issues.iter().find(|i| i.title.ends_with(f)).unwrap().id;
     let (quiet, comeback) = (id_of("quiet"), id_of("comeback"));
     app.store
-        .set_issue_status(&[quiet], IssueStatus::Ignored)
+        .set_issue_status(&[quiet], IssueStatus::Ignored, None)
         .await
         .unwrap();
     app.store
-        .set_issue_status(&[comeback], IssueStatus::IgnoredUntilEscalating)
+        .set_issue_status(&[comeback], IssueStatus::IgnoredUntilEscalating, None)
         .await
         .unwrap();
     for _ in 0..20 {

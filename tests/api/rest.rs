@@ -200,7 +200,9 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
             .replace("{event_id}", &event)
             .replace("{key}", "deploy")
             .replace("{key_id}", "publickey");
-        let body = if *method == "put" {
+        let body = if *method == "post" {
+            r#"{"text": "seen on the checkout page"}"#
+        } else if *method == "put" {
             if path.ends_with("/keys/publickey/") {
                 r#"{"rateLimit": {"count": 1000, "window": 60}}"#
             } else if path.ends_with("/projects/snag/shop/") {
@@ -216,7 +218,8 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
             ""
         };
         let (status, json) = call(&app, &method.to_uppercase(), &path, Some(&token), body).await;
-        assert_eq!(status, 200, "{method} {path}: {json}");
+        let expected = if *method == "post" { 201 } else { 200 };
+        assert_eq!(status, expected, "{method} {path}: {json}");
     }
 
     // Sentry's types: ids and count are strings, userCount a number, permalink a URL.
@@ -757,5 +760,103 @@ async fn issues_are_assigned_to_users_and_found_by_assignee() {
     let path = "/api/0/projects/snag/shop/issues/?query=assigned:me";
     let (status, _) = call(&app, "GET", path, Some(&userless), "").await;
     assert_eq!(status, 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_activity_log_and_notes_say_who_did_what() {
+    let (app, token) = app_with_issues(1).await;
+    let issue = app.store.list_issues(ProjectId(1)).await.unwrap()[0].id;
+    let base = format!("/api/0/organizations/snag/issues/{issue}");
+    let call_as = |method: &'static str, path: String, body: &'static str| {
+        let (app, token) = (&app, &token);
+        async move { call(app, method, &path, Some(token), body).await }
+    };
+    let put = |body: &'static str| call_as("PUT", format!("{base}/"), body);
+    put(r#"{"status": "resolved"}"#).await;
+    // A status or an assignee the issue already has changes nothing and records nothing.
+    put(r#"{"status": "resolved"}"#).await;
+    put(r#"{"assignedTo": "me"}"#).await;
+    put(r#"{"assignedTo": "dev@shop.test"}"#).await;
+    put(r#"{"status": "ignored", "ignoreDuration": 30}"#).await;
+    let (status, note) = call_as(
+        "POST",
+        format!("{base}/comments/"),
+        r#"{"text": "  retried by hand  "}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{note}");
+    assert_eq!(note["type"], "note");
+    assert_eq!(note["data"]["text"], "retried by hand");
+    assert_eq!(note["user"]["email"], "dev@shop.test");
+
+    let (status, body) = call_as("GET", format!("{base}/activities/"), "").await;
+    assert_eq!(status, 200);
+    let kinds: Vec<&str> = body["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "note",
+            "set_ignored",
+            "assigned",
+            "set_resolved",
+            "first_seen"
+        ]
+    );
+    let ignored = &body["activity"][1];
+    assert!(
+        ignored["data"]["ignoreUntil"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert_eq!(ignored["user"]["email"], "dev@shop.test");
+    assert_eq!(
+        body["activity"][2]["data"]["assigneeEmail"],
+        "dev@shop.test"
+    );
+    let (_, detail) = call_as("GET", format!("/api/0/issues/{issue}/"), "").await;
+    assert_eq!(detail["activity"], body["activity"]);
+    let (_, notes) = call_as("GET", format!("/api/0/issues/{issue}/comments/"), "").await;
+    assert_eq!(notes.as_array().unwrap().len(), 1);
+
+    for body in [r#"{"text": "   "}"#, r#"{"note": "x"}"#, "[]"] {
+        let (status, answer) = call_as("POST", format!("{base}/comments/"), body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer["detail"].is_string());
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_team_holds_every_project_and_every_user() {
+    let (app, token) = app_with_issues(0).await;
+    let get = |path: &'static str| {
+        let (app, token) = (&app, &token);
+        async move { call(app, "GET", path, Some(token), "").await }
+    };
+    let (status, teams) = get("/api/0/organizations/snag/teams/").await;
+    assert_eq!(status, 200);
+    assert_eq!(teams[0]["slug"], "everyone");
+    assert_eq!(teams[0]["memberCount"], 1);
+    assert_eq!(teams[0]["projects"][0]["slug"], "shop");
+    let (_, projects) = get("/api/0/teams/snag/everyone/projects/").await;
+    assert_eq!(projects[0]["slug"], "shop");
+    let (_, members) = get("/api/0/organizations/snag/members/").await;
+    assert_eq!(members[0]["email"], "dev@shop.test");
+    assert_eq!(members[0]["role"], "owner");
+    let (_, repos) = get("/api/0/organizations/snag/repos/").await;
+    assert_eq!(repos, json!([]));
+    for path in [
+        "/api/0/teams/snag/backend/",
+        "/api/0/teams/other/everyone/projects/",
+    ] {
+        assert_eq!(get(path).await.0, 404, "{path}");
+    }
     app.stop().await;
 }

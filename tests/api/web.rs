@@ -621,6 +621,28 @@ async fn issue_list_searches_sorts_pages_and_changes_status() {
         .unwrap()
         .unwrap();
     assert_eq!(issue.substatus.as_str(), "archived_until_condition_met");
+    // A note, then the activity on the page: who did what.
+    let r = browser
+        .post(
+            &format!("/issues/{id}/notes"),
+            &[("text", "<b>looked</b> at it"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(location(&r), format!("/issues/{id}#activity"));
+    let html = browser.html(&format!("/issues/{id}")).await;
+    assert!(
+        html.contains("&#60;b&#62;looked&#60;/b&#62; at it") && !html.contains("<b>looked"),
+        "notes are escaped"
+    );
+    assert!(html.contains("Assigned to admin@example.com"));
+    assert!(html.contains("First seen"));
+    let r = browser
+        .post(
+            &format!("/issues/{id}/notes"),
+            &[("text", " "), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(
         issue
             .ignored_until
