@@ -244,13 +244,18 @@ struct Update {
 }
 
 impl Update {
+    /// The update `body` asks of issues of `project`.
     async fn of(
         state: &ApiState,
         token: &ApiToken,
         body: &Map<String, Value>,
+        project: ProjectId,
     ) -> Result<Update, ApiError> {
         let status = match body.get("status") {
-            Some(_) => Some(status_of(body, now_ms())?),
+            Some(_) => Some(match status_of(body, now_ms())? {
+                IssueStatus::Resolved => resolved_in(state, body, project).await?,
+                other => other,
+            }),
             None => None,
         };
         let assignee = match body.get("assignedTo") {
@@ -270,10 +275,10 @@ impl Update {
     }
 
     async fn apply(&self, state: &ApiState, issues: &[IssueId]) -> Result<(), ApiError> {
-        if let Some(status) = self.status {
+        if let Some(status) = &self.status {
             state
                 .store
-                .set_issue_status(issues, status, self.actor)
+                .set_issue_status(issues, status.clone(), self.actor)
                 .await?;
         }
         if let Some(assignee) = &self.assignee {
@@ -284,6 +289,44 @@ impl Update {
         }
         Ok(())
     }
+}
+
+/// A resolution as Sentry's clients ask for it: outright, `statusDetails.inRelease` (a version,
+/// or `latest`), or in the next release (`status: resolvedInNextRelease` or
+/// `statusDetails.inNextRelease`), which is after the project's newest release.
+async fn resolved_in(
+    state: &ApiState,
+    body: &Map<String, Value>,
+    project: ProjectId,
+) -> Result<IssueStatus, ApiError> {
+    let details = body.get("statusDetails").and_then(Value::as_object);
+    let detail = |key: &str| details.and_then(|d| d.get(key)).filter(|v| !v.is_null());
+    let next = body.get("status").and_then(Value::as_str) == Some("resolvedInNextRelease")
+        || detail("inNextRelease").and_then(Value::as_bool) == Some(true);
+    let newest = || async {
+        state.store.newest_release(project).await?.ok_or_else(|| {
+            ApiError::BadRequest("the project has no release yet to resolve in".into())
+        })
+    };
+    let version = match detail("inRelease") {
+        Some(Value::String(v)) if v == "latest" => newest().await?,
+        Some(Value::String(v)) => {
+            state
+                .store
+                .release(v)
+                .await?
+                .ok_or_else(|| ApiError::BadRequest(format!("no release {v:?}")))?
+                .version
+        }
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "invalid inRelease {other}: a release version"
+            )));
+        }
+        None if next => newest().await?,
+        None => return Ok(IssueStatus::Resolved),
+    };
+    Ok(IssueStatus::ResolvedInRelease(version))
 }
 
 /// `assignedTo` as Sentry's clients send it: `"user:3"`, `"3"`, an email, `"me"`; `null` or
@@ -332,7 +375,7 @@ pub async fn bulk_update(
     let token = authorize(&req, &state, Scope::EventWrite).await?;
     let project = project_of(&state, &path.0, &path.1).await?;
     let body = json_body(&body)?;
-    let update = Update::of(&state, &token, &body).await?;
+    let update = Update::of(&state, &token, &body, project.id).await?;
     let ids: Vec<IssueId> = query
         .iter()
         .filter(|(k, _)| k == "id")
@@ -458,7 +501,7 @@ pub async fn update_issue(
 ) -> Answer {
     let token = authorize(&req, &state, Scope::EventWrite).await?;
     let (issue, project) = path.find(&state).await?;
-    Update::of(&state, &token, &json_body(&body)?)
+    Update::of(&state, &token, &json_body(&body)?, project.id)
         .await?
         .apply(&state, &[issue.id])
         .await?;

@@ -29,6 +29,7 @@ mod keys;
 pub mod openapi;
 mod organizations;
 mod projects;
+mod releases;
 mod settings;
 pub mod shapes;
 mod tags;
@@ -91,6 +92,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
                 web::get().to(teams::members),
             )
             .route("/organizations/{org}/repos/", web::get().to(teams::repos))
+            .configure(|cfg| release_routes(cfg, "/organizations/{org}/releases"))
+            .configure(|cfg| release_routes(cfg, "/projects/{org}/{project}/releases"))
             .route("/teams/{org}/{team}/", web::get().to(teams::team_detail))
             .route(
                 "/teams/{org}/{team}/projects/",
@@ -180,6 +183,32 @@ fn issue_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
         .route(
             &format!("{prefix}/tags/{{key}}/values/"),
             web::get().to(tags::issue_tag_values),
+        );
+}
+
+/// The release endpoints under `prefix`: the organization's, and a project's (sentry-cli `-p`).
+fn release_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
+    cfg.route(&format!("{prefix}/"), web::get().to(releases::list))
+        .route(&format!("{prefix}/"), web::post().to(releases::create))
+        .route(
+            &format!("{prefix}/{{version}}/"),
+            web::get().to(releases::detail),
+        )
+        .route(
+            &format!("{prefix}/{{version}}/"),
+            web::put().to(releases::update),
+        )
+        .route(
+            &format!("{prefix}/{{version}}/"),
+            web::delete().to(releases::delete),
+        )
+        .route(
+            &format!("{prefix}/{{version}}/deploys/"),
+            web::get().to(releases::deploys),
+        )
+        .route(
+            &format!("{prefix}/{{version}}/deploys/"),
+            web::post().to(releases::add_deploy),
         );
 }
 

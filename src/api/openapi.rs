@@ -260,6 +260,54 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
         Some(Scope::OrgRead),
         "Repositories: none (Snag keeps none)",
     ),
+    (
+        "post",
+        "/api/0/organizations/{org}/releases/",
+        Some(Scope::ProjectWrite),
+        "Create a release (`{\"version\", \"projects\": [slug]}`), or archive one (`status`)",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/releases/",
+        Some(Scope::ProjectRead),
+        "Releases, newest first (`project`, `query`, `status=archived`)",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/releases/",
+        Some(Scope::ProjectRead),
+        "A project's releases, newest first",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/releases/{version}/",
+        Some(Scope::ProjectRead),
+        "A release: first and last event, new issues, deploys, projects",
+    ),
+    (
+        "put",
+        "/api/0/organizations/{org}/releases/{version}/",
+        Some(Scope::ProjectWrite),
+        "Finalize (`dateReleased`), archive or restore (`status`) a release",
+    ),
+    (
+        "post",
+        "/api/0/organizations/{org}/releases/{version}/deploys/",
+        Some(Scope::ProjectWrite),
+        "Record a deploy of the release (`environment`, `name`, `url`, `dateStarted`, `dateFinished`)",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/releases/{version}/deploys/",
+        Some(Scope::ProjectRead),
+        "A release's deploys, newest first",
+    ),
+    (
+        "delete",
+        "/api/0/organizations/{org}/releases/{version}/",
+        Some(Scope::ProjectAdmin),
+        "Delete a release and its deploys",
+    ),
     ("get", "/api/0/openapi.json", None, "This document"),
 ];
 

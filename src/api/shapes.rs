@@ -3,11 +3,13 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::store::ProjectId;
 use crate::store::activity::Activity;
 use crate::store::events::{StoredEvent, StoredIssue};
 use crate::store::issue_state::Substatus;
 use crate::store::projects::{Project, ProjectKey};
 use crate::store::quotas::ProjectQuotas;
+use crate::store::releases::{Deploy, Release};
 use crate::store::retention::ProjectUsage;
 use crate::store::users::User;
 
@@ -94,6 +96,35 @@ pub fn account(u: &User) -> Value {
     })
 }
 
+/// A release as Sentry shows it (no commits nor authors: Snag keeps none).
+pub fn release(r: &Release, projects: &[(ProjectId, String)], last_deploy: Option<Value>) -> Value {
+    let short = r
+        .version
+        .rsplit_once('@')
+        .map_or(r.version.as_str(), |(_, v)| v);
+    let projects: Vec<Value> = projects
+        .iter()
+        .map(|(id, slug)| {
+            json!({"id": id.get(), "slug": slug, "name": slug, "platform": null, "platforms": [],
+                   "newGroups": r.new_issues, "hasHealthData": false})
+        })
+        .collect();
+    json!({
+        "id": r.id, "version": r.version, "shortVersion": short, "ref": r.reference, "url": r.url,
+        "status": r.status, "dateCreated": iso(r.date_created),
+        "dateReleased": r.date_released.map(iso), "firstEvent": r.first_event.map(iso),
+        "lastEvent": r.last_event.map(iso), "newGroups": r.new_issues, "deployCount": r.deploys,
+        "lastDeploy": last_deploy, "commitCount": 0, "lastCommit": null, "authors": [],
+        "owner": null, "data": {}, "projects": projects, "versionInfo": null,
+        "currentProjectMeta": {}, "userAgent": null,
+    })
+}
+
+pub fn deploy(d: &Deploy) -> Value {
+    json!({"id": d.id.to_string(), "environment": d.environment, "name": d.name, "url": d.url,
+           "dateStarted": d.date_started.map(iso), "dateFinished": iso(d.date_finished)})
+}
+
 /// One entry of an issue's activity as Sentry shows it (times in its data as ISO dates).
 pub fn activity(a: &Activity) -> Value {
     let mut data = a.data();
@@ -114,6 +145,9 @@ pub fn assignee(u: &User) -> Value {
 
 /// What Sentry says beside an ignored issue's status.
 fn status_details(i: &StoredIssue) -> Value {
+    if let Some(version) = &i.resolved_in_release {
+        return json!({"inRelease": version, "actor": null});
+    }
     match (i.substatus, i.ignored_until) {
         (_, Some(until)) => json!({"ignoreUntil": iso(until), "ignoreCount": null,
             "ignoreWindow": null, "ignoreUserCount": null, "ignoreUserWindow": null, "actor": null}),

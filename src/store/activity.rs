@@ -5,6 +5,7 @@
 //! ```text
 //! type            data                                         who
 //! set_resolved    {}                                           the person (None: unknown)
+//! set_resolved_in_release  {"version": "shop@1.2"}
 //! set_ignored     {"ignoreUntil": ms} | {"ignoreUntilEscalating": true} | {}
 //! set_unresolved  {}
 //! assigned        {"assignee": "3", "assigneeEmail": "…", "assigneeType": "user"}
@@ -45,9 +46,12 @@ impl Activity {
 }
 
 /// The activity a status change records: its type and data.
-pub(super) fn of_status(status: IssueStatus) -> (&'static str, Value) {
+pub(super) fn of_status(status: &IssueStatus) -> (&'static str, Value) {
     match status {
         IssueStatus::Resolved => ("set_resolved", json!({})),
+        IssueStatus::ResolvedInRelease(version) => {
+            ("set_resolved_in_release", json!({"version": version}))
+        }
         IssueStatus::Unresolved => ("set_unresolved", json!({})),
         IssueStatus::Ignored => ("set_ignored", json!({})),
         IssueStatus::IgnoredUntilEscalating => {

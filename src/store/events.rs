@@ -64,6 +64,8 @@ pub struct StoredIssue {
     /// Who it is assigned to: their id and email.
     pub assignee_id: Option<i64>,
     pub assignee_email: Option<String>,
+    /// Resolved in this release (or after it, "in the next release").
+    pub resolved_in_release: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -97,7 +99,8 @@ pub(super) const ISSUE_COLUMNS: &str =
     "id, project_id, short_id, primary_hash, title, culprit, type, level, status, substatus,
     first_seen, last_seen, times_seen, users_seen, first_release, last_release, metadata,
     ignored_until, assignee_id,
-    (SELECT email FROM users WHERE users.id = issues.assignee_id) AS assignee_email";
+    (SELECT email FROM users WHERE users.id = issues.assignee_id) AS assignee_email,
+    resolved_in_release";
 pub(super) const EVENT_COLUMNS: &str = "project_id, event_id, issue_id, timestamp, received, level, platform, release, environment, user_key, title, data";
 
 impl Store {

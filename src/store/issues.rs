@@ -82,10 +82,13 @@ pub enum IssueSort {
 }
 
 /// New status of an issue set by a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IssueStatus {
     Unresolved,
     Resolved,
+    /// Resolved in this release (or, "in the next release", after the newest one): only an
+    /// event of a later release regresses it.
+    ResolvedInRelease(String),
     Ignored,
     /// Ignored until it spikes (then unresolved again, escalating).
     IgnoredUntilEscalating,
@@ -112,19 +115,26 @@ impl IssueStatus {
     }
 
     /// `(status, substatus)` as stored (Sentry's API strings).
-    fn columns(self) -> (&'static str, &'static str) {
+    fn columns(&self) -> (&'static str, &'static str) {
         match self {
             IssueStatus::Unresolved => ("unresolved", "ongoing"),
-            IssueStatus::Resolved => ("resolved", ""),
+            IssueStatus::Resolved | IssueStatus::ResolvedInRelease(_) => ("resolved", ""),
             IssueStatus::Ignored => ("ignored", "archived_forever"),
             IssueStatus::IgnoredUntilEscalating => ("ignored", "archived_until_escalating"),
             IssueStatus::IgnoredUntil(_) => ("ignored", "archived_until_condition_met"),
         }
     }
 
-    fn ignored_until(self) -> Option<i64> {
+    fn ignored_until(&self) -> Option<i64> {
         match self {
-            IssueStatus::IgnoredUntil(until_ms) => Some(until_ms),
+            IssueStatus::IgnoredUntil(until_ms) => Some(*until_ms),
+            _ => None,
+        }
+    }
+
+    fn resolved_in_release(&self) -> Option<&str> {
+        match self {
+            IssueStatus::ResolvedInRelease(version) => Some(version),
             _ => None,
         }
     }
@@ -408,6 +418,7 @@ impl Store {
             return Ok(0);
         }
         let until = status.ignored_until();
+        let release = status.resolved_in_release().map(str::to_owned);
         let (status_column, substatus) = status.columns();
         let mut qb = QueryBuilder::<Sqlite>::new("UPDATE issues SET status = ");
         qb.push_bind(status_column)
@@ -415,18 +426,22 @@ impl Store {
             .push_bind(substatus)
             .push(", ignored_until = ")
             .push_bind(until)
+            .push(", resolved_in_release = ")
+            .push_bind(release.clone())
             .push(" WHERE NOT (status = ")
             .push_bind(status_column)
             .push(" AND substatus = ")
             .push_bind(substatus)
             .push(" AND ignored_until IS ")
             .push_bind(until)
+            .push(" AND resolved_in_release IS ")
+            .push_bind(release)
             .push(") AND id IN ");
         push_list(&mut qb, issue_ids);
         qb.push(" RETURNING id");
         let mut tx = self.pool.begin().await?;
         let changed: Vec<IssueId> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-        activity::record(&mut tx, &changed, activity::of_status(status), actor).await?;
+        activity::record(&mut tx, &changed, activity::of_status(&status), actor).await?;
         tx.commit().await?;
         Ok(changed.len() as u64)
     }

@@ -16,6 +16,7 @@ pub mod issues;
 mod pending_tags;
 pub mod projects;
 pub mod quotas;
+pub mod releases;
 pub mod retention;
 pub mod rows;
 pub mod sessions;

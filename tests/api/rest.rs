@@ -53,6 +53,13 @@ async fn app_with_issues(issues: usize) -> (TestApp, String) {
 }
 
 async fn cli(app: &TestApp, token: &str, args: &[&str]) -> String {
+    let (ok, out) = cli_outcome(app, token, args).await;
+    assert!(ok, "sentry-cli {args:?}: {out}");
+    out
+}
+
+/// Whether sentry-cli succeeded, and what it printed (stdout, then stderr).
+async fn cli_outcome(app: &TestApp, token: &str, args: &[&str]) -> (bool, String) {
     let out = tokio::process::Command::new(sentry_cli())
         .args(args)
         .env("SENTRY_URL", format!("http://127.0.0.1:{}", app.port))
@@ -66,13 +73,12 @@ async fn cli(app: &TestApp, token: &str, args: &[&str]) -> String {
         .output()
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "sentry-cli {args:?}: {stdout}{}",
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    stdout
+    (out.status.success(), printed)
 }
 
 /// A request with a bearer token; the status and the JSON answer.
@@ -200,7 +206,14 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
             .replace("{event_id}", &event)
             .replace("{key}", "deploy")
             .replace("{key_id}", "publickey");
-        let body = if *method == "post" {
+        let path = path.replace("{version}", "shop%402.0");
+        let body = if path.ends_with("/releases/") && *method == "post" {
+            r#"{"version": "shop@2.0", "projects": ["shop"]}"#
+        } else if path.ends_with("/deploys/") {
+            r#"{"environment": "production"}"#
+        } else if path.contains("/releases/") && *method == "put" {
+            r#"{"dateReleased": "2026-12-01T10:00:00Z"}"#
+        } else if *method == "post" {
             r#"{"text": "seen on the checkout page"}"#
         } else if *method == "put" {
             if path.ends_with("/keys/publickey/") {
@@ -218,7 +231,11 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
             ""
         };
         let (status, json) = call(&app, &method.to_uppercase(), &path, Some(&token), body).await;
-        let expected = if *method == "post" { 201 } else { 200 };
+        let expected = match *method {
+            "post" => 201,
+            "delete" => 204,
+            _ => 200,
+        };
         assert_eq!(status, expected, "{method} {path}: {json}");
     }
 
@@ -858,5 +875,135 @@ async fn one_team_holds_every_project_and_every_user() {
     ] {
         assert_eq!(get(path).await.0, 404, "{path}");
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sentry_cli_manages_releases_and_deploys_and_issues_resolve_in_the_next_release() {
+    let (app, token) = app_with_issues(0).await;
+    // An event names release shop@1.0: the release exists from then on.
+    let in_release = |release: &str| {
+        let mut event = error_event(7);
+        event["release"] = json!(release);
+        event
+    };
+    let r = post_envelope(
+        &app,
+        1,
+        "publickey",
+        &event_envelope(&in_release("shop@1.0")),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let out = cli(&app, &token, &["releases", "list", "-p", "shop"]).await;
+    assert!(out.contains("shop@1.0"), "{out}");
+
+    for version in ["shop@1.1", "web 2.0 beta"] {
+        cli(&app, &token, &["releases", "new", version, "-p", "shop"]).await;
+        let (ok, out) = cli_outcome(
+            &app,
+            &token,
+            &["releases", "set-commits", version, "--auto"],
+        )
+        .await;
+        assert!(
+            !ok && !out.contains("panicked"),
+            "set-commits fails cleanly: {out}"
+        );
+        cli(&app, &token, &["releases", "finalize", version]).await;
+        cli(
+            &app,
+            &token,
+            &[
+                "deploys",
+                "new",
+                "-r",
+                version,
+                "-e",
+                "production",
+                "-n",
+                "blue",
+            ],
+        )
+        .await;
+        let out = cli(&app, &token, &["deploys", "list", "-r", version]).await;
+        assert!(out.contains("production"), "{out}");
+        let out = cli(&app, &token, &["releases", "info", version]).await;
+        assert!(out.contains(version), "{out}");
+        let release = app.store.release(version).await.unwrap().unwrap();
+        assert!(release.date_released.is_some(), "finalized");
+        assert_eq!(release.deploys, 1);
+    }
+    let (status, info) = call(
+        &app,
+        "GET",
+        "/api/0/organizations/snag/releases/shop%401.0/",
+        Some(&token),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["newGroups"], 1);
+    assert_eq!(info["projects"][0]["slug"], "shop");
+    assert!(info["firstEvent"].is_string() && info["dateReleased"].is_null());
+    let (ok, out) = cli_outcome(&app, &token, &["releases", "info", "shop@9.9"]).await;
+    assert!(!ok, "{out}");
+    cli(&app, &token, &["releases", "archive", "web 2.0 beta"]).await;
+    let out = cli(&app, &token, &["releases", "list", "-p", "shop"]).await;
+    assert!(
+        !out.contains("web 2.0"),
+        "archived releases are left out: {out}"
+    );
+    cli(&app, &token, &["releases", "delete", "web 2.0 beta"]).await;
+    assert!(app.store.release("web 2.0 beta").await.unwrap().is_none());
+
+    // Resolved in the next release (after shop@1.1, the newest): an event of shop@1.0 or
+    // shop@1.1 leaves it resolved; one of a release made later regresses it.
+    let issue = app.store.list_issues(ProjectId(1)).await.unwrap()[0].id;
+    let id = issue.to_string();
+    cli(
+        &app,
+        &token,
+        &[
+            "issues",
+            "resolve",
+            "-p",
+            "shop",
+            "-i",
+            &id,
+            "--next-release",
+        ],
+    )
+    .await;
+    let stored = app.store.get_issue(issue).await.unwrap().unwrap();
+    assert_eq!(stored.status.as_str(), "resolved");
+    assert_eq!(stored.resolved_in_release.as_deref(), Some("shop@1.1"));
+    for old in ["shop@1.0", "shop@1.1"] {
+        post_envelope(&app, 1, "publickey", &event_envelope(&in_release(old))).await;
+        let stored = app.store.get_issue(issue).await.unwrap().unwrap();
+        assert_eq!(stored.status.as_str(), "resolved", "an event of {old}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    post_envelope(
+        &app,
+        1,
+        "publickey",
+        &event_envelope(&in_release("shop@1.2")),
+    )
+    .await;
+    let stored = app.store.get_issue(issue).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.substatus.as_str()),
+        ("unresolved", "regressed")
+    );
+
+    // In a named release, by the API; a release that does not exist is a 400.
+    let path = format!("/api/0/issues/{issue}/");
+    let body = r#"{"status": "resolved", "statusDetails": {"inRelease": "shop@1.2"}}"#;
+    let (status, answer) = call(&app, "PUT", &path, Some(&token), body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["statusDetails"]["inRelease"], "shop@1.2");
+    let body = r#"{"status": "resolved", "statusDetails": {"inRelease": "shop@7"}}"#;
+    assert_eq!(call(&app, "PUT", &path, Some(&token), body).await.0, 400);
     app.stop().await;
 }

@@ -106,10 +106,24 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
         FROM (SELECT {issue_updates.issue_id} AS id, {issue_updates.earliest} AS earliest
               FROM jsonb_each(NEW.issue_updates)) AS v
         WHERE issues.id = v.id AND v.earliest < issues.first_seen;
-    UPDATE issues SET status = 'unresolved', substatus = 'regressed',
+    INSERT INTO releases (version, date_created, first_event, last_event)
+        SELECT {events.release}, MIN({events.received}), MIN({events.timestamp}), MAX({events.timestamp})
+        FROM jsonb_each(NEW.events) WHERE {events.release} IS NOT NULL GROUP BY {events.release}
+        ON CONFLICT (version) DO UPDATE SET
+            first_event = MIN(COALESCE(first_event, excluded.first_event), excluded.first_event),
+            last_event = MAX(COALESCE(last_event, excluded.last_event), excluded.last_event);
+    INSERT INTO release_projects (release_id, project_id)
+        SELECT DISTINCT r.id, {events.project_id} FROM jsonb_each(NEW.events)
+        JOIN releases r ON r.version = {events.release} WHERE true
+        ON CONFLICT DO NOTHING;
+    UPDATE issues SET status = 'unresolved', substatus = 'regressed', resolved_in_release = NULL,
             regressed_at = CAST(unixepoch('subsec') * 1000 AS INTEGER)
         WHERE status = 'resolved'
-          AND id IN (SELECT {issue_updates.issue_id} FROM jsonb_each(NEW.issue_updates));
+          AND id IN (SELECT {issue_updates.issue_id} FROM jsonb_each(NEW.issue_updates))
+          AND (resolved_in_release IS NULL OR EXISTS (
+              SELECT 1 FROM jsonb_each(NEW.events) JOIN releases r ON r.version = {events.release}
+              WHERE {events.issue_id} = issues.id AND r.date_created >
+                  (SELECT f.date_created FROM releases f WHERE f.version = issues.resolved_in_release)));
     INSERT INTO issue_counts_pending (issue_id, minute, count, last_seen, title, culprit, level, release, metadata)
         SELECT {counts.issue_id}, {counts.minute}, {counts.count}, {counts.last_seen}, {counts.title},
                {counts.culprit}, {counts.level}, {counts.latest_release}, {counts.metadata}

@@ -15,9 +15,10 @@ fn id(name: &str) -> EventId {
 #[test]
 fn the_write_binds_ten_row_lists_and_the_blobs() {
     assert_eq!(WRITE.matches('?').count(), 11);
-    // Ten row lists (issue updates read twice, events and attachments once more for the
-    // usage), and the blobs of events and attachments.
-    assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 15);
+    // Ten row lists (issue updates read twice; events once more for the releases, their
+    // projects and a regression's release; events and attachments once more for the usage),
+    // and the blobs of events and attachments.
+    assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 18);
     assert_eq!(LOOKUP.matches('?').count(), 3);
 }
 
@@ -489,5 +490,61 @@ async fn a_known_issue_waits_as_a_pending_count_row_and_folds_into_the_issue_and
             (1, "key-a".into(), "value-y".into(), 1, 7_000, 7_000),
             (1, "key-a".into(), "value-z".into(), 1, 3_000, 3_000),
         ]
+    );
+}
+
+#[tokio::test]
+async fn events_make_their_releases_and_a_release_resolution_holds_for_older_releases() {
+    let (_dir, store, mut conn) = store_with_project().await;
+    let mut tags = PendingTags::default();
+    let in_release = |id: &str, timestamp: i64, release: &str| {
+        let mut row = event_row(id, "t", timestamp, Some(release));
+        row.received = timestamp;
+        WriteJob {
+            event: Some(EncodedEvent::new(row)),
+            ..WriteJob::default()
+        }
+    };
+    let a = in_release("a", 1_000, "1.0");
+    let b = in_release("b", 2_000, "1.0");
+    write(&mut conn, &[&a, &b], &mut tags).unwrap();
+    let release = store.release("1.0").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            release.date_created,
+            release.first_event,
+            release.last_event
+        ),
+        (1_000, Some(1_000), Some(2_000))
+    );
+    assert_eq!(release.new_issues, 1);
+    assert_eq!(
+        store.release_projects(release.id).await.unwrap(),
+        [(ProjectId(1), "p".to_owned())]
+    );
+    // Resolved in 1.0: another event of 1.0 leaves it resolved, one of a later release does not.
+    sqlx::query(
+        "UPDATE issues SET status = 'resolved', substatus = '', resolved_in_release = '1.0'",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    let status = || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM issues")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    };
+    write(&mut conn, &[&in_release("c", 3_000, "1.0")], &mut tags).unwrap();
+    assert_eq!(status().await, "resolved");
+    assert_eq!(
+        store.release("1.0").await.unwrap().unwrap().last_event,
+        Some(3_000)
+    );
+    write(&mut conn, &[&in_release("d", 4_000, "1.1")], &mut tags).unwrap();
+    assert_eq!(status().await, "unresolved");
+    assert_eq!(
+        store.release("1.1").await.unwrap().unwrap().date_created,
+        4_000
     );
 }
