@@ -7,6 +7,7 @@
 //! level:error                          issue level
 //! has:user                             seen by at least one user
 //! is:assigned|unassigned, assigned:me|none|EMAIL   who it is assigned to
+//! first-release:VERSION               first seen in that release
 //! KEY:VALUE, KEY:"VALUE WITH SPACES"   a tag of one of its events (release, environment, os.name…)
 //! anything else                        words of the title or culprit
 //! ```
@@ -87,6 +88,9 @@ pub fn parse(query: &str) -> Result<IssueFilter, SearchError> {
                 filter.assignee = Some(AssigneeFilter::Nobody)
             }
             ("assigned", "me") => filter.assignee = Some(AssigneeFilter::Me),
+            ("first-release" | "firstRelease", version) => {
+                filter.first_release = Some(version.to_owned())
+            }
             ("assigned", email) => filter.assignee = Some(AssigneeFilter::Email(email.to_owned())),
             ("level", level) => filter.level = Some(level.to_lowercase()),
             ("has", "user") => filter.has_user = true,

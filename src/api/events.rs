@@ -78,9 +78,9 @@ fn event_filter(query: &[(String, String)]) -> Result<EventFilter, ApiError> {
             .map(|r| (r.start_ms, r.end_ms)),
         ..EventFilter::default()
     };
-    if search.assignee.is_some() {
+    if search.assignee.is_some() || search.first_release.is_some() {
         return Err(ApiError::BadRequest(
-            "events have no assignee; filter issues by assignee".into(),
+            "events have no assignee nor first release; filter issues by them".into(),
         ));
     }
     if search.has_user {

@@ -29,6 +29,8 @@ pub struct IssueFilter {
     pub text: Vec<String>,
     /// `is:assigned`, `is:unassigned`, `assigned:me`, `assigned:EMAIL`.
     pub assignee: Option<AssigneeFilter>,
+    /// `first-release:VERSION`: issues first seen in that release.
+    pub first_release: Option<String>,
     /// Issues seen within `[start, end)` unix ms: first seen before its end, last seen after
     /// its start (an issue quiet through the whole range but seen on both sides of it counts).
     pub seen_between: Option<(i64, i64)>,
@@ -191,6 +193,9 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
                 .push_bind(email.clone())
                 .push(")");
         }
+    }
+    if let Some(version) = &filter.first_release {
+        qb.push(" AND first_release = ").push_bind(version.clone());
     }
     if let Some((start, end)) = filter.seen_between {
         qb.push(" AND last_seen >= ")

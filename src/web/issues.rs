@@ -284,9 +284,16 @@ async fn status(
     let who = signed_in(&req, &session, &state).await?;
     check_csrf(&session, &form.csrf)?;
     let id = path.into_inner();
-    let status = IssueStatus::parse(&form.status, now_ms())
-        .ok_or_else(|| WebError::BadRequest(format!("unknown status {:?}", form.status)))?;
-    state.store.get_issue(id).await?.ok_or(WebError::NotFound)?;
+    let issue = state.store.get_issue(id).await?.ok_or(WebError::NotFound)?;
+    let status = if form.status == "resolved_in_next_release" {
+        let newest = state.store.newest_release(issue.project_id).await?;
+        IssueStatus::ResolvedInRelease(newest.ok_or_else(|| {
+            WebError::BadRequest("the project has no release yet to resolve in".into())
+        })?)
+    } else {
+        IssueStatus::parse(&form.status, now_ms())
+            .ok_or_else(|| WebError::BadRequest(format!("unknown status {:?}", form.status)))?
+    };
     state
         .store
         .set_issue_status(&[id], status, Some(who.user.id))
@@ -380,6 +387,12 @@ fn activity_rows(activity: &[Activity], first_seen: i64, now: i64) -> Vec<Activi
                 "assigned" => format!("Assigned to {}", text("assigneeEmail")),
                 "unassigned" => "Unassigned".to_owned(),
                 "set_regression" => "Regressed: seen again after it was resolved".to_owned(),
+                "set_resolved_in_release" => {
+                    format!(
+                        "Resolved: comes back only in a release after {}",
+                        text("version")
+                    )
+                }
                 other => other.to_owned(),
             };
             ActivityRow {
@@ -502,6 +515,8 @@ struct IssuePage {
     project: String,
     /// (status, button label) of the status changes offered.
     actions: Vec<(&'static str, &'static str)>,
+    /// The release it was resolved in (or after, resolved in the next release).
+    resolved_in: Option<String>,
     activity: Vec<ActivityRow>,
     /// Who it is assigned to, and who it may be: (user id, email).
     assignee: Option<i64>,
@@ -616,6 +631,7 @@ async fn issue(
         event_time = utc(stored.timestamp);
         event_id = stored.event_id;
     }
+    let has_release = store.newest_release(issue.project_id).await?.is_some();
     page(&IssuePage {
         nav: Some(Nav::new(&who, "issues")),
         csrf: who.csrf.clone(),
@@ -625,6 +641,7 @@ async fn issue(
         project,
         actions: [
             ("resolved", "Resolve"),
+            ("resolved_in_next_release", "Resolve in the next release"),
             ("ignored", "Ignore"),
             ("ignored_for_60", "Ignore for an hour"),
             ("ignored_for_1440", "Ignore for a day"),
@@ -633,7 +650,9 @@ async fn issue(
         ]
         .into_iter()
         .filter(|(s, _)| !s.starts_with(issue.status.as_str()))
+        .filter(|(s, _)| *s != "resolved_in_next_release" || has_release)
         .collect(),
+        resolved_in: issue.resolved_in_release.clone(),
         activity: activity_rows(&store.issue_activity(id).await?, issue.first_seen, now),
         assignee: issue.assignee_id,
         assignees: store

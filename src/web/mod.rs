@@ -21,6 +21,7 @@ pub mod event_view;
 pub mod format;
 mod issues;
 mod projects;
+mod releases;
 mod throttle;
 mod tokens;
 
@@ -94,6 +95,7 @@ pub fn routes(
             .configure(auth::routes)
             .configure(issues::routes)
             .configure(projects::routes)
+            .configure(releases::routes)
             .configure(tokens::routes),
     );
 }

@@ -1118,3 +1118,51 @@ async fn only_administrators_change_projects_alerts_and_tokens() {
     assert!(app.store.list_tokens().await.unwrap().is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn releases_are_listed_and_issues_resolve_in_the_next_release_from_their_page() {
+    let app = app_with_admin().await;
+    let mut first = error_event("KeyError", "cart", "load_cart", json!({}));
+    first["release"] = json!("web@1.0");
+    send(&app, first).await;
+    let browser = Browser::new(&app);
+    browser.sign_in("admin@example.com").await;
+    let html = browser.html("/releases").await;
+    assert!(html.contains("web@1.0"), "{html}");
+    assert!(
+        html.contains("first-release%3A%22web%401.0%22"),
+        "links its new issues: {html}"
+    );
+    let issues = browser
+        .html("/issues?query=is:all%20first-release:web@1.0")
+        .await;
+    assert_eq!(issues.matches("name=\"ids\"").count(), 1);
+
+    let id = browser.first_issue("/issues").await;
+    let html = browser.html(&format!("/issues/{id}")).await;
+    let csrf = csrf_of(&html);
+    assert!(html.contains("Resolve in the next release"));
+    browser
+        .post(
+            &format!("/issues/{id}/status"),
+            &[("status", "resolved_in_next_release"), ("csrf", &csrf)],
+        )
+        .await;
+    let html = browser.html(&format!("/issues/{id}")).await;
+    assert!(
+        html.contains("comes back only in a release after web@1.0"),
+        "{html}"
+    );
+    // The same release again: still resolved.
+    let mut again = error_event("KeyError", "cart", "load_cart", json!({}));
+    again["release"] = json!("web@1.0");
+    send(&app, again).await;
+    let issue = app
+        .store
+        .get_issue(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(issue.status.as_str(), "resolved");
+    app.stop().await;
+}
