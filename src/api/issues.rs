@@ -159,16 +159,20 @@ pub async fn org_issues(
     query: Query,
 ) -> Answer {
     let token = authorized_org(&req, &state, &path, Scope::EventRead).await?;
-    // `project=-1` is Sentry's "every project".
-    let projects = query
+    let projects = projects_of(&query)?;
+    issue_page(&req, &state, &token, &query, &projects, true).await
+}
+
+/// The `project` ids a query names (repeatable; `-1` is Sentry's "every project").
+pub(super) fn projects_of(query: &[(String, String)]) -> Result<Vec<ProjectId>, ApiError> {
+    query
         .iter()
         .filter(|(k, v)| k == "project" && v != "-1")
         .map(|(_, v)| {
             v.parse::<ProjectId>()
                 .map_err(|_| ApiError::BadRequest(format!("invalid project {v:?}")))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    issue_page(&req, &state, &token, &query, &projects, true).await
+        .collect()
 }
 
 /// `{"status": …}` of an update (Sentry's names, `muted` for ignored), with its details in

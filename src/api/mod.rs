@@ -87,6 +87,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
                 web::get().to(issues::short_id),
             )
             .route("/organizations/{org}/teams/", web::get().to(teams::teams))
+            .route("/organizations/{org}/tags/", web::get().to(tags::org_tags))
             .route(
                 "/organizations/{org}/members/",
                 web::get().to(teams::members),

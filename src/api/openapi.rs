@@ -308,6 +308,12 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
         Some(Scope::ProjectAdmin),
         "Delete a release and its deploys",
     ),
+    (
+        "get",
+        "/api/0/organizations/{org}/tags/",
+        Some(Scope::EventRead),
+        "Tag keys of the organization's events (`project`), with how many events carry each",
+    ),
     ("get", "/api/0/openapi.json", None, "This document"),
 ];
 

@@ -4,6 +4,7 @@
 //! GET /api/0/issues/{id}/tags/                [{"key", "name", "totalValues", "uniqueValues", "topValues": [≤ 9]}]
 //! GET /api/0/issues/{id}/tags/{key}/          one of them
 //! GET /api/0/issues/{id}/tags/{key}/values/   [{"key", "name", "value", "count"}], most frequent first (paged)
+//! GET /api/0/organizations/{org}/tags/?project=ID   [{"key", "name", "totalValues"}] across issues
 //! ```
 
 use std::collections::BTreeMap;
@@ -109,4 +110,24 @@ pub async fn issue_tag_values(
             link_header(&url, &query, size, offset, end < values.len()),
         ))
         .json(&values[start..end]))
+}
+
+/// `GET /organizations/{org}/tags/`: the tag keys of the organization's events (of `project`,
+/// repeatable, when given).
+pub async fn org_tags(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+    query: Query,
+) -> Answer {
+    super::access::authorized_org(&req, &state, &path, Scope::EventRead).await?;
+    let projects = super::issues::projects_of(&query)?;
+    let keys: Vec<Value> = state
+        .store
+        .tag_keys(&projects)
+        .await?
+        .into_iter()
+        .map(|(key, total)| json!({"key": key, "name": key, "totalValues": total}))
+        .collect();
+    Ok(HttpResponse::Ok().json(keys))
 }

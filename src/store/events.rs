@@ -170,6 +170,21 @@ impl Store {
         )
     }
 
+    /// Tag keys across the issues of `projects` (every project when empty), with how many
+    /// events carry each: by key. Folded totals only (pending rows join within a second).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn tag_keys(&self, projects: &[ProjectId]) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT t.key, SUM(t.count) FROM issue_tags t JOIN issues i ON i.id = t.issue_id",
+        );
+        if !projects.is_empty() {
+            qb.push(" WHERE i.project_id IN ");
+            super::issues::push_list(&mut qb, projects);
+        }
+        qb.push(" GROUP BY t.key ORDER BY t.key");
+        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+    }
+
     /// An issue's tags: by key, then most frequent first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_tags(&self, issue_id: IssueId) -> Result<Vec<TagCount>, StoreError> {

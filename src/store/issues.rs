@@ -206,7 +206,7 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
 }
 
 /// `(?, ?, …)` bound to `values` (never empty: callers return early on no ids).
-fn push_list<T>(qb: &mut QueryBuilder<Sqlite>, values: &[T])
+pub(super) fn push_list<T>(qb: &mut QueryBuilder<Sqlite>, values: &[T])
 where
     T: Copy + for<'t> sqlx::Encode<'t, Sqlite> + sqlx::Type<Sqlite> + 'static,
 {

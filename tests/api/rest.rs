@@ -549,6 +549,23 @@ async fn organization_issue_routes_short_ids_and_filters_answer_what_was_asked()
     assert_eq!(tag["totalValues"], 3);
     let (status, _) = get(format!("/api/0/organizations/other/issues/{}/", issue.id)).await;
     assert_eq!(status, 404);
+    // Tag keys across the organization, with how many events carry them (once the writer
+    // has folded its pending tag rows, every quarter second).
+    let mut environment = None;
+    for _ in 0..50 {
+        let (_, keys) = get("/api/0/organizations/snag/tags/?project=1".into()).await;
+        environment = keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["key"] == "environment")
+            .map(|k| k["totalValues"].clone());
+        if environment.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(environment, Some(json!(3)));
     let (status, found) = get(format!("/api/0/organizations/snag/shortids/{short_id}/")).await;
     assert_eq!(status, 200);
     assert_eq!(found["groupId"], issue.id.to_string());
@@ -867,6 +884,8 @@ async fn one_team_holds_every_project_and_every_user() {
     let (_, members) = get("/api/0/organizations/snag/members/").await;
     assert_eq!(members[0]["email"], "dev@shop.test");
     assert_eq!(members[0]["role"], "owner");
+    let (_, tags) = get("/api/0/organizations/snag/tags/").await;
+    assert_eq!(tags, json!([]), "no events yet");
     let (_, repos) = get("/api/0/organizations/snag/repos/").await;
     assert_eq!(repos, json!([]));
     for path in [
