@@ -9,6 +9,7 @@ mod grouping;
 mod helpers;
 mod hostile;
 mod ingest;
+mod mcp;
 pub mod python_sdk;
 mod quotas;
 mod replay;
