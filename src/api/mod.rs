@@ -23,6 +23,7 @@
 mod access;
 mod activity;
 mod events;
+mod feedback;
 mod index;
 mod issues;
 mod keys;
@@ -128,6 +129,18 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
             .route(
                 "/projects/{org}/{project}/events/{event_id}/",
                 web::get().to(events::project_event),
+            )
+            .route(
+                "/projects/{org}/{project}/user-feedback/",
+                web::get().to(feedback::user_feedback),
+            )
+            .route(
+                "/projects/{org}/{project}/events/{event_id}/attachments/",
+                web::get().to(feedback::attachments),
+            )
+            .route(
+                "/projects/{org}/{project}/events/{event_id}/attachments/{attachment_id}/",
+                web::get().to(feedback::attachment),
             )
             .route(
                 "/projects/{org}/{project}/alert-settings/",

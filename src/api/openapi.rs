@@ -314,6 +314,18 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
         Some(Scope::EventRead),
         "Tag keys of the organization's events (`project`), with how many events carry each",
     ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/user-feedback/",
+        Some(Scope::ProjectRead),
+        "A project's user feedback, newest first",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/events/{event_id}/attachments/",
+        Some(Scope::EventRead),
+        "An event's attachments (without their bytes)",
+    ),
     ("get", "/api/0/openapi.json", None, "This document"),
 ];
 

@@ -16,10 +16,12 @@ pub struct TagCount {
 /// An attachment as listed with its event (its bytes are read one at a time, on download).
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct AttachmentInfo {
+    pub id: i64,
     pub filename: String,
     pub content_type: Option<String>,
     pub attachment_type: String,
     pub size: i64,
+    pub created_at: i64,
 }
 
 /// One attachment whole, to download.
@@ -28,6 +30,15 @@ pub struct Attachment {
     pub filename: String,
     pub content_type: Option<String>,
     pub data: Vec<u8>,
+}
+
+/// A user report as a project's list shows it: with its id and time.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ListedUserReport {
+    pub id: i64,
+    pub created_at: i64,
+    #[sqlx(flatten)]
+    pub report: UserReport,
 }
 
 /// A user report or feedback, about an event when `event_id` is known.
@@ -234,12 +245,50 @@ impl Store {
         event_id: &str,
     ) -> Result<Vec<AttachmentInfo>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT filename, content_type, attachment_type, size FROM attachments
+            "SELECT id, filename, content_type, attachment_type, size, created_at FROM attachments
              WHERE project_id = ? AND event_id = ? ORDER BY id",
         )
         .bind(project_id)
         .bind(event_id)
         .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A page of a project's user reports and feedback, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn user_report_page(
+        &self,
+        project_id: ProjectId,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ListedUserReport>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, created_at, event_id, name, email, comments FROM user_reports
+             WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+        )
+        .bind(project_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// One attachment of an event by its id, whole.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn attachment_by_id(
+        &self,
+        project_id: ProjectId,
+        event_id: &str,
+        id: i64,
+    ) -> Result<Option<Attachment>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT filename, content_type, data FROM attachments
+             WHERE project_id = ? AND event_id = ? AND id = ?",
+        )
+        .bind(project_id)
+        .bind(event_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
         .await?)
     }
 

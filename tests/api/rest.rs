@@ -1026,3 +1026,59 @@ async fn sentry_cli_manages_releases_and_deploys_and_issues_resolve_in_the_next_
     assert_eq!(call(&app, "PUT", &path, Some(&token), body).await.0, 400);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn user_feedback_and_attachments_are_listed_and_downloaded() {
+    let (app, token) = app_with_issues(0).await;
+    let event = "cccccccccccccccccccccccccccccccc";
+    let message = json!({"message": "with files"}).to_string();
+    let report = json!({"event_id": event, "name": "Ann", "email": "ann@example.com",
+                        "comments": "it crashed"})
+    .to_string();
+    let body = format!(
+        "{{\"event_id\":\"{event}\"}}\n\
+         {{\"type\":\"attachment\",\"length\":11,\"filename\":\"log.txt\",\"content_type\":\"text/plain\"}}\nhello\nworld\n\
+         {{\"type\":\"event\"}}\n{message}\n\
+         {{\"type\":\"user_report\"}}\n{report}\n"
+    );
+    assert_eq!(
+        post_envelope(&app, 1, "publickey", body.as_bytes())
+            .await
+            .status,
+        200
+    );
+
+    let get = |path: String| {
+        let (app, token) = (&app, &token);
+        async move { call(app, "GET", &path, Some(token), "").await }
+    };
+    let (status, feedback) = get("/api/0/projects/snag/shop/user-feedback/".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(feedback[0]["eventID"], event);
+    assert_eq!(feedback[0]["comments"], "it crashed");
+    assert_eq!(feedback[0]["email"], "ann@example.com");
+    let base = format!("/api/0/projects/snag/shop/events/{event}/attachments/");
+    let (status, listed) = get(base.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed[0]["name"], "log.txt");
+    assert_eq!(listed[0]["mimetype"], "text/plain");
+    assert_eq!(listed[0]["size"], 11);
+    let id = listed[0]["id"].as_str().unwrap();
+    let headers = [("Authorization".to_owned(), format!("Bearer {token}"))];
+    let download = crate::helpers::send_raw(
+        app.port,
+        "GET",
+        &format!("{base}{id}/?download=1"),
+        &headers,
+        b"",
+        false,
+    )
+    .await;
+    assert_eq!(download.status, 200);
+    assert_eq!(download.body, b"hello\nworld");
+    let (status, _) = get(format!("{base}999/")).await;
+    assert_eq!(status, 404);
+    let (status, _) = get("/api/0/projects/snag/shop/events/not-an-id/attachments/".into()).await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
