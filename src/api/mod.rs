@@ -22,6 +22,7 @@
 
 mod access;
 mod activity;
+mod discover;
 mod events;
 mod feedback;
 mod index;
@@ -89,6 +90,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
             )
             .route("/organizations/{org}/teams/", web::get().to(teams::teams))
             .route("/organizations/{org}/tags/", web::get().to(tags::org_tags))
+            .route(
+                "/organizations/{org}/events/",
+                web::get().to(discover::events),
+            )
             .route(
                 "/organizations/{org}/members/",
                 web::get().to(teams::members),

@@ -326,6 +326,12 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
         Some(Scope::EventRead),
         "An event's attachments (without their bytes)",
     ),
+    (
+        "get",
+        "/api/0/organizations/{org}/events/",
+        Some(Scope::EventRead),
+        "Event search, errors dataset: fields, aggregates grouped by the other fields, `query`, `sort`, a time range",
+    ),
     ("get", "/api/0/openapi.json", None, "This document"),
 ];
 

@@ -228,25 +228,30 @@ fn like_pattern(word: &str) -> String {
     )
 }
 
-fn push_event_filter(qb: &mut QueryBuilder<Sqlite>, filter: &EventFilter) {
+/// `filter`'s conditions on the events table, its columns named with `table` (`""`, `"e."`).
+pub(super) fn push_event_filter_on(
+    qb: &mut QueryBuilder<Sqlite>,
+    filter: &EventFilter,
+    table: &str,
+) {
     for (column, value) in [
         ("environment", &filter.environment),
         ("release", &filter.release),
         ("level", &filter.level),
     ] {
         if let Some(value) = value {
-            qb.push(format!(" AND {column} = "))
+            qb.push(format!(" AND {table}{column} = "))
                 .push_bind(value.clone());
         }
     }
     if let Some((start, end)) = filter.between {
-        qb.push(" AND timestamp >= ")
+        qb.push(format!(" AND {table}timestamp >= "))
             .push_bind(start)
-            .push(" AND timestamp < ")
+            .push(format!(" AND {table}timestamp < "))
             .push_bind(end);
     }
     for word in &filter.text {
-        qb.push(" AND title LIKE ")
+        qb.push(format!(" AND {table}title LIKE "))
             .push_bind(like_pattern(word))
             .push(" ESCAPE '\\'");
     }
@@ -576,7 +581,7 @@ impl Store {
             "SELECT {EVENT_COLUMNS} FROM events WHERE {column} = "
         ));
         qb.push_bind(id);
-        push_event_filter(&mut qb, filter);
+        push_event_filter_on(&mut qb, filter, "");
         qb.push(format!(" ORDER BY {order} LIMIT "))
             .push_bind(limit)
             .push(" OFFSET ")

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod batch;
 pub mod check;
 pub mod compression;
+pub mod discover;
 pub mod events;
 pub mod ids;
 pub mod issue_state;
