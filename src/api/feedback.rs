@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! GET /api/0/projects/{org}/{project}/user-feedback/                     [{"id", "eventID", "name", "email", "comments", "dateCreated"}] (paged)
+//! GET /api/0/issues/{id}/user-reports/                                    the same, about the issue's events
 //! GET /api/0/projects/{org}/{project}/events/{event_id}/attachments/     [{"id", "name", "mimetype", "size", "type", "dateCreated"}]
 //! GET /api/0/projects/{org}/{project}/events/{event_id}/attachments/{id}/?download=1   the bytes
 //! ```
@@ -12,8 +13,9 @@ use actix_web::http::header::{
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::access::authorized_project;
+use super::access::{IssuePath, authorized_issue, authorized_project};
 use super::{Answer, ApiError, ApiState, Query, link_header, page, shapes};
+use crate::store::events::ListedUserReport;
 use crate::store::tokens::Scope;
 
 pub async fn user_feedback(
@@ -24,10 +26,37 @@ pub async fn user_feedback(
 ) -> Answer {
     let project = authorized_project(&req, &state, &path.0, &path.1, Scope::ProjectRead).await?;
     let (size, offset) = page(&query)?;
-    let mut reports = state
+    let reports = state
         .store
         .user_report_page(project.id, size + 1, offset)
         .await?;
+    report_page(&req, &state, &query, reports, size, offset)
+}
+
+pub async fn issue_user_reports(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    path: web::Path<IssuePath>,
+    query: Query,
+) -> Answer {
+    let (issue, _) = authorized_issue(&req, &state, &path, Scope::EventRead).await?;
+    let (size, offset) = page(&query)?;
+    let reports = state
+        .store
+        .issue_user_reports(issue.id, size + 1, offset)
+        .await?;
+    report_page(&req, &state, &query, reports, size, offset)
+}
+
+/// A page of user reports in Sentry's shape (one more than the page was read: a next page).
+fn report_page(
+    req: &HttpRequest,
+    state: &ApiState,
+    query: &[(String, String)],
+    mut reports: Vec<ListedUserReport>,
+    size: i64,
+    offset: i64,
+) -> Answer {
     let more = reports.len() as i64 > size;
     reports.truncate(size as usize);
     let body: Vec<Value> = reports
@@ -40,9 +69,9 @@ pub async fn user_feedback(
                    "event": {"id": event_id, "eventID": event_id}, "issue": null})
         })
         .collect();
-    let url = format!("{}{}", super::base_url(&req, &state), req.path());
+    let url = format!("{}{}", super::base_url(req, state), req.path());
     Ok(HttpResponse::Ok()
-        .insert_header(("Link", link_header(&url, &query, size, offset, more)))
+        .insert_header(("Link", link_header(&url, query, size, offset, more)))
         .json(body))
 }
 

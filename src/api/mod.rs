@@ -186,6 +186,7 @@ fn issue_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
             &format!("{prefix}/activities/"),
             web::get().to(activity::activities),
         )
+        // Sentry serves an issue's notes as `comments/`; its MCP server asks for `notes/`.
         .route(
             &format!("{prefix}/comments/"),
             web::get().to(activity::notes),
@@ -193,6 +194,15 @@ fn issue_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
         .route(
             &format!("{prefix}/comments/"),
             web::post().to(activity::add_note),
+        )
+        .route(&format!("{prefix}/notes/"), web::get().to(activity::notes))
+        .route(
+            &format!("{prefix}/notes/"),
+            web::post().to(activity::add_note),
+        )
+        .route(
+            &format!("{prefix}/user-reports/"),
+            web::get().to(feedback::issue_user_reports),
         )
         .route(&format!("{prefix}/tags/"), web::get().to(tags::issue_tags))
         .route(

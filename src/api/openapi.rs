@@ -332,6 +332,18 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
         Some(Scope::EventRead),
         "Event search, errors dataset: fields, aggregates grouped by the other fields, `query`, `sort`, a time range",
     ),
+    (
+        "get",
+        "/api/0/issues/{issue_id}/notes/",
+        Some(Scope::EventRead),
+        "An issue's notes (as `comments/`)",
+    ),
+    (
+        "get",
+        "/api/0/issues/{issue_id}/user-reports/",
+        Some(Scope::EventRead),
+        "User feedback about an issue's events, newest first",
+    ),
     ("get", "/api/0/openapi.json", None, "This document"),
 ];
 

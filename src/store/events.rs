@@ -273,6 +273,26 @@ impl Store {
         .await?)
     }
 
+    /// The user reports about an issue's events, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn issue_user_reports(
+        &self,
+        issue_id: IssueId,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ListedUserReport>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT u.id, u.created_at, u.event_id, u.name, u.email, u.comments
+             FROM user_reports u JOIN events e ON e.project_id = u.project_id AND e.event_id = u.event_id
+             WHERE e.issue_id = ? ORDER BY u.id DESC LIMIT ? OFFSET ?",
+        )
+        .bind(issue_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// One attachment of an event by its id, whole.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn attachment_by_id(

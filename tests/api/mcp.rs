@@ -258,6 +258,23 @@ async fn sentrys_mcp_server_reads_and_triages_what_the_python_sdk_sent() {
         .map(|a| a.kind)
         .collect();
     assert_eq!(kinds, ["assigned", "set_resolved"]);
+    let text = mcp
+        .execute(
+            "get_issue_activity",
+            json!({"organizationSlug": "snag", "issueId": short_id}),
+        )
+        .await;
+    assert!(
+        text.contains("set_resolved by dev@example.com") && text.contains("assigned"),
+        "{text}"
+    );
+    let text = mcp
+        .execute(
+            "get_issue_breadcrumbs",
+            json!({"organizationSlug": "snag", "issueId": short_id}),
+        )
+        .await;
+    assert!(text.contains("Breadcrumbs for"), "{text}");
 
     mcp.child.kill().await.ok();
     app.stop().await;

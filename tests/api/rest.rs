@@ -861,6 +861,8 @@ async fn the_activity_log_and_notes_say_who_did_what() {
     assert_eq!(detail["activity"], body["activity"]);
     let (_, notes) = call_as("GET", format!("/api/0/issues/{issue}/comments/"), "").await;
     assert_eq!(notes.as_array().unwrap().len(), 1);
+    let (_, same) = call_as("GET", format!("{base}/notes/"), "").await;
+    assert_eq!(same, notes, "notes/ is comments/");
 
     for body in [r#"{"text": "   "}"#, r#"{"note": "x"}"#, "[]"] {
         let (status, answer) = call_as("POST", format!("{base}/comments/"), body).await;
@@ -1060,6 +1062,13 @@ async fn user_feedback_and_attachments_are_listed_and_downloaded() {
     assert_eq!(feedback[0]["eventID"], event);
     assert_eq!(feedback[0]["comments"], "it crashed");
     assert_eq!(feedback[0]["email"], "ann@example.com");
+    let issue = app.store.list_issues(ProjectId(1)).await.unwrap()[0].id;
+    let (status, about) = get(format!("/api/0/issues/{issue}/user-reports/")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        about, feedback,
+        "the issue's event is the one the feedback is about"
+    );
     let base = format!("/api/0/projects/snag/shop/events/{event}/attachments/");
     let (status, listed) = get(base.clone()).await;
     assert_eq!(status, 200);
