@@ -119,6 +119,18 @@ fn project_id(req: &HttpRequest) -> Result<ProjectId, IngestError> {
         .ok_or(IngestError::BadProjectId)
 }
 
+/// The project of the path and the key the request names outside its body (header or
+/// query), checked before the body is read: the preamble of the store and security endpoints.
+async fn admitted_key(
+    req: &HttpRequest,
+    state: &IngestState,
+) -> Result<(ProjectId, ProjectKey), IngestError> {
+    let project_id = project_id(req)?;
+    admit(state)?;
+    let key = auth::request_key(req)?.ok_or(IngestError::MissingAuth)?;
+    Ok((project_id, state.keys.authorize(&key, project_id).await?))
+}
+
 /// Refuses every request while the disk is short (see [`crate::retention::disk`]): nothing is
 /// read, and the SDK keeps its events and backs off.
 fn admit(state: &IngestState) -> Result<(), IngestError> {

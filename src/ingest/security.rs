@@ -17,7 +17,7 @@ use actix_web::http::header::{CONTENT_TYPE, ORIGIN, REFERER, USER_AGENT};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::IngestState;
-use super::{Rows, accept, admit, auth, body, counted, open_rows, project_id, project_setup};
+use super::{Rows, accept, admitted_key, body, counted, open_rows, project_setup};
 use crate::ingest::error::IngestError;
 use crate::protocol::security_report::{self, Context, ReportError};
 use crate::protocol::{Envelope, Item, ItemType};
@@ -46,10 +46,7 @@ async fn handle_reports(
     payload: web::Payload,
     state: &IngestState,
 ) -> Result<HttpResponse, IngestError> {
-    let project_id = project_id(req)?;
-    admit(state)?;
-    let key = auth::request_key(req)?.ok_or(IngestError::MissingAuth)?;
-    let key = state.keys.authorize(&key, project_id).await?;
+    let (project_id, key) = admitted_key(req, state).await?;
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)

@@ -7,9 +7,7 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::IngestState;
-use super::{
-    accept, admit, auth, body, counted, open_rows, project_id, project_setup, read_body, received,
-};
+use super::{accept, admitted_key, body, counted, open_rows, project_setup, read_body, received};
 use crate::ingest::error::IngestError;
 use crate::protocol::{Envelope, Item, ItemType, envelope};
 
@@ -26,10 +24,7 @@ async fn handle_store(
     payload: web::Payload,
     state: &IngestState,
 ) -> Result<HttpResponse, IngestError> {
-    let project_id = project_id(req)?;
-    admit(state)?;
-    let key = auth::request_key(req)?.ok_or(IngestError::MissingAuth)?;
-    let key = state.keys.authorize(&key, project_id).await?;
+    let (project_id, key) = admitted_key(req, state).await?;
     let rules = project_setup(state, project_id).await?;
     let limits = state.limits.clone();
     let (encoding, raw) = read_body(req, payload, state, "event").await?;

@@ -16,20 +16,14 @@ use serde_json::{Map, Value, json};
 use super::{Parts, ReportError, field, string_field};
 
 pub(super) fn hpkp(raw: &Map<String, Value>) -> Result<Parts, ReportError> {
-    let hostname = hostname(raw)?;
-    let port = port(raw)?;
+    let Certificate {
+        hostname,
+        port,
+        mut interface,
+    } = certificate_fields(raw)?;
     let include_subdomains = boolean(raw, "include-subdomains")?;
     let known_pins =
         strings(raw, "known-pins")?.ok_or_else(|| ReportError::invalid("known-pins is missing"))?;
-    let mut interface = Map::new();
-    put(&mut interface, "date_time", date(raw, "date-time")?);
-    interface.insert("hostname".into(), json!(hostname));
-    put(&mut interface, "port", port.map(Value::from));
-    put(
-        &mut interface,
-        "effective_expiration_date",
-        date(raw, "effective-expiration-date")?,
-    );
     put(
         &mut interface,
         "include_subdomains",
@@ -74,21 +68,15 @@ pub(super) fn hpkp(raw: &Map<String, Value>) -> Result<Parts, ReportError> {
 }
 
 pub(super) fn expect_ct(raw: &Map<String, Value>) -> Result<Parts, ReportError> {
-    let hostname = hostname(raw)?;
-    let port = port(raw)?;
-    let mut interface = Map::new();
-    put(&mut interface, "date_time", date(raw, "date-time")?);
-    interface.insert("hostname".into(), json!(hostname));
-    put(&mut interface, "port", port.map(Value::from));
+    let Certificate {
+        hostname,
+        port,
+        mut interface,
+    } = certificate_fields(raw)?;
     put(
         &mut interface,
         "scheme",
         string_field(raw, &["scheme"])?.map(Value::from),
-    );
-    put(
-        &mut interface,
-        "effective_expiration_date",
-        date(raw, "effective-expiration-date")?,
     );
     for key in ["served-certificate-chain", "validated-certificate-chain"] {
         put(&mut interface, &key.replace('-', "_"), strings(raw, key)?);
@@ -127,19 +115,13 @@ pub(super) fn expect_staple(raw: &Map<String, Value>) -> Result<Parts, ReportErr
         "PARSE_RESPONSE_ERROR",
         "PARSE_RESPONSE_DATA_ERROR",
     ];
-    let hostname = hostname(raw)?;
-    let port = port(raw)?;
+    let Certificate {
+        hostname,
+        port,
+        mut interface,
+    } = certificate_fields(raw)?;
     let response_status = one_of(raw, "response-status", &RESPONSE_STATUSES)?;
     let cert_status = one_of(raw, "cert-status", &["GOOD", "REVOKED", "UNKNOWN"])?;
-    let mut interface = Map::new();
-    put(&mut interface, "date_time", date(raw, "date-time")?);
-    interface.insert("hostname".into(), json!(hostname));
-    put(&mut interface, "port", port.map(Value::from));
-    put(
-        &mut interface,
-        "effective_expiration_date",
-        date(raw, "effective-expiration-date")?,
-    );
     put(
         &mut interface,
         "response_status",
@@ -176,6 +158,33 @@ fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
     if let Some(value) = value {
         map.insert(key.to_owned(), value);
     }
+}
+
+/// What every certificate report says (its time, host, port and the policy's expiry) as the
+/// start of its interface; the host and port also for the title and tags.
+struct Certificate {
+    hostname: String,
+    port: Option<i64>,
+    interface: Map<String, Value>,
+}
+
+fn certificate_fields(raw: &Map<String, Value>) -> Result<Certificate, ReportError> {
+    let hostname = hostname(raw)?;
+    let port = port(raw)?;
+    let mut interface = Map::new();
+    put(&mut interface, "date_time", date(raw, "date-time")?);
+    interface.insert("hostname".into(), json!(hostname));
+    put(&mut interface, "port", port.map(Value::from));
+    put(
+        &mut interface,
+        "effective_expiration_date",
+        date(raw, "effective-expiration-date")?,
+    );
+    Ok(Certificate {
+        hostname,
+        port,
+        interface,
+    })
 }
 
 fn hostname(raw: &Map<String, Value>) -> Result<String, ReportError> {
