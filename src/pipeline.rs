@@ -180,73 +180,10 @@ pub fn event_row(
         user_key: event.user_key.clone(),
         timestamp: event.timestamp_ms,
         received: event.received_ms,
-        tags: issue_tags(event),
+        tags: normalize::indexed_tags(&event.json),
         metadata: grouping.metadata.to_string(),
         data,
     }
-}
-
-/// The tags counted per issue: the event's fields that Sentry indexes as tags, then the
-/// event's own tags (a field wins over a tag of the same name).
-fn issue_tags(event: &NormalizedEvent) -> Vec<(String, String)> {
-    let mechanism = event.main_mechanism();
-    let mechanism = mechanism.as_ref();
-    let context = |ctx: &str, field: &str| {
-        event
-            .json
-            .get("contexts")
-            .and_then(|c| c.get(ctx))
-            .and_then(|c| c.get(field))
-            .and_then(Value::as_str)
-    };
-    let derived: [(&str, Option<String>); 11] = [
-        ("level", Some(event.level.clone())),
-        ("environment", event.environment.clone()),
-        ("release", event.release.clone()),
-        ("transaction", event.transaction.clone()),
-        (
-            "server_name",
-            event.str_field("server_name").map(str::to_owned),
-        ),
-        ("logger", event.logger.clone()),
-        ("user", event.user_key.clone()),
-        (
-            "url",
-            event
-                .request_url
-                .as_deref()
-                .map(|u| u.split(['?', '#']).next().unwrap_or(u).to_owned()),
-        ),
-        (
-            "handled",
-            mechanism
-                .and_then(|m| m.handled)
-                .map(|h| if h { "yes" } else { "no" }.to_owned()),
-        ),
-        ("mechanism", mechanism.and_then(|m| m.ty).map(str::to_owned)),
-        ("os.name", context("os", "name").map(str::to_owned)),
-    ];
-    let mut tags: Vec<(String, String)> = derived
-        .into_iter()
-        .filter_map(|(k, v)| {
-            v.filter(|v| !v.is_empty() && v.chars().count() <= 200)
-                .map(|v| (k.to_owned(), v))
-        })
-        .collect();
-    for (k, v) in [
-        ("browser.name", context("browser", "name")),
-        ("runtime.name", context("runtime", "name")),
-    ] {
-        if let Some(v) = v.filter(|v| !v.is_empty() && v.chars().count() <= 200) {
-            tags.push((k.to_owned(), v.to_owned()));
-        }
-    }
-    for (k, v) in &event.tags {
-        if !tags.iter().any(|(known, _)| known == k) {
-            tags.push((k.clone(), v.clone()));
-        }
-    }
-    tags
 }
 
 fn attachment_row(item: &Item<'_>, event_id: EventId, received: &Received) -> AttachmentRow {

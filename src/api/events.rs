@@ -67,6 +67,15 @@ async fn event_page(
         .body(format!("[{}]", body.join(","))))
 }
 
+/// The `environment` parameters (any of them).
+pub(super) fn environments_of(query: &[(String, String)]) -> Vec<String> {
+    query
+        .iter()
+        .filter(|(k, v)| k == "environment" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
 /// The filter of an event list: its `query`, `environment` and time range.
 fn event_filter(query: &[(String, String)]) -> Result<EventFilter, ApiError> {
     let search = crate::issue_search::parse(get(query, "query").unwrap_or(""))
@@ -88,10 +97,15 @@ fn event_filter(query: &[(String, String)]) -> Result<EventFilter, ApiError> {
             "has:user does not filter events; filter issues with it".into(),
         ));
     }
-    let environment = get(query, "environment").map(|e| ("environment".to_owned(), e.to_owned()));
-    for (key, value) in search.tags.into_iter().chain(environment) {
+    filter.environments = environments_of(query);
+    for (key, value) in search.tags {
         let slot = match key.as_str() {
-            "environment" => &mut filter.environment,
+            "environment" => {
+                filter
+                    .only_environment(value)
+                    .map_err(ApiError::BadRequest)?;
+                continue;
+            }
             "release" => &mut filter.release,
             "level" => &mut filter.level,
             other => {

@@ -95,6 +95,18 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
                 web::get().to(discover::events),
             )
             .route(
+                "/organizations/{org}/events/validate/",
+                web::get().to(discover::validate),
+            )
+            .route(
+                "/organizations/{org}/events-stats/",
+                web::get().to(discover::events_stats),
+            )
+            .route(
+                "/organizations/{org}/events-timeseries/",
+                web::get().to(discover::events_timeseries),
+            )
+            .route(
                 "/organizations/{org}/members/",
                 web::get().to(teams::members),
             )

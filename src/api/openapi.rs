@@ -330,7 +330,25 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
         "get",
         "/api/0/organizations/{org}/events/",
         Some(Scope::EventRead),
-        "Event search, errors dataset: fields, aggregates grouped by the other fields, `query`, `sort`, a time range",
+        "Event search, errors dataset: fields (columns, event fields such as `error.type`, any tag), aggregates grouped by the other fields, `query`, `sort`, a time range",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/events/validate/",
+        Some(Scope::EventRead),
+        "Whether an event search would run, part by part (`field`, `query`, `orderby`, `project`, `environment`, `dataset`); 400 with the same body when not",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/events-stats/",
+        Some(Scope::EventRead),
+        "Counts of an event search per time bucket (`yAxis`, `interval`), overall or for the `topEvents` groups of `field`",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/events-timeseries/",
+        Some(Scope::EventRead),
+        "The same charts as time series (`yAxis`, `groupBy`, `topEvents`, `interval`)",
     ),
     (
         "get",

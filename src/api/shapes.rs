@@ -26,7 +26,7 @@ pub fn organization(slug: &str, created_ms: i64, base_url: &str) -> Value {
         "isEarlyAdopter": false, "require2FA": false, "requireEmailVerification": false,
         "features": [], "avatar": {"avatarType": "letter_avatar", "avatarUuid": null},
         "status": {"id": "active", "name": "active"},
-        "links": {"organizationUrl": base_url, "regionUrl": ""},
+        "links": {"organizationUrl": base_url, "regionUrl": base_url},
     })
 }
 
@@ -182,17 +182,17 @@ pub fn issue(i: &StoredIssue, p: &Project, base_url: &str, org: &str) -> Value {
     })
 }
 
-/// `[["key", "value"], …]` of a normalized event as `[{"key", "value"}]`.
+/// The event's indexed tags (its fields Sentry promotes to tags, then its own) as
+/// `[{"key", "value"}]`, by key as Sentry lists them.
 fn tags(json: &Value) -> Value {
+    let Some(event) = json.as_object() else {
+        return json!([]);
+    };
+    let mut tags = crate::normalize::indexed_tags(event);
+    tags.sort_by(|a, b| a.0.cmp(&b.0));
     Value::Array(
-        json.get("tags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|pair| {
-                let pair = pair.as_array()?;
-                Some(json!({"key": pair.first()?, "value": pair.get(1)?}))
-            })
+        tags.into_iter()
+            .map(|(key, value)| json!({"key": key, "value": value}))
             .collect(),
     )
 }

@@ -56,7 +56,7 @@ pub fn from_query(
 }
 
 /// `90d`, `24h`, `30m`, `2w`, `45s`, `3600`.
-fn period_ms(period: &str) -> Result<i64, ApiError> {
+pub fn period_ms(period: &str) -> Result<i64, ApiError> {
     let invalid = || {
         ApiError::BadRequest(format!(
             "invalid period {period:?}: a number and one of s, m, h, d, w (14d)"

@@ -14,6 +14,7 @@
 //! event.
 
 mod function_names;
+mod indexed_tags;
 mod message;
 mod shapes;
 mod time;
@@ -24,6 +25,7 @@ use serde_json::{Map, Value};
 use crate::protocol::EventId;
 use crate::protocol::event::{Exception, Mechanism, Stacktrace, Thread, objects};
 
+pub use indexed_tags::indexed_tags;
 use time::parse_level;
 pub use time::parse_timestamp;
 

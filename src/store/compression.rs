@@ -360,6 +360,16 @@ impl Store {
         Ok(Some(event))
     }
 
+    /// A stored event blob as JSON.
+    pub(super) async fn decode(&self, blob: &[u8]) -> Result<serde_json::Value, StoreError> {
+        let dictionary = match dictionary_of(blob) {
+            Some(id) => self.dictionary(id).await?,
+            None => None,
+        };
+        let raw = decompress(blob, dictionary.as_deref())?;
+        serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt(format!("event data: {e}")))
+    }
+
     pub(super) async fn all_readable(
         &self,
         events: Vec<StoredEvent>,

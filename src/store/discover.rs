@@ -5,6 +5,8 @@
 //! field=title&field=count()&field=last_seen()   → SELECT e.title, COUNT(*), MAX(e.timestamp) … GROUP BY e.title
 //! field=id&field=timestamp&sort=-timestamp       → SELECT e.event_id, e.timestamp … ORDER BY e.timestamp DESC
 //! ```
+//! A search can also ask for each row's stored event (`with_event`), for fields only the
+//! event's JSON holds (its exception types, its tags); the caller reads them out.
 
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -29,6 +31,10 @@ pub enum Column {
     User,
     Culprit,
     EventType,
+    /// The distinct-user key as stored (`id:42`).
+    UserKey,
+    /// The start of the event's time bucket of this many ms (unix ms).
+    Bucket(i64),
 }
 
 /// An aggregate over the events of a group.
@@ -57,8 +63,12 @@ pub enum Kind {
 }
 
 impl Field {
-    fn sql(self) -> &'static str {
-        match self {
+    fn sql(self) -> std::borrow::Cow<'static, str> {
+        if let Field::Column(Column::Bucket(ms)) = self {
+            let ms = ms.max(1);
+            return format!("(e.timestamp / {ms}) * {ms}").into();
+        }
+        let sql = match self {
             Field::Column(c) => match c {
                 Column::Id => "e.event_id",
                 Column::Title => "e.title",
@@ -75,6 +85,8 @@ impl Field {
                 Column::User => "substr(e.user_key, instr(e.user_key, ':') + 1)",
                 Column::Culprit => "i.culprit",
                 Column::EventType => "CASE i.type WHEN 'error' THEN 'error' ELSE 'default' END",
+                Column::UserKey => "e.user_key",
+                Column::Bucket(_) => unreachable!("answered above"),
             },
             Field::Aggregate(a) => match a {
                 Aggregate::Count => "COUNT(*)",
@@ -83,12 +95,13 @@ impl Field {
                 Aggregate::LastSeen => "MAX(e.timestamp)",
                 Aggregate::FirstSeen => "MIN(e.timestamp)",
             },
-        }
+        };
+        sql.into()
     }
 
     pub fn kind(self) -> Kind {
         match self {
-            Field::Column(Column::Timestamp)
+            Field::Column(Column::Timestamp | Column::Bucket(_))
             | Field::Aggregate(Aggregate::LastSeen | Aggregate::FirstSeen) => Kind::Date,
             Field::Column(Column::ProjectId | Column::IssueId) | Field::Aggregate(_) => {
                 Kind::Integer
@@ -110,20 +123,30 @@ pub struct Search {
     pub sort: (usize, bool),
     pub limit: i64,
     pub offset: i64,
+    /// Read each row's stored event too (not with aggregates).
+    pub with_event: bool,
 }
 
-/// A row's value by field name: text, a number, or unix ms (the caller formats dates).
-pub type Found = Vec<Map<String, Value>>;
+/// A row: values by field name (text, a number, or unix ms: the caller formats dates), and
+/// the stored event when the search asked for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundRow {
+    pub values: Map<String, Value>,
+    pub event: Option<Value>,
+}
 
 impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn search_events(&self, search: &Search) -> Result<Found, StoreError> {
+    pub async fn search_events(&self, search: &Search) -> Result<Vec<FoundRow>, StoreError> {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
         for (n, (_, field)) in search.fields.iter().enumerate() {
             if n > 0 {
                 qb.push(", ");
             }
             qb.push(field.sql());
+        }
+        if search.with_event {
+            qb.push(", e.data");
         }
         qb.push(
             " FROM events e JOIN projects p ON p.id = e.project_id \
@@ -145,7 +168,7 @@ impl Store {
             .iter()
             .any(|(_, f)| matches!(f, Field::Aggregate(_)));
         if grouped {
-            let columns: Vec<&str> = search
+            let columns: Vec<_> = search
                 .fields
                 .iter()
                 .filter(|(_, f)| matches!(f, Field::Column(_)))
@@ -178,7 +201,14 @@ impl Store {
                 };
                 values.insert(name.clone(), value);
             }
-            found.push(values);
+            let event = match search.with_event {
+                true => Some(
+                    self.decode(&row.try_get::<Vec<u8>, _>(search.fields.len())?)
+                        .await?,
+                ),
+                false => None,
+            };
+            found.push(FoundRow { values, event });
         }
         Ok(found)
     }

@@ -62,13 +62,28 @@ impl IssueFilter {
 /// Which events of a project or an issue a page holds (`None` and empty: any).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
-    pub environment: Option<String>,
+    /// Any of these environments.
+    pub environments: Vec<String>,
     pub release: Option<String>,
     pub level: Option<String>,
     /// Event time within `[start, end)` unix ms.
     pub between: Option<(i64, i64)>,
     /// Words that must all appear in the title (case-insensitive).
     pub text: Vec<String>,
+}
+
+impl EventFilter {
+    /// Narrows to one environment (a search's `environment:` beside the `environment`
+    /// parameters): an error when it is not among those already asked for.
+    pub fn only_environment(&mut self, environment: String) -> Result<(), String> {
+        if !self.environments.is_empty() && !self.environments.contains(&environment) {
+            return Err(format!(
+                "environment:{environment} is not among the environments asked for"
+            ));
+        }
+        self.environments = vec![environment];
+        Ok(())
+    }
 }
 
 /// Issue list orders, each descending.
@@ -234,11 +249,15 @@ pub(super) fn push_event_filter_on(
     filter: &EventFilter,
     table: &str,
 ) {
-    for (column, value) in [
-        ("environment", &filter.environment),
-        ("release", &filter.release),
-        ("level", &filter.level),
-    ] {
+    if !filter.environments.is_empty() {
+        qb.push(format!(" AND {table}environment IN ("));
+        let mut list = qb.separated(", ");
+        for environment in &filter.environments {
+            list.push_bind(environment.clone());
+        }
+        qb.push(")");
+    }
+    for (column, value) in [("release", &filter.release), ("level", &filter.level)] {
         if let Some(value) = value {
             qb.push(format!(" AND {table}{column} = "))
                 .push_bind(value.clone());

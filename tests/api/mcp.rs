@@ -227,6 +227,29 @@ async fn sentrys_mcp_server_reads_and_triages_what_the_python_sdk_sent() {
         "another environment's events: {text}"
     );
 
+    // Event search as an assistant runs it: validated first, then answered from the events.
+    let text = mcp
+        .execute(
+            "search_events",
+            json!({"organizationSlug": "snag", "dataset": "errors",
+                   "query": "environment:e2e level:error", "sort": "-timestamp"}),
+        )
+        .await;
+    assert!(text.contains("DatabaseError"), "{text}");
+    assert!(text.contains(&short_id), "{text}");
+    let text = mcp
+        .execute(
+            "search_events",
+            json!({"organizationSlug": "snag", "dataset": "errors",
+                   "query": "error.type:DatabaseError", "fields": ["issue", "count()"],
+                   "sort": "-count()"}),
+        )
+        .await;
+    assert!(
+        text.contains(&short_id) && text.contains("count()"),
+        "{text}"
+    );
+
     // Triage: resolved, then assigned.
     mcp.call(
         "update_issue",
