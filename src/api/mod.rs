@@ -24,6 +24,7 @@ mod access;
 mod activity;
 mod discover;
 mod events;
+mod features_off;
 mod feedback;
 mod index;
 mod issues;
@@ -216,6 +217,14 @@ fn issue_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
             &format!("{prefix}/user-reports/"),
             web::get().to(feedback::issue_user_reports),
         )
+        .route(
+            &format!("{prefix}/autofix/"),
+            web::get().to(features_off::autofix),
+        )
+        .route(
+            &format!("{prefix}/autofix/"),
+            web::post().to(features_off::autofix),
+        )
         .route(&format!("{prefix}/tags/"), web::get().to(tags::issue_tags))
         .route(
             &format!("{prefix}/tags/{{key}}/"),
@@ -281,6 +290,9 @@ pub enum ApiError {
     Forbidden,
     #[error("The requested resource does not exist")]
     NotFound,
+    /// A Sentry feature Snag does not have, answered as Sentry does when it is turned off.
+    #[error("{0}")]
+    FeatureOff(&'static str),
     #[error("{0}")]
     BadRequest(String),
     /// The server's fault: an opaque 500, the cause chain logged.
@@ -301,7 +313,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::NoCredentials | ApiError::BadToken => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::FeatureOff(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -166,7 +166,7 @@ pub fn issue(i: &StoredIssue, p: &Project, base_url: &str, org: &str) -> Value {
         "permalink": format!("{}/issues/{}", base_url.trim_end_matches('/'), i.id),
         "level": i.level, "status": i.status, "statusDetails": status_details(i), "substatus": i.substatus,
         "type": i.issue_type, "issueType": i.issue_type, "issueCategory": "error",
-        "platform": null, "logger": null, "metadata": metadata,
+        "platform": i.platform, "logger": null, "metadata": metadata,
         "count": i.times_seen.to_string(), "userCount": i.users_seen,
         "firstSeen": iso(i.first_seen), "lastSeen": iso(i.last_seen),
         "firstRelease": i.first_release.as_ref().map(|v| json!({"version": v})),

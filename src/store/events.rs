@@ -77,6 +77,8 @@ pub struct StoredIssue {
     pub assignee_email: Option<String>,
     /// Resolved in this release (or after it, "in the next release").
     pub resolved_in_release: Option<String>,
+    /// The platform of its newest stored event (none once retention removed them all).
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -111,7 +113,9 @@ pub(super) const ISSUE_COLUMNS: &str =
     first_seen, last_seen, times_seen, users_seen, first_release, last_release, metadata,
     ignored_until, assignee_id,
     (SELECT email FROM users WHERE users.id = issues.assignee_id) AS assignee_email,
-    resolved_in_release";
+    resolved_in_release,
+    (SELECT platform FROM events WHERE events.issue_id = issues.id
+     ORDER BY timestamp DESC LIMIT 1) AS platform";
 pub(super) const EVENT_COLUMNS: &str = "project_id, event_id, issue_id, timestamp, received, level, platform, release, environment, user_key, title, data";
 
 impl Store {

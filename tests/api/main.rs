@@ -11,6 +11,7 @@ mod helpers;
 mod hostile;
 mod ingest;
 mod mcp;
+mod new_cli;
 pub mod python_sdk;
 mod quotas;
 mod replay;
