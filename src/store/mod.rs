@@ -17,6 +17,7 @@ pub mod issues;
 mod pending_tags;
 pub mod projects;
 pub mod quotas;
+pub mod release_order;
 pub mod releases;
 pub mod retention;
 pub mod rows;

@@ -1,7 +1,8 @@
 //! Releases and their deploys. A release is made by sentry-cli (`releases new`) or by the
 //! first event that names it (the batch writer upserts it with its first and last event);
-//! releases are ordered by `date_created`, which decides what "a later release" is when an
-//! issue resolved in a release is seen again.
+//! an issue resolved in a release is seen again only when an event of a later release comes:
+//! later by semantic version when both versions are one (`release_order.rs`), else created
+//! later (`date_created`).
 //!
 //! ```text
 //! releases          version (unique), date_created, date_released (finalized), first/last event,

@@ -122,8 +122,10 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
           AND id IN (SELECT {issue_updates.issue_id} FROM jsonb_each(NEW.issue_updates))
           AND (resolved_in_release IS NULL OR EXISTS (
               SELECT 1 FROM jsonb_each(NEW.events) JOIN releases r ON r.version = {events.release}
-              WHERE {events.issue_id} = issues.id AND r.date_created >
-                  (SELECT f.date_created FROM releases f WHERE f.version = issues.resolved_in_release)));
+              WHERE {events.issue_id} = issues.id AND COALESCE(
+                  snag_release_later(r.version, issues.resolved_in_release),
+                  r.date_created >
+                      (SELECT f.date_created FROM releases f WHERE f.version = issues.resolved_in_release))));
     INSERT INTO issue_counts_pending (issue_id, minute, count, last_seen, title, culprit, level, release, metadata)
         SELECT {counts.issue_id}, {counts.minute}, {counts.count}, {counts.last_seen}, {counts.title},
                {counts.culprit}, {counts.level}, {counts.latest_release}, {counts.metadata}
@@ -213,8 +215,10 @@ const CLEAR_PENDING_TAGS: &str = "DELETE FROM issue_tags_pending;";
 
 const WRITE: &str = "INSERT INTO batch_write VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);";
 
-/// Installs WRITE's trigger on the writer's connection (TEMP: it lives with the connection).
+/// Installs WRITE's trigger on the writer's connection (TEMP: it lives with the connection),
+/// and the release order it asks (`release_order.rs`).
 pub fn install(conn: &Connection) -> Result<(), StoreError> {
+    super::release_order::install(conn)?;
     conn.execute_batch(&WRITE_PROCEDURE)?;
     Ok(())
 }
