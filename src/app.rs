@@ -41,6 +41,8 @@ pub struct Application {
     workers: Workers,
     retention: Retention,
     disk: Arc<DiskGuard>,
+    /// Ingest's outcome counts, added to the database once more when the server stops.
+    outcomes: Arc<ingest::outcomes::Outcomes>,
 }
 
 impl Application {
@@ -85,6 +87,7 @@ impl Application {
             listener.local_addr()?.ip(),
             port,
         )));
+        let outcomes: Arc<ingest::outcomes::Outcomes> = Arc::default();
         let workers = crate::workers::start(
             &config,
             crate::workers::Handles {
@@ -95,6 +98,7 @@ impl Application {
                 disk: disk.clone(),
                 retention: retention.clone(),
                 base_url,
+                outcomes: outcomes.clone(),
             },
         );
         let ingest_state = web::Data::new(IngestState {
@@ -108,6 +112,7 @@ impl Application {
             disk: disk.clone(),
             quotas: Default::default(),
             rejections: Default::default(),
+            outcomes: outcomes.clone(),
         });
         let api_state = web::Data::new(ApiState {
             config: config.clone(),
@@ -160,6 +165,7 @@ impl Application {
             workers,
             retention,
             disk,
+            outcomes,
         })
     }
 
@@ -191,6 +197,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
         self.workers.stop();
+        if let Err(e) = self.outcomes.flush(&self.store).await {
+            tracing::warn!(error = %e, "the last outcome counts were not saved");
+        }
         self.writer.stop().await;
         self.store.close().await;
         tracing::info!("stopped");

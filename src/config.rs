@@ -97,6 +97,9 @@ pub struct Workers {
     /// Due alert emails and webhooks sent.
     #[arg(long, env = "SNAG_ALERT_SEND_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, global = true, hide = true)]
     pub alert_send_interval: Duration,
+    /// Ingest's outcome counts added to the database (what a crash can lose of them).
+    #[arg(long, env = "SNAG_OUTCOME_FLUSH_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration, global = true, hide = true)]
+    pub outcome_flush_interval: Duration,
 }
 
 impl Default for Workers {
@@ -109,6 +112,7 @@ impl Default for Workers {
             alert_evaluate_interval: Duration::from_secs(2),
             alert_idle_evaluate_interval: Duration::from_secs(60),
             alert_send_interval: Duration::from_secs(1),
+            outcome_flush_interval: Duration::from_secs(5),
         }
     }
 }

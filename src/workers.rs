@@ -5,12 +5,13 @@
 //! | worker | paced by (`Config`) | does |
 //! |---|---|---|
 //! | `store::upkeep::Checkpoints` | `workers.checkpoint_interval` (250 ms; at once while the WAL nears its start-over) | copies the WAL into the database file, only after the writer wrote |
-//! | `store::upkeep::RollUps` | `workers.roll_up_interval` (60 s) | minute counts older than two days become hours; expired web sessions end; issues ignored for a while come back |
+//! | `store::upkeep::RollUps` | `workers.roll_up_interval` (60 s) | minute counts older than two days become hours; expired web sessions end; issues ignored for a while come back; outcomes past 90 days go |
 //! | `retention::Retention` | `retention.retention_interval` (10 min), and when the disk watch wakes it | deletes what is past its age, cap or the storage budget |
 //! | `retention::dictionaries::Trainer` | `workers.dictionary_interval` (2 s) | trains each project's zstd dictionary, rewrites older events with it |
 //! | `retention::disk::DiskWatch` | `workers.disk_check_interval` (2 s) | reads free disk space; wakes retention when it or the budget runs short |
 //! | `alerts::Evaluator` | `workers.alert_evaluate_interval` (2 s; 60 s without writes) | records the alerts that are due |
 //! | `alerts::Sender` (email, webhooks) | `workers.alert_send_interval` (1 s) | delivers them, each channel on its own |
+//! | `ingest::outcomes::OutcomeFlush` | `workers.outcome_flush_interval` (5 s) | adds ingest's outcome counts (accepted, rate limited, invalid) to the database |
 //!
 //! Workers get the handles they use (the store, the writer, metrics), never the HTTP
 //! framework's types.
@@ -24,6 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::alerts::{Evaluator, Sender};
 use crate::config::Config;
+use crate::ingest::outcomes::OutcomeFlush;
 use crate::metrics::Metrics;
 use crate::retention::disk::{DiskGuard, DiskWatch};
 use crate::retention::{Retention, dictionaries::Trainer};
@@ -89,6 +91,7 @@ pub struct Handles {
     pub retention: Retention,
     /// The public URL alert messages link to.
     pub base_url: String,
+    pub outcomes: Arc<crate::ingest::outcomes::Outcomes>,
 }
 
 /// The running workers; [`Workers::stop`] ends them all.
@@ -104,6 +107,7 @@ pub fn start(config: &Config, handles: Handles) -> Workers {
         disk,
         retention,
         base_url,
+        outcomes,
     } = handles;
     let every = &config.workers;
     let wake_retention = Arc::new(Notify::new());
@@ -136,6 +140,11 @@ pub fn start(config: &Config, handles: Handles) -> Workers {
                 wake_retention,
             ),
             every.disk_check_interval,
+            None,
+        ),
+        spawn(
+            OutcomeFlush::new(outcomes, store.clone()),
+            every.outcome_flush_interval,
             None,
         ),
     ];

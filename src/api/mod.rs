@@ -35,6 +35,7 @@ mod projects;
 mod releases;
 mod settings;
 pub mod shapes;
+mod stats;
 mod tags;
 mod teams;
 mod time_range;
@@ -106,6 +107,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
             .route(
                 "/organizations/{org}/events-timeseries/",
                 web::get().to(discover::events_timeseries),
+            )
+            .route(
+                "/organizations/{org}/stats_v2/",
+                web::get().to(stats::stats_v2),
             )
             .route(
                 "/organizations/{org}/members/",

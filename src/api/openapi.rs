@@ -364,6 +364,12 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
     ),
     (
         "get",
+        "/api/0/organizations/{org}/stats_v2/",
+        Some(Scope::OrgRead),
+        "What became of what SDKs sent (accepted, rate_limited, invalid), summed per `interval` (`field=sum(quantity)|sum(times_seen)`, `groupBy` outcome, category, reason, project; `category`, `outcome`, `reason`, `project` filters)",
+    ),
+    (
+        "get",
         "/api/0/organizations/{org}/events-timeseries/",
         Some(Scope::EventRead),
         "The same charts as time series (`yAxis`, `groupBy`, `topEvents`, `interval`)",

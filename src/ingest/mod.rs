@@ -21,6 +21,7 @@ mod envelope;
 pub mod error;
 pub mod keys;
 pub mod offload;
+pub mod outcomes;
 pub mod rejections;
 mod security;
 mod store;
@@ -78,6 +79,8 @@ pub struct IngestState {
     pub quotas: quota::Quotas,
     /// Ingest rejections in the log, a line per reason now and then.
     pub rejections: rejections::RejectionLog,
+    /// What became of the items of each project (accepted, rate limited, invalid).
+    pub outcomes: std::sync::Arc<outcomes::Outcomes>,
 }
 
 /// Registers the ingest routes, with and without a trailing slash and a DSN path prefix, and
@@ -240,11 +243,31 @@ async fn accept(
     {
         return Err(IngestError::RateLimited(limit));
     }
+    let has_event = prepared.job.event.is_some();
+    let attachment_bytes = attachment_bytes(&prepared.job.attachments);
     if let Err(e) = pipeline::commit(&state.writer, prepared.job).await {
         if let Some(taken) = taken {
             state.quotas.give_back(taken);
         }
         return Err(e);
+    }
+    let project = received.project_id;
+    let at = received.received_ms;
+    if has_event {
+        state
+            .outcomes
+            .record(project, at, outcomes::ERROR, outcomes::ACCEPTED, "", 1);
+    }
+    if attachment_bytes > 0 {
+        let attachment = outcomes::ATTACHMENT;
+        state.outcomes.record(
+            project,
+            at,
+            attachment,
+            outcomes::ACCEPTED,
+            "",
+            attachment_bytes,
+        );
     }
     for ty in prepared.counts {
         state.metrics.accepted(ty, 1);
@@ -300,6 +323,17 @@ async fn apply_quotas(
                 state
                     .metrics
                     .rate_limited(limit.reason, 1 + prepared.job.attachments.len() as u64);
+                let (at, limited) = (received.received_ms, outcomes::RATE_LIMITED);
+                state
+                    .outcomes
+                    .record(project_id, at, outcomes::ERROR, limited, limit.reason, 1);
+                let bytes = attachment_bytes(&prepared.job.attachments);
+                if bytes > 0 {
+                    let attachment = outcomes::ATTACHMENT;
+                    state
+                        .outcomes
+                        .record(project_id, at, attachment, limited, limit.reason, bytes);
+                }
                 prepared.job.event = None;
                 prepared.job.attachments.clear();
                 limits.push(limit);
@@ -307,12 +341,7 @@ async fn apply_quotas(
         }
     }
     if quotas.attachment_bytes.is_some() && !prepared.job.attachments.is_empty() {
-        let incoming = prepared
-            .job
-            .attachments
-            .iter()
-            .map(|a| a.data.len() as u64)
-            .sum();
+        let incoming = attachment_bytes(&prepared.job.attachments);
         let stored = state
             .store
             .attachment_bytes(project_id)
@@ -322,11 +351,23 @@ async fn apply_quotas(
             state
                 .metrics
                 .rate_limited(limit.reason, prepared.job.attachments.len() as u64);
+            state.outcomes.record(
+                project_id,
+                received.received_ms,
+                outcomes::ATTACHMENT,
+                outcomes::RATE_LIMITED,
+                limit.reason,
+                incoming,
+            );
             prepared.job.attachments.clear();
             limits.push(limit);
         }
     }
     Ok((taken, limits))
+}
+
+fn attachment_bytes(attachments: &[crate::store::rows::AttachmentRow]) -> u64 {
+    attachments.iter().map(|a| a.data.len() as u64).sum()
 }
 
 /// Counts a rejection (by reason, and by project when the path names one whose key was
@@ -344,6 +385,18 @@ fn counted<T>(
             .filter(|p| state.keys.is_authorized_project(*p));
         if let Some(project) = project {
             state.metrics.project_rejected(project, e.reason());
+            // A quota's refusal is counted per item where it was made.
+            let outcome = match e {
+                IngestError::RateLimited(l) if l.scope != rate_limits::Scope::Organization => None,
+                IngestError::RateLimited(_) => Some(outcomes::RATE_LIMITED),
+                _ => Some(outcomes::INVALID),
+            };
+            if let Some(outcome) = outcome {
+                let now = crate::store::now_ms();
+                state
+                    .outcomes
+                    .record(project, now, outcomes::ERROR, outcome, e.reason(), 1);
+            }
         }
         state.rejections.note(e, project);
     }

@@ -8,6 +8,9 @@
 //! A search can also ask for each row's stored event (`with_event`), for fields only the
 //! event's JSON holds (its exception types, its tags); the caller reads them out.
 
+use std::ops::ControlFlow;
+
+use futures_util::TryStreamExt;
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -136,8 +139,25 @@ pub struct FoundRow {
 }
 
 impl Store {
-    #[tracing::instrument(level = "debug", skip_all)]
+    /// The rows of a search.
     pub async fn search_events(&self, search: &Search) -> Result<Vec<FoundRow>, StoreError> {
+        let mut found = Vec::new();
+        self.search_events_each(search, |row| {
+            found.push(row);
+            ControlFlow::Continue(())
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// Hands each row of a search to `each` as it is read (an event is read, used and
+    /// dropped), until `each` breaks.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn search_events_each(
+        &self,
+        search: &Search,
+        mut each: impl FnMut(FoundRow) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
         for (n, (_, field)) in search.fields.iter().enumerate() {
             if n > 0 {
@@ -186,9 +206,8 @@ impl Store {
             .push_bind(search.limit)
             .push(" OFFSET ")
             .push_bind(search.offset);
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        let mut found = Vec::with_capacity(rows.len());
-        for row in rows {
+        let mut rows = qb.build().fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
             let mut values = Map::new();
             for (n, (name, field)) in search.fields.iter().enumerate() {
                 let value = match field.kind() {
@@ -208,8 +227,10 @@ impl Store {
                 ),
                 false => None,
             };
-            found.push(FoundRow { values, event });
+            if each(FoundRow { values, event }).is_break() {
+                break;
+            }
         }
-        Ok(found)
+        Ok(())
     }
 }

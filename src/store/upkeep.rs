@@ -57,7 +57,8 @@ impl Worker for Checkpoints {
 }
 
 /// Minute counts older than two days become hours; sessions past their lifetime or idle
-/// timeout are deleted; issues ignored for a while whose time is up come back.
+/// timeout are deleted; issues ignored for a while whose time is up come back; outcomes older
+/// than 90 days go.
 pub struct RollUps {
     store: Store,
     sessions: SessionPolicy,
@@ -69,6 +70,7 @@ pub struct RolledUp {
     pub minute_rows: u64,
     pub sessions_ended: u64,
     pub ignores_ended: u64,
+    pub outcome_rows: u64,
 }
 
 impl RollUps {
@@ -88,6 +90,10 @@ impl RollUps {
                 .end_expired_sessions(self.sessions, now_ms)
                 .await?,
             ignores_ended: self.store.end_expired_ignores(now_ms).await?,
+            outcome_rows: self
+                .store
+                .delete_outcomes_before(crate::time::minute_of(now_ms - super::outcomes::KEPT_MS))
+                .await?,
         })
     }
 }

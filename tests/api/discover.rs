@@ -179,6 +179,9 @@ async fn event_fields_tags_and_validation_answer_as_sentry_does() {
         body["data"],
         json!([{"user.email": "ada@shop.test", "count()": 1}, {"user.email": "bob@shop.test", "count()": 1}])
     );
+    let (_, body) = search("field=id&field=user.email&query=error.type:KeyError").await;
+    let keys: Vec<&String> = body["data"][0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["id", "user.email"], "only what was asked for");
     let (_, body) = search("field=id&query=browser.name:Safari").await;
     assert_eq!(body["data"], json!([]));
 
@@ -317,6 +320,294 @@ async fn charts_count_events_per_bucket_overall_and_for_the_top_groups() {
         .await;
         assert_eq!(status, 400, "{q}: {body}");
         assert!(body["detail"].is_string(), "{q}");
+    }
+    app.stop().await;
+}
+
+/// A query string as Go's `url.Values.Encode` writes it (Grafana's data source is Go): keys
+/// sorted, repeated keys in order, everything but `A-Za-z0-9-_.~` escaped, spaces as `+`.
+fn go_query(pairs: &[(&str, &str)]) -> String {
+    let escape = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                b => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let mut pairs = pairs.to_vec();
+    pairs.sort_by_key(|(k, _)| *k);
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Grafana's Sentry data source (grafana/sentry-datasource, `pkg/sentry/`), replayed: the
+/// resource calls its editors make, and each query type with a dashboard's time range, built
+/// as the plugin builds them (naive UTC times for issues, events and stats, `Z` times for
+/// charts, Go's query encoding).
+#[tokio::test]
+async fn grafanas_sentry_data_source_gets_correct_answers_within_the_dashboard_range() {
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.workers.outcome_flush_interval = std::time::Duration::from_millis(100);
+    })
+    .await;
+    app.project("shop", ProjectId(1), "publickey").await;
+    app.project("limited", ProjectId(2), "limitedkey").await;
+    let token = crate::rest::full_token(&app).await;
+    let start = three_hours_ago();
+    let end = start + 2 * HOUR_MS;
+    // In the dashboard's range: three production events of two releases; after it, one more
+    // error of another issue.
+    for (minutes, release) in [(10, "shop@1.0"), (20, "shop@1.0"), (90, "shop@2.0")] {
+        let mut event = error_event(0);
+        event["timestamp"] = json!((start + minutes * 60_000) as f64 / 1000.0);
+        event["release"] = json!(release);
+        event["environment"] = json!("production");
+        send(&app, &event).await;
+    }
+    send(&app, &error_event(1)).await;
+    let grafana = |path: &str, pairs: &[(&str, &str)]| {
+        let url = format!("/api/0/organizations/snag/{path}?{}", go_query(pairs));
+        get(&app, &token, url)
+    };
+    let (from, to) = (naive(start), naive(end));
+    let (from_z, to_z) = (format!("{from}Z"), format!("{to}Z"));
+
+    // The editors' lists: organizations, projects, teams, a team's projects, tag keys.
+    let (status, orgs) = get(&app, &token, "/api/0/organizations/".into()).await;
+    assert_eq!((status, orgs[0]["slug"].as_str()), (200, Some("snag")));
+    let (_, projects) = get(&app, &token, "/api/0/organizations/snag/projects/".into()).await;
+    assert_eq!(projects[0]["id"], "1");
+    assert_eq!(projects[0]["slug"], "shop");
+    let (_, teams) = get(&app, &token, "/api/0/organizations/snag/teams/".into()).await;
+    let team = teams[0]["slug"].as_str().unwrap().to_owned();
+    let (_, team_projects) = get(&app, &token, format!("/api/0/teams/snag/{team}/projects/")).await;
+    assert_eq!(team_projects[0]["slug"], "shop");
+    let (_, tags) = get(&app, &token, "/api/0/organizations/snag/tags/".into()).await;
+    let release = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "release");
+    assert!(
+        release.is_some_and(|t| t["name"].is_string() && t["totalValues"].is_number()),
+        "{tags}"
+    );
+
+    // Issues: only the one seen within the range.
+    let (status, issues) = grafana(
+        "issues/",
+        &[
+            ("query", "is:unresolved"),
+            ("start", &from),
+            ("end", &to),
+            ("limit", "10000"),
+            ("project", "1"),
+            ("environment", "production"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{issues}");
+    assert_eq!(issues.as_array().unwrap().len(), 1, "{issues}");
+    assert_eq!(issues[0]["title"], "LookupError: missing key 0");
+
+    // Events: the three of the range, newest first.
+    let (status, events) = grafana(
+        "events/",
+        &[
+            ("query", ""),
+            ("start", &from),
+            ("end", &to),
+            ("sort", "-timestamp"),
+            ("per_page", "100"),
+            ("field", "id"),
+            ("field", "title"),
+            ("field", "timestamp"),
+            ("field", "release"),
+            ("project", "1"),
+            ("environment", "production"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{events}");
+    let releases: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["release"].as_str().unwrap())
+        .collect();
+    assert_eq!(releases, ["shop@2.0", "shop@1.0", "shop@1.0"]);
+
+    // Events Stats grouped by release (the legacy route): the top releases per hour.
+    let (status, stats) = grafana(
+        "events-stats/",
+        &[
+            ("query", ""),
+            ("start", &from_z),
+            ("end", &to_z),
+            ("interval", "60m"),
+            ("partial", "1"),
+            ("excludeOther", "1"),
+            ("sort", "-count()"),
+            ("topEvents", "5"),
+            ("field", "count()"),
+            ("field", "release"),
+            ("yAxis", "count()"),
+            ("project", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{stats}");
+    let counts = |series: &Value| -> Vec<i64> {
+        series["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[1][0]["count"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(counts(&stats["shop@1.0"]), [2, 0]);
+    assert_eq!(counts(&stats["shop@2.0"]), [0, 1]);
+
+    // Events Stats ungrouped (the time-series route, interval in seconds).
+    let (status, series) = grafana(
+        "events-timeseries/",
+        &[
+            ("dataset", "discover"),
+            ("query", ""),
+            ("start", &from_z),
+            ("end", &to_z),
+            ("interval", "3600"),
+            ("excludeOther", "1"),
+            ("yAxis", "count()"),
+            ("project", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{series}");
+    let values: Vec<(i64, i64)> = series["timeSeries"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["timestamp"].as_i64().unwrap(),
+                v["value"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(values, [(start, 2), (start + HOUR_MS, 1)]);
+
+    // Releases and a release's deploys.
+    let (_, releases) = get(
+        &app,
+        &token,
+        format!(
+            "/api/0/organizations/snag/releases/?{}",
+            go_query(&[("per_page", "100"), ("project", "1")])
+        ),
+    )
+    .await;
+    assert_eq!(releases.as_array().unwrap().len(), 2, "{releases}");
+    let (status, _) = get(
+        &app,
+        &token,
+        "/api/0/organizations/snag/releases/shop@1.0/deploys/?per_page=100".into(),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Stats: what became of what was sent, by outcome. Project 2's key takes one event an
+    // hour and refuses the next ones; a body that is not JSON is invalid.
+    let (status, _) = call(
+        &app,
+        "PUT",
+        "/api/0/projects/snag/limited/keys/limitedkey/",
+        Some(&token),
+        r#"{"rateLimit": {"count": 1, "window": 3600}}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut answers = Vec::new();
+    for i in 0..3 {
+        answers.push(
+            post_envelope(&app, 2, "limitedkey", &event_envelope(&error_event(10 + i)))
+                .await
+                .status,
+        );
+    }
+    assert_eq!(answers, [200, 429, 429]);
+    let not_json = b"{}\n{\"type\":\"event\",\"length\":9}\nnot json!\n";
+    assert_eq!(
+        post_envelope(&app, 2, "limitedkey", not_json).await.status,
+        400
+    );
+    let (now_from, now_to) = (naive(start), naive(start + 4 * HOUR_MS));
+    let by_outcome = || async {
+        let (status, stats) = grafana(
+            "stats_v2/",
+            &[
+                ("start", &now_from),
+                ("end", &now_to),
+                ("interval", "1h"),
+                ("category", "error"),
+                ("field", "sum(quantity)"),
+                ("groupBy", "outcome"),
+                ("project", "2"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{stats}");
+        let total = |outcome: &str| {
+            stats["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|g| g["by"]["outcome"] == outcome)
+                .map_or(0, |g| g["totals"]["sum(quantity)"].as_i64().unwrap())
+        };
+        (
+            total("accepted"),
+            total("rate_limited"),
+            total("invalid"),
+            stats,
+        )
+    };
+    let mut found = by_outcome().await;
+    for _ in 0..50 {
+        if (found.0, found.1, found.2) == (1, 2, 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        found = by_outcome().await;
+    }
+    assert_eq!((found.0, found.1, found.2), (1, 2, 1), "{}", found.3);
+    let intervals = found.3["intervals"].as_array().unwrap();
+    assert_eq!(intervals.len(), 4);
+    assert_eq!(intervals[0], format!("{}Z", naive(start)));
+    let series = &found.3["groups"][0]["series"]["sum(quantity)"];
+    assert_eq!(series.as_array().unwrap().len(), 4);
+
+    // Stats without a category, or of a field Sentry does not have, are refused.
+    for pairs in [
+        vec![("field", "sum(quantity)"), ("groupBy", "outcome")],
+        vec![("field", "count()"), ("category", "error")],
+        vec![("field", "sum(quantity)"), ("category", "bananas")],
+        vec![
+            ("field", "sum(quantity)"),
+            ("category", "error"),
+            ("interval", "7m"),
+        ],
+    ] {
+        let (status, body) = grafana("stats_v2/", &pairs).await;
+        assert_eq!(status, 400, "{pairs:?}: {body}");
+        assert!(body["detail"].is_string());
     }
     app.stop().await;
 }

@@ -39,6 +39,12 @@ pub(crate) async fn app_with_issues(issues: usize) -> (TestApp, String) {
         let r = post_envelope(&app, 1, "publickey", &event_envelope(&error_event(i))).await;
         assert_eq!(r.status, 200);
     }
+    let token = full_token(&app).await;
+    (app, token)
+}
+
+/// A full token that acts for a new admin, `dev@shop.test`.
+pub(crate) async fn full_token(app: &TestApp) -> String {
     let dev = app
         .store
         .create_user("dev@shop.test", "correct horse battery", true)
@@ -49,7 +55,7 @@ pub(crate) async fn app_with_issues(issues: usize) -> (TestApp, String) {
         .create_token("tests", &[], Some(dev.id))
         .await
         .unwrap();
-    (app, token)
+    token
 }
 
 async fn cli(app: &TestApp, token: &str, args: &[&str]) -> String {
@@ -226,6 +232,8 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
         let mut path = path.replace("{version}", "shop%402.0");
         if path.ends_with("/organizations/snag/events/") || path.ends_with("/events/validate/") {
             path.push_str("?field=title&field=count()");
+        } else if path.ends_with("/stats_v2/") {
+            path.push_str("?field=sum(quantity)&groupBy=outcome&category=error");
         }
         let body = if path.ends_with("/releases/") && *method == "post" {
             r#"{"version": "shop@2.0", "projects": ["shop"]}"#

@@ -21,6 +21,8 @@ mod validate;
 pub use stats::{events_stats, events_timeseries};
 pub use validate::validate;
 
+use std::ops::ControlFlow;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
@@ -29,7 +31,7 @@ use super::time_range;
 use super::{Answer, ApiError, ApiState, Query, link_header, page, shapes};
 use crate::format::field as get;
 use crate::store::IssueId;
-use crate::store::discover::{Column, Field, FoundRow, Search};
+use crate::store::discover::{Column, Field, Search};
 use crate::store::issues::EventFilter;
 use crate::store::now_ms;
 use crate::store::tokens::Scope;
@@ -60,8 +62,16 @@ fn check_dataset(query: &Query) -> Result<(), ApiError> {
     }
 }
 
+/// Most fields one search may ask for (Sentry's limit).
+const MAX_FIELDS: usize = 20;
+
 /// The fields named by `key` (`field`, `yAxis`), each once, in order.
 fn asked_fields(query: &Query, key: &str) -> Result<Vec<(String, Asked)>, ApiError> {
+    if query.iter().filter(|(k, _)| k == key).count() > MAX_FIELDS {
+        return Err(ApiError::BadRequest(format!(
+            "a search may ask for at most {MAX_FIELDS} of {key}"
+        )));
+    }
     let mut fields: Vec<(String, Asked)> = Vec::new();
     for (_, name) in query.iter().filter(|(k, _)| k == key) {
         let field = field_of(name).ok_or_else(|| {
@@ -207,29 +217,42 @@ async fn run(
     );
     search.limit = scan::SCAN_LIMIT + 1;
     search.offset = 0;
-    let found = state.store.search_events(&search).await?;
-    if found.len() as i64 > scan::SCAN_LIMIT {
+    let (mut read, mut kept) = (0, Vec::new());
+    state
+        .store
+        .search_events_each(&search, |row| {
+            read += 1;
+            if read > scan::SCAN_LIMIT {
+                return ControlFlow::Break(());
+            }
+            if scan::keeps(&row, &plan.event_filters) {
+                kept.push(scan::slim(&row, &plan.fields));
+            }
+            ControlFlow::Continue(())
+        })
+        .await?;
+    if read > scan::SCAN_LIMIT {
         return Err(ApiError::BadRequest(format!(
             "this search reads each event, and the range holds more than {} of them: narrow the time range, or filter by project, environment, release or level",
             scan::SCAN_LIMIT
         )));
     }
-    let kept: Vec<FoundRow> = found
-        .into_iter()
-        .filter(|row| scan::keeps(row, &plan.event_filters))
-        .collect();
     let mut rows = if grouped {
         scan::aggregate(&kept, &plan.fields)
     } else {
-        kept.iter()
-            .map(|row| scan::row_values(row, &plan.fields))
-            .collect()
+        kept
     };
     scan::sort(&mut rows, &plan.sort.0, plan.sort.1);
     Ok(rows
         .into_iter()
         .skip(offset.max(0) as usize)
         .take(limit.max(0) as usize)
+        .map(|mut row| {
+            for (name, _) in scan::HIDDEN {
+                row.remove(name);
+            }
+            row
+        })
         .collect())
 }
 

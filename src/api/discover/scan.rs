@@ -4,8 +4,9 @@
 //!
 //! ```text
 //! rows (hidden " timestamp", " user", " issue" + asked columns, each with its event)
-//!   → keep those whose event matches every filter → group by the asked non-aggregates
-//!   → count(), count_unique(user|issue), last_seen(), first_seen() per group
+//!   → keep those whose event matches every filter, as their asked values (the event dropped)
+//!   → group by the asked non-aggregates → count(), count_unique(user|issue), last_seen(),
+//!     first_seen() per group
 //! ```
 
 use std::cmp::Ordering;
@@ -44,6 +45,17 @@ pub fn row_values(row: &FoundRow, fields: &[(String, Asked)]) -> Map<String, Val
         .collect()
 }
 
+/// What a scan keeps of a row: its asked values and the hidden ones (not its event).
+pub fn slim(row: &FoundRow, fields: &[(String, Asked)]) -> Map<String, Value> {
+    let mut values = row_values(row, fields);
+    for (name, _) in HIDDEN {
+        if let Some(value) = row.values.get(name) {
+            values.insert(name.to_owned(), value.clone());
+        }
+    }
+    values
+}
+
 /// Whether a row's event matches every `field:value` filter.
 pub fn keeps(row: &FoundRow, filters: &[(EventField, String)]) -> bool {
     let Some(event) = &row.event else {
@@ -63,16 +75,24 @@ struct Totals {
     first: Option<i64>,
 }
 
-/// The asked aggregates of the kept rows, grouped by the asked non-aggregate fields.
-pub fn aggregate(rows: &[FoundRow], fields: &[(String, Asked)]) -> Vec<Map<String, Value>> {
+/// The asked aggregates of the kept rows ([`slim`]), grouped by the asked non-aggregate
+/// fields.
+pub fn aggregate(
+    rows: &[Map<String, Value>],
+    fields: &[(String, Asked)],
+) -> Vec<Map<String, Value>> {
     let mut groups: HashMap<String, (Map<String, Value>, Totals)> = HashMap::new();
     for row in rows {
-        let values = row_values(row, fields);
+        let values: Map<String, Value> = fields
+            .iter()
+            .filter(|(_, asked)| !asked.is_aggregate())
+            .map(|(name, _)| (name.clone(), row.get(name).cloned().unwrap_or(Value::Null)))
+            .collect();
         let key = serde_json::to_string(&values).unwrap_or_default();
         let (_, totals) = groups
             .entry(key)
             .or_insert_with(|| (values, Totals::default()));
-        let hidden = |name: &str| row.values.get(name);
+        let hidden = |name: &str| row.get(name);
         totals.count += 1;
         if let Some(user) = hidden(" user").and_then(Value::as_str) {
             totals.users.insert(user.to_owned());
@@ -177,7 +197,8 @@ mod tests {
             "last_seen()",
             "first_seen()",
         ]);
-        let mut found = aggregate(&rows, &fields);
+        let slim: Vec<_> = rows.iter().map(|r| slim(r, &fields)).collect();
+        let mut found = aggregate(&slim, &fields);
         sort(&mut found, "count()", true);
         assert_eq!(
             Value::Array(found.into_iter().map(Value::Object).collect()),
