@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 
 use super::ApiError;
 use super::ApiState;
-use crate::store::IssueId;
 use crate::store::events::StoredIssue;
 use crate::store::issues::{AssigneeFilter, IssueFilter};
 use crate::store::projects::{Project, ProjectKey};
@@ -149,19 +148,7 @@ pub(super) async fn issue_of(
     state: &ApiState,
     id: &str,
 ) -> Result<(StoredIssue, Project), ApiError> {
-    let issue = match id.parse::<IssueId>() {
-        Ok(id) => state.store.get_issue(id).await?,
-        Err(_) => {
-            let (slug, number) = id.rsplit_once('-').ok_or(ApiError::NotFound)?;
-            let number: i64 = number.parse().map_err(|_| ApiError::NotFound)?;
-            let project = state
-                .store
-                .find_project_nocase(slug)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            state.store.issue_by_short_id(project.id, number).await?
-        }
-    };
+    let issue = state.store.find_issue(id).await?;
     let issue = issue.ok_or(ApiError::NotFound)?;
     let project = state
         .store

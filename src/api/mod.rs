@@ -258,6 +258,10 @@ fn release_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
             web::delete().to(releases::delete),
         )
         .route(
+            &format!("{prefix}/{{version}}/commits/"),
+            web::get().to(releases::commits),
+        )
+        .route(
             &format!("{prefix}/{{version}}/deploys/"),
             web::get().to(releases::deploys),
         )

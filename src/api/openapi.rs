@@ -304,6 +304,18 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
     ),
     (
         "get",
+        "/api/0/organizations/{org}/releases/{version}/commits/",
+        Some(Scope::ProjectRead),
+        "A release's commits: none (Snag keeps no repositories)",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/releases/{version}/commits/",
+        Some(Scope::ProjectRead),
+        "The project's release's commits: none",
+    ),
+    (
+        "get",
         "/api/0/projects/{org}/{project}/releases/{version}/",
         Some(Scope::ProjectRead),
         "A release of the project (sentry-cli `-p`)",

@@ -253,6 +253,18 @@ pub async fn delete(
     }
 }
 
+/// A release's commits: none, as Snag keeps no repositories (`set-commits` is refused), which
+/// Sentry answers as an empty list too.
+pub async fn commits(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    path: web::Path<ReleasePath>,
+) -> Answer {
+    path.authorize(&req, &state, Scope::ProjectRead).await?;
+    release_of(&state, path.version()).await?;
+    Ok(HttpResponse::Ok().json(Vec::<Value>::new()))
+}
+
 pub async fn deploys(
     req: HttpRequest,
     state: web::Data<ApiState>,

@@ -539,6 +539,24 @@ impl Store {
         self.readable(event).await
     }
 
+    /// The issue a number (`42`) or a short id (`SHOP-12`, the project's name in any case)
+    /// names, as Sentry's URLs and clients name issues.
+    pub async fn find_issue(&self, id: &str) -> Result<Option<StoredIssue>, StoreError> {
+        if let Ok(id) = id.parse::<IssueId>() {
+            return self.get_issue(id).await;
+        }
+        let Some((slug, number)) = id.rsplit_once('-') else {
+            return Ok(None);
+        };
+        let Ok(number) = number.parse::<i64>() else {
+            return Ok(None);
+        };
+        match self.find_project_nocase(slug).await? {
+            Some(project) => self.issue_by_short_id(project.id, number).await,
+            None => Ok(None),
+        }
+    }
+
     /// The issue `short_id` of a project (`SHOP-12` is project `shop`, short id 12).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_by_short_id(

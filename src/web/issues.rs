@@ -31,6 +31,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/issues", web::get().to(list))
         .route("/issues/bulk", web::post().to(bulk))
         .route("/issues/{id}", web::get().to(issue))
+        // Sentry's web address of an issue (what its tools link to), by number or short id.
+        .route(
+            "/organizations/{org}/issues/{id}",
+            web::get().to(sentry_issue_address),
+        )
+        .route(
+            "/organizations/{org}/issues/{id}/",
+            web::get().to(sentry_issue_address),
+        )
         .route("/issues/{id}/status", web::post().to(status))
         .route("/issues/{id}/assign", web::post().to(assign))
         .route("/issues/{id}/notes", web::post().to(note))
@@ -548,6 +557,23 @@ struct IssuePage {
     event_time: String,
     older: Option<String>,
     newer: Option<String>,
+}
+
+/// `/organizations/snag/issues/SHOP-12/` → this issue's page.
+async fn sentry_issue_address(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    session: Session,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    signed_in(&req, &session, &state).await?;
+    let (_, id) = path.into_inner();
+    let issue = state
+        .store
+        .find_issue(&id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok(see_other(&format!("/issues/{}", issue.id)))
 }
 
 async fn issue(

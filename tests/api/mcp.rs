@@ -108,6 +108,28 @@ impl Mcp {
         text
     }
 
+    /// A tool's answer through `execute_sentry_tool`, error or not: whether it failed, and its
+    /// text.
+    async fn try_execute(&mut self, tool: &str, arguments: Value) -> (bool, String) {
+        let answer = self
+            .request(
+                "tools/call",
+                json!({"name": "execute_sentry_tool", "arguments": {"name": tool, "arguments": arguments}}),
+            )
+            .await;
+        let result = &answer["result"];
+        let text: String = result["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["text"].as_str())
+            .collect();
+        (
+            result["isError"] == true || !answer["error"].is_null(),
+            format!("{text}{}", answer["error"]),
+        )
+    }
+
     /// One of the tools the server lists behind `execute_sentry_tool`.
     async fn execute(&mut self, tool: &str, arguments: Value) -> String {
         self.call(
@@ -298,6 +320,69 @@ async fn sentrys_mcp_server_reads_and_triages_what_the_python_sdk_sent() {
         )
         .await;
     assert!(text.contains("Breadcrumbs for"), "{text}");
+
+    // By its number too; notes and user feedback; the release the SDK named.
+    let text = mcp
+        .execute(
+            "get_issue_details",
+            json!({"organizationSlug": "snag", "issueId": database_error.id.to_string()}),
+        )
+        .await;
+    assert!(text.contains(&format!("# Issue {short_id}")), "{text}");
+    let text = mcp
+        .execute(
+            "add_issue_note",
+            json!({"organizationSlug": "snag", "issueId": short_id, "text": "seen on checkout"}),
+        )
+        .await;
+    assert!(text.contains("seen on checkout"), "{text}");
+    let notes = app.store.issue_activity(database_error.id).await.unwrap();
+    assert!(notes.iter().any(|a| a.kind == "note"), "{notes:?}");
+    // A user's feedback and a log file about the SDK's event, sent after it as SDKs do.
+    let chained: Value = serde_json::from_slice(&sent.stdout).unwrap();
+    let event_id = chained["chained"].as_str().unwrap().to_owned();
+    let report = json!({"event_id": event_id, "name": "Ada", "email": "ada@example.com",
+                        "comments": "the profile page is blank"})
+    .to_string();
+    let body = format!(
+        "{{\"event_id\":\"{event_id}\"}}\n{{\"type\":\"user_report\"}}\n{report}\n\
+         {{\"type\":\"attachment\",\"length\":5,\"filename\":\"db.log\"}}\nerror\n"
+    );
+    let r = crate::helpers::post_envelope(&app, 1, "pythonkey", body.as_bytes()).await;
+    assert_eq!(r.status, 200);
+    let text = mcp
+        .execute(
+            "get_issue_user_reports",
+            json!({"organizationSlug": "snag", "issueId": short_id}),
+        )
+        .await;
+    assert!(text.contains("the profile page is blank"), "{text}");
+    let text = mcp
+        .execute(
+            "get_event_attachment",
+            json!({"organizationSlug": "snag", "projectSlug": "python", "eventId": event_id}),
+        )
+        .await;
+    assert!(text.contains("db.log"), "{text}");
+    let text = mcp
+        .execute(
+            "get_release_details",
+            json!({"organizationSlug": "snag", "releaseVersion": "e2e@1.0.0"}),
+        )
+        .await;
+    assert!(text.contains("e2e@1.0.0"), "{text}");
+
+    // Seer is not there, and says so as Sentry does with the feature off.
+    let (failed, text) = mcp
+        .try_execute(
+            "analyze_issue_with_seer",
+            json!({"organizationSlug": "snag", "issueId": short_id}),
+        )
+        .await;
+    assert!(
+        failed && text.contains("AI Autofix is not enabled"),
+        "{text}"
+    );
 
     mcp.child.kill().await.ok();
     app.stop().await;

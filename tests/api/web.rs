@@ -1166,3 +1166,48 @@ async fn releases_are_listed_and_issues_resolve_in_the_next_release_from_their_p
     assert_eq!(issue.status.as_str(), "resolved");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn sentrys_address_of_an_issue_leads_to_its_page_for_those_signed_in() {
+    let app = app_with_admin().await;
+    send(
+        &app,
+        error_event("KeyError", "cart", "load_cart", json!({})),
+    )
+    .await;
+    let issue = app.store.list_issues(ProjectId(5)).await.unwrap()[0].clone();
+    let project = app
+        .store
+        .get_project(issue.project_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let short = format!("{}-{}", project.name.to_uppercase(), issue.short_id);
+    let browser = Browser::new(&app);
+    let r = browser
+        .get(&format!("/organizations/snag/issues/{short}/"))
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "strangers sign in first"
+    );
+    browser.sign_in("admin@example.com").await;
+    for address in [
+        format!("/organizations/snag/issues/{short}/"),
+        format!("/organizations/snag/issues/{}", issue.id),
+    ] {
+        let r = browser.get(&address).await;
+        assert_eq!(r.status(), 303, "{address}");
+        assert_eq!(
+            r.headers()["location"],
+            format!("/issues/{}", issue.id).as_str()
+        );
+    }
+    let r = browser.get("/organizations/snag/issues/NOPE-9/").await;
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
