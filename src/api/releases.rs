@@ -103,6 +103,24 @@ fn change_of(body: &Map<String, Value>) -> Result<ReleaseChange, ApiError> {
     })
 }
 
+/// Longest release version (Sentry's column).
+const MAX_VERSION_CHARS: usize = 250;
+/// Longest deploy environment (as events' environments).
+const MAX_ENVIRONMENT_CHARS: usize = 64;
+
+/// A version Sentry accepts: not empty, `.`, `..` or `latest`, at most 250 characters, no
+/// slash, backslash, tab or line break.
+fn check_version(version: &str) -> Result<(), ApiError> {
+    let refused =
+        !crate::normalize::is_valid_release(version) || version.chars().count() > MAX_VERSION_CHARS;
+    match refused {
+        true => Err(ApiError::BadRequest(format!(
+            "invalid release version {version:?}: at most {MAX_VERSION_CHARS} characters, no slash, backslash, tab or line break, not \".\", \"..\" or \"latest\""
+        ))),
+        false => Ok(()),
+    }
+}
+
 /// The projects a body names by slug (or id); every one must exist.
 async fn projects_named(
     state: &ApiState,
@@ -181,6 +199,7 @@ pub async fn create(
         .get("version")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::BadRequest("give the release's version".into()))?;
+    check_version(version)?;
     let mut projects = projects_named(&state, &body).await?;
     projects.extend(path_project);
     // Archiving posts the existing release again with no projects and a status.
@@ -291,7 +310,11 @@ pub async fn add_deploy(
     path.authorize(&req, &state, Scope::ProjectWrite).await?;
     let release = release_of(&state, path.version()).await?;
     let body = json_body(&body)?;
-    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .map(|t| t.chars().take(400).collect::<String>())
+    };
     let date = |key: &str| -> Result<Option<i64>, ApiError> {
         match body.get(key) {
             None | Some(Value::Null) => Ok(None),
@@ -303,7 +326,16 @@ pub async fn add_deploy(
         }
     };
     let environment = text("environment")
-        .ok_or_else(|| ApiError::BadRequest("give the deploy's environment".into()))?;
+        .filter(|e| {
+            !e.trim().is_empty()
+                && e.chars().count() <= MAX_ENVIRONMENT_CHARS
+                && !e.contains(['/', '\n', '\r', '\t'])
+        })
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "give the deploy's environment: a name of at most {MAX_ENVIRONMENT_CHARS} characters, no slash or line break"
+            ))
+        })?;
     let deploy = Deploy {
         id: 0,
         environment,
@@ -314,4 +346,37 @@ pub async fn add_deploy(
     };
     let deploy = state.store.add_deploy(release.id, &deploy).await?;
     Ok(HttpResponse::Created().json(shapes::deploy(&deploy)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_checked_as_sentry_checks_them() {
+        for good in [
+            "shop@1.2.3",
+            "1.0",
+            "web 2.0 beta",
+            "a".repeat(250).as_str(),
+            "café@1",
+        ] {
+            assert!(check_version(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "  ",
+            ".",
+            "..",
+            "latest",
+            "LATEST",
+            "a/b",
+            "a\\b",
+            "a\nb",
+            "a\tb",
+            "a".repeat(251).as_str(),
+        ] {
+            assert!(check_version(bad).is_err(), "{bad:?}");
+        }
+    }
 }

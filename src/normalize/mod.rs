@@ -99,6 +99,15 @@ impl NormalizedEvent {
     }
 }
 
+/// A release name Sentry accepts: not blank, `.`, `..` or `latest`, no slash, backslash, tab
+/// or line break (the length is the caller's).
+pub fn is_valid_release(version: &str) -> bool {
+    !(version.trim().is_empty()
+        || matches!(version, "." | "..")
+        || version.eq_ignore_ascii_case("latest")
+        || version.contains(['/', '\\', '\t', '\n', '\r', '\x0c']))
+}
+
 /// Normalizes one event payload.
 pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, NormalizeError> {
     let Value::Object(mut json) = raw else {
@@ -143,6 +152,15 @@ pub fn normalize(raw: Value, ctx: &Context) -> Result<NormalizedEvent, Normalize
             Some(s) => json.insert(field.into(), Value::String(s)),
             None => json.remove(field),
         };
+    }
+
+    // Relay drops a release Sentry could not name in a URL.
+    if json
+        .get("release")
+        .and_then(Value::as_str)
+        .is_some_and(|r| !is_valid_release(r))
+    {
+        json.remove("release");
     }
 
     message::normalize_logentry(&mut json);

@@ -610,6 +610,21 @@ fn string_fields_are_trimmed_bounded_or_dropped() {
 }
 
 #[test]
+fn a_release_sentry_could_not_name_is_dropped_as_relay_drops_it() {
+    for bad in ["latest", "a/b", "..", "line\nbreak"] {
+        let event = normalized(json!({"release": bad}));
+        assert_eq!(event.release, None, "{bad:?}");
+        assert!(!event.json.contains_key("release"));
+    }
+    assert_eq!(
+        normalized(json!({"release": "shop@2.0 beta"}))
+            .release
+            .as_deref(),
+        Some("shop@2.0 beta")
+    );
+}
+
+#[test]
 fn unknown_fields_are_kept_unchanged() {
     let extra = json!({"nested": [1, {"a": null}], "s": "v"});
     let event = normalized(json!({"extra": extra, "contexts": {"os": {"name": "Linux"}}}));

@@ -1120,3 +1120,129 @@ async fn user_feedback_and_attachments_are_listed_and_downloaded() {
     assert_eq!(status, 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn release_endpoints_refuse_bad_input_with_a_clear_answer() {
+    let (app, token) = app_with_issues(0).await;
+    let send = |method: &'static str, path: String, body: String| {
+        let (app, token) = (&app, &token);
+        async move { call(app, method, &path, Some(token), &body).await }
+    };
+    let releases = "/api/0/organizations/snag/releases/".to_owned();
+    let (status, _) = send(
+        "POST",
+        releases.clone(),
+        r#"{"version": "shop@1.0", "projects": ["shop"]}"#.into(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    for (method, path, body) in [
+        ("POST", releases.clone(), "not json".to_owned()),
+        ("POST", releases.clone(), "{}".to_owned()),
+        (
+            "POST",
+            releases.clone(),
+            r#"{"version": 7, "projects": ["shop"]}"#.to_owned(),
+        ),
+        (
+            "POST",
+            releases.clone(),
+            r#"{"version": "latest", "projects": ["shop"]}"#.to_owned(),
+        ),
+        (
+            "POST",
+            releases.clone(),
+            r#"{"version": "a/b", "projects": ["shop"]}"#.to_owned(),
+        ),
+        (
+            "POST",
+            releases.clone(),
+            json!({"version": "v".repeat(251), "projects": ["shop"]}).to_string(),
+        ),
+        (
+            "POST",
+            releases.clone(),
+            r#"{"version": "shop@2.0"}"#.to_owned(),
+        ),
+        (
+            "POST",
+            releases.clone(),
+            r#"{"version": "shop@2.0", "projects": ["nope"]}"#.to_owned(),
+        ),
+        (
+            "POST",
+            releases.clone(),
+            r#"{"version": "shop@2.0", "projects": "shop"}"#.to_owned(),
+        ),
+        (
+            "POST",
+            releases.clone(),
+            r#"{"version": "shop@2.0", "projects": ["shop"], "commits": []}"#.to_owned(),
+        ),
+        (
+            "PUT",
+            format!("{releases}shop%401.0/"),
+            r#"{"dateReleased": "yesterday"}"#.to_owned(),
+        ),
+        (
+            "PUT",
+            format!("{releases}shop%401.0/"),
+            r#"{"status": "deleted"}"#.to_owned(),
+        ),
+        (
+            "PUT",
+            format!("{releases}shop%401.0/"),
+            r#"{"ref": 12}"#.to_owned(),
+        ),
+        (
+            "POST",
+            format!("{releases}shop%401.0/deploys/"),
+            "{}".to_owned(),
+        ),
+        (
+            "POST",
+            format!("{releases}shop%401.0/deploys/"),
+            r#"{"environment": "prod/eu"}"#.to_owned(),
+        ),
+        (
+            "POST",
+            format!("{releases}shop%401.0/deploys/"),
+            json!({"environment": "e".repeat(65)}).to_string(),
+        ),
+        (
+            "POST",
+            format!("{releases}shop%401.0/deploys/"),
+            r#"{"environment": "production", "dateFinished": "soon"}"#.to_owned(),
+        ),
+        ("GET", format!("{releases}?per_page=0"), String::new()),
+        ("GET", format!("{releases}?project=nope"), String::new()),
+    ] {
+        let (status, body) = send(method, path.clone(), body.clone()).await;
+        assert_eq!(status, 400, "{method} {path} {body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{method} {path}: {body}"
+        );
+    }
+    for (method, path) in [
+        ("GET", format!("{releases}shop%409.9/")),
+        ("PUT", format!("{releases}shop%409.9/")),
+        ("DELETE", format!("{releases}shop%409.9/")),
+        ("GET", format!("{releases}shop%409.9/deploys/")),
+        ("POST", format!("{releases}shop%409.9/deploys/")),
+        ("GET", "/api/0/projects/snag/nope/releases/".to_owned()),
+    ] {
+        let (status, body) = send(
+            method,
+            path.clone(),
+            r#"{"environment": "production"}"#.into(),
+        )
+        .await;
+        assert_eq!(status, 404, "{method} {path}: {body}");
+    }
+    // Nothing of the above was made or changed.
+    let (_, listed) = send("GET", releases.clone(), String::new()).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["dateReleased"], Value::Null);
+    app.stop().await;
+}
