@@ -61,9 +61,7 @@ async fn issue_page(
     if get(query, "query").is_some_and(|q| q.trim().is_empty()) {
         filter.status = None;
     }
-    if let Some(env) = get(query, "environment") {
-        filter.tags.push(("environment".into(), env.to_owned()));
-    }
+    filter.environments = super::events::environments_of(query);
     let now = now_ms();
     // The project endpoint's `statsPeriod` is the chart; the organization endpoint's is a time
     // range (issues seen in it), its chart `groupStatsPeriod`.

@@ -23,6 +23,8 @@ pub struct IssueFilter {
     pub level: Option<String>,
     /// Issues with an event carrying this tag value (`release:`, `environment:`, `browser.name:`…).
     pub tags: Vec<(String, String)>,
+    /// Issues with an event in one of these environments (the `environment` parameters).
+    pub environments: Vec<String>,
     /// `has:user`: issues seen by at least one user.
     pub has_user: bool,
     /// Words that must all appear in the title or the culprit (case-insensitive).
@@ -174,15 +176,10 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
     }
     // Tag counts are `issue_tags` plus the rows the writer has not folded in yet.
     for (key, value) in &filter.tags {
-        qb.push(" AND (EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = issues.id AND t.key = ")
-            .push_bind(key.clone())
-            .push(" AND t.value = ")
-            .push_bind(value.clone())
-            .push(") OR issues.id IN (SELECT p.issue_id FROM issue_tags_pending p, jsonb_each(p.tags) t WHERE t.value->>0 = ")
-            .push_bind(key.clone())
-            .push(" AND t.value->>1 = ")
-            .push_bind(value.clone())
-            .push("))");
+        push_tag_condition(qb, key, std::slice::from_ref(value));
+    }
+    if !filter.environments.is_empty() {
+        push_tag_condition(qb, "environment", &filter.environments);
     }
     for word in &filter.text {
         let pattern = like_pattern(word);
@@ -221,6 +218,27 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
 }
 
 /// `(?, ?, …)` bound to `values` (never empty: callers return early on no ids).
+/// ` AND` the issue has an event whose tag `key` is one of `values`.
+fn push_tag_condition(qb: &mut QueryBuilder<Sqlite>, key: &str, values: &[String]) {
+    let push_values = |qb: &mut QueryBuilder<Sqlite>| {
+        qb.push(" IN (");
+        let mut list = qb.separated(", ");
+        for value in values {
+            list.push_bind(value.clone());
+        }
+        qb.push(")");
+    };
+    qb.push(" AND (EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = issues.id AND t.key = ")
+        .push_bind(key.to_owned())
+        .push(" AND t.value");
+    push_values(qb);
+    qb.push(") OR issues.id IN (SELECT p.issue_id FROM issue_tags_pending p, jsonb_each(p.tags) t WHERE t.value->>0 = ")
+        .push_bind(key.to_owned())
+        .push(" AND t.value->>1");
+    push_values(qb);
+    qb.push("))");
+}
+
 pub(super) fn push_list<T>(qb: &mut QueryBuilder<Sqlite>, values: &[T])
 where
     T: Copy + for<'t> sqlx::Encode<'t, Sqlite> + sqlx::Type<Sqlite> + 'static,

@@ -650,6 +650,9 @@ async fn organization_issue_routes_short_ids_and_filters_answer_what_was_asked()
         ("&statsPeriod=14d", 1),
         ("&start=2001-01-01T00:00:00&end=2001-01-02T00:00:00", 0),
         ("&statsPeriod=24h&groupStatsPeriod=auto", 1),
+        // Several environments: issues seen in any of them.
+        ("&environment=qa&environment=staging", 1),
+        ("&environment=qa&environment=dev", 0),
     ] {
         let (status, body) = get(format!("{list}{range}")).await;
         assert_eq!((status, count(&body)), (200, expected), "{range}: {body}");
