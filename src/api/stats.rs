@@ -137,15 +137,18 @@ pub async fn stats_v2(
         .collect();
 
     let now = now_ms();
+    // Outcomes are kept 90 days: a range starts no earlier (and stays far from overflowing).
+    let kept_from = now - crate::store::outcomes::KEPT_MS;
     let range = time_range::from_query(&query, "statsPeriod", now)?
         .map_or((now - 14 * DAY_MS, now), |r| (r.start_ms, r.end_ms));
+    let range = (range.0.max(kept_from), range.1.max(kept_from));
     let interval = match get(&query, "interval").filter(|i| !i.is_empty()) {
         Some(i) => period_ms(i)?,
         None => HOUR_MS,
     };
-    if interval % MINUTE_MS != 0 || DAY_MS % interval != 0 && interval % DAY_MS != 0 {
+    if interval % MINUTE_MS != 0 || DAY_MS % interval != 0 {
         return Err(ApiError::BadRequest(format!(
-            "Invalid interval: {}; a whole number of minutes that divides a day, or whole days",
+            "Invalid interval: {}; a whole number of minutes that divides a day (1m to 1d)",
             get(&query, "interval").unwrap_or("")
         )));
     }

@@ -4,8 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::IngestState;
 use super::{
-    Opened, accept, admit, auth, body, counted, open_rows, project_id, project_setup, read_body,
-    received,
+    Opened, accept, admit, auth, authorize, body, counted, open_rows, project_id, project_setup,
+    read_body, received,
 };
 use crate::ingest::error::IngestError;
 use crate::protocol::envelope;
@@ -29,7 +29,7 @@ async fn handle_envelope(
     let request_key = auth::request_key(req)?;
     let (authorized, rules) = match &request_key {
         Some(key) => (
-            Some(state.keys.authorize(key, project_id).await?),
+            Some(authorize(req, state, key, project_id).await?),
             Some(project_setup(state, project_id).await?),
         ),
         None => (None, None),
@@ -81,7 +81,7 @@ async fn handle_envelope(
             return Err(IngestError::broken("rows without a key"));
         }
         (Opened::Tunnel { key, body }, _) => {
-            let key = state.keys.authorize(&key, project_id).await?;
+            let key = authorize(req, state, &key, project_id).await?;
             let rules = project_setup(state, project_id).await?;
             let limits = state.limits.clone();
             let budget = state.budget.clone();

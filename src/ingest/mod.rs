@@ -28,7 +28,7 @@ mod store;
 
 use actix_web::http::Method;
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use crate::config::Limits;
 use crate::ingest::error::IngestError;
@@ -131,8 +131,25 @@ async fn admitted_key(
     let project_id = project_id(req)?;
     admit(state)?;
     let key = auth::request_key(req)?.ok_or(IngestError::MissingAuth)?;
-    Ok((project_id, state.keys.authorize(&key, project_id).await?))
+    Ok((project_id, authorize(req, state, &key, project_id).await?))
 }
+
+/// The request's key checked for the project; the request remembers it was (its outcomes then
+/// count for the project).
+async fn authorize(
+    req: &HttpRequest,
+    state: &IngestState,
+    key: &str,
+    project_id: ProjectId,
+) -> Result<ProjectKey, IngestError> {
+    let key = state.keys.authorize(key, project_id).await?;
+    req.extensions_mut().insert(Authorized(project_id));
+    Ok(key)
+}
+
+/// Set on a request once its key is checked for this project.
+#[derive(Debug, Clone, Copy)]
+struct Authorized(ProjectId);
 
 /// Refuses every request while the disk is short (see [`crate::retention::disk`]): nothing is
 /// read, and the SDK keeps its events and backs off.
@@ -385,18 +402,20 @@ fn counted<T>(
             .filter(|p| state.keys.is_authorized_project(*p));
         if let Some(project) = project {
             state.metrics.project_rejected(project, e.reason());
-            // A quota's refusal is counted per item where it was made.
-            let outcome = match e {
-                IngestError::RateLimited(l) if l.scope != rate_limits::Scope::Organization => None,
-                IngestError::RateLimited(_) => Some(outcomes::RATE_LIMITED),
-                _ => Some(outcomes::INVALID),
-            };
-            if let Some(outcome) = outcome {
-                let now = crate::store::now_ms();
-                state
-                    .outcomes
-                    .record(project, now, outcomes::ERROR, outcome, e.reason(), 1);
-            }
+        }
+        // Outcomes only for a request whose key was checked: nobody counts against a project
+        // by naming it. A quota's refusal is counted per item where it was made.
+        let authorized = req.extensions().get::<Authorized>().copied();
+        let outcome = match e {
+            IngestError::RateLimited(l) if l.scope != rate_limits::Scope::Organization => None,
+            IngestError::RateLimited(_) => Some(outcomes::RATE_LIMITED),
+            _ => Some(outcomes::INVALID),
+        };
+        if let (Some(Authorized(project)), Some(outcome)) = (authorized, outcome) {
+            let now = crate::store::now_ms();
+            state
+                .outcomes
+                .record(project, now, outcomes::ERROR, outcome, e.reason(), 1);
         }
         state.rejections.note(e, project);
     }

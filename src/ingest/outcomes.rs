@@ -94,14 +94,30 @@ impl Outcomes {
         }
     }
 
-    /// Adds what was counted to the database.
+    /// Adds what was counted to the database. Counts whose write fails, or is dropped midway
+    /// (the worker stopped at shutdown), are put back for the next flush.
     pub async fn flush(&self, store: &Store) -> Result<(), crate::store::StoreError> {
-        let rows = self.drain();
-        if let Err(e) = store.add_outcomes(&rows).await {
-            self.restore(rows);
-            return Err(e);
-        }
+        let mut unsaved = Unsaved {
+            outcomes: self,
+            rows: self.drain(),
+        };
+        store.add_outcomes(&unsaved.rows).await?;
+        unsaved.rows.clear();
         Ok(())
+    }
+}
+
+/// Drained counts not yet committed: put back when dropped.
+struct Unsaved<'a> {
+    outcomes: &'a Outcomes,
+    rows: Vec<OutcomeRow>,
+}
+
+impl Drop for Unsaved<'_> {
+    fn drop(&mut self) {
+        if !self.rows.is_empty() {
+            self.outcomes.restore(std::mem::take(&mut self.rows));
+        }
     }
 }
 
@@ -153,7 +169,14 @@ mod tests {
             ]
         );
         assert!(outcomes.drain().is_empty());
-        outcomes.restore(rows);
-        assert_eq!(outcomes.drain().len(), 3, "a failed write keeps its counts");
+        drop(Unsaved {
+            outcomes: &outcomes,
+            rows,
+        });
+        assert_eq!(
+            outcomes.drain().len(),
+            3,
+            "a write that did not finish keeps its counts"
+        );
     }
 }

@@ -10,7 +10,6 @@
 
 use std::ops::ControlFlow;
 
-use futures_util::TryStreamExt;
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -122,13 +121,16 @@ pub struct Search {
     pub issue: Option<IssueId>,
     pub has_user: bool,
     pub filter: EventFilter,
-    /// Index into `fields`, descending when true.
-    pub sort: (usize, bool),
+    /// Index into `fields`, descending when true; `None`: in no particular order.
+    pub sort: Option<(usize, bool)>,
     pub limit: i64,
     pub offset: i64,
     /// Read each row's stored event too (not with aggregates).
     pub with_event: bool,
 }
+
+/// Events read and decoded together after their rows were found.
+const EVENTS_AT_ONCE: usize = 100;
 
 /// A row: values by field name (text, a number, or unix ms: the caller formats dates), and
 /// the stored event when the search asked for it.
@@ -150,8 +152,9 @@ impl Store {
         Ok(found)
     }
 
-    /// Hands each row of a search to `each` as it is read (an event is read, used and
-    /// dropped), until `each` breaks.
+    /// Hands each row of a search to `each`, until `each` breaks. The rows are found first
+    /// without their events (no blob is held while SQLite sorts or skips); each event is then
+    /// read, handed over and dropped, a few at a time.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn search_events_each(
         &self,
@@ -166,7 +169,7 @@ impl Store {
             qb.push(field.sql());
         }
         if search.with_event {
-            qb.push(", e.data");
+            qb.push(", e.id");
         }
         qb.push(
             " FROM events e JOIN projects p ON p.id = e.project_id \
@@ -198,16 +201,27 @@ impl Store {
                 qb.push(" GROUP BY ").push(columns.join(", "));
             }
         }
-        let (at, descending) = search.sort;
-        qb.push(" ORDER BY ")
-            .push(search.fields[at].1.sql())
-            .push(if descending { " DESC" } else { " ASC" })
-            .push(" LIMIT ")
+        if let Some((at, descending)) = search.sort {
+            qb.push(" ORDER BY ")
+                .push(search.fields[at].1.sql())
+                .push(if descending { " DESC" } else { " ASC" });
+            // Ties in a stable order, so that pages neither repeat nor skip a row.
+            for (n, (_, field)) in search.fields.iter().enumerate() {
+                if n != at && matches!(field, Field::Column(_)) {
+                    qb.push(", ").push(field.sql());
+                }
+            }
+            if !grouped {
+                qb.push(", e.id");
+            }
+        }
+        qb.push(" LIMIT ")
             .push_bind(search.limit)
             .push(" OFFSET ")
             .push_bind(search.offset);
-        let mut rows = qb.build().fetch(&self.pool);
-        while let Some(row) = rows.try_next().await? {
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
             let mut values = Map::new();
             for (n, (name, field)) in search.fields.iter().enumerate() {
                 let value = match field.kind() {
@@ -220,15 +234,46 @@ impl Store {
                 };
                 values.insert(name.clone(), value);
             }
-            let event = match search.with_event {
-                true => Some(
-                    self.decode(&row.try_get::<Vec<u8>, _>(search.fields.len())?)
-                        .await?,
-                ),
+            let id = match search.with_event {
+                true => Some(row.try_get::<i64, _>(search.fields.len())?),
                 false => None,
             };
-            if each(FoundRow { values, event }).is_break() {
-                break;
+            found.push((values, id));
+        }
+        drop(rows);
+        if !search.with_event {
+            for (values, _) in found {
+                if each(FoundRow {
+                    values,
+                    event: None,
+                })
+                .is_break()
+                {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+        for chunk in found.chunks_mut(EVENTS_AT_ONCE) {
+            let ids: Vec<i64> = chunk.iter().filter_map(|(_, id)| *id).collect();
+            let mut read = QueryBuilder::<Sqlite>::new("SELECT id, data FROM events WHERE id IN ");
+            push_list(&mut read, &ids);
+            let mut blobs: std::collections::HashMap<i64, Vec<u8>> = read
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+            for (values, id) in chunk.iter_mut() {
+                // An event deleted since (retention) is left out.
+                let Some(blob) = id.and_then(|id| blobs.remove(&id)) else {
+                    continue;
+                };
+                let event = Some(self.decode(&blob).await?);
+                let values = std::mem::take(values);
+                if each(FoundRow { values, event }).is_break() {
+                    return Ok(());
+                }
             }
         }
         Ok(())

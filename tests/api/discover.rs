@@ -116,6 +116,8 @@ async fn event_search_answers_fields_aggregates_and_filters_as_sentry_does() {
     for q in [
         "field=p95(transaction.duration)",
         "field=id&query=!level:error",
+        "field=id&project=1&query=project:other",
+        "field=id&cursor=0:10001:0",
         "dataset=logs&field=id",
         "field=id&sort=-count()",
         "field=id&query=is:unresolved",
@@ -282,6 +284,10 @@ async fn charts_count_events_per_bucket_overall_and_for_the_top_groups() {
         json!([secs(1), [{"count": 1}]])
     );
     assert!(body.get("Other").is_none());
+    // Other only when there are more groups than the top ones.
+    let (_, body) =
+        stats("field=release&field=count()&yAxis=count()&topEvents=5&interval=1h".into()).await;
+    assert!(body.get("Other").is_none(), "{body}");
     let (_, body) =
         stats("field=release&field=count()&yAxis=count()&topEvents=1&interval=1h".into()).await;
     assert_eq!(body["Other"]["data"][1], json!([secs(1), [{"count": 1}]]));
@@ -311,6 +317,10 @@ async fn charts_count_events_per_bucket_overall_and_for_the_top_groups() {
         "yAxis=count()&topEvents=3",
         "yAxis=count_unique(user)&field=release&topEvents=1",
         "yAxis=count()&interval=soon",
+        "yAxis=count()&statsPeriod=9223372036854775s",
+        "yAxis=count()&interval=9223372036854775s",
+        "yAxis=count()&interval=1m&statsPeriod=7d&field=release&topEvents=10",
+        "yAxis=count()&yAxis=count()&yAxis=count_unique(user)&yAxis=count_unique(issue)&yAxis=last_seen()&yAxis=first_seen()",
     ] {
         let (status, body) = get(
             &app,
@@ -548,6 +558,9 @@ async fn grafanas_sentry_data_source_gets_correct_answers_within_the_dashboard_r
         post_envelope(&app, 2, "limitedkey", not_json).await.status,
         400
     );
+    // A stranger naming the project counts for nothing.
+    let r = post_envelope(&app, 2, "notthekey", &event_envelope(&error_event(20))).await;
+    assert_eq!(r.status, 401);
     let (now_from, now_to) = (naive(start), naive(start + 4 * HOUR_MS));
     let by_outcome = || async {
         let (status, stats) = grafana(
@@ -603,6 +616,16 @@ async fn grafanas_sentry_data_source_gets_correct_answers_within_the_dashboard_r
             ("field", "sum(quantity)"),
             ("category", "error"),
             ("interval", "7m"),
+        ],
+        vec![
+            ("field", "sum(quantity)"),
+            ("category", "error"),
+            ("interval", "2d"),
+        ],
+        vec![
+            ("field", "sum(quantity)"),
+            ("category", "error"),
+            ("interval", "106751991167d"),
         ],
     ] {
         let (status, body) = grafana("stats_v2/", &pairs).await;

@@ -124,9 +124,36 @@ fn is_tag_key(key: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
 }
 
+/// A stored event as fields are read from it: its indexed tags worked out once, when a tag is
+/// first asked for.
+pub struct EventView<'a> {
+    event: &'a Value,
+    tags: std::cell::OnceCell<Vec<(String, String)>>,
+}
+
+impl<'a> EventView<'a> {
+    pub fn new(event: &'a Value) -> EventView<'a> {
+        EventView {
+            event,
+            tags: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn tag(&self, key: &str) -> Option<&str> {
+        let tags = self.tags.get_or_init(|| {
+            self.event
+                .as_object()
+                .map(crate::normalize::indexed_tags)
+                .unwrap_or_default()
+        });
+        tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
 /// The value of an event field in a normalized event: text, a list for the exception fields,
 /// `null` when the event has none.
-pub fn event_value(field: &EventField, event: &Value) -> Value {
+pub fn event_value(field: &EventField, view: &EventView<'_>) -> Value {
+    let event = view.event;
     let text = |pointer: &str| match event.pointer(pointer) {
         Some(Value::String(s)) => json!(s),
         Some(Value::Number(n)) => json!(n.to_string()),
@@ -161,11 +188,7 @@ pub fn event_value(field: &EventField, event: &Value) -> Value {
         EventField::SdkName => text("/sdk/name"),
         EventField::SdkVersion => text("/sdk/version"),
         EventField::Dist => text("/dist"),
-        EventField::Tag(key) => event
-            .as_object()
-            .map(crate::normalize::indexed_tags)
-            .and_then(|tags| tags.into_iter().find(|(k, _)| k == key))
-            .map_or(Value::Null, |(_, v)| Value::String(v)),
+        EventField::Tag(key) => view.tag(key).map_or(Value::Null, Value::from),
     }
 }
 
@@ -200,7 +223,7 @@ mod tests {
     fn event_fields_read_what_sentry_answers() {
         let e = event();
         let value = |name: &str| match field_of(name) {
-            Some(Asked::Event(f)) => event_value(&f, &e),
+            Some(Asked::Event(f)) => event_value(&f, &EventView::new(&e)),
             other => panic!("{name} is {other:?}"),
         };
         assert_eq!(value("error.type"), json!(["KeyError", "ValueError"]));

@@ -62,6 +62,9 @@ fn check_dataset(query: &Query) -> Result<(), ApiError> {
     }
 }
 
+/// Deepest row a page of a search may start at (SQLite sorts every row before it).
+const MAX_OFFSET: i64 = 10_000;
+
 /// Most fields one search may ask for (Sentry's limit).
 const MAX_FIELDS: usize = 20;
 
@@ -123,6 +126,11 @@ pub async fn events(
         )));
     }
     let (size, offset) = page(&query)?;
+    if offset > MAX_OFFSET {
+        return Err(ApiError::BadRequest(format!(
+            "a search's pages go {MAX_OFFSET} rows deep at most: narrow the search"
+        )));
+    }
     let mut plan = plan_of(&state, &query, fields).await?;
     plan.sort = sort_of(get(&query, "sort"), &plan.fields)?;
     let mut rows = run(&state, &plan, size + 1, offset).await?;
@@ -191,18 +199,23 @@ async fn run(
         issue: plan.issue,
         has_user: plan.has_user,
         filter: plan.filter.clone(),
-        sort: (0, true),
+        sort: None,
         limit,
         offset,
         with_event: has_event_field || scanning,
     };
     if !scanning {
+        // The newest first by default, by a timestamp nobody asked to see.
+        if plan.sort.0 == scan::HIDDEN[0].0 {
+            let (name, column) = scan::HIDDEN[0];
+            search.fields.push((name.to_owned(), Field::Column(column)));
+        }
         let at = search
             .fields
             .iter()
             .position(|(n, _)| *n == plan.sort.0)
             .unwrap_or(0);
-        search.sort = (at, plan.sort.1);
+        search.sort = Some((at, plan.sort.1));
         let found = state.store.search_events(&search).await?;
         return Ok(found
             .iter()
@@ -225,9 +238,7 @@ async fn run(
             if read > scan::SCAN_LIMIT {
                 return ControlFlow::Break(());
             }
-            if scan::keeps(&row, &plan.event_filters) {
-                kept.push(scan::slim(&row, &plan.fields));
-            }
+            kept.extend(scan::kept(&row, &plan.fields, &plan.event_filters));
             ControlFlow::Continue(())
         })
         .await?;
@@ -256,18 +267,16 @@ async fn run(
         .collect())
 }
 
-/// `-timestamp`, `count()`: a field of the search; by default the newest first, or the first
-/// aggregate, most first.
+/// `-timestamp`, `count()`: a field of the search; by default the first aggregate, most
+/// first, else the newest events first.
 fn sort_of(sort: Option<&str>, fields: &[(String, Asked)]) -> Result<(String, bool), ApiError> {
     let Some(sort) = sort.filter(|s| !s.is_empty()) else {
         let default = fields
             .iter()
             .find(|(_, f)| *f == Asked::Stored(Field::Column(Column::Timestamp)))
             .or_else(|| fields.iter().find(|(_, f)| f.is_aggregate()))
-            .or(fields.first())
-            .map(|(n, _)| n.clone())
-            .unwrap_or_default();
-        return Ok((default, true));
+            .map_or(scan::HIDDEN[0].0, |(n, _)| n.as_str());
+        return Ok((default.to_owned(), true));
     };
     let (name, descending) = match sort.strip_prefix('-') {
         Some(name) => (name, true),
@@ -313,14 +322,26 @@ async fn apply_query(state: &ApiState, text: &str, plan: &mut Plan) -> Result<()
                 .map_err(ApiError::BadRequest)?,
             "release" => plan.filter.release = Some(value),
             "event.type" if value == "error" || value == "default" => {}
-            "issue" | "issue.id" => plan.issue = Some(issue_of(state, &value).await?.0.id),
+            "issue" | "issue.id" => {
+                let issue = issue_of(state, &value).await?.0.id;
+                if plan.issue.is_some_and(|other| other != issue) {
+                    return Err(ApiError::BadRequest("search one issue: at a time".into()));
+                }
+                plan.issue = Some(issue);
+            }
             "project" => {
                 let project = state
                     .store
                     .find_project(&value)
                     .await?
                     .ok_or_else(|| ApiError::BadRequest(format!("no project {value:?}")))?;
-                plan.projects.push(project.id);
+                // Within the `project` parameters, not beside them.
+                if !plan.projects.is_empty() && !plan.projects.contains(&project.id) {
+                    return Err(ApiError::BadRequest(format!(
+                        "project:{value} is not among the projects asked for"
+                    )));
+                }
+                plan.projects = vec![project.id];
             }
             other => match field_of(other) {
                 Some(Asked::Event(field)) => plan.event_filters.push((field, value)),

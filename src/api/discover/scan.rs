@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! rows (hidden " timestamp", " user", " issue" + asked columns, each with its event)
-//!   → keep those whose event matches every filter, as their asked values (the event dropped)
+//!   → kept: those whose event matches every filter, as their asked values (the event dropped)
 //!   → group by the asked non-aggregates → count(), count_unique(user|issue), last_seen(),
 //!     first_seen() per group
 //! ```
@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use super::fields::{Asked, EventField, event_value, matches};
+use super::fields::{Asked, EventField, EventView, event_value, matches};
 use crate::store::discover::{Aggregate, Column, Field, FoundRow};
 
 /// Most events one search reads out of storage; a search whose range holds more is refused
@@ -32,11 +32,20 @@ pub const HIDDEN: [(&str, Column); 3] = [
 /// The asked values of a row: stored columns and aggregates as found (`null` when the store
 /// did not compute them), event fields read from its event.
 pub fn row_values(row: &FoundRow, fields: &[(String, Asked)]) -> Map<String, Value> {
+    let view = row.event.as_ref().map(EventView::new);
+    values_of(row, view.as_ref(), fields)
+}
+
+fn values_of(
+    row: &FoundRow,
+    view: Option<&EventView<'_>>,
+    fields: &[(String, Asked)],
+) -> Map<String, Value> {
     fields
         .iter()
         .map(|(name, asked)| {
-            let value = match (asked, &row.event) {
-                (Asked::Event(field), Some(event)) => event_value(field, event),
+            let value = match (asked, view) {
+                (Asked::Event(field), Some(view)) => event_value(field, view),
                 (Asked::Event(_), None) => Value::Null,
                 (Asked::Stored(_), _) => row.values.get(name).cloned().unwrap_or(Value::Null),
             };
@@ -45,25 +54,30 @@ pub fn row_values(row: &FoundRow, fields: &[(String, Asked)]) -> Map<String, Val
         .collect()
 }
 
-/// What a scan keeps of a row: its asked values and the hidden ones (not its event).
-pub fn slim(row: &FoundRow, fields: &[(String, Asked)]) -> Map<String, Value> {
-    let mut values = row_values(row, fields);
+/// What a scan keeps of a row whose event matches every `field:value` filter: its asked
+/// values and the hidden ones (not its event); `None` for a row it drops.
+pub fn kept(
+    row: &FoundRow,
+    fields: &[(String, Asked)],
+    filters: &[(EventField, String)],
+) -> Option<Map<String, Value>> {
+    let view = row.event.as_ref().map(EventView::new);
+    let matches_all = match &view {
+        Some(view) => filters
+            .iter()
+            .all(|(field, wanted)| matches(&event_value(field, view), wanted)),
+        None => filters.is_empty(),
+    };
+    if !matches_all {
+        return None;
+    }
+    let mut values = values_of(row, view.as_ref(), fields);
     for (name, _) in HIDDEN {
         if let Some(value) = row.values.get(name) {
             values.insert(name.to_owned(), value.clone());
         }
     }
-    values
-}
-
-/// Whether a row's event matches every `field:value` filter.
-pub fn keeps(row: &FoundRow, filters: &[(EventField, String)]) -> bool {
-    let Some(event) = &row.event else {
-        return filters.is_empty();
-    };
-    filters
-        .iter()
-        .all(|(field, wanted)| matches(&event_value(field, event), wanted))
+    Some(values)
 }
 
 #[derive(Default)]
@@ -75,7 +89,7 @@ struct Totals {
     first: Option<i64>,
 }
 
-/// The asked aggregates of the kept rows ([`slim`]), grouped by the asked non-aggregate
+/// The asked aggregates of the kept rows ([`kept`]), grouped by the asked non-aggregate
 /// fields.
 pub fn aggregate(
     rows: &[Map<String, Value>],
@@ -129,6 +143,8 @@ pub fn aggregate(
 /// Orders rows by one field: nothing first, then numbers, text, lists (as Sentry's columns
 /// sort), ascending or descending.
 pub fn sort(rows: &mut [Map<String, Value>], field: &str, descending: bool) {
+    // Ties keep one order whatever order the groups came in, so pages neither repeat nor skip.
+    rows.sort_by_cached_key(|row| serde_json::to_string(row).unwrap_or_default());
     rows.sort_by(|a, b| {
         let order = compare(a.get(field), b.get(field));
         if descending { order.reverse() } else { order }
@@ -197,7 +213,7 @@ mod tests {
             "last_seen()",
             "first_seen()",
         ]);
-        let slim: Vec<_> = rows.iter().map(|r| slim(r, &fields)).collect();
+        let slim: Vec<_> = rows.iter().filter_map(|r| kept(r, &fields, &[])).collect();
         let mut found = aggregate(&slim, &fields);
         sort(&mut found, "count()", true);
         assert_eq!(
@@ -217,10 +233,11 @@ mod tests {
             1,
             json!({"exception": {"values": [{"type": "KeyError"}, {"type": "ValueError"}]}}),
         );
-        assert!(keeps(&r, &[(EventField::ErrorType, "ValueError".into())]));
-        assert!(!keeps(&r, &[(EventField::ErrorType, "TypeError".into())]));
-        assert!(!keeps(&r, &[(EventField::UserEmail, "".into())]));
-        assert!(keeps(&r, &[]));
+        let keeps = |filters: &[(EventField, String)]| kept(&r, &[], filters).is_some();
+        assert!(keeps(&[(EventField::ErrorType, "ValueError".into())]));
+        assert!(!keeps(&[(EventField::ErrorType, "TypeError".into())]));
+        assert!(!keeps(&[(EventField::UserEmail, "".into())]));
+        assert!(keeps(&[]));
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! ```
 //! Buckets start at multiples of the interval (UTC) and every series has all of them, zeros
 //! where nothing happened. Without an interval, Sentry's default for the range. `Other` (the
-//! events outside the top groups) unless `excludeOther=1`, for `count()`.
+//! events outside the top groups) when there are more groups than the top ones, unless
+//! `excludeOther=1`; for `count()` only (a count of distinct users does not add up).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
@@ -34,6 +35,10 @@ use crate::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 
 /// Most buckets one chart has (Sentry's limit).
 const MAX_BUCKETS: i64 = 10_000;
+/// Longest interval.
+const MAX_INTERVAL_MS: i64 = 30 * DAY_MS;
+/// Most yAxis of one chart.
+const MAX_AXES: usize = 5;
 /// Most bucket × group rows a chart reads.
 const MAX_ROWS: i64 = 100_000;
 const BUCKET: &str = " bucket";
@@ -71,6 +76,11 @@ fn default_interval(range_ms: i64) -> i64 {
 
 async fn chart(state: &ApiState, query: &Query, group_key: &str) -> Result<Chart, ApiError> {
     let mut axes = asked_fields(query, "yAxis")?;
+    if axes.len() > MAX_AXES {
+        return Err(ApiError::BadRequest(format!(
+            "a chart may have at most {MAX_AXES} yAxis"
+        )));
+    }
     if axes.is_empty() {
         axes = vec![(
             "count()".to_owned(),
@@ -115,14 +125,24 @@ async fn chart(state: &ApiState, query: &Query, group_key: &str) -> Result<Chart
     let mut fields: Vec<(String, Asked)> = groups.clone();
     fields.extend(axes.iter().cloned());
     let plan = plan_of(state, query, fields).await?;
-    let range = plan.filter.between.expect("a search has a range");
+    // Nothing happened before 1970: a range reaching further back starts there (and the
+    // arithmetic below stays far from overflowing).
+    let (start, end) = plan.filter.between.expect("a search has a range");
+    let range = (start.max(0), end.max(0));
     let interval_ms = match get(query, "interval").filter(|i| !i.is_empty()) {
         Some(i) => period_ms(i)?,
         None => default_interval(range.1 - range.0),
     };
+    if interval_ms > MAX_INTERVAL_MS {
+        return Err(ApiError::BadRequest(
+            "the interval may be at most 30 days".into(),
+        ));
+    }
     let first = range.0.div_euclid(interval_ms) * interval_ms;
     let count = (range.1 - first + interval_ms - 1) / interval_ms;
-    if count > MAX_BUCKETS {
+    // Each line (a top group, and Other) has every bucket.
+    let lines_at_most = top.map_or(1, |t| t + 1);
+    if count.saturating_mul(lines_at_most) > MAX_BUCKETS {
         return Err(ApiError::BadRequest(
             "Your interval and date range would create too many results. Use a larger interval, or a smaller date range.".into(),
         ));
@@ -132,6 +152,7 @@ async fn chart(state: &ApiState, query: &Query, group_key: &str) -> Result<Chart
 
     // The top groups, by the asked order or the first yAxis.
     let mut tops: Vec<Map<String, Value>> = Vec::new();
+    let mut with_other = false;
     if let Some(top) = top {
         let mut ranking = plan.clone();
         ranking.sort = match get(query, "sort").or(get(query, "orderby")) {
@@ -139,11 +160,12 @@ async fn chart(state: &ApiState, query: &Query, group_key: &str) -> Result<Chart
             _ => (axes[0].0.clone(), true),
         };
         tops = run(state, &ranking, top, 0).await?;
-        let other_needed = !exclude_other
-            && axes
-                .iter()
-                .any(|(_, a)| *a != Asked::Stored(Field::Aggregate(Aggregate::Count)));
-        if other_needed {
+        // Other is there only when the top groups are not all the groups (as Sentry does).
+        with_other = !exclude_other && tops.len() as i64 == top;
+        let not_summable = axes
+            .iter()
+            .any(|(_, a)| *a != Asked::Stored(Field::Aggregate(Aggregate::Count)));
+        if with_other && not_summable {
             return Err(ApiError::BadRequest(
                 "Other is charted for count() only: send excludeOther=1".into(),
             ));
@@ -183,7 +205,7 @@ async fn chart(state: &ApiState, query: &Query, group_key: &str) -> Result<Chart
             })
             .collect()
     };
-    if !groups.is_empty() && !exclude_other {
+    if with_other {
         series.push(Series {
             group: Vec::new(),
             is_other: true,
@@ -294,7 +316,12 @@ pub async fn events_stats(
             } else {
                 one(&line.values[0], order, &chart.axes[0])
             };
-            by_group.insert(label(line), value);
+            // Two groups may read alike (no value and an empty one): neither hides the other.
+            let mut name = label(line);
+            while by_group.contains_key(&name) {
+                name.push('\u{200b}');
+            }
+            by_group.insert(name, value);
         }
         Value::Object(by_group)
     };

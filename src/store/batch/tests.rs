@@ -549,7 +549,7 @@ async fn events_make_their_releases_and_a_release_resolution_holds_for_older_rel
     );
 
     // Semantic versions order by their numbers, whenever each release was made: resolved in
-    // 1.10, an event of 1.9.5 (a hotfix release made afterwards) leaves it resolved.
+    // shop@1.10, an event of shop@1.9.5 (a hotfix release made afterwards) leaves it resolved.
     let resolve_in = |version: &'static str| {
         let pool = store.pool.clone();
         async move {
@@ -562,14 +562,29 @@ async fn events_make_their_releases_and_a_release_resolution_holds_for_older_rel
             .unwrap();
         }
     };
-    write(&mut conn, &[&in_release("e", 5_000, "1.10")], &mut tags).unwrap();
-    resolve_in("1.10").await;
-    write(&mut conn, &[&in_release("f", 6_000, "1.9.5")], &mut tags).unwrap();
+    write(
+        &mut conn,
+        &[&in_release("e", 5_000, "shop@1.10")],
+        &mut tags,
+    )
+    .unwrap();
+    resolve_in("shop@1.10").await;
+    write(
+        &mut conn,
+        &[&in_release("f", 6_000, "shop@1.9.5")],
+        &mut tags,
+    )
+    .unwrap();
     assert_eq!(status().await, "resolved", "1.9.5 comes before 1.10");
-    write(&mut conn, &[&in_release("g", 7_000, "1.10.1")], &mut tags).unwrap();
+    write(
+        &mut conn,
+        &[&in_release("g", 7_000, "shop@1.10.1")],
+        &mut tags,
+    )
+    .unwrap();
     assert_eq!(status().await, "unresolved", "1.10.1 comes after 1.10");
     // A version that is not semantic falls back to creation order.
-    resolve_in("1.10.1").await;
+    resolve_in("shop@1.10.1").await;
     write(
         &mut conn,
         &[&in_release("h", 8_000, "web-4f2a9c")],
