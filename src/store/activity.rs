@@ -149,8 +149,8 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_regression(&self, issue_id: IssueId, at_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT OR IGNORE INTO issue_activity (issue_id, type, user_id, data, created_at)
-             VALUES (?, 'set_regression', NULL, '{}', ?)",
+            "INSERT INTO issue_activity (issue_id, type, user_id, data, created_at)
+             VALUES (?, 'set_regression', NULL, '{}', ?) ON CONFLICT DO NOTHING",
         )
         .bind(issue_id)
         .bind(at_ms)

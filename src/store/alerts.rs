@@ -192,10 +192,18 @@ impl Store {
         s: &AlertSettings,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT OR REPLACE INTO alert_settings (project_id, on_new, on_regression, on_spike,
+            "INSERT INTO alert_settings (project_id, on_new, on_regression, on_spike,
                  spike_min_count, spike_ratio, spike_z, frequency_count, frequency_minutes,
                  cooldown_minutes, recipients, max_emails_per_hour, webhook_url)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (project_id) DO UPDATE SET on_new = excluded.on_new,
+                 on_regression = excluded.on_regression, on_spike = excluded.on_spike,
+                 spike_min_count = excluded.spike_min_count, spike_ratio = excluded.spike_ratio,
+                 spike_z = excluded.spike_z, frequency_count = excluded.frequency_count,
+                 frequency_minutes = excluded.frequency_minutes,
+                 cooldown_minutes = excluded.cooldown_minutes, recipients = excluded.recipients,
+                 max_emails_per_hour = excluded.max_emails_per_hour,
+                 webhook_url = excluded.webhook_url",
         )
         .bind(project_id)
         .bind(s.on_new)
@@ -227,11 +235,14 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_alert_cursor(&self, name: &str, value: i64) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR REPLACE INTO alert_cursors (name, value) VALUES (?, ?)")
-            .bind(name)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO alert_cursors (name, value) VALUES (?, ?)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -336,13 +347,17 @@ impl Store {
         rule: &str,
         episode: Episode,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR REPLACE INTO alert_state (issue_id, rule, last_fired, armed) VALUES (?, ?, ?, ?)")
-            .bind(issue_id)
-            .bind(rule)
-            .bind(episode.last_fired_ms)
-            .bind(episode.armed)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO alert_state (issue_id, rule, last_fired, armed) VALUES (?, ?, ?, ?)
+             ON CONFLICT (issue_id, rule) DO UPDATE SET last_fired = excluded.last_fired,
+                 armed = excluded.armed",
+        )
+        .bind(issue_id)
+        .bind(rule)
+        .bind(episode.last_fired_ms)
+        .bind(episode.armed)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -382,9 +397,9 @@ impl Store {
         let recent = alerts_last_hour(&mut tx, alert.project_id, "email", now_ms).await?;
         let capped = status == Delivery::Pending && recent >= max_per_hour;
         let inserted = sqlx::query(
-            "INSERT OR IGNORE INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
+            "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
                  recipients, subject, body_text, body_html, created_at, status, next_attempt_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(alert.project_id)
         .bind(alert.issue_id)
@@ -450,9 +465,9 @@ impl Store {
         let recent = alerts_last_hour(&mut tx, alert.project_id, "webhook", now_ms).await?;
         let capped = recent >= max_per_hour;
         let inserted = sqlx::query(
-            "INSERT OR IGNORE INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
+            "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
                  recipients, subject, body_text, body_html, channel, created_at, status, next_attempt_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 'webhook', ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 'webhook', ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(alert.project_id)
         .bind(alert.issue_id)

@@ -276,8 +276,8 @@ impl Store {
              ORDER BY id DESC LIMIT ?2",
         )
         .bind(project_id)
-        .bind(limit)
-        .bind(window)
+        .bind(i64::from(limit))
+        .bind(i64::from(window))
         .fetch_all(&self.pool)
         .await?)
     }
@@ -306,7 +306,7 @@ impl Store {
         .bind(next)
         .bind(end)
         .bind(project_id)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         let next = match rows.last() {

@@ -190,7 +190,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn tag_keys(&self, projects: &[ProjectId]) -> Result<Vec<(String, i64)>, StoreError> {
         let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "SELECT t.key, SUM(t.count) FROM issue_tags t JOIN issues i ON i.id = t.issue_id",
+            "SELECT t.key, CAST(SUM(t.count) AS BIGINT) FROM issue_tags t JOIN issues i ON i.id = t.issue_id",
         );
         if !projects.is_empty() {
             qb.push(" WHERE i.project_id IN ");
@@ -204,7 +204,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_tags(&self, issue_id: IssueId) -> Result<Vec<TagCount>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT key, value, SUM(count) AS count FROM (
+            "SELECT key, value, CAST(SUM(count) AS BIGINT) AS count FROM (
                  SELECT key, value, count FROM issue_tags WHERE issue_id = ?
                  UNION ALL
                  SELECT t.value->>0, t.value->>1, 1 FROM issue_tags_pending p, jsonb_each(p.tags) t
@@ -231,9 +231,9 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_minute_total(&self, issue_id: IssueId) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT COALESCE(SUM(count), 0) FROM (
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM (
                  SELECT count FROM issue_minutes WHERE issue_id = ?
-                 UNION ALL SELECT count FROM issue_hours WHERE issue_id = ?)",
+                 UNION ALL SELECT count FROM issue_hours WHERE issue_id = ?) AS counts",
         )
         .bind(issue_id)
         .bind(issue_id)

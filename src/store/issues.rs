@@ -364,11 +364,11 @@ impl Store {
         qb.push_bind(first_minute)
             .push(") / ")
             .push_bind(bucket_minutes)
-            .push(" AS bucket, SUM(count) FROM (SELECT issue_id, minute, count FROM issue_minutes")
+            .push(" AS bucket, CAST(SUM(count) AS BIGINT) FROM (SELECT issue_id, minute, count FROM issue_minutes")
             .push(" UNION ALL SELECT issue_id, hour * 60, count FROM issue_hours")
             .push(" WHERE hour >= ")
             .push_bind(first_minute.div_euclid(60))
-            .push(") WHERE minute >= ")
+            .push(") AS counts WHERE minute >= ")
             .push_bind(first_minute)
             .push(" AND minute <= ")
             .push_bind(now_minute)
@@ -396,7 +396,7 @@ impl Store {
             "INSERT INTO issue_hours (issue_id, hour, count)
              SELECT issue_id, minute / 60, SUM(count) FROM issue_minutes WHERE minute < ?
              GROUP BY 1, 2 ORDER BY 1, 2
-             ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count",
+             ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_hours.count + excluded.count",
         )
         .bind(before_minute)
         .execute(&mut *tx)
@@ -417,8 +417,8 @@ impl Store {
         minute: i64,
     ) -> Result<Vec<(ProjectId, i64)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT i.project_id, SUM(m.count) FROM issue_minutes m JOIN issues i ON i.id = m.issue_id
-             WHERE m.minute = ? GROUP BY 1 ORDER BY 1",
+            "SELECT i.project_id, CAST(SUM(m.count) AS BIGINT) FROM issue_minutes m
+             JOIN issues i ON i.id = m.issue_id WHERE m.minute = ? GROUP BY 1 ORDER BY 1",
         )
         .bind(minute)
         .fetch_all(&self.pool)
@@ -435,7 +435,8 @@ impl Store {
     ) -> Result<Vec<i64>, StoreError> {
         let first = now_minute - minutes + 1;
         let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT m.minute, SUM(m.count) FROM issue_minutes m JOIN issues i ON i.id = m.issue_id
+            "SELECT m.minute, CAST(SUM(m.count) AS BIGINT) FROM issue_minutes m
+             JOIN issues i ON i.id = m.issue_id
              WHERE m.minute >= ? AND m.minute <= ? AND i.project_id = ? GROUP BY m.minute",
         )
         .bind(first)
@@ -479,9 +480,9 @@ impl Store {
             .push_bind(status_column)
             .push(" AND substatus = ")
             .push_bind(substatus)
-            .push(" AND ignored_until IS ")
+            .push(" AND ignored_until IS NOT DISTINCT FROM ")
             .push_bind(until)
-            .push(" AND resolved_in_release IS ")
+            .push(" AND resolved_in_release IS NOT DISTINCT FROM ")
             .push_bind(release)
             .push(") AND id IN ");
         push_list(&mut qb, issue_ids);
@@ -507,7 +508,7 @@ impl Store {
         let assignee_id = assignee.map(|u| u.id);
         let mut qb = QueryBuilder::<Sqlite>::new("UPDATE issues SET assignee_id = ");
         qb.push_bind(assignee_id)
-            .push(" WHERE assignee_id IS NOT ")
+            .push(" WHERE assignee_id IS DISTINCT FROM ")
             .push_bind(assignee_id)
             .push(" AND id IN ");
         push_list(&mut qb, issue_ids);

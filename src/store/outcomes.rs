@@ -86,8 +86,8 @@ impl Store {
                 "INSERT INTO outcomes (minute, project_id, category, outcome, reason, quantity, times_seen)
                  VALUES (?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (minute, project_id, category, outcome, reason) DO UPDATE SET
-                    quantity = quantity + excluded.quantity,
-                    times_seen = times_seen + excluded.times_seen",
+                    quantity = outcomes.quantity + excluded.quantity,
+                    times_seen = outcomes.times_seen + excluded.times_seen",
             )
             .bind(row.minute)
             .bind(row.project_id)
@@ -113,7 +113,8 @@ impl Store {
         for column in &q.group_by {
             qb.push(", ").push(column.sql());
         }
-        qb.push(", SUM(quantity), SUM(times_seen) FROM outcomes WHERE minute >= ")
+        qb.push(", CAST(SUM(quantity) AS BIGINT), CAST(SUM(times_seen) AS BIGINT) FROM outcomes")
+            .push(" WHERE minute >= ")
             .push_bind(q.start_ms.div_euclid(MINUTE_MS))
             .push(" AND minute < ")
             .push_bind((q.end_ms + MINUTE_MS - 1).div_euclid(MINUTE_MS));

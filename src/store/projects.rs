@@ -137,7 +137,7 @@ impl Store {
     pub async fn find_project_nocase(&self, slug: &str) -> Result<Option<Project>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, name, created_at FROM projects
-             WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 1",
+             WHERE lower(name) = lower($1) ORDER BY id LIMIT 1",
         )
         .bind(slug)
         .fetch_optional(&self.pool)

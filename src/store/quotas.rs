@@ -122,10 +122,12 @@ impl Store {
         minute: i64,
     ) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COALESCE((SELECT SUM(m.count) FROM issue_minutes m JOIN issues i ON i.id = m.issue_id
-                              WHERE i.project_id = ?1 AND m.minute >= ?2), 0)
-                  + COALESCE((SELECT SUM(c.count) FROM issue_counts_pending c JOIN issues i ON i.id = c.issue_id
-                              WHERE i.project_id = ?1 AND c.minute >= ?2), 0)",
+            "SELECT CAST(COALESCE((SELECT SUM(m.count) FROM issue_minutes m
+                                   JOIN issues i ON i.id = m.issue_id
+                                   WHERE i.project_id = $1 AND m.minute >= $2), 0)
+                       + COALESCE((SELECT SUM(c.count) FROM issue_counts_pending c
+                                   JOIN issues i ON i.id = c.issue_id
+                                   WHERE i.project_id = $1 AND c.minute >= $2), 0) AS BIGINT)",
         )
         .bind(project_id)
         .bind(minute)

@@ -190,10 +190,11 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM (SELECT id, received FROM events ORDER BY id LIMIT ?2) WHERE received < ?1",
+            "SELECT id FROM (SELECT id, received FROM events ORDER BY id LIMIT $2) AS oldest
+             WHERE received < $1",
         )
         .bind(received_before)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?)
     }
@@ -203,7 +204,7 @@ impl Store {
     pub async fn oldest_events(&self, limit: u32) -> Result<Vec<i64>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT id FROM events ORDER BY id LIMIT ?")
-                .bind(limit)
+                .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?,
         )
@@ -217,11 +218,11 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM (SELECT id, created_at FROM attachments ORDER BY id LIMIT ?2)
-             WHERE created_at < ?1",
+            "SELECT id FROM (SELECT id, created_at FROM attachments ORDER BY id LIMIT $2) AS oldest
+             WHERE created_at < $1",
         )
         .bind(created_before)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?)
     }
@@ -239,7 +240,7 @@ impl Store {
              LIMIT ?2",
         )
         .bind(last_seen_before)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?)
     }
@@ -271,7 +272,7 @@ impl Store {
         )
         .bind(issue_id)
         .bind(keep as i64)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?)
     }
