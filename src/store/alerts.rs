@@ -103,7 +103,7 @@ pub enum Recorded {
 /// A logged alert, as the issue page lists it and the mailer sends it.
 /// Where an alert's delivery stands (`alert_log.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")] // TEXT on PostgreSQL too
 pub enum Delivery {
     /// Due (or retrying, after `attempts` failures).
     Pending,
@@ -296,7 +296,7 @@ impl Store {
     pub async fn rate_candidates(&self, since_minute: i64) -> Result<Vec<IssueId>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT issue_id FROM issue_minutes WHERE minute >= ?
-             UNION SELECT issue_id FROM alert_state WHERE armed = 0",
+             UNION SELECT issue_id FROM alert_state WHERE NOT armed",
         )
         .bind(since_minute)
         .fetch_all(&self.pool)

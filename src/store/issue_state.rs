@@ -15,7 +15,7 @@ use std::fmt;
 
 /// An issue's status column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, serde::Serialize)]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")] // TEXT on PostgreSQL too
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Unresolved,
@@ -42,7 +42,7 @@ impl Status {
 
 /// An issue's substatus column (empty while resolved).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, serde::Serialize)]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Substatus {
     New,
@@ -75,7 +75,7 @@ impl Substatus {
 
 /// Sentry's event levels (what normalization makes of every level an SDK sends).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, serde::Serialize)]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Fatal,

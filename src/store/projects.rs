@@ -72,7 +72,7 @@ impl Store {
         .await
         .map_err(|e| conflict(e, "a project with this name or id already exists"))?;
         sqlx::query(
-            "INSERT INTO project_keys (project_id, public_key, secret_key, active, created_at) VALUES (?, ?, ?, 1, ?)",
+            "INSERT INTO project_keys (project_id, public_key, secret_key, active, created_at) VALUES (?, ?, ?, TRUE, ?)",
         )
         .bind(project.id)
         .bind(&public_key)

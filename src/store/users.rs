@@ -117,7 +117,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn first_admin(&self) -> Result<Option<User>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, email, is_admin FROM users WHERE is_admin = 1 ORDER BY id LIMIT 1",
+            "SELECT id, email, is_admin FROM users WHERE is_admin ORDER BY id LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await?)
