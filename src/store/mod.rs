@@ -106,7 +106,7 @@ impl Store {
             .connect_with(options.clone().pragma("cache_size", "-4000"))
             .await?;
         hand_back_space(&pool).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         let store = Store {
             pool,
             options,

@@ -12,6 +12,7 @@ mod hostile;
 mod ingest;
 mod mcp;
 mod new_cli;
+mod postgres;
 pub mod python_sdk;
 mod quotas;
 mod replay;
