@@ -13,6 +13,7 @@ use crate::ingest::{self, IngestState, keys::KeyCache};
 use crate::metrics::Metrics;
 use crate::retention::disk::DiskGuard;
 use crate::retention::{Policy, Retention};
+use crate::store::WriterRole;
 use crate::store::writer::{Writer, WriterStats, WriterTask};
 use crate::store::{ProjectId, Store};
 use crate::web::WebState;
@@ -50,8 +51,8 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let store = Store::open(&config).await?;
         let stats = Arc::new(WriterStats::default());
-        let (writer, writer_task) = Writer::start(
-            store.writer_connection()?,
+        let (writer, writer_task) = store.start_writer(
+            WriterRole::Server,
             config.limits.queue_size,
             config.limits.max_batch,
             stats.clone(),

@@ -173,10 +173,10 @@ pub async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> 
 /// `snag cleanup`: one retention pass through a writer of its own.
 pub async fn cleanup(config: Config) -> anyhow::Result<()> {
     use crate::retention::{Policy, Retention};
-    use crate::store::writer::{Writer, WriterStats};
+    use crate::store::{WriterRole, writer::WriterStats};
     let store = Store::open(&config).await?;
-    let (writer, task) = Writer::start(
-        store.chore_connection()?,
+    let (writer, task) = store.start_writer(
+        WriterRole::Chores,
         16,
         1,
         std::sync::Arc::new(WriterStats::default()),

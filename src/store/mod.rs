@@ -54,6 +54,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the database folder {0}")]
     Folder(String, #[source] std::io::Error),
+    #[error("cannot start the writer's thread")]
+    WriterThread(#[source] std::io::Error),
     #[error("unsupported database URL {0:?}: Snag supports sqlite://PATH")]
     UnsupportedUrl(String),
     /// A unique name or key is already taken.
@@ -81,6 +83,15 @@ impl StoreError {
     pub fn is_client_error(&self) -> bool {
         matches!(self, StoreError::Invalid(_) | StoreError::Conflict(_))
     }
+}
+
+/// What a writer started by [`Store::start_writer`] is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriterRole {
+    /// The server's: batch writes and chores.
+    Server,
+    /// Retention's chores only (`snag cleanup` beside a running server).
+    Chores,
 }
 
 /// Handle to the database: a pool for reads and small writes.
@@ -117,10 +128,27 @@ impl Store {
         Ok(store)
     }
 
-    /// The batch writer's own synchronous connection (see [`writer`]), set up as the pool's
-    /// connections are, with the batch write installed and the pending counter and tag rows
-    /// that an earlier run left (killed before its fold) folded.
-    pub fn writer_connection(&self) -> Result<rusqlite::Connection, StoreError> {
+    /// Starts the store's writer (see [`writer`]) on a connection of its own: the server's,
+    /// which writes batches and folds first what an earlier run left (killed before its
+    /// fold), or one that only runs retention's chores (`snag cleanup`), which leaves pending
+    /// rows to the server that owns them.
+    pub fn start_writer(
+        &self,
+        role: WriterRole,
+        queue_size: usize,
+        max_batch: usize,
+        stats: std::sync::Arc<writer::WriterStats>,
+    ) -> Result<(writer::Writer, writer::WriterTask), StoreError> {
+        let conn = match role {
+            WriterRole::Server => self.writer_connection()?,
+            WriterRole::Chores => self.chore_connection()?,
+        };
+        writer::Writer::start(conn, queue_size, max_batch, stats).map_err(StoreError::WriterThread)
+    }
+
+    /// The batch writer's own synchronous connection, set up as the pool's connections are,
+    /// with the batch write installed and the pending rows of an earlier run folded.
+    fn writer_connection(&self) -> Result<rusqlite::Connection, StoreError> {
         let mut conn = self.chore_connection()?;
         batch::install(&conn)?;
         let mut pending_tags = pending_tags::PendingTags::load(&conn)?;
@@ -128,9 +156,8 @@ impl Store {
         Ok(conn)
     }
 
-    /// A connection set up as the writer's, for a writer that only runs retention's chores
-    /// (`snag cleanup`): it leaves pending rows alone, since a running server may own them.
-    pub fn chore_connection(&self) -> Result<rusqlite::Connection, StoreError> {
+    /// A connection set up as the writer's, for a writer that only runs retention's chores.
+    fn chore_connection(&self) -> Result<rusqlite::Connection, StoreError> {
         let filename = self.options.get_filename();
         let conn = if is_memory(filename) {
             // sqlx names a shared in-memory database `file:sqlx-in-memory-N`: join it.
