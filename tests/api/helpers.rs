@@ -346,3 +346,17 @@ impl ServerProcess {
         }
     }
 }
+
+/// The path of a client installed from npm into `tests/e2e` (`./scripts/test` installs them,
+/// pinned in `tests/e2e/package.json`); a clear failure when it is not there.
+pub fn npm_tool(bin: &str, what: &str) -> String {
+    let path = format!(
+        "{}/tests/e2e/node_modules/.bin/{bin}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "{what} is missing: ./scripts/test installs it (npm install --prefix tests/e2e)"
+    );
+    path
+}

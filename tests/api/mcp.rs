@@ -10,15 +10,7 @@ use crate::helpers::{TestApp, spawn_app};
 use crate::python_sdk::python;
 
 fn sentry_mcp() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/e2e/node_modules/.bin/sentry-mcp"
-    );
-    assert!(
-        std::path::Path::new(path).exists(),
-        "Sentry's MCP server is missing: ./scripts/test installs it (npm install --prefix tests/e2e)"
-    );
-    path.to_owned()
+    crate::helpers::npm_tool("sentry-mcp", "Sentry's MCP server")
 }
 
 /// The MCP server as a child process, initialized.

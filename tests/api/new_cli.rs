@@ -8,15 +8,7 @@ use crate::helpers::{TestApp, event_envelope, post_envelope};
 use crate::rest::{app_with_issues, error_event};
 
 fn sentry() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/e2e/node_modules/.bin/sentry"
-    );
-    assert!(
-        std::path::Path::new(path).exists(),
-        "the sentry CLI is missing: ./scripts/test installs it (npm install --prefix tests/e2e)"
-    );
-    path.to_owned()
+    crate::helpers::npm_tool("sentry", "the sentry CLI")
 }
 
 /// Runs `sentry ARGS` for the token; whether it succeeded and what it printed. Its own

@@ -7,15 +7,7 @@ use snag::store::{IssueId, ProjectId};
 use crate::helpers::{TestApp, event_envelope, post_envelope, send_raw, spawn_app};
 
 fn sentry_cli() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/e2e/node_modules/.bin/sentry-cli"
-    );
-    assert!(
-        std::path::Path::new(path).exists(),
-        "sentry-cli is missing: ./scripts/test installs it (npm install --prefix tests/e2e)"
-    );
-    path.to_owned()
+    crate::helpers::npm_tool("sentry-cli", "sentry-cli")
 }
 
 pub(crate) fn error_event(i: usize) -> Value {
