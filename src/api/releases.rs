@@ -58,6 +58,21 @@ impl ReleasePath {
         })
     }
 
+    /// The release the path names, the token holding `scope`; 404 when there is none.
+    async fn release(
+        &self,
+        req: &HttpRequest,
+        state: &ApiState,
+        scope: Scope,
+    ) -> Result<Release, ApiError> {
+        self.authorize(req, state, scope).await?;
+        state
+            .store
+            .release(self.version())
+            .await?
+            .ok_or(ApiError::NotFound)
+    }
+
     fn version(&self) -> &str {
         self.version.as_deref().unwrap_or_default()
     }
@@ -221,22 +236,12 @@ pub async fn create(
     })
 }
 
-/// The release `{org}/{version}` names.
-async fn release_of(state: &ApiState, version: &str) -> Result<Release, ApiError> {
-    state
-        .store
-        .release(version)
-        .await?
-        .ok_or(ApiError::NotFound)
-}
-
 pub async fn detail(
     req: HttpRequest,
     state: web::Data<ApiState>,
     path: web::Path<ReleasePath>,
 ) -> Answer {
-    path.authorize(&req, &state, Scope::ProjectRead).await?;
-    let release = release_of(&state, path.version()).await?;
+    let release = path.release(&req, &state, Scope::ProjectRead).await?;
     Ok(HttpResponse::Ok().json(release_json(&state, &release).await?))
 }
 
@@ -246,11 +251,10 @@ pub async fn update(
     path: web::Path<ReleasePath>,
     body: web::Bytes,
 ) -> Answer {
-    path.authorize(&req, &state, Scope::ProjectWrite).await?;
+    path.release(&req, &state, Scope::ProjectWrite).await?;
     let body = json_body(&body)?;
     let change = change_of(&body)?;
     let projects = projects_named(&state, &body).await?;
-    release_of(&state, path.version()).await?;
     // Projects named on a finalize are added, as Sentry does.
     let (release, _) = state
         .store
@@ -279,8 +283,7 @@ pub async fn commits(
     state: web::Data<ApiState>,
     path: web::Path<ReleasePath>,
 ) -> Answer {
-    path.authorize(&req, &state, Scope::ProjectRead).await?;
-    release_of(&state, path.version()).await?;
+    path.release(&req, &state, Scope::ProjectRead).await?;
     Ok(HttpResponse::Ok().json(Vec::<Value>::new()))
 }
 
@@ -289,8 +292,7 @@ pub async fn deploys(
     state: web::Data<ApiState>,
     path: web::Path<ReleasePath>,
 ) -> Answer {
-    path.authorize(&req, &state, Scope::ProjectRead).await?;
-    let release = release_of(&state, path.version()).await?;
+    let release = path.release(&req, &state, Scope::ProjectRead).await?;
     let deploys: Vec<Value> = state
         .store
         .deploys(release.id)
@@ -307,8 +309,7 @@ pub async fn add_deploy(
     path: web::Path<ReleasePath>,
     body: web::Bytes,
 ) -> Answer {
-    path.authorize(&req, &state, Scope::ProjectWrite).await?;
-    let release = release_of(&state, path.version()).await?;
+    let release = path.release(&req, &state, Scope::ProjectWrite).await?;
     let body = json_body(&body)?;
     let text = |key: &str| {
         body.get(key)

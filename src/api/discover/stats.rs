@@ -23,7 +23,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::fields::Asked;
-use super::{Plan, asked_fields, plan_of, run, sort_of};
+use super::{asked_fields, plan_of, run, sort_of};
 use crate::api::access::authorized_org;
 use crate::api::time_range::period_ms;
 use crate::api::{Answer, ApiError, ApiState, Query};
@@ -172,7 +172,7 @@ async fn chart(state: &ApiState, query: &Query, group_key: &str) -> Result<Chart
         }
     }
 
-    let mut lines = Plan { ..plan };
+    let mut lines = plan;
     lines.fields.push((
         BUCKET.to_owned(),
         Asked::Stored(Field::Column(Column::Bucket(interval_ms))),
