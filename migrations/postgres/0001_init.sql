@@ -399,3 +399,8 @@ CREATE TABLE outcomes (
     times_seen BIGINT NOT NULL,
     PRIMARY KEY (minute, project_id, category, outcome, reason)
 );
+
+-- SQLite's instr(haystack, needle) (1-based, 0 when absent), so that queries both databases
+-- run can use it (release search, Discover's user column).
+CREATE FUNCTION instr(haystack text, needle text) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT AS 'SELECT strpos(haystack, needle)';

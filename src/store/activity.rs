@@ -15,9 +15,10 @@
 //! ```
 
 use serde_json::{Value, json};
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
 use super::issues::IssueStatus;
+use super::sql::{self, Builder};
 use super::users::User;
 use super::{IssueId, Store, StoreError, now_ms};
 
@@ -74,7 +75,7 @@ pub(super) fn of_assignment(assignee: Option<&User>) -> (&'static str, Value) {
 
 /// Inserts one activity row per issue in `issue_ids` (inside the caller's transaction).
 pub(super) async fn record(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sql::Tx,
     issue_ids: &[IssueId],
     (kind, data): (&'static str, Value),
     actor: Option<i64>,
@@ -84,16 +85,22 @@ pub(super) async fn record(
     }
     let now = now_ms();
     let data = data.to_string();
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO issue_activity (issue_id, type, user_id, data, created_at) ",
+    let mut qb = Builder::new(
+        "INSERT INTO issue_activity (issue_id, type, user_id, data, created_at) VALUES ",
     );
-    qb.push_values(issue_ids, |mut row, id| {
-        row.push_bind(*id)
+    for (n, id) in issue_ids.iter().enumerate() {
+        qb.push(if n == 0 { "(" } else { ", (" });
+        qb.push_bind(*id)
+            .push(", ")
             .push_bind(kind)
-            .push_bind(actor)
-            .push_bind(data.clone())
-            .push_bind(now);
-    });
+            .push(", ")
+            .push_bind(actor);
+        qb.push(", ")
+            .push_bind(&data)
+            .push(", ")
+            .push_bind(now)
+            .push(")");
+    }
     qb.build().execute(tx).await?;
     Ok(())
 }
@@ -106,9 +113,9 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_activity(&self, issue_id: IssueId) -> Result<Vec<Activity>, StoreError> {
         let sql = format!(
-            "SELECT {ACTIVITY_COLUMNS} FROM issue_activity a WHERE a.issue_id = ? ORDER BY a.id DESC"
+            "SELECT {ACTIVITY_COLUMNS} FROM issue_activity a WHERE a.issue_id = $1 ORDER BY a.id DESC"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
             .fetch_all(&self.pool)
             .await?)
@@ -128,9 +135,9 @@ impl Store {
                 "a note needs 1 to {MAX_NOTE_CHARS} characters"
             )));
         }
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sql::query_scalar(
             "INSERT INTO issue_activity (issue_id, type, user_id, data, created_at)
-             VALUES (?, 'note', ?, ?, ?) RETURNING id",
+             VALUES ($1, 'note', $2, $3, $4) RETURNING id",
         )
         .bind(issue_id)
         .bind(author)
@@ -138,8 +145,8 @@ impl Store {
         .bind(now_ms())
         .fetch_one(&self.pool)
         .await?;
-        let sql = format!("SELECT {ACTIVITY_COLUMNS} FROM issue_activity a WHERE a.id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let sql = format!("SELECT {ACTIVITY_COLUMNS} FROM issue_activity a WHERE a.id = $1");
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_one(&self.pool)
             .await?)
@@ -148,9 +155,9 @@ impl Store {
     /// Records that an issue regressed at `at_ms` (once, however often it is told).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_regression(&self, issue_id: IssueId, at_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO issue_activity (issue_id, type, user_id, data, created_at)
-             VALUES (?, 'set_regression', NULL, '{}', ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, 'set_regression', NULL, '{}', $2) ON CONFLICT DO NOTHING",
         )
         .bind(issue_id)
         .bind(at_ms)

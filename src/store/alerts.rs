@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 
 use super::issue_state::{Level, Status, Substatus};
+use super::sql::{self, Dialect};
 use super::{IssueId, ProjectId, Store, StoreError};
 use crate::rates::Episode;
 use crate::time;
@@ -154,30 +155,30 @@ const ALERT_RECORD: &str = "SELECT id, project_id, issue_id, rule, reason, recip
 /// Alerts of a project and channel queued or sent in the hour before `now_ms` (digests aside):
 /// what the hourly limit counts.
 async fn alerts_last_hour(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sql::Tx,
     project_id: ProjectId,
     channel: &str,
     now_ms: i64,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM alert_log WHERE project_id = ? AND created_at > ?
-         AND status IN ('pending', 'sent', 'failed') AND rule != 'digest' AND channel = ?",
+    Ok(sql::query_scalar(
+        "SELECT COUNT(*) FROM alert_log WHERE project_id = $1 AND created_at > $2
+         AND status IN ('pending', 'sent', 'failed') AND rule != 'digest' AND channel = $3",
     )
     .bind(project_id)
     .bind(now_ms - time::HOUR_MS)
     .bind(channel)
-    .fetch_one(&mut *tx)
+    .fetch_one(tx)
     .await?)
 }
 
 impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn alert_settings(&self, project_id: ProjectId) -> Result<AlertSettings, StoreError> {
-        let row = sqlx::query_as(
+        let row = sql::query_as(
             "SELECT on_new, on_regression, on_spike, spike_min_count, spike_ratio, spike_z,
                     frequency_count, frequency_minutes, cooldown_minutes, recipients,
                     max_emails_per_hour, webhook_url
-             FROM alert_settings WHERE project_id = ?",
+             FROM alert_settings WHERE project_id = $1",
         )
         .bind(project_id)
         .fetch_optional(&self.pool)
@@ -191,11 +192,11 @@ impl Store {
         project_id: ProjectId,
         s: &AlertSettings,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO alert_settings (project_id, on_new, on_regression, on_spike,
                  spike_min_count, spike_ratio, spike_z, frequency_count, frequency_minutes,
                  cooldown_minutes, recipients, max_emails_per_hour, webhook_url)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              ON CONFLICT (project_id) DO UPDATE SET on_new = excluded.on_new,
                  on_regression = excluded.on_regression, on_spike = excluded.on_spike,
                  spike_min_count = excluded.spike_min_count, spike_ratio = excluded.spike_ratio,
@@ -226,7 +227,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn alert_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT value FROM alert_cursors WHERE name = ?")
+            sql::query_scalar("SELECT value FROM alert_cursors WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -235,8 +236,8 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_alert_cursor(&self, name: &str, value: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO alert_cursors (name, value) VALUES (?, ?)
+        sql::query(
+            "INSERT INTO alert_cursors (name, value) VALUES ($1, $2)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         )
         .bind(name)
@@ -248,11 +249,9 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn max_issue_id(&self) -> Result<IssueId, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM issues")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        Ok(sql::query_scalar("SELECT COALESCE(MAX(id), 0) FROM issues")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Issues created after `id`, oldest first.
@@ -262,8 +261,8 @@ impl Store {
         id: IssueId,
         limit: i64,
     ) -> Result<Vec<AlertIssue>, StoreError> {
-        let sql = format!("{ALERT_ISSUE} WHERE i.id > ? ORDER BY i.id LIMIT ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let sql = format!("{ALERT_ISSUE} WHERE i.id > $1 ORDER BY i.id LIMIT $2");
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -274,9 +273,9 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn regressed_since(&self, since_ms: i64) -> Result<Vec<AlertIssue>, StoreError> {
         let sql = format!(
-            "{ALERT_ISSUE} WHERE i.regressed_at >= ? AND i.status = 'unresolved' ORDER BY i.regressed_at"
+            "{ALERT_ISSUE} WHERE i.regressed_at >= $1 AND i.status = 'unresolved' ORDER BY i.regressed_at"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(since_ms)
             .fetch_all(&self.pool)
             .await?)
@@ -284,8 +283,8 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn alert_issue(&self, id: IssueId) -> Result<Option<AlertIssue>, StoreError> {
-        let sql = format!("{ALERT_ISSUE} WHERE i.id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let sql = format!("{ALERT_ISSUE} WHERE i.id = $1");
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
@@ -294,8 +293,8 @@ impl Store {
     /// Issues with events since `since_minute`, and those whose rate rules wait to re-arm.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn rate_candidates(&self, since_minute: i64) -> Result<Vec<IssueId>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT issue_id FROM issue_minutes WHERE minute >= ?
+        Ok(sql::query_scalar(
+            "SELECT issue_id FROM issue_minutes WHERE minute >= $1
              UNION SELECT issue_id FROM alert_state WHERE NOT armed",
         )
         .bind(since_minute)
@@ -310,8 +309,8 @@ impl Store {
         issue_id: IssueId,
         since_minute: i64,
     ) -> Result<Vec<(i64, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT minute, count FROM issue_minutes WHERE issue_id = ? AND minute >= ?",
+        Ok(sql::query_as(
+            "SELECT minute, count FROM issue_minutes WHERE issue_id = $1 AND minute >= $2",
         )
         .bind(issue_id)
         .bind(since_minute)
@@ -325,8 +324,8 @@ impl Store {
         issue_id: IssueId,
         rule: &str,
     ) -> Result<Episode, StoreError> {
-        let row: Option<(Option<i64>, bool)> = sqlx::query_as(
-            "SELECT last_fired, armed FROM alert_state WHERE issue_id = ? AND rule = ?",
+        let row: Option<(Option<i64>, bool)> = sql::query_as(
+            "SELECT last_fired, armed FROM alert_state WHERE issue_id = $1 AND rule = $2",
         )
         .bind(issue_id)
         .bind(rule)
@@ -347,8 +346,8 @@ impl Store {
         rule: &str,
         episode: Episode,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO alert_state (issue_id, rule, last_fired, armed) VALUES (?, ?, ?, ?)
+        sql::query(
+            "INSERT INTO alert_state (issue_id, rule, last_fired, armed) VALUES ($1, $2, $3, $4)
              ON CONFLICT (issue_id, rule) DO UPDATE SET last_fired = excluded.last_fired,
                  armed = excluded.armed",
         )
@@ -364,9 +363,9 @@ impl Store {
     /// An issue ignored until it escalates comes back: unresolved, escalating.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn escalate_issue(&self, issue_id: IssueId) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "UPDATE issues SET status = 'unresolved', substatus = 'escalating'
-             WHERE id = ? AND status = 'ignored' AND substatus = 'archived_until_escalating'",
+             WHERE id = $1 AND status = 'ignored' AND substatus = 'archived_until_escalating'",
         )
         .bind(issue_id)
         .execute(&self.pool)
@@ -376,7 +375,7 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user_emails(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT email FROM users ORDER BY id")
+        Ok(sql::query_scalar("SELECT email FROM users ORDER BY id")
             .fetch_all(&self.pool)
             .await?)
     }
@@ -393,13 +392,13 @@ impl Store {
     ) -> Result<Recorded, StoreError> {
         // IMMEDIATE: the count and the insert must see the same log; a deferred read that
         // later writes can fail with SQLITE_BUSY when another connection wrote in between.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool.begin_exclusive(alert.project_id.get()).await?;
         let recent = alerts_last_hour(&mut tx, alert.project_id, "email", now_ms).await?;
         let capped = status == Delivery::Pending && recent >= max_per_hour;
-        let inserted = sqlx::query(
+        let inserted = sql::query(
             "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
                  recipients, subject, body_text, body_html, created_at, status, next_attempt_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
         )
         .bind(alert.project_id)
         .bind(alert.issue_id)
@@ -413,7 +412,7 @@ impl Store {
         .bind(now_ms)
         .bind(if capped { Delivery::Capped } else { status })
         .bind(now_ms)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected()
             > 0;
@@ -424,12 +423,12 @@ impl Store {
             // One summary per project and hour, sent when the hour is over.
             let hour = time::hour_of(now_ms);
             let line = format!("- {}\n", alert.subject);
-            sqlx::query(
+            sql::query(
                 "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason, recipients,
                      subject, body_text, body_html, created_at, status, next_attempt_at)
-                 SELECT ?1, NULL, 'digest', ?2, 'more alerts than the hourly limit', ?3,
-                     '[Snag] ' || name || ': more alerts this hour than the limit', ?4, '', ?5,
-                     'pending', ?6 FROM projects WHERE id = ?1
+                 SELECT $1, NULL, 'digest', $2, 'more alerts than the hourly limit', $3,
+                     '[Snag] ' || name || ': more alerts this hour than the limit', $4, '', $5,
+                     'pending', $6 FROM projects WHERE id = $1
                  ON CONFLICT (dedupe_key) DO UPDATE SET body_text = body_text || excluded.body_text",
             )
             .bind(alert.project_id)
@@ -438,7 +437,7 @@ impl Store {
             .bind(line)
             .bind(now_ms)
             .bind((hour + 1) * time::HOUR_MS)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         }
         tx.commit().await?;
@@ -461,13 +460,13 @@ impl Store {
         now_ms: i64,
         max_per_hour: i64,
     ) -> Result<Recorded, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool.begin_exclusive(alert.project_id.get()).await?;
         let recent = alerts_last_hour(&mut tx, alert.project_id, "webhook", now_ms).await?;
         let capped = recent >= max_per_hour;
-        let inserted = sqlx::query(
+        let inserted = sql::query(
             "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason,
                  recipients, subject, body_text, body_html, channel, created_at, status, next_attempt_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 'webhook', ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', 'webhook', $9, $10, $11) ON CONFLICT DO NOTHING",
         )
         .bind(alert.project_id)
         .bind(alert.issue_id)
@@ -480,7 +479,7 @@ impl Store {
         .bind(now_ms)
         .bind(if capped { "capped" } else { "pending" })
         .bind(now_ms)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected()
             > 0;
@@ -489,26 +488,44 @@ impl Store {
         }
         if capped {
             let hour = time::hour_of(now_ms);
-            sqlx::query(
-                "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason, recipients,
-                     subject, body_text, body_html, channel, created_at, status, next_attempt_at)
-                 SELECT ?1, NULL, 'digest', ?2, 'more alerts than the hourly limit', ?3,
-                     '[Snag] ' || name || ': more alerts this hour than the limit',
-                     json_object('rule', 'digest', 'project', name,
-                         'text', '[' || name || '] more alerts this hour than the limit',
-                         'alerts', json_array(?4)),
-                     '', 'webhook', ?5, 'pending', ?6 FROM projects WHERE id = ?1
-                 ON CONFLICT (dedupe_key) DO UPDATE
-                     SET body_text = json_insert(alert_log.body_text, '$.alerts[#]', ?4)",
-            )
-            .bind(alert.project_id)
-            .bind(format!("digest:{}:{hour}:webhook", alert.project_id))
-            .bind(url)
-            .bind(&alert.subject)
-            .bind(now_ms)
-            .bind((hour + 1) * time::HOUR_MS)
-            .execute(&mut *tx)
-            .await?;
+            // The digest's JSON body is built (and appended to) in SQL, by each database's
+            // JSON functions.
+            let digest = match tx.dialect() {
+                Dialect::Sqlite => {
+                    "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason, recipients,
+                         subject, body_text, body_html, channel, created_at, status, next_attempt_at)
+                     SELECT $1, NULL, 'digest', $2, 'more alerts than the hourly limit', $3,
+                         '[Snag] ' || name || ': more alerts this hour than the limit',
+                         json_object('rule', 'digest', 'project', name,
+                             'text', '[' || name || '] more alerts this hour than the limit',
+                             'alerts', json_array($4)),
+                         '', 'webhook', $5, 'pending', $6 FROM projects WHERE id = $1
+                     ON CONFLICT (dedupe_key) DO UPDATE
+                         SET body_text = json_insert(alert_log.body_text, '$.alerts[#]', $4)"
+                }
+                Dialect::Postgres => {
+                    "INSERT INTO alert_log (project_id, issue_id, rule, dedupe_key, reason, recipients,
+                         subject, body_text, body_html, channel, created_at, status, next_attempt_at)
+                     SELECT $1, NULL, 'digest', $2, 'more alerts than the hourly limit', $3,
+                         '[Snag] ' || name || ': more alerts this hour than the limit',
+                         jsonb_build_object('rule', 'digest', 'project', name,
+                             'text', '[' || name || '] more alerts this hour than the limit',
+                             'alerts', jsonb_build_array($4::text))::text,
+                         '', 'webhook', $5, 'pending', $6 FROM projects WHERE id = $1
+                     ON CONFLICT (dedupe_key) DO UPDATE
+                         SET body_text = jsonb_set(alert_log.body_text::jsonb, '{alerts}',
+                             (alert_log.body_text::jsonb -> 'alerts') || to_jsonb($4::text))::text"
+                }
+            };
+            sql::query(digest)
+                .bind(alert.project_id)
+                .bind(format!("digest:{}:{hour}:webhook", alert.project_id))
+                .bind(url)
+                .bind(&alert.subject)
+                .bind(now_ms)
+                .bind((hour + 1) * time::HOUR_MS)
+                .execute(&mut tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(if capped {
@@ -527,10 +544,10 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<AlertRecord>, StoreError> {
         let sql = format!(
-            "{ALERT_RECORD} WHERE status = 'pending' AND channel = ? AND next_attempt_at <= ?
-             ORDER BY id LIMIT ?"
+            "{ALERT_RECORD} WHERE status = 'pending' AND channel = $1 AND next_attempt_at <= $2
+             ORDER BY id LIMIT $3"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(channel)
             .bind(now_ms)
             .bind(limit)
@@ -541,7 +558,7 @@ impl Store {
     /// Moves an alert's next attempt to `until` before it is sent (see the sender).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_alert(&self, id: i64, until: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE alert_log SET next_attempt_at = ? WHERE id = ?")
+        sql::query("UPDATE alert_log SET next_attempt_at = $1 WHERE id = $2")
             .bind(until)
             .bind(id)
             .execute(&self.pool)
@@ -551,9 +568,9 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn alert_sent(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE alert_log SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL
-             WHERE id = ?",
+        sql::query(
+            "UPDATE alert_log SET status = 'sent', attempts = attempts + 1, sent_at = $1, last_error = NULL
+             WHERE id = $2",
         )
         .bind(now_ms)
         .bind(id)
@@ -570,11 +587,11 @@ impl Store {
         error: &str,
         retry_at: Option<i64>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE alert_log SET attempts = attempts + 1, last_error = ?,
-                 status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END,
-                 next_attempt_at = COALESCE(?, next_attempt_at)
-             WHERE id = ?",
+        sql::query(
+            "UPDATE alert_log SET attempts = attempts + 1, last_error = $1,
+                 status = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END,
+                 next_attempt_at = COALESCE($3, next_attempt_at)
+             WHERE id = $4",
         )
         .bind(error)
         .bind(retry_at)
@@ -588,8 +605,8 @@ impl Store {
     /// An issue's alerts, newest first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_alerts(&self, issue_id: IssueId) -> Result<Vec<AlertRecord>, StoreError> {
-        let sql = format!("{ALERT_RECORD} WHERE issue_id = ? ORDER BY id DESC LIMIT 50");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let sql = format!("{ALERT_RECORD} WHERE issue_id = $1 ORDER BY id DESC LIMIT 50");
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
             .fetch_all(&self.pool)
             .await?)
@@ -601,8 +618,8 @@ impl Store {
         &self,
         project_id: ProjectId,
     ) -> Result<Vec<AlertRecord>, StoreError> {
-        let sql = format!("{ALERT_RECORD} WHERE project_id = ? ORDER BY id");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let sql = format!("{ALERT_RECORD} WHERE project_id = $1 ORDER BY id");
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
             .fetch_all(&self.pool)
             .await?)
@@ -634,7 +651,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = Store::open(&Config::for_tests(&url)).await.unwrap();
         sqlx::query("INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 0)")
-            .execute(&store.pool)
+            .execute(store.sqlite_pool())
             .await
             .unwrap();
         let now = 10 * 3_600_000 + 120_000;

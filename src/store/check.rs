@@ -9,6 +9,7 @@
 //! project_usage            = the project's events and attachments, counted and summed
 //! ```
 
+use super::sql;
 use super::{Store, StoreError};
 
 /// One disagreement, in words.
@@ -66,7 +67,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn check(&self) -> Result<Vec<Finding>, StoreError> {
         let mut findings = Vec::new();
-        let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        let integrity: Vec<String> = sql::query_scalar("PRAGMA integrity_check")
             .fetch_all(&self.pool)
             .await?;
         findings.extend(
@@ -76,7 +77,7 @@ impl Store {
                 .map(|line| format!("integrity: {line}")),
         );
         let foreign: Vec<(String, i64)> =
-            sqlx::query_as("SELECT \"table\", COUNT(*) FROM pragma_foreign_key_check GROUP BY 1")
+            sql::query_as("SELECT \"table\", COUNT(*) FROM pragma_foreign_key_check GROUP BY 1")
                 .fetch_all(&self.pool)
                 .await?;
         findings.extend(
@@ -86,7 +87,7 @@ impl Store {
         );
         for (what, sql) in COUNTER_CHECKS {
             let rows: Vec<(String, String, String)> =
-                sqlx::query_as(sql).fetch_all(&self.pool).await?;
+                sql::query_as(sql).fetch_all(&self.pool).await?;
             findings.extend(rows.into_iter().map(|(place, kept, counted)| {
                 format!("{what}: {place} keeps {kept}, its rows count {counted}")
             }));
@@ -104,7 +105,7 @@ impl Store {
                 path.display()
             )));
         }
-        sqlx::query("VACUUM INTO ?")
+        sql::query("VACUUM INTO $1")
             .bind(path.to_string_lossy())
             .execute(&self.pool)
             .await?;

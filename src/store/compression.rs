@@ -19,6 +19,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use zstd::zstd_safe::{CCtx, CDict, DCtx, DDict};
 
 use super::events::StoredEvent;
+use super::sql;
 use super::{ProjectId, Store, StoreError, now_ms};
 
 /// The level with a dictionary: level 1 with it beats level 3 without it by 8x in size and
@@ -171,7 +172,7 @@ impl Store {
         if let Some(found) = self.dictionaries.get(id) {
             return Ok(Some(found));
         }
-        let data: Option<Vec<u8>> = sqlx::query_scalar("SELECT data FROM zstd_dicts WHERE id = ?")
+        let data: Option<Vec<u8>> = sql::query_scalar("SELECT data FROM zstd_dicts WHERE id = $1")
             .bind(i64::from(id))
             .fetch_optional(&self.pool)
             .await?;
@@ -187,7 +188,7 @@ impl Store {
 
     /// Loads each project's newest dictionary (at open).
     pub(super) async fn load_current_dictionaries(&self) -> Result<(), StoreError> {
-        let rows: Vec<(ProjectId, Vec<u8>)> = sqlx::query_as(
+        let rows: Vec<(ProjectId, Vec<u8>)> = sql::query_as(
             "SELECT project_id, data FROM zstd_dicts d
              WHERE created_at = (SELECT MAX(created_at) FROM zstd_dicts WHERE project_id = d.project_id)",
         )
@@ -211,8 +212,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let dictionary = Dictionary::new(data)?;
         let mut tx = self.pool.begin().await?;
-        let added = sqlx::query(
-            "INSERT INTO zstd_dicts (id, project_id, data, samples, created_at) VALUES (?, ?, ?, ?, ?)
+        let added = sql::query(
+            "INSERT INTO zstd_dicts (id, project_id, data, samples, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(i64::from(dictionary.id()))
@@ -220,19 +221,19 @@ impl Store {
         .bind(data)
         .bind(samples as i64)
         .bind(now_ms())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected()
             > 0;
         if added {
             // The project's events stored so far are rewritten with its first dictionary.
-            sqlx::query(
+            sql::query(
                 "INSERT INTO event_recompression (project_id, next_id, end_id)
-                 SELECT ?, 0, COALESCE(MAX(id), 0) + 1 FROM events WHERE true
+                 SELECT $1, 0, COALESCE(MAX(id), 0) + 1 FROM events WHERE true
                  ON CONFLICT (project_id) DO NOTHING",
             )
             .bind(project_id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         }
         tx.commit().await?;
@@ -251,9 +252,9 @@ impl Store {
         min_events: u64,
         trained_before: i64,
     ) -> Result<Vec<ProjectId>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT u.project_id FROM project_usage u WHERE u.events >= ?1
-             AND COALESCE((SELECT MAX(created_at) FROM zstd_dicts d WHERE d.project_id = u.project_id), 0) < ?2",
+        Ok(sql::query_scalar(
+            "SELECT u.project_id FROM project_usage u WHERE u.events >= $1
+             AND COALESCE((SELECT MAX(created_at) FROM zstd_dicts d WHERE d.project_id = u.project_id), 0) < $2",
         )
         .bind(min_events as i64)
         .bind(trained_before)
@@ -270,10 +271,10 @@ impl Store {
         limit: u32,
         window: u32,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT data FROM events WHERE project_id = ?1
-                AND id > (SELECT COALESCE(MAX(id), 0) FROM events) - ?3
-             ORDER BY id DESC LIMIT ?2",
+        Ok(sql::query_scalar(
+            "SELECT data FROM events WHERE project_id = $1
+                AND id > (SELECT COALESCE(MAX(id), 0) FROM events) - $3
+             ORDER BY id DESC LIMIT $2",
         )
         .bind(project_id)
         .bind(i64::from(limit))
@@ -290,8 +291,8 @@ impl Store {
         project_id: ProjectId,
         limit: u32,
     ) -> Result<Option<RewriteChunk>, StoreError> {
-        let Some((next, end)): Option<(i64, i64)> = sqlx::query_as(
-            "SELECT next_id, end_id FROM event_recompression WHERE project_id = ? AND next_id < end_id",
+        let Some((next, end)): Option<(i64, i64)> = sql::query_as(
+            "SELECT next_id, end_id FROM event_recompression WHERE project_id = $1 AND next_id < end_id",
         )
         .bind(project_id)
         .fetch_optional(&self.pool)
@@ -299,9 +300,9 @@ impl Store {
         else {
             return Ok(None);
         };
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT id, data FROM events WHERE id >= ?1 AND id < ?2 AND project_id = ?3
-             ORDER BY id LIMIT ?4",
+        let rows: Vec<(i64, Vec<u8>)> = sql::query_as(
+            "SELECT id, data FROM events WHERE id >= $1 AND id < $2 AND project_id = $3
+             ORDER BY id LIMIT $4",
         )
         .bind(next)
         .bind(end)
@@ -322,7 +323,7 @@ impl Store {
     /// Projects whose events stored before their first dictionary are not all rewritten yet.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn projects_to_rewrite(&self) -> Result<Vec<ProjectId>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(sql::query_scalar(
             "SELECT project_id FROM event_recompression WHERE next_id < end_id ORDER BY project_id",
         )
         .fetch_all(&self.pool)
@@ -333,7 +334,7 @@ impl Store {
     /// (an hour's margin for events in flight) before the oldest stored event arrived.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_unused_dictionaries(&self) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
+        Ok(sql::query(
             "DELETE FROM zstd_dicts WHERE id IN (
                 SELECT d.id FROM zstd_dicts d WHERE EXISTS (
                     SELECT 1 FROM zstd_dicts n WHERE n.project_id = d.project_id

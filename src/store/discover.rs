@@ -11,9 +11,9 @@
 use std::ops::ControlFlow;
 
 use serde_json::{Map, Value};
-use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::issues::{EventFilter, push_list};
+use super::issues::EventFilter;
+use super::sql::Builder;
 use super::{IssueId, ProjectId, Store, StoreError};
 
 /// A column of an event.
@@ -161,7 +161,7 @@ impl Store {
         search: &Search,
         mut each: impl FnMut(FoundRow) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
+        let mut qb = Builder::new("SELECT ");
         for (n, (_, field)) in search.fields.iter().enumerate() {
             if n > 0 {
                 qb.push(", ");
@@ -177,7 +177,7 @@ impl Store {
         );
         if !search.projects.is_empty() {
             qb.push(" AND e.project_id IN ");
-            push_list(&mut qb, &search.projects);
+            qb.push_list(&search.projects);
         }
         if let Some(issue) = search.issue {
             qb.push(" AND e.issue_id = ").push_bind(issue);
@@ -185,7 +185,7 @@ impl Store {
         if search.has_user {
             qb.push(" AND e.user_key IS NOT NULL");
         }
-        super::issues::push_event_filter_on(&mut qb, &search.filter, "e.");
+        super::issues::push_event_filter_on(&mut qb, &search.filter, "e.", self.dialect());
         let grouped = search
             .fields
             .iter()
@@ -226,16 +226,16 @@ impl Store {
             for (n, (name, field)) in search.fields.iter().enumerate() {
                 let value = match field.kind() {
                     Kind::Text => row
-                        .try_get::<Option<String>, _>(n)?
+                        .try_get::<Option<String>>(n)?
                         .map_or(Value::Null, Value::String),
                     Kind::Integer | Kind::Date => row
-                        .try_get::<Option<i64>, _>(n)?
+                        .try_get::<Option<i64>>(n)?
                         .map_or(Value::Null, Value::from),
                 };
                 values.insert(name.clone(), value);
             }
             let id = match search.with_event {
-                true => Some(row.try_get::<i64, _>(search.fields.len())?),
+                true => Some(row.try_get::<i64>(search.fields.len())?),
                 false => None,
             };
             found.push((values, id));
@@ -256,8 +256,8 @@ impl Store {
         }
         for chunk in found.chunks_mut(EVENTS_AT_ONCE) {
             let ids: Vec<i64> = chunk.iter().filter_map(|(_, id)| *id).collect();
-            let mut read = QueryBuilder::<Sqlite>::new("SELECT id, data FROM events WHERE id IN ");
-            push_list(&mut read, &ids);
+            let mut read = Builder::new("SELECT id, data FROM events WHERE id IN ");
+            read.push_list(&ids);
             let mut blobs: std::collections::HashMap<i64, Vec<u8>> = read
                 .build_query_as()
                 .fetch_all(&self.pool)

@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 
 use super::issue_state::{Level, Status, Substatus};
+use super::sql::{self, Builder};
 use super::{IssueId, ProjectId, Store, StoreError};
 
 /// How many events of an issue carried a tag's value.
@@ -123,9 +124,9 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_issues(&self, project_id: ProjectId) -> Result<Vec<StoredIssue>, StoreError> {
         let sql = format!(
-            "SELECT {ISSUE_COLUMNS} FROM issues WHERE project_id = ? ORDER BY last_seen DESC, id DESC"
+            "SELECT {ISSUE_COLUMNS} FROM issues WHERE project_id = $1 ORDER BY last_seen DESC, id DESC"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
             .fetch_all(&self.pool)
             .await?)
@@ -133,8 +134,8 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_issue(&self, issue_id: IssueId) -> Result<Option<StoredIssue>, StoreError> {
-        let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE id = $1");
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
             .fetch_optional(&self.pool)
             .await?)
@@ -147,8 +148,8 @@ impl Store {
         event_id: &str,
     ) -> Result<Option<StoredEvent>, StoreError> {
         let sql =
-            format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = ? AND event_id = ?");
-        let event = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = $1 AND event_id = $2");
+        let event = sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
             .bind(event_id)
             .fetch_optional(&self.pool)
@@ -164,9 +165,9 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ? ORDER BY timestamp DESC, id DESC LIMIT ?"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 ORDER BY timestamp DESC, id DESC LIMIT $2"
         );
-        let events = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let events = sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -178,7 +179,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn event_ids(&self, project_id: ProjectId) -> Result<Vec<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT event_id FROM events WHERE project_id = ?")
+            sql::query_scalar("SELECT event_id FROM events WHERE project_id = $1")
                 .bind(project_id)
                 .fetch_all(&self.pool)
                 .await?,
@@ -189,12 +190,12 @@ impl Store {
     /// events carry each: by key. Folded totals only (pending rows join within a second).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn tag_keys(&self, projects: &[ProjectId]) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        let mut qb = Builder::new(
             "SELECT t.key, CAST(SUM(t.count) AS BIGINT) FROM issue_tags t JOIN issues i ON i.id = t.issue_id",
         );
         if !projects.is_empty() {
             qb.push(" WHERE i.project_id IN ");
-            super::issues::push_list(&mut qb, projects);
+            qb.push_list(projects);
         }
         qb.push(" GROUP BY t.key ORDER BY t.key");
         Ok(qb.build_query_as().fetch_all(&self.pool).await?)
@@ -203,14 +204,15 @@ impl Store {
     /// An issue's tags: by key, then most frequent first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_tags(&self, issue_id: IssueId) -> Result<Vec<TagCount>, StoreError> {
-        Ok(sqlx::query_as(
+        let pairs = self.dialect().pending_tag_pairs("p.tags", "t");
+        Ok(sql::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT key, value, CAST(SUM(count) AS BIGINT) AS count FROM (
-                 SELECT key, value, count FROM issue_tags WHERE issue_id = ?
+                 SELECT key, value, count FROM issue_tags WHERE issue_id = $1
                  UNION ALL
-                 SELECT t.value->>0, t.value->>1, 1 FROM issue_tags_pending p, jsonb_each(p.tags) t
-                 WHERE p.issue_id = ?)
+                 SELECT t.value->>0, t.value->>1, 1 FROM issue_tags_pending p, {pairs}
+                 WHERE p.issue_id = $2) AS tags
              GROUP BY key, value ORDER BY key, count DESC",
-        )
+        )))
         .bind(issue_id)
         .bind(issue_id)
         .fetch_all(&self.pool)
@@ -220,20 +222,18 @@ impl Store {
     /// Tag rows not yet folded into `issue_tags` (the writer folds them every quarter second).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn pending_tag_rows(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM issue_tags_pending")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        Ok(sql::query_scalar("SELECT COUNT(*) FROM issue_tags_pending")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Sum of an issue's minute and hour counters (equals `times_seen`).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_minute_total(&self, issue_id: IssueId) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(sql::query_scalar(
             "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM (
-                 SELECT count FROM issue_minutes WHERE issue_id = ?
-                 UNION ALL SELECT count FROM issue_hours WHERE issue_id = ?) AS counts",
+                 SELECT count FROM issue_minutes WHERE issue_id = $1
+                 UNION ALL SELECT count FROM issue_hours WHERE issue_id = $2) AS counts",
         )
         .bind(issue_id)
         .bind(issue_id)
@@ -248,9 +248,9 @@ impl Store {
         project_id: ProjectId,
         event_id: &str,
     ) -> Result<Vec<AttachmentInfo>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT id, filename, content_type, attachment_type, size, created_at FROM attachments
-             WHERE project_id = ? AND event_id = ? ORDER BY id",
+             WHERE project_id = $1 AND event_id = $2 ORDER BY id",
         )
         .bind(project_id)
         .bind(event_id)
@@ -266,9 +266,9 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<ListedUserReport>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT id, created_at, event_id, name, email, comments FROM user_reports
-             WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+             WHERE project_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
         )
         .bind(project_id)
         .bind(limit)
@@ -285,10 +285,10 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<ListedUserReport>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT u.id, u.created_at, u.event_id, u.name, u.email, u.comments
              FROM user_reports u JOIN events e ON e.project_id = u.project_id AND e.event_id = u.event_id
-             WHERE e.issue_id = ? ORDER BY u.id DESC LIMIT ? OFFSET ?",
+             WHERE e.issue_id = $1 ORDER BY u.id DESC LIMIT $2 OFFSET $3",
         )
         .bind(issue_id)
         .bind(limit)
@@ -305,9 +305,9 @@ impl Store {
         event_id: &str,
         id: i64,
     ) -> Result<Option<Attachment>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT filename, content_type, data FROM attachments
-             WHERE project_id = ? AND event_id = ? AND id = ?",
+             WHERE project_id = $1 AND event_id = $2 AND id = $3",
         )
         .bind(project_id)
         .bind(event_id)
@@ -319,8 +319,8 @@ impl Store {
     /// A project's user reports and feedback, oldest first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user_reports(&self, project_id: ProjectId) -> Result<Vec<UserReport>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT event_id, name, email, comments FROM user_reports WHERE project_id = ? ORDER BY id",
+        Ok(sql::query_as(
+            "SELECT event_id, name, email, comments FROM user_reports WHERE project_id = $1 ORDER BY id",
         )
         .bind(project_id)
         .fetch_all(&self.pool)
@@ -338,15 +338,10 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let mut total = 0;
         for chunk in event_ids.chunks(500) {
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT COUNT(*) FROM events WHERE project_id = ",
-            );
-            qb.push_bind(project_id).push(" AND event_id IN (");
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(id.clone());
-            }
-            qb.push(")");
+            let mut qb = Builder::new("SELECT COUNT(*) FROM events WHERE project_id = ");
+            qb.push_bind(project_id)
+                .push(" AND event_id IN ")
+                .push_list(chunk);
             let n: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
             total += n;
         }

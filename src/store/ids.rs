@@ -70,19 +70,19 @@ mod tests {
             .connect("sqlite::memory:")
             .await
             .unwrap();
-        let back: ProjectId = sqlx::query_scalar("SELECT ?")
+        let back: ProjectId = sqlx::query_scalar("SELECT $1")
             .bind(ProjectId(7))
             .fetch_one(&pool)
             .await
             .unwrap();
         assert_eq!(back, ProjectId(7));
-        let kind: String = sqlx::query_scalar("SELECT typeof(?)")
+        let kind: String = sqlx::query_scalar("SELECT typeof($1)")
             .bind(IssueId(3))
             .fetch_one(&pool)
             .await
             .unwrap();
         assert_eq!(kind, "integer");
-        let row: Row = sqlx::query_as("SELECT ? AS project_id, ? AS issue_id")
+        let row: Row = sqlx::query_as("SELECT $1 AS project_id, $2 AS issue_id")
             .bind(ProjectId(12))
             .bind(IssueId(-5))
             .fetch_one(&pool)

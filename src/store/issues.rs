@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Sqlite};
-
 use super::activity;
 use super::events::{
     Attachment, EVENT_COLUMNS, ISSUE_COLUMNS, StoredEvent, StoredIssue, UserReport,
 };
 use super::issue_state::Status;
+use super::sql::{self, Builder, Dialect};
 use super::users::User;
 use super::{IssueId, ProjectId, Store, StoreError};
 
@@ -159,11 +158,11 @@ impl IssueStatus {
     }
 }
 
-fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
+fn push_filter(qb: &mut Builder, filter: &IssueFilter, dialect: Dialect) {
     qb.push(" WHERE 1 = 1");
     if !filter.projects.is_empty() {
         qb.push(" AND project_id IN ");
-        push_list(qb, &filter.projects);
+        qb.push_list(&filter.projects);
     }
     if let Some(status) = &filter.status {
         qb.push(" AND status = ").push_bind(*status);
@@ -176,16 +175,18 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
     }
     // Tag counts are `issue_tags` plus the rows the writer has not folded in yet.
     for (key, value) in &filter.tags {
-        push_tag_condition(qb, key, std::slice::from_ref(value));
+        push_tag_condition(qb, key, std::slice::from_ref(value), dialect);
     }
     if !filter.environments.is_empty() {
-        push_tag_condition(qb, "environment", &filter.environments);
+        push_tag_condition(qb, "environment", &filter.environments, dialect);
     }
     for word in &filter.text {
         let pattern = like_pattern(word);
-        qb.push(" AND (title LIKE ")
+        qb.push(" AND (title")
+            .push(dialect.ilike())
             .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR culprit LIKE ")
+            .push(" ESCAPE '\\' OR culprit")
+            .push(dialect.ilike())
             .push_bind(pattern)
             .push(" ESCAPE '\\')");
     }
@@ -219,36 +220,21 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &IssueFilter) {
 
 /// `(?, ?, …)` bound to `values` (never empty: callers return early on no ids).
 /// ` AND` the issue has an event whose tag `key` is one of `values`.
-fn push_tag_condition(qb: &mut QueryBuilder<Sqlite>, key: &str, values: &[String]) {
-    let push_values = |qb: &mut QueryBuilder<Sqlite>| {
-        qb.push(" IN (");
-        let mut list = qb.separated(", ");
-        for value in values {
-            list.push_bind(value.clone());
-        }
-        qb.push(")");
+fn push_tag_condition(qb: &mut Builder, key: &str, values: &[String], dialect: Dialect) {
+    let push_values = |qb: &mut Builder| {
+        qb.push(" IN ").push_list(values);
     };
     qb.push(" AND (EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = issues.id AND t.key = ")
         .push_bind(key.to_owned())
         .push(" AND t.value");
     push_values(qb);
-    qb.push(") OR issues.id IN (SELECT p.issue_id FROM issue_tags_pending p, jsonb_each(p.tags) t WHERE t.value->>0 = ")
+    qb.push(") OR issues.id IN (SELECT p.issue_id FROM issue_tags_pending p, ")
+        .push(dialect.pending_tag_pairs("p.tags", "t"))
+        .push(" WHERE t.value->>0 = ")
         .push_bind(key.to_owned())
         .push(" AND t.value->>1");
     push_values(qb);
     qb.push("))");
-}
-
-pub(super) fn push_list<T>(qb: &mut QueryBuilder<Sqlite>, values: &[T])
-where
-    T: Copy + for<'t> sqlx::Encode<'t, Sqlite> + sqlx::Type<Sqlite> + 'static,
-{
-    qb.push("(");
-    let mut list = qb.separated(", ");
-    for value in values {
-        list.push_bind(*value);
-    }
-    qb.push(")");
 }
 
 /// `%word%` for `LIKE … ESCAPE '\'`, the word's own wildcards escaped.
@@ -263,17 +249,14 @@ fn like_pattern(word: &str) -> String {
 
 /// `filter`'s conditions on the events table, its columns named with `table` (`""`, `"e."`).
 pub(super) fn push_event_filter_on(
-    qb: &mut QueryBuilder<Sqlite>,
+    qb: &mut Builder,
     filter: &EventFilter,
     table: &str,
+    dialect: Dialect,
 ) {
     if !filter.environments.is_empty() {
-        qb.push(format!(" AND {table}environment IN ("));
-        let mut list = qb.separated(", ");
-        for environment in &filter.environments {
-            list.push_bind(environment.clone());
-        }
-        qb.push(")");
+        qb.push(format!(" AND {table}environment IN "))
+            .push_list(&filter.environments);
     }
     for (column, value) in [("release", &filter.release), ("level", &filter.level)] {
         if let Some(value) = value {
@@ -288,7 +271,7 @@ pub(super) fn push_event_filter_on(
             .push_bind(end);
     }
     for word in &filter.text {
-        qb.push(format!(" AND {table}title LIKE "))
+        qb.push(format!(" AND {table}title{}", dialect.ilike()))
             .push_bind(like_pattern(word))
             .push(" ESCAPE '\\'");
     }
@@ -312,12 +295,12 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<StoredIssue>, i64), StoreError> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM issues");
-        push_filter(&mut count, filter);
+        let mut count = Builder::new("SELECT COUNT(*) FROM issues");
+        push_filter(&mut count, filter, self.dialect());
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
 
-        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {ISSUE_COLUMNS} FROM issues"));
-        push_filter(&mut qb, filter);
+        let mut qb = Builder::new(format!("SELECT {ISSUE_COLUMNS} FROM issues"));
+        push_filter(&mut qb, filter, self.dialect());
         match sort {
             IssueSort::LastSeen => qb.push(" ORDER BY last_seen DESC, id DESC"),
             IssueSort::FirstSeen => qb.push(" ORDER BY first_seen DESC, id DESC"),
@@ -360,7 +343,7 @@ impl Store {
         // Buckets end at the current minute: the last one holds it.
         let first_minute = now_minute - bucket_minutes * buckets + 1;
         // Minutes, and the hours they were rolled up into (an hour counts at its first minute).
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT issue_id, (minute - ");
+        let mut qb = Builder::new("SELECT issue_id, (minute - ");
         qb.push_bind(first_minute)
             .push(") / ")
             .push_bind(bucket_minutes)
@@ -373,7 +356,7 @@ impl Store {
             .push(" AND minute <= ")
             .push_bind(now_minute)
             .push(" AND issue_id IN ");
-        push_list(&mut qb, issue_ids);
+        qb.push_list(issue_ids);
         qb.push(" GROUP BY 1, 2");
         let rows: Vec<(IssueId, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
         for (issue, bucket, n) in rows {
@@ -392,18 +375,18 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn roll_up_minutes(&self, before_minute: i64) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        sql::query(
             "INSERT INTO issue_hours (issue_id, hour, count)
-             SELECT issue_id, minute / 60, SUM(count) FROM issue_minutes WHERE minute < ?
+             SELECT issue_id, minute / 60, SUM(count) FROM issue_minutes WHERE minute < $1
              GROUP BY 1, 2 ORDER BY 1, 2
              ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_hours.count + excluded.count",
         )
         .bind(before_minute)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        let moved = sqlx::query("DELETE FROM issue_minutes WHERE minute < ?")
+        let moved = sql::query("DELETE FROM issue_minutes WHERE minute < $1")
             .bind(before_minute)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
         tx.commit().await?;
@@ -416,9 +399,9 @@ impl Store {
         &self,
         minute: i64,
     ) -> Result<Vec<(ProjectId, i64)>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT i.project_id, CAST(SUM(m.count) AS BIGINT) FROM issue_minutes m
-             JOIN issues i ON i.id = m.issue_id WHERE m.minute = ? GROUP BY 1 ORDER BY 1",
+             JOIN issues i ON i.id = m.issue_id WHERE m.minute = $1 GROUP BY 1 ORDER BY 1",
         )
         .bind(minute)
         .fetch_all(&self.pool)
@@ -434,10 +417,10 @@ impl Store {
         minutes: i64,
     ) -> Result<Vec<i64>, StoreError> {
         let first = now_minute - minutes + 1;
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
+        let rows: Vec<(i64, i64)> = sql::query_as(
             "SELECT m.minute, CAST(SUM(m.count) AS BIGINT) FROM issue_minutes m
              JOIN issues i ON i.id = m.issue_id
-             WHERE m.minute >= ? AND m.minute <= ? AND i.project_id = ? GROUP BY m.minute",
+             WHERE m.minute >= $1 AND m.minute <= $2 AND i.project_id = $3 GROUP BY m.minute",
         )
         .bind(first)
         .bind(now_minute)
@@ -468,7 +451,7 @@ impl Store {
         let until = status.ignored_until();
         let release = status.resolved_in_release().map(str::to_owned);
         let (status_column, substatus) = status.columns();
-        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE issues SET status = ");
+        let mut qb = Builder::new("UPDATE issues SET status = ");
         qb.push_bind(status_column)
             .push(", substatus = ")
             .push_bind(substatus)
@@ -485,10 +468,10 @@ impl Store {
             .push(" AND resolved_in_release IS NOT DISTINCT FROM ")
             .push_bind(release)
             .push(") AND id IN ");
-        push_list(&mut qb, issue_ids);
+        qb.push_list(issue_ids);
         qb.push(" RETURNING id");
         let mut tx = self.pool.begin().await?;
-        let changed: Vec<IssueId> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+        let changed: Vec<IssueId> = qb.build_query_scalar().fetch_all(&mut tx).await?;
         activity::record(&mut tx, &changed, activity::of_status(&status), actor).await?;
         tx.commit().await?;
         Ok(changed.len() as u64)
@@ -506,15 +489,15 @@ impl Store {
             return Ok(0);
         }
         let assignee_id = assignee.map(|u| u.id);
-        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE issues SET assignee_id = ");
+        let mut qb = Builder::new("UPDATE issues SET assignee_id = ");
         qb.push_bind(assignee_id)
             .push(" WHERE assignee_id IS DISTINCT FROM ")
             .push_bind(assignee_id)
             .push(" AND id IN ");
-        push_list(&mut qb, issue_ids);
+        qb.push_list(issue_ids);
         qb.push(" RETURNING id");
         let mut tx = self.pool.begin().await?;
-        let changed: Vec<IssueId> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+        let changed: Vec<IssueId> = qb.build_query_scalar().fetch_all(&mut tx).await?;
         activity::record(&mut tx, &changed, activity::of_assignment(assignee), actor).await?;
         tx.commit().await?;
         Ok(changed.len() as u64)
@@ -524,9 +507,9 @@ impl Store {
     /// expired snoozes). How many came back.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn end_expired_ignores(&self, now_ms: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
+        Ok(sql::query(
             "UPDATE issues SET status = 'unresolved', substatus = 'ongoing', ignored_until = NULL
-             WHERE ignored_until IS NOT NULL AND ignored_until <= ?",
+             WHERE ignored_until IS NOT NULL AND ignored_until <= $1",
         )
         .bind(now_ms)
         .execute(&self.pool)
@@ -543,14 +526,14 @@ impl Store {
     ) -> Result<Option<StoredEvent>, StoreError> {
         let sql = match event_id {
             Some(_) => {
-                format!("SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ? AND event_id = ?")
+                format!("SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 AND event_id = $2")
             }
             None => format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ? AND ? IS NULL
+                "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 AND $2 IS NULL
                  ORDER BY timestamp DESC, id DESC LIMIT 1"
             ),
         };
-        let event = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let event = sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
             .bind(event_id)
             .fetch_optional(&self.pool)
@@ -584,8 +567,8 @@ impl Store {
         short_id: i64,
     ) -> Result<Option<StoredIssue>, StoreError> {
         let sql =
-            format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE project_id = ? AND short_id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE project_id = $1 AND short_id = $2");
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
             .bind(short_id)
             .fetch_optional(&self.pool)
@@ -601,10 +584,10 @@ impl Store {
     ) -> Result<Option<StoredEvent>, StoreError> {
         let order = if oldest { "ASC" } else { "DESC" };
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ?
+            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1
              ORDER BY timestamp {order}, id {order} LIMIT 1"
         );
-        let event = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let event = sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -633,11 +616,11 @@ impl Store {
         } else {
             "id DESC"
         };
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+        let mut qb = Builder::new(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE {column} = "
         ));
         qb.push_bind(id);
-        push_event_filter_on(&mut qb, filter, "");
+        push_event_filter_on(&mut qb, filter, "", self.dialect());
         qb.push(format!(" ORDER BY {order} LIMIT "))
             .push_bind(limit)
             .push(" OFFSET ")
@@ -653,9 +636,9 @@ impl Store {
         issue_id: IssueId,
         event_id: &str,
     ) -> Result<Neighbours, StoreError> {
-        let older = sqlx::query_scalar(
+        let older = sql::query_scalar(
             "SELECT o.event_id FROM events e JOIN events o ON o.issue_id = e.issue_id
-             WHERE e.issue_id = ? AND e.event_id = ?
+             WHERE e.issue_id = $1 AND e.event_id = $2
                AND (o.timestamp < e.timestamp OR (o.timestamp = e.timestamp AND o.id < e.id))
              ORDER BY o.timestamp DESC, o.id DESC LIMIT 1",
         )
@@ -663,9 +646,9 @@ impl Store {
         .bind(event_id)
         .fetch_optional(&self.pool)
         .await?;
-        let newer = sqlx::query_scalar(
+        let newer = sql::query_scalar(
             "SELECT o.event_id FROM events e JOIN events o ON o.issue_id = e.issue_id
-             WHERE e.issue_id = ? AND e.event_id = ?
+             WHERE e.issue_id = $1 AND e.event_id = $2
                AND (o.timestamp > e.timestamp OR (o.timestamp = e.timestamp AND o.id > e.id))
              ORDER BY o.timestamp ASC, o.id ASC LIMIT 1",
         )
@@ -684,9 +667,9 @@ impl Store {
         event_id: &str,
         n: i64,
     ) -> Result<Option<Attachment>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT filename, content_type, data FROM attachments
-             WHERE project_id = ? AND event_id = ? ORDER BY id LIMIT 1 OFFSET ?",
+             WHERE project_id = $1 AND event_id = $2 ORDER BY id LIMIT 1 OFFSET $3",
         )
         .bind(project_id)
         .bind(event_id)
@@ -702,9 +685,9 @@ impl Store {
         project_id: ProjectId,
         event_id: &str,
     ) -> Result<Vec<UserReport>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT event_id, name, email, comments FROM user_reports
-             WHERE project_id = ? AND event_id = ? ORDER BY id",
+             WHERE project_id = $1 AND event_id = $2 ORDER BY id",
         )
         .bind(project_id)
         .bind(event_id)
@@ -731,7 +714,7 @@ mod tests {
              INSERT INTO issue_minutes (issue_id, minute, count)
                  VALUES (7, 600, 1), (7, 610, 2), (7, 700, 1), (7, 3000, 2);",
         )
-        .execute(&store.pool)
+        .execute(store.sqlite_pool())
         .await
         .unwrap();
         // Minutes 600 and 610 (hour 10) and 700 (hour 11) are older than minute 2000.
@@ -739,7 +722,7 @@ mod tests {
         assert_eq!(store.issue_minute_total(IssueId(7)).await.unwrap(), 6);
         let hours: Vec<(i64, i64)> =
             sqlx::query_as("SELECT hour, count FROM issue_hours WHERE issue_id = 7 ORDER BY hour")
-                .fetch_all(&store.pool)
+                .fetch_all(store.sqlite_pool())
                 .await
                 .unwrap();
         assert_eq!(hours, [(10, 3), (11, 1)]);

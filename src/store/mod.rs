@@ -23,6 +23,7 @@ pub mod releases;
 pub mod retention;
 pub mod rows;
 pub mod sessions;
+pub mod sql;
 pub mod tokens;
 pub mod upkeep;
 pub mod users;
@@ -33,9 +34,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
+
+use sql::Pool;
 
 use crate::config::{Config, SqliteSynchronous as SyncSetting};
 
@@ -56,8 +60,16 @@ pub enum StoreError {
     Folder(String, #[source] std::io::Error),
     #[error("cannot start the writer's thread")]
     WriterThread(#[source] std::io::Error),
-    #[error("unsupported database URL {0:?}: Snag supports sqlite://PATH")]
+    #[error(
+        "unsupported database URL {0:?}: Snag supports sqlite://PATH and postgres://USER:PASSWORD@HOST/DATABASE"
+    )]
     UnsupportedUrl(String),
+    /// The PostgreSQL server cannot be reached or refuses the credentials.
+    #[error("cannot connect to PostgreSQL at {0}")]
+    Connect(String, #[source] sqlx::Error),
+    /// An operation that exists for one database only (a SQLite file backup on PostgreSQL).
+    #[error("{0}")]
+    Unsupported(String),
     /// A unique name or key is already taken.
     #[error("{0}")]
     Conflict(String),
@@ -97,18 +109,28 @@ pub enum WriterRole {
 /// Handle to the database: a pool for reads and small writes.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
-    options: SqliteConnectOptions,
-    synchronous: SyncSetting,
+    pool: Pool,
+    /// The SQLite file's settings, for the writer's own connection; none on PostgreSQL.
+    sqlite: Option<SqliteFile>,
     /// zstd dictionaries of the projects (see [`compression`]).
     dictionaries: std::sync::Arc<compression::Dictionaries>,
+}
+
+#[derive(Clone, Debug)]
+struct SqliteFile {
+    options: SqliteConnectOptions,
+    synchronous: SyncSetting,
 }
 
 impl Store {
     /// Opens (creating when missing) the database and brings its schema up to date.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open(config: &Config) -> Result<Store, StoreError> {
-        let options = connect_options(&config.database_url, config.sqlite_synchronous)?;
+        let url = &config.database_url;
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Store::open_postgres(url).await;
+        }
+        let options = connect_options(url, config.sqlite_synchronous)?;
         // Readers get a smaller page cache than the writer: four of them would otherwise hold
         // 64 MB after a few large pages.
         let pool = SqlitePoolOptions::new()
@@ -119,13 +141,58 @@ impl Store {
         hand_back_space(&pool).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         let store = Store {
-            pool,
-            options,
-            synchronous: config.sqlite_synchronous,
+            pool: Pool::Sqlite(pool),
+            sqlite: Some(SqliteFile {
+                options,
+                synchronous: config.sqlite_synchronous,
+            }),
             dictionaries: Default::default(),
         };
         store.load_current_dictionaries().await?;
         Ok(store)
+    }
+
+    /// Connects to a PostgreSQL database (which must exist) and brings its schema up to date;
+    /// nodes starting together wait for each other's migration (sqlx holds an advisory lock).
+    async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new()
+            .min_connections(1)
+            .max_connections(POSTGRES_CONNECTIONS)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Connect(server_of(url), e))?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let store = Store {
+            pool: Pool::Postgres(pool),
+            sqlite: None,
+            dictionaries: Default::default(),
+        };
+        store.load_current_dictionaries().await?;
+        Ok(store)
+    }
+
+    /// The SQLite pool, for tests that look at SQLite's own tables.
+    #[cfg(test)]
+    pub(crate) fn sqlite_pool(&self) -> &SqlitePool {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool,
+            Pool::Postgres(_) => panic!("a SQLite test opened a PostgreSQL store"),
+        }
+    }
+
+    /// Which database this is, for the few queries that differ ([`sql::Dialect`]).
+    pub fn dialect(&self) -> sql::Dialect {
+        self.pool.dialect()
+    }
+
+    /// The SQLite file's settings, or a clear refusal on PostgreSQL.
+    fn sqlite_file(&self, what: &str) -> Result<&SqliteFile, StoreError> {
+        self.sqlite.as_ref().ok_or_else(|| {
+            StoreError::Unsupported(format!(
+                "{what} is for SQLite databases; on PostgreSQL use the server's own tools"
+            ))
+        })
     }
 
     /// Starts the store's writer (see [`writer`]) on a connection of its own: the server's,
@@ -158,7 +225,8 @@ impl Store {
 
     /// A connection set up as the writer's, for a writer that only runs retention's chores.
     fn chore_connection(&self) -> Result<rusqlite::Connection, StoreError> {
-        let filename = self.options.get_filename();
+        let file = self.sqlite_file("the batch writer's connection")?;
+        let filename = file.options.get_filename();
         let conn = if is_memory(filename) {
             // sqlx names a shared in-memory database `file:sqlx-in-memory-N`: join it.
             use rusqlite::OpenFlags as F;
@@ -167,7 +235,7 @@ impl Store {
         } else {
             rusqlite::Connection::open(filename)?
         };
-        let synchronous = match self.synchronous {
+        let synchronous = match file.synchronous {
             SyncSetting::Normal => "NORMAL",
             SyncSetting::Full => "FULL",
         };
@@ -185,14 +253,14 @@ impl Store {
 
     /// The database file; none for an in-memory database.
     pub fn file_path(&self) -> Option<std::path::PathBuf> {
-        let filename = self.options.get_filename();
+        let filename = self.sqlite.as_ref()?.options.get_filename();
         (!is_memory(filename)).then(|| filename.to_path_buf())
     }
 
     /// True while the database answers a trivial query.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sql::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
     /// Copies committed WAL frames into the database file beside the writer (PASSIVE: never
@@ -202,9 +270,12 @@ impl Store {
     /// back to back when the WAL is about to start over (see [`Store::wal_starts_over_soon`]).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn checkpoint(&self) -> Result<i64, StoreError> {
+        let Pool::Sqlite(pool) = &self.pool else {
+            return Ok(0);
+        };
         let (_busy, frames, _copied): (i64, i64, i64) =
             sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_one(&self.pool)
+                .fetch_one(pool)
                 .await?;
         Ok(frames)
     }
@@ -220,6 +291,19 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// `host:port/database` of a PostgreSQL URL, for messages: never its user or password.
+fn server_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}:{}{}",
+            u.host_str().unwrap_or("localhost"),
+            u.port().unwrap_or(5432),
+            u.path()
+        ),
+        Err(_) => "an unreadable URL".to_owned(),
     }
 }
 
@@ -290,6 +374,10 @@ async fn hand_back_space(pool: &SqlitePool) -> Result<(), StoreError> {
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections of one node to PostgreSQL: the API's reads and small writes (the writer has
+/// its own). A few per core keep the server's CPUs busy while queries wait on the network.
+const POSTGRES_CONNECTIONS: u32 = 8;
 
 /// How many frames (pages) the WAL grows to before it starts over (256 MiB).
 const WAL_FRAMES: i64 = 65536;

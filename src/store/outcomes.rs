@@ -8,9 +8,7 @@
 //!   → [(bucket 1790726400000, ["accepted"], quantity 120, times 118), …]
 //! ```
 
-use sqlx::{QueryBuilder, Row, Sqlite};
-
-use super::issues::push_list;
+use super::sql::{self, Builder};
 use super::{ProjectId, Store, StoreError};
 use crate::time::MINUTE_MS;
 
@@ -82,9 +80,9 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         for row in rows {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO outcomes (minute, project_id, category, outcome, reason, quantity, times_seen)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (minute, project_id, category, outcome, reason) DO UPDATE SET
                     quantity = outcomes.quantity + excluded.quantity,
                     times_seen = outcomes.times_seen + excluded.times_seen",
@@ -96,7 +94,7 @@ impl Store {
             .bind(row.reason)
             .bind(row.quantity)
             .bind(row.times_seen)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         }
         tx.commit().await?;
@@ -107,7 +105,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn outcome_sums(&self, q: &OutcomeQuery) -> Result<Vec<OutcomeSum>, StoreError> {
         let bucket_minutes = (q.bucket_ms / MINUTE_MS).max(1);
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+        let mut qb = Builder::new(format!(
             "SELECT (minute / {bucket_minutes}) * {bucket_minutes} * {MINUTE_MS} AS bucket"
         ));
         for column in &q.group_by {
@@ -120,15 +118,11 @@ impl Store {
             .push_bind((q.end_ms + MINUTE_MS - 1).div_euclid(MINUTE_MS));
         if !q.projects.is_empty() {
             qb.push(" AND project_id IN ");
-            push_list(&mut qb, &q.projects);
+            qb.push_list(&q.projects);
         }
         for (column, values) in q.only.iter().filter(|(_, v)| !v.is_empty()) {
-            qb.push(format!(" AND {} IN (", column.sql()));
-            let mut list = qb.separated(", ");
-            for value in values {
-                list.push_bind(value.clone());
-            }
-            qb.push(")");
+            qb.push(format!(" AND {} IN ", column.sql()))
+                .push_list(values);
         }
         qb.push(" GROUP BY bucket");
         for column in &q.group_by {
@@ -142,7 +136,7 @@ impl Store {
                 Ok(OutcomeSum {
                     bucket: row.try_get(0)?,
                     group: (0..groups)
-                        .map(|i| row.try_get::<String, _>(i + 1))
+                        .map(|i| row.try_get::<String>(i + 1))
                         .collect::<Result<_, _>>()?,
                     quantity: row.try_get(groups + 1)?,
                     times_seen: row.try_get(groups + 2)?,
@@ -154,7 +148,7 @@ impl Store {
     /// Deletes outcomes of minutes before `minute`; how many rows went.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_outcomes_before(&self, minute: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM outcomes WHERE minute < ?")
+        Ok(sql::query("DELETE FROM outcomes WHERE minute < $1")
             .bind(minute)
             .execute(&self.pool)
             .await?

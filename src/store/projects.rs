@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::sql::{self, Dialect};
 use super::{ProjectId, Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -62,23 +63,41 @@ impl Store {
         let secret_key = uuid::Uuid::new_v4().simple().to_string();
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let project: Project = sqlx::query_as(
-            "INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?) RETURNING id, name, created_at",
-        )
-        .bind(new.id)
-        .bind(&new.name)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| conflict(e, "a project with this name or id already exists"))?;
-        sqlx::query(
-            "INSERT INTO project_keys (project_id, public_key, secret_key, active, created_at) VALUES (?, ?, ?, TRUE, ?)",
+        let insert = match new.id {
+            Some(id) => sql::query_as(
+                "INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)
+                 RETURNING id, name, created_at",
+            )
+            .bind(id),
+            None => sql::query_as(
+                "INSERT INTO projects (name, created_at) VALUES ($1, $2)
+                 RETURNING id, name, created_at",
+            ),
+        };
+        let project: Project = insert
+            .bind(&new.name)
+            .bind(now)
+            .fetch_one(&mut tx)
+            .await
+            .map_err(|e| conflict(e, "a project with this name or id already exists"))?;
+        if new.id.is_some() && tx.dialect() == Dialect::Postgres {
+            // An id given by hand does not move PostgreSQL's sequence: the next project
+            // without one would be given a taken id.
+            sql::query(
+                "SELECT setval(pg_get_serial_sequence('projects', 'id'),
+                     (SELECT MAX(id) FROM projects))",
+            )
+            .execute(&mut tx)
+            .await?;
+        }
+        sql::query(
+            "INSERT INTO project_keys (project_id, public_key, secret_key, active, created_at) VALUES ($1, $2, $3, TRUE, $4)",
         )
         .bind(project.id)
         .bind(&public_key)
         .bind(&secret_key)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(|e| conflict(e, "this public key is already in use"))?;
         tx.commit().await?;
@@ -97,10 +116,10 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_projects(&self) -> Result<Vec<(Project, Vec<ProjectKey>)>, StoreError> {
         let projects: Vec<Project> =
-            sqlx::query_as("SELECT id, name, created_at FROM projects ORDER BY id")
+            sql::query_as("SELECT id, name, created_at FROM projects ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?;
-        let keys: Vec<ProjectKey> = sqlx::query_as(
+        let keys: Vec<ProjectKey> = sql::query_as(
             "SELECT project_id, public_key, secret_key, active, rate_limit_count, rate_limit_window
              FROM project_keys ORDER BY id",
         )
@@ -123,9 +142,9 @@ impl Store {
     /// both match): `{project}` in an API path.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_project(&self, slug_or_id: &str) -> Result<Option<Project>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT id, name, created_at FROM projects
-             WHERE name = ?1 OR CAST(id AS TEXT) = ?1 ORDER BY id LIMIT 1",
+             WHERE name = $1 OR CAST(id AS TEXT) = $1 ORDER BY id LIMIT 1",
         )
         .bind(slug_or_id)
         .fetch_optional(&self.pool)
@@ -135,7 +154,7 @@ impl Store {
     /// The project whose slug is `slug` in any ASCII case: the project of a short id (`SHOP-12`).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_project_nocase(&self, slug: &str) -> Result<Option<Project>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT id, name, created_at FROM projects
              WHERE lower(name) = lower($1) ORDER BY id LIMIT 1",
         )
@@ -147,7 +166,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {
         Ok(
-            sqlx::query_as("SELECT id, name, created_at FROM projects WHERE id = ?")
+            sql::query_as("SELECT id, name, created_at FROM projects WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -157,9 +176,9 @@ impl Store {
     /// A project's keys, in id order (as [`Store::list_projects`] gives them).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn project_keys(&self, project_id: ProjectId) -> Result<Vec<ProjectKey>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT project_id, public_key, secret_key, active, rate_limit_count, rate_limit_window
-             FROM project_keys WHERE project_id = ? ORDER BY id",
+             FROM project_keys WHERE project_id = $1 ORDER BY id",
         )
         .bind(project_id)
         .fetch_all(&self.pool)
@@ -169,9 +188,9 @@ impl Store {
     /// The key with this public part, if any (active or not).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_key(&self, public_key: &str) -> Result<Option<ProjectKey>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT project_id, public_key, secret_key, active, rate_limit_count, rate_limit_window
-             FROM project_keys WHERE public_key = ?",
+             FROM project_keys WHERE public_key = $1",
         )
         .bind(public_key)
         .fetch_optional(&self.pool)
@@ -181,9 +200,9 @@ impl Store {
     /// A project's grouping rules, empty when unset.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn grouping_rules(&self, project_id: ProjectId) -> Result<GroupingRules, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT stacktrace_rules AS stacktrace, fingerprint_rules AS fingerprints
-             FROM projects WHERE id = ?",
+             FROM projects WHERE id = $1",
         )
         .bind(project_id)
         .fetch_optional(&self.pool)
@@ -200,10 +219,10 @@ impl Store {
         stacktrace: Option<&str>,
         fingerprints: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE projects SET stacktrace_rules = COALESCE(?, stacktrace_rules),
-                                 fingerprint_rules = COALESCE(?, fingerprint_rules)
-             WHERE name = ?",
+        let done = sql::query(
+            "UPDATE projects SET stacktrace_rules = COALESCE($1, stacktrace_rules),
+                                 fingerprint_rules = COALESCE($2, fingerprint_rules)
+             WHERE name = $3",
         )
         .bind(stacktrace)
         .bind(fingerprints)
@@ -215,7 +234,7 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_key_active(&self, public_key: &str, active: bool) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE project_keys SET active = ? WHERE public_key = ?")
+        let done = sql::query("UPDATE project_keys SET active = $1 WHERE public_key = $2")
             .bind(active)
             .bind(public_key)
             .execute(&self.pool)
@@ -228,7 +247,7 @@ impl Store {
     pub async fn ensure_default_project(
         &self,
     ) -> Result<Option<(Project, ProjectKey)>, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects")
+        let count: i64 = sql::query_scalar("SELECT COUNT(*) FROM projects")
             .fetch_one(&self.pool)
             .await?;
         if count > 0 {
@@ -314,7 +333,7 @@ mod tests {
              INSERT INTO project_keys (project_id, public_key, secret_key, created_at)
                  VALUES (5, 'b', 's', 0), (7, 'c', 's', 0), (5, 'a', 's', 0);",
         )
-        .execute(&store.pool)
+        .execute(store.sqlite_pool())
         .await
         .unwrap();
         let id = |p: Option<Project>| p.map(|p| p.id.get());

@@ -1,6 +1,7 @@
 //! Quota settings (per DSN key a rate limit, per project a daily event cap and a cap on stored
 //! attachment bytes) and the counts they are checked against after a restart.
 
+use super::sql;
 use super::{ProjectId, ProjectKey, Store, StoreError};
 
 /// At most `count` events per `window_secs` seconds (Sentry's key rate limit).
@@ -69,8 +70,8 @@ impl Store {
         public_key: &str,
         limit: Option<KeyRateLimit>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE project_keys SET rate_limit_count = ?, rate_limit_window = ? WHERE public_key = ?",
+        let done = sql::query(
+            "UPDATE project_keys SET rate_limit_count = $1, rate_limit_window = $2 WHERE public_key = $3",
         )
         .bind(limit.map(|l| l.count as i64))
         .bind(limit.map(|l| l.window_secs as i64))
@@ -82,8 +83,8 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn project_quotas(&self, project_id: ProjectId) -> Result<ProjectQuotas, StoreError> {
-        let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT daily_event_cap, attachment_bytes_cap FROM projects WHERE id = ?",
+        let row: Option<(Option<i64>, Option<i64>)> = sql::query_as(
+            "SELECT daily_event_cap, attachment_bytes_cap FROM projects WHERE id = $1",
         )
         .bind(project_id)
         .fetch_optional(&self.pool)
@@ -102,8 +103,8 @@ impl Store {
         project_id: ProjectId,
         quotas: ProjectQuotas,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE projects SET daily_event_cap = ?, attachment_bytes_cap = ? WHERE id = ?",
+        let done = sql::query(
+            "UPDATE projects SET daily_event_cap = $1, attachment_bytes_cap = $2 WHERE id = $3",
         )
         .bind(to_column(quotas.daily_events)?)
         .bind(to_column(quotas.attachment_bytes)?)
@@ -121,7 +122,7 @@ impl Store {
         project_id: ProjectId,
         minute: i64,
     ) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = sql::query_scalar(
             "SELECT CAST(COALESCE((SELECT SUM(m.count) FROM issue_minutes m
                                    JOIN issues i ON i.id = m.issue_id
                                    WHERE i.project_id = $1 AND m.minute >= $2), 0)
@@ -140,7 +141,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn attachment_bytes(&self, project_id: ProjectId) -> Result<u64, StoreError> {
         let n: Option<i64> =
-            sqlx::query_scalar("SELECT attachment_bytes FROM project_usage WHERE project_id = ?")
+            sql::query_scalar("SELECT attachment_bytes FROM project_usage WHERE project_id = $1")
                 .bind(project_id)
                 .fetch_optional(&self.pool)
                 .await?;

@@ -11,8 +11,9 @@
 //! deploys           release, environment, name, url, started, finished
 //! ```
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
+use super::sql::{self, Builder};
 use super::{ProjectId, Store, StoreError, now_ms};
 
 /// Longest version kept (Sentry's limit).
@@ -89,23 +90,23 @@ impl Store {
     ) -> Result<(Release, bool), StoreError> {
         check_version(version)?;
         let mut tx = self.pool.begin().await?;
-        let created = sqlx::query(
-            "INSERT INTO releases (version, date_created) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        let created = sql::query(
+            "INSERT INTO releases (version, date_created) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
         .bind(version)
         .bind(now_ms())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected()
             == 1;
         for project in projects {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO release_projects (release_id, project_id)
-                 SELECT id, ? FROM releases WHERE version = ? ON CONFLICT DO NOTHING",
+                 SELECT id, $1 FROM releases WHERE version = $2 ON CONFLICT DO NOTHING",
             )
             .bind(project)
             .bind(version)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         }
         tx.commit().await?;
@@ -130,10 +131,10 @@ impl Store {
                 "invalid release status {status:?}: open or archived"
             )));
         }
-        Ok(sqlx::query(
-            "UPDATE releases SET date_released = COALESCE(?, date_released),
-                ref = COALESCE(?, ref), url = COALESCE(?, url), status = COALESCE(?, status)
-             WHERE version = ?",
+        Ok(sql::query(
+            "UPDATE releases SET date_released = COALESCE($1, date_released),
+                ref = COALESCE($2, ref), url = COALESCE($3, url), status = COALESCE($4, status)
+             WHERE version = $5",
         )
         .bind(change.date_released)
         .bind(&change.reference)
@@ -148,8 +149,8 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn release(&self, version: &str) -> Result<Option<Release>, StoreError> {
-        let sql = format!("SELECT {RELEASE_COLUMNS} FROM releases r WHERE r.version = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let sql = format!("SELECT {RELEASE_COLUMNS} FROM releases r WHERE r.version = $1");
+        Ok(sql::query_as(sqlx::AssertSqlSafe(sql))
             .bind(version)
             .fetch_optional(&self.pool)
             .await?)
@@ -166,8 +167,7 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Release>, StoreError> {
-        let mut qb =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {RELEASE_COLUMNS} FROM releases r WHERE "));
+        let mut qb = Builder::new(format!("SELECT {RELEASE_COLUMNS} FROM releases r WHERE "));
         qb.push("r.status = ")
             .push_bind(if archived { "archived" } else { "open" });
         if let Some(project) = project {
@@ -193,9 +193,9 @@ impl Store {
         &self,
         release_id: i64,
     ) -> Result<Vec<(ProjectId, String)>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT p.id, p.name FROM release_projects rp JOIN projects p ON p.id = rp.project_id
-             WHERE rp.release_id = ? ORDER BY p.id",
+             WHERE rp.release_id = $1 ORDER BY p.id",
         )
         .bind(release_id)
         .fetch_all(&self.pool)
@@ -206,9 +206,9 @@ impl Store {
     /// followed by).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn newest_release(&self, project: ProjectId) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(sql::query_scalar(
             "SELECT r.version FROM releases r JOIN release_projects rp ON rp.release_id = r.id
-             WHERE rp.project_id = ? ORDER BY r.date_created DESC, r.id DESC LIMIT 1",
+             WHERE rp.project_id = $1 ORDER BY r.date_created DESC, r.id DESC LIMIT 1",
         )
         .bind(project)
         .fetch_optional(&self.pool)
@@ -218,7 +218,7 @@ impl Store {
     /// Deletes a release and its deploys; false when there was none.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_release(&self, version: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query("DELETE FROM releases WHERE version = ?")
+        Ok(sql::query("DELETE FROM releases WHERE version = $1")
             .bind(version)
             .execute(&self.pool)
             .await?
@@ -233,9 +233,9 @@ impl Store {
                 "a deploy needs an environment of 1 to 64 characters".into(),
             ));
         }
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "INSERT INTO deploys (release_id, environment, name, url, date_started, date_finished)
-             VALUES (?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6)
              RETURNING id, environment, name, url, date_started, date_finished",
         )
         .bind(release_id)
@@ -251,9 +251,9 @@ impl Store {
     /// A release's deploys, newest first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn deploys(&self, release_id: i64) -> Result<Vec<Deploy>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT id, environment, name, url, date_started, date_finished FROM deploys
-             WHERE release_id = ? ORDER BY date_finished DESC, id DESC",
+             WHERE release_id = $1 ORDER BY date_finished DESC, id DESC",
         )
         .bind(release_id)
         .fetch_all(&self.pool)

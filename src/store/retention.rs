@@ -25,6 +25,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::sql;
 use super::{IssueId, ProjectId, Store, StoreError};
 
 /// One deletion the batch writer runs between batches, in a transaction of its own.
@@ -189,7 +190,7 @@ impl Store {
         received_before: i64,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(sql::query_scalar(
             "SELECT id FROM (SELECT id, received FROM events ORDER BY id LIMIT $2) AS oldest
              WHERE received < $1",
         )
@@ -203,7 +204,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn oldest_events(&self, limit: u32) -> Result<Vec<i64>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM events ORDER BY id LIMIT ?")
+            sql::query_scalar("SELECT id FROM events ORDER BY id LIMIT $1")
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?,
@@ -217,7 +218,7 @@ impl Store {
         created_before: i64,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(sql::query_scalar(
             "SELECT id FROM (SELECT id, created_at FROM attachments ORDER BY id LIMIT $2) AS oldest
              WHERE created_at < $1",
         )
@@ -235,9 +236,9 @@ impl Store {
         last_seen_before: i64,
         limit: u32,
     ) -> Result<Vec<IssueId>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT i.id FROM projects p JOIN issues i ON i.project_id = p.id AND i.last_seen < ?1
-             LIMIT ?2",
+        Ok(sql::query_scalar(
+            "SELECT i.id FROM projects p JOIN issues i ON i.project_id = p.id AND i.last_seen < $1
+             LIMIT $2",
         )
         .bind(last_seen_before)
         .bind(i64::from(limit))
@@ -248,8 +249,8 @@ impl Store {
     /// Issues seen more than `times` times: the only ones that can hold more events than that.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issues_seen_more_than(&self, times: u64) -> Result<Vec<IssueId>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT i.id FROM projects p JOIN issues i ON i.project_id = p.id AND i.times_seen > ?",
+        Ok(sql::query_scalar(
+            "SELECT i.id FROM projects p JOIN issues i ON i.project_id = p.id AND i.times_seen > $1",
         )
         .bind(times as i64)
         .fetch_all(&self.pool)
@@ -265,10 +266,10 @@ impl Store {
         keep: u64,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM events WHERE issue_id = ?1
-                AND id <> (SELECT id FROM events WHERE issue_id = ?1 ORDER BY timestamp, id LIMIT 1)
-             ORDER BY timestamp DESC, id DESC LIMIT ?3 OFFSET ?2",
+        Ok(sql::query_scalar(
+            "SELECT id FROM events WHERE issue_id = $1
+                AND id <> (SELECT id FROM events WHERE issue_id = $1 ORDER BY timestamp, id LIMIT 1)
+             ORDER BY timestamp DESC, id DESC LIMIT $3 OFFSET $2",
         )
         .bind(issue_id)
         .bind(keep as i64)
@@ -281,7 +282,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn stored_events(&self, issue_id: IssueId) -> Result<i64, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE issue_id = ?")
+            sql::query_scalar("SELECT COUNT(*) FROM events WHERE issue_id = $1")
                 .bind(issue_id)
                 .fetch_one(&self.pool)
                 .await?,
@@ -291,7 +292,7 @@ impl Store {
     /// The database file's size in pages.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn file_size(&self) -> Result<FileSize, StoreError> {
-        let (page_size, pages, free_pages): (i64, i64, i64) = sqlx::query_as(
+        let (page_size, pages, free_pages): (i64, i64, i64) = sql::query_as(
             "SELECT (SELECT page_size FROM pragma_page_size()),
                     (SELECT page_count FROM pragma_page_count()),
                     (SELECT freelist_count FROM pragma_freelist_count())",
@@ -308,7 +309,7 @@ impl Store {
     /// What each project holds, by project id.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn project_usage(&self) -> Result<Vec<ProjectUsage>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT p.id AS project_id, COALESCE(u.events, 0) AS events,
                     COALESCE(u.event_bytes, 0) AS event_bytes,
                     COALESCE(u.attachments, 0) AS attachments,

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::sql;
 use super::tokens::hash;
 use super::users::{User, new_password_hash};
 use super::{Store, StoreError, now_ms};
@@ -39,8 +40,8 @@ impl Store {
             uuid::Uuid::new_v4().simple()
         );
         let now = now_ms();
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+        sql::query(
+            "INSERT INTO sessions (id, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(hash(&token))
         .bind(user_id)
@@ -59,9 +60,9 @@ impl Store {
         policy: SessionPolicy,
     ) -> Result<Option<User>, StoreError> {
         let id = hash(token);
-        let row: Option<(i64, String, bool, i64, i64)> = sqlx::query_as(
+        let row: Option<(i64, String, bool, i64, i64)> = sql::query_as(
             "SELECT u.id, u.email, u.is_admin, s.created_at, s.last_seen_at
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
         )
         .bind(&id)
         .fetch_optional(&self.pool)
@@ -77,7 +78,7 @@ impl Store {
             return Ok(None);
         }
         if now - last_seen_at >= TOUCH_EVERY_MS {
-            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+            sql::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(&id)
                 .execute(&self.pool)
@@ -93,7 +94,7 @@ impl Store {
     /// Signs one session out.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?")
+        sql::query("DELETE FROM sessions WHERE id = $1")
             .bind(hash(token))
             .execute(&self.pool)
             .await?;
@@ -106,18 +107,18 @@ impl Store {
     pub async fn set_password(&self, user_id: i64, password: &str) -> Result<u64, StoreError> {
         let hash = new_password_hash(password).await?;
         let mut tx = self.pool.begin().await?;
-        let changed = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        let changed = sql::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
         if changed == 0 {
             return Err(StoreError::Invalid(format!("no user with id {user_id}")));
         }
-        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        let ended = sql::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
         tx.commit().await?;
@@ -132,7 +133,7 @@ impl Store {
         now: i64,
     ) -> Result<u64, StoreError> {
         Ok(
-            sqlx::query("DELETE FROM sessions WHERE created_at <= ? OR last_seen_at <= ?")
+            sql::query("DELETE FROM sessions WHERE created_at <= $1 OR last_seen_at <= $2")
                 .bind(now.saturating_sub(duration_ms(policy.lifetime)))
                 .bind(now.saturating_sub(duration_ms(policy.idle_timeout)))
                 .execute(&self.pool)

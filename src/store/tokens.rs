@@ -3,6 +3,7 @@
 use blake2::{Blake2b512, Digest};
 use sqlx::FromRow;
 
+use super::sql;
 use super::{Store, StoreError, now_ms};
 
 /// A permission a token may hold. Tokens store them by Sentry's names (`event:read`…),
@@ -115,9 +116,9 @@ impl Store {
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        let record = sqlx::query_as(
+        let record = sql::query_as(
             "INSERT INTO api_tokens (name, token_hash, scopes, created_at, user_id)
-             VALUES (?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5)
              RETURNING id, name, scopes, created_at, last_used, user_id",
         )
         .bind(name)
@@ -134,9 +135,9 @@ impl Store {
     /// API call should not be a write beside the ingest writer.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_token(&self, token: &str) -> Result<Option<ApiToken>, StoreError> {
-        let found: Option<ApiToken> = sqlx::query_as(
+        let found: Option<ApiToken> = sql::query_as(
             "SELECT id, name, scopes, created_at, last_used, user_id FROM api_tokens
-             WHERE token_hash = ? AND revoked = 0",
+             WHERE token_hash = $1 AND revoked = 0",
         )
         .bind(hash(token))
         .fetch_optional(&self.pool)
@@ -146,7 +147,7 @@ impl Store {
             && t.last_used
                 .is_none_or(|at| now - at > crate::time::MINUTE_MS)
         {
-            sqlx::query("UPDATE api_tokens SET last_used = ? WHERE id = ?")
+            sql::query("UPDATE api_tokens SET last_used = $1 WHERE id = $2")
                 .bind(now)
                 .bind(t.id)
                 .execute(&self.pool)
@@ -157,7 +158,7 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT id, name, scopes, created_at, last_used, user_id FROM api_tokens WHERE revoked = 0 ORDER BY id",
         )
         .fetch_all(&self.pool)
@@ -168,7 +169,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
         Ok(
-            sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = ? AND revoked = 0")
+            sql::query("UPDATE api_tokens SET revoked = 1 WHERE id = $1 AND revoked = 0")
                 .bind(id)
                 .execute(&self.pool)
                 .await?

@@ -4,6 +4,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use sqlx::FromRow;
 
+use super::sql;
 use super::{Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -68,8 +69,8 @@ impl Store {
             )));
         }
         let hash = new_password_hash(password).await?;
-        let result = sqlx::query_as(
-            "INSERT INTO users (email, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)
+        let result = sql::query_as(
+            "INSERT INTO users (email, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4)
              RETURNING id, email, is_admin",
         )
         .bind(email)
@@ -88,7 +89,7 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_users(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        Ok(sql::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
             .await?)
     }
@@ -96,7 +97,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_user(&self, id: i64) -> Result<Option<User>, StoreError> {
         Ok(
-            sqlx::query_as("SELECT id, email, is_admin FROM users WHERE id = ?")
+            sql::query_as("SELECT id, email, is_admin FROM users WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -106,7 +107,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_user(&self, email: &str) -> Result<Option<User>, StoreError> {
         Ok(
-            sqlx::query_as("SELECT id, email, is_admin FROM users WHERE email = ?")
+            sql::query_as("SELECT id, email, is_admin FROM users WHERE email = $1")
                 .bind(email.trim())
                 .fetch_optional(&self.pool)
                 .await?,
@@ -116,7 +117,7 @@ impl Store {
     /// The administrator made first (the one `snag user create` or the setup page made).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn first_admin(&self) -> Result<Option<User>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sql::query_as(
             "SELECT id, email, is_admin FROM users WHERE is_admin ORDER BY id LIMIT 1",
         )
         .fetch_optional(&self.pool)
@@ -127,7 +128,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         Ok(
-            sqlx::query_as("SELECT id, email, is_admin FROM users ORDER BY id")
+            sql::query_as("SELECT id, email, is_admin FROM users ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?,
         )
@@ -142,7 +143,7 @@ impl Store {
         password: &str,
     ) -> Result<Option<User>, StoreError> {
         let row: Option<(i64, String, bool, String)> =
-            sqlx::query_as("SELECT id, email, is_admin, password_hash FROM users WHERE email = ?")
+            sql::query_as("SELECT id, email, is_admin, password_hash FROM users WHERE email = $1")
                 .bind(email.trim())
                 .fetch_optional(&self.pool)
                 .await?;
@@ -176,13 +177,13 @@ impl Store {
             .flatten()
             .take(len)
             .collect();
-        sqlx::query("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        sql::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(name)
             .bind(fresh)
             .execute(&self.pool)
             .await?;
         Ok(
-            sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+            sql::query_scalar("SELECT value FROM secrets WHERE name = $1")
                 .bind(name)
                 .fetch_one(&self.pool)
                 .await?,

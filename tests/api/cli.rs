@@ -87,9 +87,18 @@ async fn serve_creates_a_default_project_and_project_create_works_beside_it() {
 
 #[tokio::test]
 async fn bad_configuration_is_a_readable_error() {
-    let (ok, _, stderr) = run_snag("postgres://nowhere/db", &["project", "list"]).await;
+    let (ok, _, stderr) = run_snag("mysql://nowhere/db", &["project", "list"]).await;
     assert!(!ok);
     assert!(stderr.contains("unsupported database URL"), "{stderr}");
+    // A PostgreSQL server that is not there: which one, never the password.
+    let url = "postgres://snag:secret-word@nowhere.invalid:6543/snag";
+    let (ok, _, stderr) = run_snag(url, &["project", "list"]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("cannot connect to PostgreSQL at nowhere.invalid:6543/snag"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret-word"), "{stderr}");
     let (ok, _, stderr) = run_snag("sqlite::memory:", &["serve", "--bind", "not-an-address"]).await;
     assert!(!ok);
     assert!(

@@ -55,7 +55,7 @@ fn event_row(event_id: &str, title: &str, timestamp: i64, release: Option<&str>)
 /// The one number `sql` selects.
 async fn scalar_of(store: &super::super::Store, sql: &'static str) -> i64 {
     sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(&store.pool)
+        .fetch_one(store.sqlite_pool())
         .await
         .unwrap()
 }
@@ -68,7 +68,7 @@ async fn store_with_project() -> (tempfile::TempDir, super::super::Store, Connec
         .await
         .unwrap();
     sqlx::query("INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 0)")
-        .execute(&store.pool)
+        .execute(store.sqlite_pool())
         .await
         .unwrap();
     let conn = store.writer_connection().unwrap();
@@ -110,7 +110,7 @@ async fn counters_of_existing_issues_wait_as_pending_rows_until_folded() {
     let mut tags = PendingTags::default();
     assert!(write(&mut conn, &[&a, &b], &mut tags).is_ok());
     assert_eq!(
-        issue(store.pool.clone()).await,
+        issue(store.sqlite_pool().clone()).await,
         (
             2,
             4_000,
@@ -129,18 +129,18 @@ async fn counters_of_existing_issues_wait_as_pending_rows_until_folded() {
         event("d", "fourth", 8_000, None),
     );
     assert!(write(&mut conn, &[&c, &d], &mut tags).is_ok());
-    assert_eq!(issue(store.pool.clone()).await.0, 2);
+    assert_eq!(issue(store.sqlite_pool().clone()).await.0, 2);
     assert_eq!((minutes().await, pending().await), (2, 1));
 
     // A resolved issue regresses in the event's own commit; an earlier event moves
     // first_seen back at once.
     sqlx::query("UPDATE issues SET status = 'resolved'")
-        .execute(&store.pool)
+        .execute(store.sqlite_pool())
         .await
         .unwrap();
     let e = event("e", "fifth", 1_000, None);
     assert!(write(&mut conn, &[&e], &mut tags).is_ok());
-    let (times_seen, first_seen, _, _, _, _, status) = issue(store.pool.clone()).await;
+    let (times_seen, first_seen, _, _, _, _, status) = issue(store.sqlite_pool().clone()).await;
     assert_eq!((times_seen, first_seen), (2, 1_000));
     assert_eq!(status, "unresolved/regressed");
     // Tag counts read the pending rows too.
@@ -160,7 +160,7 @@ async fn counters_of_existing_issues_wait_as_pending_rows_until_folded() {
     fold(&mut conn, Some(&mut tags)).unwrap();
     assert!(tags.is_empty());
     assert_eq!(
-        issue(store.pool.clone()).await,
+        issue(store.sqlite_pool().clone()).await,
         (
             5,
             1_000,
@@ -179,7 +179,7 @@ async fn counters_of_existing_issues_wait_as_pending_rows_until_folded() {
     assert!(write(&mut conn, &[&f], &mut tags).is_ok());
     drop(conn);
     let mut conn = store.writer_connection().unwrap();
-    assert_eq!(issue(store.pool.clone()).await.3, "sixth");
+    assert_eq!(issue(store.sqlite_pool().clone()).await.3, "sixth");
     assert_eq!((minutes().await, pending().await), (6, 0));
     assert_eq!(scalar("SELECT count FROM issue_tags").await, 6);
     assert_eq!(scalar("SELECT COUNT(*) FROM issue_tags_pending").await, 0);
@@ -190,7 +190,7 @@ async fn counters_of_existing_issues_wait_as_pending_rows_until_folded() {
     let g = event("g", "seventh", 11_000, None);
     assert!(write(&mut conn, &[&g], &mut tags).is_ok());
     sqlx::query("DELETE FROM issues")
-        .execute(&store.pool)
+        .execute(store.sqlite_pool())
         .await
         .unwrap();
     fold(&mut conn, Some(&mut tags)).unwrap();
@@ -307,7 +307,10 @@ async fn written_once() -> (
 const RECEIVED: i64 = 60_000_123;
 
 async fn one_row(store: &super::super::Store, sql: &'static str) -> sqlx::sqlite::SqliteRow {
-    sqlx::query(sql).fetch_one(&store.pool).await.unwrap()
+    sqlx::query(sql)
+        .fetch_one(store.sqlite_pool())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -358,7 +361,7 @@ async fn hash_and_user_rows_link_to_the_issue() {
     let (_dir, store, _conn, _tags) = written_once().await;
     let hashes: Vec<(i64, String, i64)> =
         sqlx::query_as("SELECT project_id, hash, issue_id FROM issue_hashes ORDER BY hash")
-            .fetch_all(&store.pool)
+            .fetch_all(store.sqlite_pool())
             .await
             .unwrap();
     assert_eq!(
@@ -366,7 +369,7 @@ async fn hash_and_user_rows_link_to_the_issue() {
         [(1, "fallback-x".into(), 1), (1, "hash-x".into(), 1)]
     );
     let users: Vec<(i64, String)> = sqlx::query_as("SELECT issue_id, user_key FROM issue_users")
-        .fetch_all(&store.pool)
+        .fetch_all(store.sqlite_pool())
         .await
         .unwrap();
     assert_eq!(users, [(1, "id:user-x".into())]);
@@ -403,19 +406,19 @@ async fn usage_minutes_and_pending_tags_of_a_new_issue() {
         "SELECT events, event_bytes, attachments, attachment_bytes FROM project_usage
          WHERE project_id = 1",
     )
-    .fetch_one(&store.pool)
+    .fetch_one(store.sqlite_pool())
     .await
     .unwrap();
     assert_eq!(usage, (1, 4, 1, 14));
     let minutes: Vec<(i64, i64, i64)> =
         sqlx::query_as("SELECT issue_id, minute, count FROM issue_minutes")
-            .fetch_all(&store.pool)
+            .fetch_all(store.sqlite_pool())
             .await
             .unwrap();
     assert_eq!(minutes, [(1, 1_000, 1)]);
     let pending: (i64, i64, String) =
         sqlx::query_as("SELECT issue_id, timestamp, json(tags) FROM issue_tags_pending")
-            .fetch_one(&store.pool)
+            .fetch_one(store.sqlite_pool())
             .await
             .unwrap();
     assert_eq!(
@@ -479,7 +482,7 @@ async fn a_known_issue_waits_as_a_pending_count_row_and_folds_into_the_issue_and
         "SELECT issue_id, key, value, count, first_seen, last_seen FROM issue_tags
          ORDER BY key, value",
     )
-    .fetch_all(&store.pool)
+    .fetch_all(store.sqlite_pool())
     .await
     .unwrap();
     assert_eq!(
@@ -526,12 +529,12 @@ async fn events_make_their_releases_and_a_release_resolution_holds_for_older_rel
     sqlx::query(
         "UPDATE issues SET status = 'resolved', substatus = '', resolved_in_release = '1.0'",
     )
-    .execute(&store.pool)
+    .execute(store.sqlite_pool())
     .await
     .unwrap();
     let status = || async {
         sqlx::query_scalar::<_, String>("SELECT status FROM issues")
-            .fetch_one(&store.pool)
+            .fetch_one(store.sqlite_pool())
             .await
             .unwrap()
     };
@@ -551,7 +554,7 @@ async fn events_make_their_releases_and_a_release_resolution_holds_for_older_rel
     // Semantic versions order by their numbers, whenever each release was made: resolved in
     // shop@1.10, an event of shop@1.9.5 (a hotfix release made afterwards) leaves it resolved.
     let resolve_in = |version: &'static str| {
-        let pool = store.pool.clone();
+        let pool = store.sqlite_pool().clone();
         async move {
             sqlx::query(
                 "UPDATE issues SET status = 'resolved', substatus = '', resolved_in_release = ?",
