@@ -110,13 +110,17 @@ pub fn start(config: &Config, handles: Handles) -> Workers {
         outcomes,
     } = handles;
     let every = &config.workers;
-    let wake_retention = Arc::new(Notify::new());
-    let mut tasks = vec![
-        spawn(
+    let mut sqlite_tasks = Vec::new();
+    // PostgreSQL has no WAL file of Snag's to copy back.
+    if store.dialect() == crate::store::sql::Dialect::Sqlite {
+        sqlite_tasks.push(spawn(
             Checkpoints::new(store.clone(), stats.clone()),
             every.checkpoint_interval,
             None,
-        ),
+        ));
+    }
+    let wake_retention = Arc::new(Notify::new());
+    let mut tasks = vec![
         spawn(
             RollUps::new(store.clone(), &config.web),
             every.roll_up_interval,
@@ -161,6 +165,7 @@ pub fn start(config: &Config, handles: Handles) -> Workers {
     for sender in [email, webhook].into_iter().flatten() {
         tasks.push(spawn(sender, every.alert_send_interval, None));
     }
+    tasks.extend(sqlite_tasks);
     Workers(tasks)
 }
 

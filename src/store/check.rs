@@ -1,4 +1,4 @@
-//! `snag check`: SQLite's integrity check, and whether each kept counter agrees with the rows
+//! `snag check`: SQLite's integrity check (on SQLite), and whether each kept counter agrees with the rows
 //! it counts. Counters that must agree:
 //!
 //! ```text
@@ -15,50 +15,66 @@ use super::{Store, StoreError};
 /// One disagreement, in words.
 pub type Finding = String;
 
-/// Each query yields the rows that disagree, as text: (where, kept, counted).
+/// Each query yields the rows that disagree, as text: (where, kept, counted). The figures are
+/// named in a subquery and compared outside it (PostgreSQL does not let a WHERE use them).
 const COUNTER_CHECKS: [(&str, &str); 6] = [
     (
         "times_seen",
-        "SELECT 'issue ' || i.id, CAST(i.times_seen AS TEXT), CAST(
-                COALESCE((SELECT SUM(count) FROM issue_minutes WHERE issue_id = i.id), 0)
-              + COALESCE((SELECT SUM(count) FROM issue_hours WHERE issue_id = i.id), 0) AS TEXT) AS n
-         FROM issues i WHERE CAST(i.times_seen AS TEXT) <> n",
+        "SELECT place, CAST(kept AS TEXT), CAST(n AS TEXT) FROM (
+             SELECT 'issue ' || i.id AS place, i.times_seen AS kept,
+                    COALESCE((SELECT SUM(count) FROM issue_minutes WHERE issue_id = i.id), 0)
+                  + COALESCE((SELECT SUM(count) FROM issue_hours WHERE issue_id = i.id), 0) AS n
+             FROM issues i) AS c
+         WHERE kept <> n",
     ),
     (
         "users_seen",
-        "SELECT 'issue ' || i.id, CAST(i.users_seen AS TEXT),
-                CAST((SELECT COUNT(*) FROM issue_users WHERE issue_id = i.id) AS TEXT) AS n
-         FROM issues i WHERE CAST(i.users_seen AS TEXT) <> n",
+        "SELECT place, CAST(kept AS TEXT), CAST(n AS TEXT) FROM (
+             SELECT 'issue ' || i.id AS place, i.users_seen AS kept,
+                    (SELECT COUNT(*) FROM issue_users WHERE issue_id = i.id) AS n
+             FROM issues i) AS c
+         WHERE kept <> n",
     ),
     (
         "tag_values",
-        "SELECT 'issue ' || i.id, CAST(i.tag_values AS TEXT),
-                CAST((SELECT COUNT(*) FROM issue_tags WHERE issue_id = i.id) AS TEXT) AS n
-         FROM issues i WHERE CAST(i.tag_values AS TEXT) <> n",
+        "SELECT place, CAST(kept AS TEXT), CAST(n AS TEXT) FROM (
+             SELECT 'issue ' || i.id AS place, i.tag_values AS kept,
+                    (SELECT COUNT(*) FROM issue_tags WHERE issue_id = i.id) AS n
+             FROM issues i) AS c
+         WHERE kept <> n",
     ),
     (
         "tag values of a key",
-        "SELECT 'issue ' || k.issue_id || ' key ' || k.key, CAST(k.tag_values AS TEXT),
-                CAST((SELECT COUNT(*) FROM issue_tags t WHERE t.issue_id = k.issue_id AND t.key = k.key) AS TEXT) AS n
-         FROM issue_tag_keys k WHERE CAST(k.tag_values AS TEXT) <> n",
+        "SELECT place, CAST(kept AS TEXT), CAST(n AS TEXT) FROM (
+             SELECT 'issue ' || k.issue_id || ' key ' || k.key AS place, k.tag_values AS kept,
+                    (SELECT COUNT(*) FROM issue_tags t
+                     WHERE t.issue_id = k.issue_id AND t.key = k.key) AS n
+             FROM issue_tag_keys k) AS c
+         WHERE kept <> n",
     ),
     (
         "stored events within times_seen",
-        "SELECT 'issue ' || i.id, CAST(i.times_seen AS TEXT),
-                CAST((SELECT COUNT(*) FROM events WHERE issue_id = i.id) AS TEXT) AS n
-         FROM issues i WHERE CAST(n AS INTEGER) > i.times_seen
-             + COALESCE((SELECT SUM(count) FROM issue_counts_pending WHERE issue_id = i.id), 0)",
+        "SELECT place, CAST(kept AS TEXT), CAST(n AS TEXT) FROM (
+             SELECT 'issue ' || i.id AS place, i.times_seen AS kept,
+                    (SELECT COUNT(*) FROM events WHERE issue_id = i.id) AS n,
+                    i.times_seen + COALESCE((SELECT SUM(count) FROM issue_counts_pending
+                                             WHERE issue_id = i.id), 0) AS allowed
+             FROM issues i) AS c
+         WHERE n > allowed",
     ),
     (
         "project usage (events, event bytes, attachments, attachment bytes)",
-        "SELECT 'project ' || p.id,
-                COALESCE(u.events, 0) || ', ' || COALESCE(u.event_bytes, 0) || ', '
-                    || COALESCE(u.attachments, 0) || ', ' || COALESCE(u.attachment_bytes, 0) AS kept,
-                (SELECT COUNT(*) || ', ' || COALESCE(SUM(length(data)), 0) FROM events WHERE project_id = p.id)
-                    || ', ' ||
-                (SELECT COUNT(*) || ', ' || COALESCE(SUM(length(data)), 0) FROM attachments WHERE project_id = p.id)
-                    AS n
-         FROM projects p LEFT JOIN project_usage u ON u.project_id = p.id WHERE kept <> n",
+        "SELECT place, kept, n FROM (
+             SELECT 'project ' || p.id AS place,
+                    COALESCE(u.events, 0) || ', ' || COALESCE(u.event_bytes, 0) || ', '
+                        || COALESCE(u.attachments, 0) || ', ' || COALESCE(u.attachment_bytes, 0) AS kept,
+                    (SELECT COUNT(*) || ', ' || COALESCE(SUM(length(data)), 0) FROM events
+                     WHERE project_id = p.id)
+                        || ', ' ||
+                    (SELECT COUNT(*) || ', ' || COALESCE(SUM(length(data)), 0) FROM attachments
+                     WHERE project_id = p.id) AS n
+             FROM projects p LEFT JOIN project_usage u ON u.project_id = p.id) AS c
+         WHERE kept <> n",
     ),
 ];
 
@@ -66,6 +82,22 @@ impl Store {
     /// Runs every check; returns what disagrees (nothing when all is well).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn check(&self) -> Result<Vec<Finding>, StoreError> {
+        let mut findings = Vec::new();
+        if self.dialect() == sql::Dialect::Sqlite {
+            findings.extend(self.sqlite_integrity().await?);
+        }
+        for (what, sql) in COUNTER_CHECKS {
+            let rows: Vec<(String, String, String)> =
+                sql::query_as(sql).fetch_all(&self.pool).await?;
+            findings.extend(rows.into_iter().map(|(place, kept, counted)| {
+                format!("{what}: {place} keeps {kept}, its rows count {counted}")
+            }));
+        }
+        Ok(findings)
+    }
+
+    /// SQLite's own checks of its file and of foreign keys (PostgreSQL enforces both itself).
+    async fn sqlite_integrity(&self) -> Result<Vec<Finding>, StoreError> {
         let mut findings = Vec::new();
         let integrity: Vec<String> = sql::query_scalar("PRAGMA integrity_check")
             .fetch_all(&self.pool)
@@ -85,13 +117,6 @@ impl Store {
                 .into_iter()
                 .map(|(table, n)| format!("foreign keys: {n} row(s) of {table} point at nothing")),
         );
-        for (what, sql) in COUNTER_CHECKS {
-            let rows: Vec<(String, String, String)> =
-                sql::query_as(sql).fetch_all(&self.pool).await?;
-            findings.extend(rows.into_iter().map(|(place, kept, counted)| {
-                format!("{what}: {place} keeps {kept}, its rows count {counted}")
-            }));
-        }
         Ok(findings)
     }
 
@@ -99,6 +124,13 @@ impl Store {
     /// keeps serving: one read transaction, so writers go on (WAL).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if self.dialect() == sql::Dialect::Postgres {
+            return Err(StoreError::Unsupported(
+                "snag backup copies a SQLite database; back PostgreSQL up with its own tools \
+                 (pg_dump, or the service's snapshots)"
+                    .to_owned(),
+            ));
+        }
         if path.exists() {
             return Err(StoreError::Invalid(format!(
                 "{} exists already: give a new file",

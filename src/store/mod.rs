@@ -206,6 +206,10 @@ impl Store {
         max_batch: usize,
         stats: std::sync::Arc<writer::WriterStats>,
     ) -> Result<(writer::Writer, writer::WriterTask), StoreError> {
+        if let Pool::Postgres(pool) = &self.pool {
+            let options = (*pool.connect_options()).clone();
+            return writer::Writer::start_postgres(options, queue_size, max_batch, stats);
+        }
         let conn = match role {
             WriterRole::Server => self.writer_connection()?,
             WriterRole::Chores => self.chore_connection()?,

@@ -135,6 +135,98 @@ pub(super) fn run(conn: &mut Connection, chore: &Chore) -> Result<u64, StoreErro
     Ok(done as u64)
 }
 
+/// Runs `chore` on PostgreSQL, in a transaction of its own; returns how many rows went. The
+/// counters are updated in place there (nothing is pending), and PostgreSQL reuses the space
+/// of deleted rows itself (autovacuum): `Vacuum` hands nothing back.
+pub(super) async fn run_postgres(pool: &sql::Pool, chore: &Chore) -> Result<u64, StoreError> {
+    /// The ids of a JSON array `$1`.
+    const IDS: &str = "SELECT CAST(value AS BIGINT) FROM jsonb_array_elements($1::jsonb)";
+    let mut tx = pool.begin().await?;
+    let done = match chore {
+        Chore::DeleteEvents(ids) => {
+            let ids = id_list(ids);
+            sql::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM attachments WHERE (project_id, event_id) IN
+                    (SELECT project_id, event_id FROM events WHERE id IN ({IDS}))"
+            )))
+            .bind(ids.as_str())
+            .execute(&mut tx)
+            .await?;
+            sql::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM events WHERE id IN ({IDS})"
+            )))
+            .bind(ids)
+            .execute(&mut tx)
+            .await?
+            .rows_affected()
+        }
+        Chore::DeleteAttachments(ids) => sql::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM attachments WHERE id IN ({IDS})"
+        )))
+        .bind(id_list(ids))
+        .execute(&mut tx)
+        .await?
+        .rows_affected(),
+        Chore::DeleteIssues {
+            ids,
+            last_seen_before,
+        } => {
+            let ids = id_list(ids);
+            sql::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO issue_id_floors (project_id, max_issue_id, max_short_id)
+                    SELECT project_id, MAX(id), MAX(short_id) FROM issues WHERE project_id IN
+                        (SELECT project_id FROM issues WHERE id IN ({IDS}))
+                    GROUP BY project_id
+                 ON CONFLICT (project_id) DO UPDATE SET
+                    max_issue_id = GREATEST(issue_id_floors.max_issue_id, excluded.max_issue_id),
+                    max_short_id = GREATEST(issue_id_floors.max_short_id, excluded.max_short_id)"
+            )))
+            .bind(ids.as_str())
+            .execute(&mut tx)
+            .await?;
+            sql::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM issues WHERE id IN ({IDS}) AND last_seen < $2"
+            )))
+            .bind(ids)
+            .bind(*last_seen_before)
+            .execute(&mut tx)
+            .await?
+            .rows_affected()
+        }
+        Chore::DeleteUserReports { created_before } => {
+            sql::query("DELETE FROM user_reports WHERE created_at < $1")
+                .bind(*created_before)
+                .execute(&mut tx)
+                .await?
+                .rows_affected()
+        }
+        Chore::Vacuum { .. } => 0,
+        Chore::RewriteEvents {
+            project_id,
+            blobs,
+            next_id,
+        } => {
+            let mut rewritten = 0;
+            for (id, blob) in blobs {
+                rewritten += sql::query("UPDATE events SET data = $1 WHERE id = $2")
+                    .bind(blob.as_slice())
+                    .bind(*id)
+                    .execute(&mut tx)
+                    .await?
+                    .rows_affected();
+            }
+            sql::query("UPDATE event_recompression SET next_id = $1 WHERE project_id = $2")
+                .bind(*next_id)
+                .bind(*project_id)
+                .execute(&mut tx)
+                .await?;
+            rewritten
+        }
+    };
+    tx.commit().await?;
+    Ok(done)
+}
+
 fn id_list<T: serde::Serialize>(ids: &[T]) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
 }
@@ -289,9 +381,25 @@ impl Store {
         )
     }
 
-    /// The database file's size in pages.
+    /// The database file's size in pages. On PostgreSQL, whose files are the server's to
+    /// manage (deleted rows' space is reused after autovacuum; files rarely shrink), it is the
+    /// bytes of the events and attachments Snag holds, in one-byte "pages", none free: what a
+    /// storage budget there limits, and what deletes bring down at once.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn file_size(&self) -> Result<FileSize, StoreError> {
+        if self.dialect() == sql::Dialect::Postgres {
+            let bytes: i64 = sql::query_scalar(
+                "SELECT CAST(COALESCE(SUM(event_bytes + attachment_bytes), 0) AS BIGINT)
+                 FROM project_usage",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+            return Ok(FileSize {
+                page_size: 1,
+                pages: bytes.max(0) as u64,
+                free_pages: 0,
+            });
+        }
         let (page_size, pages, free_pages): (i64, i64, i64) = sql::query_as(
             "SELECT (SELECT page_size FROM pragma_page_size()),
                     (SELECT page_count FROM pragma_page_count()),

@@ -38,6 +38,8 @@ use super::pending_tags::PendingTags;
 use super::retention::{self, Chore};
 pub use super::rows::WriteJob;
 
+mod postgres;
+
 /// How long the writer waits for more work after a batch before it folds the pending counters
 /// (see `run`): a lone sender's 200 comes this much later.
 const FOLD_GRACE: Duration = Duration::from_micros(300);
@@ -112,6 +114,16 @@ impl WriterStats {
     }
 }
 
+impl Request {
+    /// Puts a write into `batch`, a chore into `chores`.
+    fn sort(self, batch: &mut Vec<Pending>, chores: &mut Vec<ChoreRequest>) {
+        match self {
+            Request::Write(pending) => batch.push(pending),
+            Request::Chore(chore) => chores.push(chore),
+        }
+    }
+}
+
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -128,6 +140,19 @@ impl std::fmt::Debug for Pending {
 }
 
 impl Writer {
+    /// Starts the PostgreSQL writer (see [`postgres`]) on a connection of its own.
+    pub fn start_postgres(
+        options: sqlx::postgres::PgConnectOptions,
+        queue_size: usize,
+        max_batch: usize,
+        stats: Arc<WriterStats>,
+    ) -> Result<(Writer, WriterTask), StoreError> {
+        let (tx, rx) = flume::bounded(queue_size.max(1));
+        let stop = Arc::new(AtomicBool::new(false));
+        let join = postgres::start(options, rx, stop.clone(), max_batch.max(1), stats)?;
+        Ok((Writer { tx }, WriterTask { stop, join }))
+    }
+
     /// Starts the writer thread.
     pub fn start(
         conn: Connection,
@@ -239,12 +264,6 @@ fn run(
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
     // Chores that arrived with the batch: they run after its acks.
     let mut chores: Vec<ChoreRequest> = Vec::new();
-    let sort = |request: Request, batch: &mut Vec<Pending>, chores: &mut Vec<ChoreRequest>| {
-        match request {
-            Request::Write(pending) => batch.push(pending),
-            Request::Chore(chore) => chores.push(chore),
-        }
-    };
     // The connection comes with no pending rows.
     let mut folds = Folds {
         rows_pending: false,
@@ -261,7 +280,7 @@ fn run(
                 FOLD_INTERVAL
             };
             match rx.recv_timeout(wait.min(STOP_POLL)) {
-                Ok(request) => sort(request, &mut batch, &mut chores),
+                Ok(request) => request.sort(&mut batch, &mut chores),
                 Err(flume::RecvTimeoutError::Disconnected) => break,
                 Err(flume::RecvTimeoutError::Timeout) => {
                     // Asked to stop and nothing left: the queue closes when `rx` is dropped.
@@ -282,7 +301,7 @@ fn run(
         }
         // Whatever queued up meanwhile joins the batch.
         for request in rx.try_iter().take(max_batch - 1) {
-            sort(request, &mut batch, &mut chores);
+            request.sort(&mut batch, &mut chores);
         }
         let started = Instant::now();
         let jobs: Vec<&WriteJob> = batch.iter().map(|p| &p.job).collect();
@@ -303,7 +322,7 @@ fn run(
                 // took an eighth of the writer's time.
                 let mut arrived = Vec::new();
                 match rx.recv_timeout(FOLD_GRACE) {
-                    Ok(request) => sort(request, &mut arrived, &mut chores),
+                    Ok(request) => request.sort(&mut arrived, &mut chores),
                     Err(_) => {
                         stats.count_folds.fetch_add(1, Relaxed);
                         if let Err(e) = batch::fold(&mut conn, None) {

@@ -5,6 +5,7 @@ use snag::store::ProjectId;
 
 use crate::helpers::{
     TestApp, event_envelope, gzip, post_envelope, send_raw, spawn_app, spawn_app_with,
+    spawn_sqlite_app_with,
 };
 
 fn auth() -> Vec<(String, String)> {
@@ -296,7 +297,8 @@ async fn bad_credentials_get_401_or_403() {
 
 #[tokio::test]
 async fn a_full_write_queue_answers_429_with_retry_headers_and_loses_nothing() {
-    let app = spawn_app_with(|c| {
+    // SQLite's write lock is what holds the writer up.
+    let app = spawn_sqlite_app_with(|c| {
         c.limits.queue_size = 2;
         c.limits.max_batch = 1;
     })

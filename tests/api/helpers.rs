@@ -85,8 +85,45 @@ pub async fn spawn_app() -> TestApp {
 /// Starts Snag after `tune` adjusted its configuration.
 pub async fn spawn_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database_url(&dir).await;
+    start(database_url, Some(dir), tune).await
+}
+
+/// Starts Snag on SQLite whichever database the suite runs on: for tests of SQLite's own
+/// machinery (its file, its write lock, its pages).
+pub async fn spawn_sqlite_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
     let database_url = format!("sqlite://{}", dir.path().join("snag.db").display());
     start(database_url, Some(dir), tune).await
+}
+
+/// Which database the suite runs on: `SNAG_TEST_BACKEND=postgres` (set by `./scripts/test`
+/// for its second pass) runs it on the PostgreSQL server at `SNAG_TEST_POSTGRES_URL`.
+pub fn on_postgres() -> bool {
+    std::env::var("SNAG_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// A new, empty database: a SQLite file in `dir`, or on PostgreSQL a database of its own on
+/// the test server (the server is thrown away with them all).
+pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}", dir.path().join("snag.db").display());
+    }
+    use sqlx::Connection;
+    let server = std::env::var("SNAG_TEST_POSTGRES_URL").expect(
+        "SNAG_TEST_BACKEND=postgres needs SNAG_TEST_POSTGRES_URL: ./scripts/test starts a \
+         throwaway PostgreSQL (scripts/postgres-cluster) and sets both",
+    );
+    let name = format!("snag_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("connect to the test PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    let (base, _) = server.rsplit_once('/').expect("a database URL");
+    format!("{base}/{name}")
 }
 
 /// Starts another Snag on an existing database (as after a restart).

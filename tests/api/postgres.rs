@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use crate::helpers::spawn_app;
+use crate::helpers::spawn_sqlite_app_with;
 
 /// The server `./scripts/test` started.
 fn server_url() -> String {
@@ -112,7 +112,7 @@ async fn the_postgresql_schema_has_every_table_column_index_and_trigger_of_sqlit
     );
     let pg_triggers = pg("SELECT DISTINCT trigger_name FROM information_schema.triggers");
 
-    let app = spawn_app().await;
+    let app = spawn_sqlite_app_with(|_| {}).await;
     let path = app.database_url.trim_start_matches("sqlite://").to_owned();
     let conn = rusqlite::Connection::open(path).unwrap();
     let sqlite = |sql: &str| -> BTreeSet<String> {

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, event_envelope, post_envelope, spawn_app_with};
+use crate::helpers::{
+    TestApp, event_envelope, post_envelope, spawn_app_with, spawn_sqlite_app_with,
+};
 use crate::web::{Browser, PASSWORD};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -29,6 +31,21 @@ async fn app_with(tune: impl FnOnce(&mut snag::Config)) -> TestApp {
         tune(c);
     })
     .await;
+    with_project_and_admin(app).await
+}
+
+/// [`app_with`] on SQLite, for what is SQLite's own: its file's size and pages, the free disk
+/// beside it, the blobs read from the file.
+async fn sqlite_app_with(tune: impl FnOnce(&mut snag::Config)) -> TestApp {
+    let app = spawn_sqlite_app_with(|c| {
+        c.retention.retention_interval = Duration::from_secs(3600);
+        tune(c);
+    })
+    .await;
+    with_project_and_admin(app).await
+}
+
+async fn with_project_and_admin(app: TestApp) -> TestApp {
     app.project("retain", ProjectId(1), "retainkey").await;
     app.store
         .create_user("admin@example.com", PASSWORD, true)
@@ -150,7 +167,8 @@ async fn file_bytes(app: &TestApp) -> u64 {
 #[tokio::test]
 async fn past_the_storage_budget_the_oldest_events_go_and_the_file_shrinks() {
     const BUDGET: u64 = 3 * 1024 * 1024;
-    let app = app_with(|c| c.retention.max_storage = Some(bytesize::ByteSize::b(BUDGET))).await;
+    let app =
+        sqlite_app_with(|c| c.retention.max_storage = Some(bytesize::ByteSize::b(BUDGET))).await;
     // Events that do not compress: 1,000 of them take about 6 MB.
     let mut ids = Vec::new();
     for n in 0..1000u32 {
@@ -192,7 +210,7 @@ async fn past_the_storage_budget_the_oldest_events_go_and_the_file_shrinks() {
 
 #[tokio::test]
 async fn a_short_disk_stops_ingest_says_why_everywhere_and_ingest_resumes_by_itself() {
-    let app = app_with(|_| {}).await;
+    let app = sqlite_app_with(|_| {}).await;
     send(&app, "before", json!({})).await;
     let runs = app.retention.runs();
     // More free space than any disk has: the guard trips at its next check.
@@ -287,7 +305,7 @@ fn blobs(app: &TestApp) -> Vec<(i64, Vec<u8>)> {
 
 #[tokio::test]
 async fn a_project_gets_a_dictionary_of_its_own_and_its_events_shrink() {
-    let app = app_with(|_| {}).await;
+    let app = sqlite_app_with(|_| {}).await;
     // Events as alike as a real project's: one shape, values that change.
     let event = |n: usize| {
         json!({

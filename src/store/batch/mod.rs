@@ -233,36 +233,16 @@ pub fn write(
     let candidates = unique_events(jobs);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let known = lookup(&tx, &candidates)?;
-    let events: Vec<&EncodedEvent> = candidates
-        .into_iter()
-        .filter(|e| {
-            !known
-                .stored
-                .get(&e.project_id)
-                .is_some_and(|ids| ids.contains(&e.event_id))
-        })
+    let batch = Batch::new(jobs, candidates, known);
+    let mut params: Vec<&dyn rusqlite::ToSql> = batch
+        .rows
+        .iter()
+        .map(|r| r as &dyn rusqlite::ToSql)
         .collect();
-    let plan = Plan::new(&events, known);
-    let tallies = tallies(&events, &plan.issue_ids);
-    let mut blobs = Blobs::default();
-    let rows = [
-        new_issue_rows(&plan, &tallies),
-        hash_link_rows(&plan.new_links),
-        event_rows(&events, &plan.issue_ids, &mut blobs),
-        issue_user_rows(&events, &plan.issue_ids),
-        issue_update_rows(&plan, &tallies),
-        count_rows(&plan, &tallies),
-        new_issue_minute_rows(&plan, &tallies),
-        tag_rows(&events, &plan.issue_ids),
-        attachment_rows(jobs, &mut blobs),
-        user_report_rows(jobs),
-    ];
-    let mut params: Vec<&dyn rusqlite::ToSql> =
-        rows.iter().map(|r| r as &dyn rusqlite::ToSql).collect();
-    params.push(&blobs.0);
+    params.push(&batch.blobs.0);
     tx.prepare_cached(WRITE)?.execute(params.as_slice())?;
     tx.commit()?;
-    for (event, &issue_id) in events.iter().zip(&plan.issue_ids) {
+    for (event, &issue_id) in batch.events.iter().zip(&batch.issue_ids) {
         pending_tags.add(
             issue_id,
             event.timestamp,
@@ -271,6 +251,57 @@ pub fn write(
         );
     }
     Ok(())
+}
+
+/// What a batch writes, decided from what the database holds ([`Known`], read under the
+/// write lock): its new events with their issues, and the rows of each table (JSON arrays
+/// of the [`rows`] shapes, in the order of WRITE's parameters) with the blobs they address.
+pub(super) struct Batch<'a> {
+    pub events: Vec<&'a EncodedEvent>,
+    pub issue_ids: Vec<IssueId>,
+    /// issues, hashes, events, users, issue_updates, counts, minutes, tags, attachments,
+    /// user_reports
+    pub rows: [String; 10],
+    pub blobs: Blobs,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(
+        jobs: &[&'a WriteJob],
+        candidates: Vec<&'a EncodedEvent>,
+        known: Known,
+    ) -> Batch<'a> {
+        let events: Vec<&EncodedEvent> = candidates
+            .into_iter()
+            .filter(|e| {
+                !known
+                    .stored
+                    .get(&e.project_id)
+                    .is_some_and(|ids| ids.contains(&e.event_id))
+            })
+            .collect();
+        let plan = Plan::new(&events, known);
+        let tallies = tallies(&events, &plan.issue_ids);
+        let mut blobs = Blobs::default();
+        let rows = [
+            new_issue_rows(&plan, &tallies),
+            hash_link_rows(&plan.new_links),
+            event_rows(&events, &plan.issue_ids, &mut blobs),
+            issue_user_rows(&events, &plan.issue_ids),
+            issue_update_rows(&plan, &tallies),
+            count_rows(&plan, &tallies),
+            new_issue_minute_rows(&plan, &tallies),
+            tag_rows(&events, &plan.issue_ids),
+            attachment_rows(jobs, &mut blobs),
+            user_report_rows(jobs),
+        ];
+        Batch {
+            issue_ids: plan.issue_ids,
+            events,
+            rows,
+            blobs,
+        }
+    }
 }
 
 /// Folds the pending counter rows, and with `tags` the tag rows too (whose totals it then
@@ -303,7 +334,7 @@ fn run(conn: &Connection, sql: &str) -> Result<(), StoreError> {
 }
 
 /// The batch's events, each event id once (an SDK may retry while its first try is queued).
-fn unique_events<'a>(jobs: &[&'a WriteJob]) -> Vec<&'a EncodedEvent> {
+pub(super) fn unique_events<'a>(jobs: &[&'a WriteJob]) -> Vec<&'a EncodedEvent> {
     let mut seen = HashSet::new();
     jobs.iter()
         .filter_map(|j| j.event.as_ref())
@@ -312,7 +343,7 @@ fn unique_events<'a>(jobs: &[&'a WriteJob]) -> Vec<&'a EncodedEvent> {
 }
 
 /// What the database already holds that a batch depends on.
-struct Known {
+pub(super) struct Known {
     /// project → event ids already stored
     stored: HashMap<ProjectId, HashSet<EventId>>,
     /// project → hash → issue (keyed by project first, so lookups borrow instead of cloning)
@@ -330,7 +361,7 @@ fn lookup(conn: &Connection, events: &[&EncodedEvent]) -> Result<Known, StoreErr
 }
 
 /// The LOOKUP parameters: [`rows::EVENT_KEY`]s, [`rows::HASH_KEY`]s, `[project…]`.
-fn lookup_params(events: &[&EncodedEvent]) -> [String; 3] {
+pub(super) fn lookup_params(events: &[&EncodedEvent]) -> [String; 3] {
     let event_keys = json_list(events.iter(), |out, e| {
         rows::EVENT_KEY
             .row(out)
@@ -354,7 +385,7 @@ fn lookup_params(events: &[&EncodedEvent]) -> [String; 3] {
     [event_keys, hash_keys, projects]
 }
 
-fn known_from_json(found: &str) -> Result<Known, StoreError> {
+pub(super) fn known_from_json(found: &str) -> Result<Known, StoreError> {
     #[derive(serde::Deserialize)]
     struct Found {
         events: Vec<(ProjectId, EventId)>,
@@ -524,7 +555,7 @@ fn hash_link_rows(links: &[(ProjectId, &str, IssueId)]) -> String {
 /// The batch's blobs (compressed events, attachments) end to end: one bound parameter that
 /// rows address by `substr(blobs, offset, length)`, so bytes never travel inside JSON.
 #[derive(Default)]
-struct Blobs(Vec<u8>);
+pub(super) struct Blobs(pub Vec<u8>);
 
 impl Blobs {
     /// Appends `data` and returns its (offset, length), 1-based as `substr` counts.
@@ -660,5 +691,6 @@ fn user_report_rows(jobs: &[&WriteJob]) -> String {
     })
 }
 
+pub(super) mod postgres;
 #[cfg(test)]
 mod tests;
