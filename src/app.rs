@@ -197,7 +197,7 @@ impl Application {
     /// writes everything queued, and closes the database.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
-        self.workers.stop();
+        self.workers.stop().await;
         if let Err(e) = self.outcomes.flush(&self.store).await {
             tracing::warn!(error = %e, "the last outcome counts were not saved");
         }

@@ -10,7 +10,8 @@ use clap::Args;
 /// Settings that every subcommand shares.
 #[derive(Args, Debug, Clone)]
 pub struct Config {
-    /// Database URL. SQLite: `sqlite://PATH` (the file and its folder are created when missing).
+    /// Database URL. SQLite: `sqlite://PATH` (the file and its folder are created when missing);
+    /// PostgreSQL: `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (the database must exist).
     #[arg(
         long,
         env = "SNAG_DATABASE_URL",

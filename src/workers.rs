@@ -15,6 +15,12 @@
 //!
 //! Workers get the handles they use (the store, the writer, metrics), never the HTTP
 //! framework's types.
+//!
+//! Several nodes may share one database (PostgreSQL): the jobs that act on the shared data
+//! (roll-ups, retention, dictionaries, alert evaluation and delivery) then run on one node at a
+//! time, the one that holds the `periodic` lease ([`Leased`], `store::leases`); a node that
+//! dies stops renewing it, and another takes over within [`LEASE_TERM`]. Checkpoints, the disk
+//! watch and outcome counts are each node's own.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -52,6 +58,63 @@ pub trait Worker: Send + 'static {
 
     /// One round as if the time were `now_ms`.
     fn round(&mut self, now_ms: i64) -> impl Future<Output = Result<Next, WorkError>> + Send;
+}
+
+/// How long a node holds the `periodic` lease without renewing it: its rounds renew it every
+/// few seconds while it lives.
+pub const LEASE_TERM: Duration = Duration::from_secs(30);
+
+/// The lease of the jobs that one node at a time runs.
+pub const PERIODIC_LEASE: &str = "periodic";
+
+/// This node's claim on the `periodic` lease.
+#[derive(Clone, Debug)]
+pub struct Lease {
+    store: Store,
+    /// This node's id: random, per start.
+    node: Arc<str>,
+}
+
+impl Lease {
+    pub fn new(store: Store) -> Lease {
+        Lease {
+            store,
+            node: uuid::Uuid::new_v4().simple().to_string().into(),
+        }
+    }
+
+    /// `worker`, run only while this node holds the lease.
+    pub fn over<W: Worker>(&self, worker: W) -> Leased<W> {
+        Leased {
+            worker,
+            lease: self.clone(),
+        }
+    }
+
+    /// Whether this node holds the lease now (taking or renewing it).
+    pub async fn hold(&self, now_ms: i64) -> Result<bool, crate::store::StoreError> {
+        let until = now_ms + LEASE_TERM.as_millis() as i64;
+        self.store
+            .hold_lease(PERIODIC_LEASE, &self.node, now_ms, until)
+            .await
+    }
+}
+
+/// A worker whose rounds run only on the node that holds the `periodic` lease.
+pub struct Leased<W> {
+    worker: W,
+    lease: Lease,
+}
+
+impl<W: Worker> Worker for Leased<W> {
+    const NAME: &'static str = W::NAME;
+
+    async fn round(&mut self, now_ms: i64) -> Result<Next, WorkError> {
+        if !self.lease.hold(now_ms).await? {
+            return Ok(Next::Usual);
+        }
+        self.worker.round(now_ms).await
+    }
 }
 
 /// Runs `worker` at once, then every `every` (or when `wake` is notified) until aborted.
@@ -95,7 +158,10 @@ pub struct Handles {
 }
 
 /// The running workers; [`Workers::stop`] ends them all.
-pub struct Workers(Vec<JoinHandle<()>>);
+pub struct Workers {
+    tasks: Vec<JoinHandle<()>>,
+    lease: Lease,
+}
 
 /// Starts every background worker with the intervals in `config`.
 pub fn start(config: &Config, handles: Handles) -> Workers {
@@ -110,29 +176,21 @@ pub fn start(config: &Config, handles: Handles) -> Workers {
         outcomes,
     } = handles;
     let every = &config.workers;
-    let mut sqlite_tasks = Vec::new();
-    // PostgreSQL has no WAL file of Snag's to copy back.
-    if store.dialect() == crate::store::sql::Dialect::Sqlite {
-        sqlite_tasks.push(spawn(
-            Checkpoints::new(store.clone(), stats.clone()),
-            every.checkpoint_interval,
-            None,
-        ));
-    }
+    let lease = Lease::new(store.clone());
     let wake_retention = Arc::new(Notify::new());
     let mut tasks = vec![
         spawn(
-            RollUps::new(store.clone(), &config.web),
+            lease.over(RollUps::new(store.clone(), &config.web)),
             every.roll_up_interval,
             None,
         ),
         spawn(
-            retention.clone(),
+            lease.over(retention.clone()),
             config.retention.retention_interval,
             Some(wake_retention.clone()),
         ),
         spawn(
-            Trainer::new(store.clone(), writer, stats.clone()),
+            lease.over(Trainer::new(store.clone(), writer, stats.clone())),
             every.dictionary_interval,
             None,
         ),
@@ -155,26 +213,42 @@ pub fn start(config: &Config, handles: Handles) -> Workers {
     let email = Sender::email(&config.mail, &store, &metrics);
     let webhook = Sender::webhook(&config.mail, &store, &metrics);
     let evaluator = Evaluator::new(
-        store,
-        stats,
+        store.clone(),
+        stats.clone(),
         base_url,
         email.is_some(),
         every.alert_idle_evaluate_interval,
     );
-    tasks.push(spawn(evaluator, every.alert_evaluate_interval, None));
+    tasks.push(spawn(
+        lease.over(evaluator),
+        every.alert_evaluate_interval,
+        None,
+    ));
     for sender in [email, webhook].into_iter().flatten() {
-        tasks.push(spawn(sender, every.alert_send_interval, None));
+        tasks.push(spawn(lease.over(sender), every.alert_send_interval, None));
     }
-    tasks.extend(sqlite_tasks);
-    Workers(tasks)
+    // PostgreSQL has no WAL file of Snag's to copy back.
+    if store.dialect() == crate::store::sql::Dialect::Sqlite {
+        tasks.push(spawn(
+            Checkpoints::new(store.clone(), stats.clone()),
+            every.checkpoint_interval,
+            None,
+        ));
+    }
+    Workers { tasks, lease }
 }
 
 impl Workers {
     /// Ends every worker (a round in progress is dropped where it waits; what a worker sent
     /// to the writer is still written).
-    pub fn stop(self) {
-        for task in self.0 {
+    pub async fn stop(self) {
+        for task in self.tasks {
             task.abort();
+        }
+        // Another node may take the periodic jobs over at once.
+        let Lease { store, node } = self.lease;
+        if let Err(e) = store.release_lease(PERIODIC_LEASE, &node).await {
+            tracing::warn!(error = %e, "the periodic lease was not given up; it expires by itself");
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod events;
 pub mod ids;
 pub mod issue_state;
 pub mod issues;
+pub mod leases;
 pub mod outcomes;
 mod pending_tags;
 pub mod projects;
