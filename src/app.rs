@@ -51,6 +51,11 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let store = Store::open(&config).await?;
         let stats = Arc::new(WriterStats::default());
+        if store.dialect() == crate::store::sql::Dialect::Postgres {
+            stats
+                .others_write
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let (writer, writer_task) = store.start_writer(
             WriterRole::Server,
             config.limits.queue_size,

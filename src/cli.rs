@@ -49,6 +49,17 @@ pub enum Command {
     /// Check the database: SQLite's integrity check, and whether issue counters agree with
     /// the rows they count. Prints each difference; fails when there is one.
     Check,
+    /// Copy a SQLite installation into an empty PostgreSQL database, every table with its ids
+    /// (DSNs, issue numbers and tokens keep working). Stop the server on the SQLite file first.
+    Migrate {
+        /// The SQLite database to copy: `sqlite://PATH`.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database to copy into (it must exist and hold no projects):
+        /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -215,6 +226,56 @@ pub async fn backup(config: Config, file: std::path::PathBuf) -> anyhow::Result<
          that file's -wal and -shm companions), start Snag.",
         file.display(),
         bytesize::ByteSize::b(size)
+    );
+    Ok(())
+}
+
+/// `snag migrate`: folds what a server left pending on the SQLite file, copies it all into
+/// PostgreSQL, and says what it copied.
+pub async fn migrate(config: Config, from: String, to: String) -> anyhow::Result<()> {
+    use crate::store::{WriterRole, sql::Dialect, writer::WriterStats};
+    let path = from
+        .strip_prefix("sqlite://")
+        .or_else(|| from.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .ok_or_else(|| anyhow::anyhow!("--from must be a SQLite database: sqlite://PATH"))?;
+    if !std::path::Path::new(path).is_file() {
+        anyhow::bail!("--from: there is no SQLite database at {path}");
+    }
+    let source = Store::open(&Config {
+        database_url: from.clone(),
+        ..config.clone()
+    })
+    .await?;
+    // The server's writer folds the counter rows an earlier server left pending, at start.
+    let (writer, task) = source.start_writer(
+        WriterRole::Server,
+        1,
+        1,
+        std::sync::Arc::new(WriterStats::default()),
+    )?;
+    drop(writer);
+    task.stop().await;
+    let target = Store::open(&Config {
+        database_url: to,
+        ..config
+    })
+    .await?;
+    if target.dialect() != Dialect::Postgres {
+        anyhow::bail!("--to must be a PostgreSQL database: postgres://USER:PASSWORD@HOST/DATABASE");
+    }
+    let copied = source.copy_into(&target).await;
+    source.close().await;
+    target.close().await;
+    let copied = copied?;
+    for table in &copied {
+        println!("{:<24} {:>10} rows", table.table, table.rows);
+    }
+    let rows: u64 = copied.iter().map(|t| t.rows).sum();
+    println!(
+        "Copied {rows} rows of {} tables from {path}. Start Snag with this --database-url: \
+         DSNs, issue numbers and API tokens are the same there.",
+        copied.len()
     );
     Ok(())
 }

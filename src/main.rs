@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Cleanup => runtime().block_on(cli::cleanup(cli.config)),
         Command::Backup { file } => runtime().block_on(cli::backup(cli.config, file)),
         Command::Check => runtime().block_on(cli::check(cli.config)),
+        Command::Migrate { from, to } => runtime().block_on(cli::migrate(cli.config, from, to)),
         // One thread: the load generator shares the machine with the server it measures.
         Command::Bench(args) => tokio::runtime::Builder::new_current_thread()
             .enable_all()

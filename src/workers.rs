@@ -83,6 +83,11 @@ impl Lease {
         }
     }
 
+    /// Whether other nodes may share the database (PostgreSQL).
+    fn shared(&self) -> bool {
+        self.store.dialect() == crate::store::sql::Dialect::Postgres
+    }
+
     /// `worker`, run only while this node holds the lease.
     pub fn over<W: Worker>(&self, worker: W) -> Leased<W> {
         Leased {
@@ -91,8 +96,13 @@ impl Lease {
         }
     }
 
-    /// Whether this node holds the lease now (taking or renewing it).
+    /// Whether this node holds the lease now (taking or renewing it). A SQLite database has
+    /// one server, which always holds it: asking would be a write beside the batch writer,
+    /// waiting for its lock (seconds under load).
     pub async fn hold(&self, now_ms: i64) -> Result<bool, crate::store::StoreError> {
+        if !self.shared() {
+            return Ok(true);
+        }
         let until = now_ms + LEASE_TERM.as_millis() as i64;
         self.store
             .hold_lease(PERIODIC_LEASE, &self.node, now_ms, until)
@@ -246,6 +256,9 @@ impl Workers {
             task.abort();
         }
         // Another node may take the periodic jobs over at once.
+        if !self.lease.shared() {
+            return;
+        }
         let Lease { store, node } = self.lease;
         if let Err(e) = store.release_lease(PERIODIC_LEASE, &node).await {
             tracing::warn!(error = %e, "the periodic lease was not given up; it expires by itself");

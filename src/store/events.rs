@@ -211,7 +211,7 @@ impl Store {
                  UNION ALL
                  SELECT t.value->>0, t.value->>1, 1 FROM issue_tags_pending p, {pairs}
                  WHERE p.issue_id = $2) AS tags
-             GROUP BY key, value ORDER BY key, count DESC",
+             GROUP BY key, value ORDER BY key, count DESC, value",
         )))
         .bind(issue_id)
         .bind(issue_id)

@@ -37,6 +37,17 @@ impl Store {
         Ok(held.is_some())
     }
 
+    /// Who holds lease `name` (expired or not), if anyone.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sql::query_scalar("SELECT holder FROM leases WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Gives lease `name` up when `holder` holds it (a node that stops), so another node
     /// need not wait for it to expire.
     #[tracing::instrument(level = "debug", skip_all)]

@@ -87,6 +87,11 @@ pub struct WriterStats {
     pub count_folds: std::sync::atomic::AtomicU64,
     /// Retention's chores run.
     pub chores: std::sync::atomic::AtomicU64,
+    /// Other nodes write to the same database (PostgreSQL): this writer's counts do not tell
+    /// whether anything was written (see [`WriterStats::activity`]).
+    pub others_write: AtomicBool,
+    /// Counts the asks for [`WriterStats::activity`] while others write.
+    asked: std::sync::atomic::AtomicU64,
 }
 
 /// A chore and where its answer goes: how many rows (or pages) it deleted.
@@ -106,7 +111,11 @@ enum Request {
 impl WriterStats {
     /// A number that changes whenever the writer writes (batches, folds, chores): background
     /// work that only matters after writes compares it to skip its queries when idle.
+    /// While other nodes write too, it changes at every ask: what they wrote is not seen here.
     pub fn activity(&self) -> u64 {
+        if self.others_write.load(Relaxed) {
+            return self.asked.fetch_add(1, Relaxed);
+        }
         self.batches.load(Relaxed)
             + self.folds.load(Relaxed)
             + self.count_folds.load(Relaxed)

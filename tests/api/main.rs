@@ -13,6 +13,7 @@ mod ingest;
 mod mcp;
 mod new_cli;
 mod postgres;
+mod postgres_nodes;
 pub mod python_sdk;
 mod quotas;
 mod replay;

@@ -6,10 +6,15 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use crate::helpers::spawn_sqlite_app_with;
+use serde_json::json;
+use snag::store::{ProjectId, Store};
+
+use crate::helpers::{
+    event_envelope, post_envelope, run_snag, spawn_app_on, spawn_sqlite_app_with,
+};
 
 /// The server `./scripts/test` started.
-fn server_url() -> String {
+pub(crate) fn server_url() -> String {
     std::env::var("SNAG_TEST_POSTGRES_URL").unwrap_or_else(|_| {
         panic!(
             "SNAG_TEST_POSTGRES_URL is not set: ./scripts/test starts a throwaway PostgreSQL \
@@ -35,13 +40,13 @@ fn psql(url: &str, args: &[&str]) -> String {
 }
 
 /// A new, empty database on the server, dropped with the value.
-struct Database {
+pub(crate) struct Database {
     server: String,
     name: String,
 }
 
 impl Database {
-    fn new(server: &str) -> Database {
+    pub(crate) fn new(server: &str) -> Database {
         let name = format!("snag_test_{}", uuid::Uuid::new_v4().simple());
         psql(server, &["-c", &format!("CREATE DATABASE {name}")]);
         Database {
@@ -50,7 +55,7 @@ impl Database {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let (base, _) = self.server.rsplit_once('/').expect("a database URL");
         format!("{base}/{}", self.name)
     }
@@ -139,4 +144,139 @@ async fn the_postgresql_schema_has_every_table_column_index_and_trigger_of_sqlit
     same("indexes", &pg_indexes, &expected_indexes);
     same("triggers", &pg_triggers, &sqlite_triggers);
     app.stop().await;
+}
+
+/// What an installation holds, as its users see it: projects and DSN keys, issues with their
+/// numbers and counters, each issue's events, tags and activity, user reports, users, tokens.
+async fn holdings(store: &Store) -> Vec<String> {
+    let mut seen = Vec::new();
+    for (project, keys) in store.list_projects().await.unwrap() {
+        seen.push(format!("{project:?} {keys:?}"));
+        let mut events = store.event_ids(project.id).await.unwrap();
+        events.sort();
+        seen.push(format!("events {events:?}"));
+        seen.push(format!(
+            "{:?}",
+            store.user_reports(project.id).await.unwrap()
+        ));
+        for issue in store.list_issues(project.id).await.unwrap() {
+            seen.push(format!("{issue:?}"));
+            seen.push(format!("{:?}", store.issue_tags(issue.id).await.unwrap()));
+            seen.push(format!(
+                "{:?}",
+                store.issue_activity(issue.id).await.unwrap()
+            ));
+        }
+    }
+    seen.push(format!("{:?}", store.list_users().await.unwrap()));
+    seen.push(format!("{:?}", store.list_tokens().await.unwrap()));
+    seen
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: SNAG_TEST_POSTGRES_URL (./scripts/test starts one)"]
+async fn snag_migrate_copies_an_installation_and_sdks_keep_sending_with_their_dsns() {
+    // A SQLite installation filled by every captured SDK request and the real Python SDK.
+    let app = spawn_sqlite_app_with(|_| {}).await;
+    app.project("captures", ProjectId(1), "publickey").await;
+    assert!(crate::replay::replay_all(&app).await >= 80);
+    app.project("python", ProjectId(7), "pythonkey").await;
+    let dsn = format!("http://pythonkey@127.0.0.1:{}/7", app.port);
+    crate::python_sdk::run_script(&dsn).await;
+    app.store
+        .create_user("ada@example.com", "a long enough password", true)
+        .await
+        .unwrap();
+    let (token, _) = app.store.create_token("ci", &[], None).await.unwrap();
+    let before = holdings(&app.store).await;
+    assert!(before.len() > 40, "{before:?}");
+    let sqlite_url = app.database_url.clone();
+    // The server stops; its folder (and database) stay until `app` is dropped.
+    app.handle.stop(true).await;
+
+    let database = Database::new(&server_url());
+    let (ok, out, err) = run_snag(
+        &sqlite_url,
+        &["migrate", "--from", &sqlite_url, "--to", &database.url()],
+    )
+    .await;
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("Copied"), "{out}");
+    let events_line = out
+        .lines()
+        .find(|l| l.starts_with("events "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(!events_line.contains(" 0 rows"), "{out}");
+
+    // The same installation on PostgreSQL: every row, id and counter as it was.
+    let pg = spawn_app_on(&database.url()).await;
+    let after = holdings(&pg.store).await;
+    let differences: Vec<_> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b != a)
+        .map(|(b, a)| format!("SQLite:     {b}\nPostgreSQL: {a}"))
+        .collect();
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    assert_eq!(after.len(), before.len());
+    assert_eq!(pg.store.check().await.unwrap(), Vec::<String>::new());
+    // SDKs keep their DSNs, tools their tokens; new rows get new ids.
+    let event = json!({"message": "after the move"});
+    for _ in 0..2 {
+        let r = post_envelope(&pg, 1, "publickey", &event_envelope(&event)).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    crate::python_sdk::run_script(&format!("http://pythonkey@127.0.0.1:{}/7", pg.port)).await;
+    let moved = pg
+        .store
+        .list_issues(ProjectId(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.title == "after the move")
+        .expect("the new issue");
+    assert_eq!(moved.times_seen, 2);
+    let projects = reqwest::Client::new()
+        .get(format!(
+            "http://127.0.0.1:{}/api/0/projects/snag/captures/issues/",
+            pg.port
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(projects.status(), 200);
+    let created = pg
+        .store
+        .create_project(&snag::store::projects::NewProject {
+            name: "after".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.0.id, ProjectId(8), "the id after the copied ones");
+    assert_eq!(pg.store.check().await.unwrap(), Vec::<String>::new());
+    pg.stop().await;
+
+    // A second copy into a database that holds projects is refused, nothing changed.
+    let (ok, _, err) = run_snag(
+        &sqlite_url,
+        &["migrate", "--from", &sqlite_url, "--to", &database.url()],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("migrate into an empty database"), "{err}");
+    let (ok, _, err) = run_snag(
+        &sqlite_url,
+        &[
+            "migrate",
+            "--from",
+            "sqlite:///no/such/file.db",
+            "--to",
+            &database.url(),
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("there is no SQLite database"), "{err}");
 }

@@ -11,6 +11,21 @@ pub fn python() -> String {
     std::env::var("SNAG_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 
+/// Runs `tests/e2e/python_sdk.py` against `dsn`: the event ids it prints, and its stderr.
+pub async fn run_script(dsn: &str) -> (Value, String) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/python_sdk.py");
+    let output = tokio::process::Command::new(python())
+        .arg(script)
+        .arg(dsn)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let ids = serde_json::from_slice(&output.stdout).expect("the script prints its event ids");
+    (ids, stderr)
+}
+
 #[tokio::test]
 async fn python_sdk_chained_exception_message_and_logging_error_are_stored() {
     let probe = std::process::Command::new(python())
@@ -24,17 +39,7 @@ async fn python_sdk_chained_exception_message_and_logging_error_are_stored() {
     let app = spawn_app().await;
     app.project("python", ProjectId(1), "pythonkey").await;
     let dsn = format!("http://pythonkey@127.0.0.1:{}/1", app.port);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/python_sdk.py");
-    let output = tokio::process::Command::new(python())
-        .arg(script)
-        .arg(&dsn)
-        .output()
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    let ids: Value =
-        serde_json::from_slice(&output.stdout).expect("the script prints its event ids");
+    let (ids, stderr) = run_script(&dsn).await;
     let sent: Vec<String> = serde_json::from_value(ids["sent"].clone()).unwrap();
     assert_eq!(sent.len(), 6, "{ids}");
 

@@ -125,6 +125,18 @@ const GROUPS: [&str; 11] = [
     "sentry-cli",
 ];
 
+/// Replays every capture of every SDK into `app` (its project 1 has key `publickey`); how
+/// many were accepted.
+pub async fn replay_all(app: &TestApp) -> usize {
+    let mut accepted = 0;
+    for group in GROUPS {
+        for capture in load(group) {
+            accepted += usize::from(replay(app, &capture).await.status == 200);
+        }
+    }
+    accepted
+}
+
 #[tokio::test]
 async fn every_captured_request_is_accepted_and_its_events_stored() {
     let app = spawn_app().await;
