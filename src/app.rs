@@ -116,7 +116,11 @@ impl Application {
             cpu: ingest::offload::CpuPool::new(config.limits.ingest_threads.unwrap_or(cores))?,
             metrics: counters.clone(),
             disk: disk.clone(),
-            quotas: Default::default(),
+            // Nodes on one PostgreSQL database share their quotas' counts.
+            quotas: match store.dialect() {
+                crate::store::sql::Dialect::Postgres => crate::rates::quota::Quotas::shared(),
+                crate::store::sql::Dialect::Sqlite => Default::default(),
+            },
             rejections: Default::default(),
             outcomes: outcomes.clone(),
         });

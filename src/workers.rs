@@ -73,6 +73,8 @@ pub struct Lease {
     store: Store,
     /// This node's id: random, per start.
     node: Arc<str>,
+    /// Whether this node held the lease at its last ask.
+    held: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Lease {
@@ -80,6 +82,7 @@ impl Lease {
         Lease {
             store,
             node: uuid::Uuid::new_v4().simple().to_string().into(),
+            held: Default::default(),
         }
     }
 
@@ -103,10 +106,21 @@ impl Lease {
         if !self.shared() {
             return Ok(true);
         }
+        use std::sync::atomic::Ordering::SeqCst;
         let until = now_ms + LEASE_TERM.as_millis() as i64;
-        self.store
+        let holds = self
+            .store
             .hold_lease(PERIODIC_LEASE, &self.node, now_ms, until)
-            .await
+            .await?;
+        if !holds {
+            self.held.store(false, SeqCst);
+        } else if !self.held.load(SeqCst) {
+            // Taken over: alerts the last holder claimed are due now, not when its claims end.
+            let reclaimed = self.store.reclaim_alerts(now_ms).await?;
+            self.held.store(true, SeqCst);
+            tracing::info!(reclaimed, "this node runs the periodic jobs now");
+        }
+        Ok(holds)
     }
 }
 
@@ -259,7 +273,7 @@ impl Workers {
         if !self.lease.shared() {
             return;
         }
-        let Lease { store, node } = self.lease;
+        let Lease { store, node, .. } = self.lease;
         if let Err(e) = store.release_lease(PERIODIC_LEASE, &node).await {
             tracing::warn!(error = %e, "the periodic lease was not given up; it expires by itself");
         }

@@ -302,6 +302,57 @@ async fn accept(
     })
 }
 
+/// Takes one event from the key's rate limit and the project's daily cap; when nodes share the
+/// database, takes shares of their common counts as it goes (at most one per limit).
+async fn take_event(
+    state: &IngestState,
+    key: &ProjectKey,
+    project_id: ProjectId,
+    daily_cap: Option<u64>,
+    now_secs: i64,
+) -> Result<Result<quota::Taken, RateLimit>, IngestError> {
+    let failed = |e| IngestError::internal("taking a share of a quota", e);
+    for _ in 0..3 {
+        let need = match state.quotas.take_event(
+            &key.public_key,
+            key.rate_limit(),
+            project_id,
+            daily_cap,
+            now_secs,
+        ) {
+            Ok(taken) => return Ok(Ok(taken)),
+            Err(quota::Refused::Limited(limit)) => return Ok(Err(limit)),
+            Err(quota::Refused::NeedShare(need)) => need,
+        };
+        // A day's count starts from what the project received that day before it was shared.
+        let start = match need.share {
+            quota::Share::Day(project) => state
+                .store
+                .events_received_since(project, need.slot * 1440)
+                .await
+                .map_err(failed)?,
+            quota::Share::Key(_) => 0,
+        };
+        let granted = state
+            .store
+            .take_quota(
+                &need.share.scope(),
+                need.slot,
+                need.want,
+                need.limit,
+                start,
+                need.ends_secs,
+            )
+            .await
+            .map_err(failed)?;
+        state.quotas.add_share(&need, granted);
+    }
+    Err(IngestError::internal(
+        "taking a share of a quota",
+        std::io::Error::other("no share after three asks"),
+    ))
+}
+
 /// Takes the event from the key's rate limit and the project's daily cap, and the attachments
 /// from the project's attachment cap; what does not fit is dropped from the job. Returns what
 /// was taken (to give back if the write fails) and the limits that dropped something.
@@ -318,7 +369,11 @@ async fn apply_quotas(
     let mut limits = Vec::new();
     let mut taken = None;
     if prepared.job.event.is_some() {
-        if quotas.daily_events.is_some() && !state.quotas.knows_day(project_id, now_secs) {
+        // Shared counts start from the database's own count instead (see `take_event`).
+        if quotas.daily_events.is_some()
+            && !state.quotas.is_shared()
+            && !state.quotas.knows_day(project_id, now_secs)
+        {
             let midnight_minute = now_secs.div_euclid(86_400) * 1440;
             let received = state
                 .store
@@ -327,13 +382,7 @@ async fn apply_quotas(
                 .map_err(failed)?;
             state.quotas.seed_day(project_id, now_secs, received);
         }
-        match state.quotas.take_event(
-            &key.public_key,
-            key.rate_limit(),
-            project_id,
-            quotas.daily_events,
-            now_secs,
-        ) {
+        match take_event(state, key, project_id, quotas.daily_events, now_secs).await? {
             Ok(t) => taken = Some(t),
             Err(limit) => {
                 // The event goes, and the attachments that came with it.

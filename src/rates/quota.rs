@@ -1,5 +1,11 @@
-//! Quotas at ingest, counted in memory (one node; the daily count is read back from the
-//! database after a restart). Pure and clock-injected: callers pass the time.
+//! Quotas at ingest, counted in memory (the daily count is read back from the database after a
+//! restart). Pure and clock-injected: callers pass the time.
+//!
+//! When several nodes share the database ([`Quotas::shared`]), each counts in memory against
+//! shares it takes from the database's count of the window or day (all nodes together):
+//! [`Refused::NeedShare`] tells the caller to take one (`Store::take_quota`, a few percent of
+//! the limit at a time) and hand the answer to [`Quotas::add_share`]. The nodes together never
+//! pass a limit; a node's unused share is at most a few percent of it at the window's end.
 //!
 //! ```text
 //! event    ── key rate limit: N per window, fixed windows aligned to the epoch (as Relay's)
@@ -42,9 +48,148 @@ pub struct Quotas {
     windows: Mutex<HashMap<String, (i64, u64)>>,
     /// Per project: (UTC day number, events taken that day).
     days: Mutex<HashMap<ProjectId, (i64, u64)>>,
+    /// Shares of the nodes' common counts this node holds, when nodes share the database.
+    shares: Option<Mutex<HashMap<Share, Held>>>,
+}
+
+/// What a shared count is kept for: a key's rate-limit window or a project's day.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Share {
+    Key(String),
+    Day(ProjectId),
+}
+
+impl Share {
+    /// The name of its count in the database.
+    pub fn scope(&self) -> String {
+        match self {
+            Share::Key(key) => format!("key:{key}"),
+            Share::Day(project) => format!("day:{project}"),
+        }
+    }
+}
+
+/// A node's share of one window (or day): events it may take, and whether the common count
+/// has nothing left to give.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    slot: i64,
+    granted: u64,
+    exhausted: bool,
+}
+
+/// A share to take from the database before this event can be counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeedShare {
+    pub share: Share,
+    /// The window (or day) number.
+    pub slot: i64,
+    /// How many to ask for, and the limit of all nodes together.
+    pub want: u64,
+    pub limit: u64,
+    /// When the window ends (unix seconds): its count can go then.
+    pub ends_secs: i64,
+}
+
+/// Why an event was not taken.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refused {
+    /// Past a limit: answer with it.
+    Limited(RateLimit),
+    /// This node's share is spent: take another, then ask again.
+    NeedShare(NeedShare),
+}
+
+impl Refused {
+    /// The limit, when it is one.
+    pub fn limited(self) -> Option<RateLimit> {
+        match self {
+            Refused::Limited(limit) => Some(limit),
+            Refused::NeedShare(_) => None,
+        }
+    }
+}
+
+/// How much of a shared limit a node takes at once: a fortieth, so that three nodes leave at
+/// most 7.5% unused at a window's end, and a node asks the database once per 2.5% of it.
+fn share_size(limit: u64) -> u64 {
+    (limit / 40).max(1)
 }
 
 impl Quotas {
+    /// Quotas for a node that shares its database with others.
+    pub fn shared() -> Quotas {
+        Quotas {
+            shares: Some(Mutex::default()),
+            ..Quotas::default()
+        }
+    }
+
+    /// Whether nodes share the counts ([`Quotas::shared`]).
+    pub fn is_shared(&self) -> bool {
+        self.shares.is_some()
+    }
+
+    /// Adds what the database granted of `need` to this node's share (none granted: the
+    /// window's limit is reached for every node).
+    pub fn add_share(&self, need: &NeedShare, granted: u64) {
+        let Some(shares) = &self.shares else {
+            return;
+        };
+        let mut shares = shares.lock().unwrap_or_else(PoisonError::into_inner);
+        let held = shares.entry(need.share.clone()).or_insert(Held {
+            slot: need.slot,
+            granted: 0,
+            exhausted: false,
+        });
+        if held.slot != need.slot {
+            *held = Held {
+                slot: need.slot,
+                granted: 0,
+                exhausted: false,
+            };
+        }
+        held.granted += granted;
+        held.exhausted |= granted < need.want;
+    }
+
+    /// Whether `used` events of `share`'s `slot` may become one more: locally past `limit`
+    /// is a refusal; when shared, past this node's share asks for another (or is refused
+    /// when the common count is spent).
+    fn check(
+        &self,
+        share: Share,
+        slot: i64,
+        used: u64,
+        limit: u64,
+        ends_secs: i64,
+        refusal: impl FnOnce() -> RateLimit,
+    ) -> Result<(), Refused> {
+        if used >= limit {
+            return Err(Refused::Limited(refusal()));
+        }
+        let Some(shares) = &self.shares else {
+            return Ok(());
+        };
+        let held = shares
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&share)
+            .copied()
+            .filter(|h| h.slot == slot);
+        match held {
+            Some(h) if used < h.granted => Ok(()),
+            Some(h) if h.exhausted => Err(Refused::Limited(refusal())),
+            _ => Err(Refused::NeedShare(NeedShare {
+                share,
+                slot,
+                want: share_size(limit),
+                limit,
+                ends_secs,
+            })),
+        }
+    }
+
     /// Whether the project's count of `day` (unix days) is known here; if not, the caller
     /// reads it from the database and passes it to [`Quotas::seed_day`].
     pub fn knows_day(&self, project_id: ProjectId, now_secs: i64) -> bool {
@@ -75,7 +220,7 @@ impl Quotas {
         project_id: ProjectId,
         daily_cap: Option<u64>,
         now_secs: i64,
-    ) -> Result<Taken, RateLimit> {
+    ) -> Result<Taken, Refused> {
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         let mut days = self.days.lock().unwrap_or_else(PoisonError::into_inner);
         let mut taken = Taken {
@@ -89,9 +234,14 @@ impl Quotas {
                 Some((s, used)) if *s == slot => *used,
                 _ => 0,
             };
-            if used >= rate.count {
-                return Err(event_limit(window, now_secs, Scope::Key, "key_quota"));
-            }
+            self.check(
+                Share::Key(public_key.to_owned()),
+                slot,
+                used,
+                rate.count,
+                (slot + 1) * window,
+                || event_limit(window, now_secs, Scope::Key, "key_quota"),
+            )?;
             taken.key = Some((public_key.to_owned(), slot));
         }
         if let Some(cap) = daily_cap {
@@ -100,14 +250,14 @@ impl Quotas {
                 Some((d, used)) if *d == day => *used,
                 _ => 0,
             };
-            if used >= cap {
-                return Err(event_limit(
-                    DAY_SECS,
-                    now_secs,
-                    Scope::Project,
-                    "project_quota",
-                ));
-            }
+            self.check(
+                Share::Day(project_id),
+                day,
+                used,
+                cap,
+                (day + 1) * DAY_SECS,
+                || event_limit(DAY_SECS, now_secs, Scope::Project, "project_quota"),
+            )?;
             taken.day = Some((project_id, day));
         }
         if let Some((key, slot)) = &taken.key {
@@ -212,7 +362,9 @@ mod tests {
         }
         let limit = q
             .take_event("k", TEN_PER_MINUTE, ProjectId(1), None, start + 15)
-            .unwrap_err();
+            .unwrap_err()
+            .limited()
+            .unwrap();
         assert_eq!(limit.to_string(), "45:default;error;security:key:key_quota");
         // Another key has its own window; the next window starts over.
         assert!(
@@ -235,7 +387,9 @@ mod tests {
         assert!(q.take_event("k", None, ProjectId(1), Some(5), noon).is_ok());
         let limit = q
             .take_event("k", TEN_PER_MINUTE, ProjectId(1), Some(5), noon)
-            .unwrap_err();
+            .unwrap_err()
+            .limited()
+            .unwrap();
         assert_eq!(limit.reason, "project_quota");
         assert_eq!(limit.retry_after_secs, (DAY_SECS / 2) as u64);
         // The key's window was not charged for the refused event.
@@ -259,6 +413,43 @@ mod tests {
             q.take_event("j", None, ProjectId(3), Some(1), noon + DAY_SECS)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn shared_quotas_count_against_shares_of_the_common_count() {
+        let q = Quotas::shared();
+        let start = 1_799_999_940;
+        let eighty = Some(KeyRateLimit {
+            count: 80,
+            window_secs: 60,
+        });
+        let take = || q.take_event("k", eighty, ProjectId(1), None, start);
+        // No share yet: ask the database for a fortieth of the limit.
+        let Err(Refused::NeedShare(need)) = take() else {
+            panic!("a share is needed first")
+        };
+        assert_eq!(need.share, Share::Key("k".into()));
+        assert_eq!((need.slot, need.want, need.limit), (start / 60, 2, 80));
+        assert_eq!(need.ends_secs, start + 60);
+        q.add_share(&need, 2);
+        assert!(take().is_ok());
+        assert!(take().is_ok());
+        // Spent: another share; the common count had only one left.
+        let Err(Refused::NeedShare(again)) = take() else {
+            panic!("the share is spent")
+        };
+        q.add_share(&again, 1);
+        assert!(take().is_ok());
+        let limit = take()
+            .unwrap_err()
+            .limited()
+            .expect("the common count is spent");
+        assert_eq!(limit.reason, "key_quota");
+        // The next window starts without a share.
+        assert!(matches!(
+            q.take_event("k", eighty, ProjectId(1), None, start + 60),
+            Err(Refused::NeedShare(_))
+        ));
     }
 
     #[test]

@@ -555,6 +555,22 @@ impl Store {
             .await?)
     }
 
+    /// Makes every pending alert due at `now_ms`: what a node that died had claimed (and
+    /// retries waiting for their time) is sent by the node that took its jobs over, instead of
+    /// waiting for the claim to run out. Only an alert the dead node had delivered but not yet
+    /// marked sent can go twice.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn reclaim_alerts(&self, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(sql::query(
+            "UPDATE alert_log SET next_attempt_at = $1
+             WHERE status = 'pending' AND next_attempt_at > $1",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     /// Moves an alert's next attempt to `until` before it is sent (see the sender).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_alert(&self, id: i64, until: i64) -> Result<(), StoreError> {

@@ -137,6 +137,54 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
+    /// Takes up to `want` events of `limit` from the count all nodes share for `scope`'s
+    /// window `slot` (which starts at `start`: what was received before anyone counted);
+    /// how many it got, none once the limit is reached.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn take_quota(
+        &self,
+        scope: &str,
+        slot: i64,
+        want: u64,
+        limit: u64,
+        start: u64,
+        ends_secs: i64,
+    ) -> Result<u64, StoreError> {
+        let (want, limit) = (want as i64, limit as i64);
+        let start = (start as i64).min(limit);
+        let first = (start + want).min(limit);
+        let granted: i64 = sql::query_scalar(
+            "INSERT INTO quota_usage (scope, slot, taken, granted, ends_at)
+             VALUES ($1, $2, $5, $6, $7)
+             ON CONFLICT (scope, slot) DO UPDATE SET
+                 granted = CASE WHEN quota_usage.taken + $3 <= $4 THEN $3
+                                ELSE $4 - quota_usage.taken END,
+                 taken = CASE WHEN quota_usage.taken + $3 <= $4 THEN quota_usage.taken + $3
+                              ELSE $4 END
+             RETURNING granted",
+        )
+        .bind(scope)
+        .bind(slot)
+        .bind(want)
+        .bind(limit)
+        .bind(first)
+        .bind(first - start)
+        .bind(ends_secs.saturating_mul(1000))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(granted.max(0) as u64)
+    }
+
+    /// Forgets the shared counts of windows that ended before `now_ms`.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn delete_ended_quotas(&self, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(sql::query("DELETE FROM quota_usage WHERE ends_at < $1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
     /// Bytes of attachments a project stores now.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn attachment_bytes(&self, project_id: ProjectId) -> Result<u64, StoreError> {
@@ -152,6 +200,26 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_shared_count_grants_shares_until_the_limit() {
+        let store = Store::open(&crate::config::Config::for_tests("sqlite::memory:"))
+            .await
+            .unwrap();
+        let take = |want, start| store.take_quota("key:k", 7, want, 10, start, 60);
+        // The day started at 3 events already received: 3 + 4 of 10.
+        assert_eq!(take(4, 3).await.unwrap(), 4);
+        assert_eq!(take(2, 3).await.unwrap(), 2);
+        // 9 of 10 taken: one is left, then none.
+        assert_eq!(take(2, 3).await.unwrap(), 1);
+        assert_eq!(take(2, 3).await.unwrap(), 0);
+        // Another window counts on its own; ended windows go.
+        assert_eq!(
+            store.take_quota("key:k", 8, 2, 10, 0, 120).await.unwrap(),
+            2
+        );
+        assert_eq!(store.delete_ended_quotas(61_000).await.unwrap(), 1);
+    }
 
     #[test]
     fn rate_limits_must_make_sense() {

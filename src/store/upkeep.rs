@@ -71,6 +71,8 @@ pub struct RolledUp {
     pub sessions_ended: u64,
     pub ignores_ended: u64,
     pub outcome_rows: u64,
+    /// Shared quota counts of ended windows (PostgreSQL: on SQLite nothing is shared).
+    pub quota_rows: u64,
 }
 
 impl RollUps {
@@ -94,6 +96,10 @@ impl RollUps {
                 .store
                 .delete_outcomes_before(crate::time::minute_of(now_ms - super::outcomes::KEPT_MS))
                 .await?,
+            quota_rows: match self.store.dialect() {
+                super::sql::Dialect::Postgres => self.store.delete_ended_quotas(now_ms).await?,
+                super::sql::Dialect::Sqlite => 0,
+            },
         })
     }
 }

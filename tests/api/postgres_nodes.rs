@@ -194,3 +194,76 @@ async fn three_nodes_share_a_database_and_one_killed_mid_run_loses_nothing() {
     drop((first, second, third));
     store.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: SNAG_TEST_POSTGRES_URL (./scripts/test starts one)"]
+async fn a_key_rate_limit_and_a_daily_cap_hold_across_nodes() {
+    const LIMIT: u64 = 200;
+    let database = Database::new(&server_url());
+    let url = database.url();
+    let store = Store::open(&snag::Config::for_tests(&url)).await.unwrap();
+    for (id, name, key) in [(3, "shop", "shopkey"), (4, "blog", "blogkey")] {
+        store
+            .create_project(&snag::store::projects::NewProject {
+                name: name.into(),
+                id: Some(ProjectId(id)),
+                public_key: Some(key.into()),
+            })
+            .await
+            .unwrap();
+    }
+    // A key's limit per hour (the window cannot end mid-test unless it starts at its edge).
+    let limit = snag::store::quotas::KeyRateLimit::new(LIMIT, 3600).unwrap();
+    store
+        .set_key_rate_limit("shopkey", Some(limit))
+        .await
+        .unwrap();
+    let caps = snag::store::quotas::ProjectQuotas {
+        daily_events: Some(LIMIT),
+        attachment_bytes: None,
+    };
+    store.set_project_quotas(ProjectId(4), caps).await.unwrap();
+    let seconds_into_hour = snag::store::now_ms() / 1000 % 3600;
+    if seconds_into_hour > 3590 {
+        tokio::time::sleep(Duration::from_secs(11)).await;
+    }
+    let first = ServerProcess::start(&url).await;
+    let second = ServerProcess::start(&url).await;
+    let ports = [first.port, second.port];
+    for (project, key) in [(3, "shopkey"), (4, "blogkey")] {
+        let headers = vec![(
+            "X-Sentry-Auth".to_owned(),
+            format!("Sentry sentry_key={key}, sentry_version=7"),
+        )];
+        let mut sends = Vec::new();
+        for n in 0..LIMIT as usize * 2 {
+            let body = event_envelope(&event(&format!("quota_{}", n % 5), 0));
+            let headers = headers.clone();
+            let port = ports[n % 2];
+            sends.push(async move {
+                let path = format!("/api/{project}/envelope/");
+                let r = try_send_raw(port, "POST", &path, &headers, &body, false).await;
+                r.map(|r| r.status).unwrap_or(0)
+            });
+        }
+        // Twenty at a time: quotas, not overload, are what refuses here.
+        let mut statuses = Vec::new();
+        let mut sends = sends.into_iter().peekable();
+        while sends.peek().is_some() {
+            let chunk: Vec<_> = sends.by_ref().take(20).collect();
+            statuses.extend(futures_util::future::join_all(chunk).await);
+        }
+        let accepted = statuses.iter().filter(|s| **s == 200).count() as u64;
+        let limited = statuses.iter().filter(|s| **s == 429).count() as u64;
+        assert_eq!(accepted + limited, LIMIT * 2, "{statuses:?}");
+        // Never past the limit, at most a few shares short of it.
+        assert!(
+            (LIMIT * 9 / 10..=LIMIT).contains(&accepted),
+            "project {project}: {accepted} accepted of {LIMIT}"
+        );
+        let stored = store.event_ids(ProjectId(project)).await.unwrap().len() as u64;
+        assert_eq!(stored, accepted);
+    }
+    drop((first, second));
+    store.close().await;
+}
