@@ -52,7 +52,7 @@ const LOOKUP_TEMPLATE: &str = "SELECT jsonb_build_object(
 
 /// WRITE's statements, each reading one JSON array of rows (`$1`) and, for payloads, the
 /// blobs (`$2`); in the order of [`Batch::rows`]' arrays they read.
-const WRITE_TEMPLATES: [(&str, usize); 13] = [
+const WRITE_TEMPLATES: [(&str, usize); 12] = [
     (
         "INSERT INTO issues (id, project_id, short_id, primary_hash, type, first_seen, last_seen,
                              times_seen, title, culprit, level, first_release, last_release, metadata)
@@ -154,18 +154,6 @@ const WRITE_TEMPLATES: [(&str, usize); 13] = [
         MINUTES,
     ),
     (
-        "INSERT INTO issue_tags (issue_id, key, value, count, first_seen, last_seen)
-         SELECT CAST(e.{tags.issue_id} AS BIGINT), pair.value->>0, pair.value->>1, COUNT(*),
-                MIN(CAST(e.{tags.timestamp} AS BIGINT)), MAX(CAST(e.{tags.timestamp} AS BIGINT))
-         FROM jsonb_array_elements($1::jsonb) AS e(value),
-              jsonb_array_elements(e.value->{#tags.tags}) AS pair(value)
-         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-         ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + excluded.count,
-             first_seen = LEAST(issue_tags.first_seen, excluded.first_seen),
-             last_seen = GREATEST(issue_tags.last_seen, excluded.last_seen)",
-        TAGS,
-    ),
-    (
         "INSERT INTO attachments (project_id, event_id, filename, content_type, attachment_type,
                                   size, data, created_at)
          SELECT CAST({attachments.project_id} AS BIGINT), {attachments.event_id},
@@ -186,6 +174,33 @@ const WRITE_TEMPLATES: [(&str, usize); 13] = [
         USER_REPORTS,
     ),
 ];
+
+/// Tag counts: known values by a plain UPDATE, then, when it did not find them all, new ones by
+/// INSERT, so that only new values pay for the limits' trigger (a BEFORE INSERT trigger runs
+/// for every row of an upsert, conflicting or not: two thirds of its time, measured).
+const TAGS_UPDATE: &str = "UPDATE issue_tags t SET count = t.count + v.count,
+        first_seen = LEAST(t.first_seen, v.first_seen),
+        last_seen = GREATEST(t.last_seen, v.last_seen)
+    FROM (TAG_COUNTS) AS v
+    WHERE t.issue_id = v.issue_id AND t.key = v.key AND t.value = v.value";
+
+const TAGS_INSERT: &str =
+    "INSERT INTO issue_tags (issue_id, key, value, count, first_seen, last_seen)
+    SELECT v.issue_id, v.key, v.value, v.count, v.first_seen, v.last_seen
+    FROM (TAG_COUNTS) AS v
+    WHERE NOT EXISTS (SELECT 1 FROM issue_tags t
+                      WHERE t.issue_id = v.issue_id AND t.key = v.key AND t.value = v.value)
+    ORDER BY 1, 2, 3";
+
+/// The batch's tag counts per (issue, key, value), from its [`rows::TAGS`] rows (`$1`).
+const TAG_COUNTS: &str =
+    "SELECT CAST(e.{tags.issue_id} AS BIGINT) AS issue_id, pair.value->>0 AS key,
+           pair.value->>1 AS value, COUNT(*) AS count,
+           MIN(CAST(e.{tags.timestamp} AS BIGINT)) AS first_seen,
+           MAX(CAST(e.{tags.timestamp} AS BIGINT)) AS last_seen
+    FROM jsonb_array_elements($1::jsonb) AS e(value),
+         jsonb_array_elements(e.value->{#tags.tags}) AS pair(value)
+    GROUP BY 1, 2, 3";
 
 /// The usage of the batch's events and attachments, per project (two arrays: `$1`, `$2`).
 const USAGE_TEMPLATE: &str = "INSERT INTO project_usage (project_id, events, event_bytes, attachments, attachment_bytes)
@@ -230,6 +245,8 @@ struct Statements {
     lookup: String,
     before_regressions: Vec<(String, usize)>,
     after_regressions: Vec<(String, usize)>,
+    tags_update: String,
+    tags_insert: String,
     usage: String,
 }
 
@@ -248,13 +265,20 @@ static STATEMENTS: LazyLock<Statements> = LazyLock::new(|| {
         &rows::EVENT_KEY,
         &rows::HASH_KEY,
     ];
-    let render = |(sql, rows): &(&str, usize)| (rows::render(sql, &shapes), *rows);
+    let render = |(sql, rows): &(&str, usize)| {
+        (
+            rows::render(&sql.replace("TAG_COUNTS", TAG_COUNTS), &shapes),
+            *rows,
+        )
+    };
     // Regressions are decided once the batch's releases exist (their age may decide).
     let split = 7;
     Statements {
         lookup: rows::render(LOOKUP_TEMPLATE, &shapes),
         before_regressions: WRITE_TEMPLATES[..split].iter().map(render).collect(),
         after_regressions: WRITE_TEMPLATES[split..].iter().map(render).collect(),
+        tags_update: render(&(TAGS_UPDATE, TAGS)).0,
+        tags_insert: render(&(TAGS_INSERT, TAGS)).0,
         usage: rows::render(USAGE_TEMPLATE, &shapes),
     }
 });
@@ -282,6 +306,7 @@ pub(in crate::store) async fn write(
     run_statements(tx, &statements.before_regressions, &batch).await?;
     regress(tx, &batch, now_ms).await?;
     run_statements(tx, &statements.after_regressions, &batch).await?;
+    count_tags(tx, statements, &batch).await?;
     if batch.rows[EVENTS] != "[]" || batch.rows[ATTACHMENTS] != "[]" {
         sql::query(sqlx::AssertSqlSafe(statements.usage.clone()))
             .bind(batch.rows[EVENTS].as_str())
@@ -308,6 +333,43 @@ async fn run_statements(
             query = query.bind(batch.blobs.0.as_slice());
         }
         query.execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// Adds the batch's tags to the counts: an UPDATE of the known values, and an INSERT only when
+/// some were not known.
+async fn count_tags(
+    tx: &mut Tx,
+    statements: &Statements,
+    batch: &Batch<'_>,
+) -> Result<(), StoreError> {
+    let distinct: HashSet<(IssueId, &str, &str)> = batch
+        .events
+        .iter()
+        .zip(&batch.issue_ids)
+        .flat_map(|(event, &issue)| {
+            event
+                .row()
+                .tags
+                .iter()
+                .map(move |(key, value)| (issue, key.as_str(), value.as_str()))
+        })
+        .collect();
+    if distinct.is_empty() {
+        return Ok(());
+    }
+    let rows = batch.rows[TAGS].as_str();
+    let updated = sql::query(sqlx::AssertSqlSafe(statements.tags_update.clone()))
+        .bind(rows)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if updated < distinct.len() as u64 {
+        sql::query(sqlx::AssertSqlSafe(statements.tags_insert.clone()))
+            .bind(rows)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }

@@ -29,6 +29,10 @@ pub(super) fn start(
     max_batch: usize,
     stats: Arc<WriterStats>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    // A batch joins a few dozen rows (its JSON arrays) to large tables: always by their indexes.
+    // PostgreSQL cannot see how few rows a JSON array holds (it guesses 100 per function) and
+    // would hash whole tables (issue_hashes, issue_tags) at every batch as they grow.
+    let options = options.options([("enable_hashjoin", "off"), ("enable_mergejoin", "off")]);
     let (ready, connected) = std::sync::mpsc::channel();
     let join = std::thread::Builder::new()
         .name("snag-writer".into())
