@@ -8,7 +8,9 @@
 //!    ▲                                                                          │
 //!    └─────────────────────── Ok(()) after COMMIT ◀──────────────────────────────┘
 //! ```
-//! No fold: a PostgreSQL batch updates counters in place (see `batch::postgres`).
+//! Counters are updated in the batch; tags wait as pending rows, which the writer folds every
+//! quarter second while there are some (and at start and stop), each fold a transaction of its
+//! own taking its turn under the batch lock (see `batch::postgres`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -18,7 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::super::sql::Pool;
 use super::super::{StoreError, batch, retention};
-use super::{ChoreRequest, Pending, Request, STOP_POLL, WriterStats};
+use super::{ChoreRequest, FOLD_INTERVAL, Pending, Request, STOP_POLL, WriterStats};
 
 /// Connects the writer's connection on its own thread and runs the writer there; returns
 /// once it is connected (or could not connect).
@@ -84,7 +86,15 @@ fn run(
 ) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
     let mut chores: Vec<ChoreRequest> = Vec::new();
+    // What an earlier run (or another node) left pending is folded first.
+    let mut folds = Folds {
+        pending: true,
+        last: Instant::now() - FOLD_INTERVAL,
+    };
     loop {
+        if folds.due() {
+            folds.fold(runtime, pool, stats);
+        }
         match rx.recv_timeout(STOP_POLL) {
             Ok(request) => request.sort(&mut batch, &mut chores),
             Err(flume::RecvTimeoutError::Disconnected) => break,
@@ -107,6 +117,7 @@ fn run(
             stats
                 .commit_micros
                 .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+            folds.pending = true;
             match result {
                 Ok(()) => {
                     for Pending { job, done } in batch.drain(..) {
@@ -135,7 +146,37 @@ fn run(
             let _ = done.send(result);
         }
     }
+    folds.pending = true;
+    folds.fold(runtime, pool, stats);
     tracing::info!("writer drained and stopped");
+}
+
+/// Whether tag rows may be pending, and when they were last folded.
+struct Folds {
+    pending: bool,
+    last: Instant,
+}
+
+impl Folds {
+    fn due(&self) -> bool {
+        self.pending && self.last.elapsed() >= FOLD_INTERVAL
+    }
+
+    /// Folds every pending tag row; on failure they stay, for the next try.
+    fn fold(&mut self, runtime: &tokio::runtime::Runtime, pool: &Pool, stats: &WriterStats) {
+        self.last = Instant::now();
+        stats.folds.fetch_add(1, Relaxed);
+        let folded = runtime.block_on(async {
+            let mut tx = pool.begin().await?;
+            batch::postgres::fold_tags(&mut tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        });
+        match folded {
+            Ok(()) => self.pending = false,
+            Err(e) => tracing::error!(error = ?e, "folding pending tags failed; retrying later"),
+        }
+    }
 }
 
 /// One batch in one transaction.
