@@ -28,7 +28,22 @@ impl Browser {
         Browser::with_headers(app, headers)
     }
 
+    /// A browser of the server on `port` (a `snag serve` process).
+    pub(crate) fn at_port(port: u16) -> Browser {
+        Browser::with_port(port, reqwest::header::HeaderMap::new())
+    }
+
+    /// Sends the next requests to the server on `port`, cookies and all (as a load balancer
+    /// may).
+    pub(crate) fn move_to(&mut self, port: u16) {
+        self.base = format!("http://127.0.0.1:{port}");
+    }
+
     fn with_headers(app: &TestApp, headers: reqwest::header::HeaderMap) -> Browser {
+        Browser::with_port(app.port, headers)
+    }
+
+    fn with_port(port: u16, headers: reqwest::header::HeaderMap) -> Browser {
         Browser {
             client: reqwest::Client::builder()
                 .cookie_store(true)
@@ -36,7 +51,7 @@ impl Browser {
                 .redirect(Policy::none())
                 .build()
                 .unwrap(),
-            base: format!("http://127.0.0.1:{}", app.port),
+            base: format!("http://127.0.0.1:{port}"),
         }
     }
 
