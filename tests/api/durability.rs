@@ -67,13 +67,19 @@ fn start_load(
     (acked, tasks)
 }
 
-/// A new database (its folder, file and URL) holding project 1 with key `durablekey`.
+/// A new SQLite database (its folder, file and URL) holding project 1 with key `durablekey`.
 async fn durable_database() -> (tempfile::TempDir, std::path::PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("snag.db");
     let db = format!("sqlite://{}", path.display());
+    create_durable_project(&db).await;
+    (dir, path, db)
+}
+
+/// Project 1 with key `durablekey` in the database at `db`.
+async fn create_durable_project(db: &str) {
     let (ok, _, err) = run_snag(
-        &db,
+        db,
         &[
             "project",
             "create",
@@ -86,7 +92,6 @@ async fn durable_database() -> (tempfile::TempDir, std::path::PathBuf, String) {
     )
     .await;
     assert!(ok, "{err}");
-    (dir, path, db)
 }
 
 async fn open_store(database_url: &str) -> snag::store::Store {
@@ -97,7 +102,10 @@ async fn open_store(database_url: &str) -> snag::store::Store {
 
 #[tokio::test]
 async fn acknowledged_events_survive_sigkill() {
-    let (_dir, _, db) = durable_database().await;
+    // On the suite's database: SQLite, or PostgreSQL in its second pass.
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::helpers::fresh_database_url(&dir).await;
+    create_durable_project(&db).await;
     let mut server = ServerProcess::start(&db).await;
     let (acked, tasks) = start_load(server.port, 16);
     tokio::time::sleep(Duration::from_millis(1500)).await;

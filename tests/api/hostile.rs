@@ -30,6 +30,8 @@ const HEALTHZ_BOUND: Duration = Duration::from_secs(3);
 struct Target {
     server: ServerProcess,
     store: snag::store::Store,
+    /// Its database: SQLite, or PostgreSQL in the suite's second pass.
+    db: String,
     _dir: tempfile::TempDir,
 }
 
@@ -38,7 +40,7 @@ impl Target {
         // reqwest (the sign-in attack's client) needs a TLS provider even for plain HTTP.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}", dir.path().join("snag.db").display());
+        let db = crate::helpers::fresh_database_url(&dir).await;
         let (ok, _, err) = run_snag(
             &db,
             &[
@@ -63,6 +65,7 @@ impl Target {
         Target {
             server,
             store,
+            db,
             _dir: dir,
         }
     }
@@ -352,8 +355,7 @@ async fn unauthenticated_project_ids_do_not_grow_metrics() {
 #[tokio::test]
 async fn a_crowd_of_sign_ins_waits_for_the_password_hasher() {
     let target = Target::start(&["--trusted-proxies", "127.0.0.1"]).await;
-    let db = target._dir.path().join("snag.db");
-    let mut create = crate::helpers::snag_command(&format!("sqlite://{}", db.display()));
+    let mut create = crate::helpers::snag_command(&target.db);
     let mut child = create
         .args(["user", "create", "--email", "ada@example.com"])
         .stdin(std::process::Stdio::piped())
@@ -436,8 +438,7 @@ async fn api_get(port: u16, token: &str, path: &str) -> (u16, Vec<u8>, Option<St
 #[tokio::test]
 async fn reads_of_a_bloated_issue_and_oversized_searches_stay_bounded() {
     let target = Target::start(&[]).await;
-    let db = format!("sqlite://{}", target._dir.path().join("snag.db").display());
-    let (ok, out, err) = run_snag(&db, &["token", "create", "--name", "reader"]).await;
+    let (ok, out, err) = run_snag(&target.db, &["token", "create", "--name", "reader"]).await;
     assert!(ok, "{err}");
     let token = out.lines().last().unwrap().to_owned();
     // 920 events of one issue: the first 300 with one `url` tag each (300 values of one key,

@@ -142,7 +142,11 @@ async fn the_postgresql_schema_has_every_table_column_index_and_trigger_of_sqlit
     let mut expected_indexes = sqlite_indexes;
     expected_indexes.insert("users_email".to_owned());
     same("indexes", &pg_indexes, &expected_indexes);
-    same("triggers", &pg_triggers, &sqlite_triggers);
+    // PostgreSQL fires AFTER row triggers at the end of the statement: its limits' BEFORE
+    // trigger counts the new tag values itself (migrations/postgres/0004).
+    let mut expected_triggers = sqlite_triggers;
+    assert!(expected_triggers.remove("issue_tags_counted"));
+    same("triggers", &pg_triggers, &expected_triggers);
     app.stop().await;
 }
 
