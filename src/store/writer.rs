@@ -109,6 +109,14 @@ enum Request {
 }
 
 impl WriterStats {
+    /// Counts a batch of `jobs` jobs written since `started`.
+    fn count_batch(&self, jobs: usize, started: Instant) {
+        self.batches.fetch_add(1, Relaxed);
+        self.jobs.fetch_add(jobs as u64, Relaxed);
+        self.commit_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+    }
+
     /// A number that changes whenever the writer writes (batches, folds, chores): background
     /// work that only matters after writes compares it to skip its queries when idle.
     /// While other nodes write too, it changes at every ask: what they wrote is not seen here.
@@ -315,11 +323,7 @@ fn run(
         let started = Instant::now();
         let jobs: Vec<&WriteJob> = batch.iter().map(|p| &p.job).collect();
         let result = batch::write(&mut conn, &jobs, &mut folds.tags);
-        stats.batches.fetch_add(1, Relaxed);
-        stats.jobs.fetch_add(batch.len() as u64, Relaxed);
-        stats
-            .commit_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+        stats.count_batch(batch.len(), started);
         folds.rows_pending = true;
         match result {
             Ok(()) => {
@@ -344,17 +348,9 @@ fn run(
                 }
                 batch.extend(arrived);
             }
-            Err(e) => {
-                tracing::warn!(error = ?e, jobs = batch.len(), "batch failed; writing its jobs one by one");
-                for Pending { job, done } in batch.drain(..) {
-                    let result = batch::write(&mut conn, &[&job], &mut folds.tags);
-                    if let Err(e) = &result {
-                        tracing::error!(error = ?e, "write failed");
-                        stats.failed_jobs.fetch_add(1, Relaxed);
-                    }
-                    let _ = done.send((job, result));
-                }
-            }
+            Err(e) => write_one_by_one(&mut batch, &e, stats, |job| {
+                batch::write(&mut conn, &[job], &mut folds.tags)
+            }),
         }
         // Under load everything pending is folded every quarter second, after the acks: the
         // batch's senders do not wait for it.
@@ -364,6 +360,29 @@ fn run(
         run_chores(&mut conn, &mut chores, &mut folds);
     }
     tracing::info!("writer drained and stopped");
+}
+
+/// Writes the jobs of a failed batch one at a time with `write_one` and answers each, so that
+/// a single poisonous row fails only its own sender.
+fn write_one_by_one(
+    batch: &mut Vec<Pending>,
+    error: &StoreError,
+    stats: &WriterStats,
+    mut write_one: impl FnMut(&WriteJob) -> Result<(), StoreError>,
+) {
+    tracing::warn!(
+        ?error,
+        jobs = batch.len(),
+        "batch failed; writing its jobs one by one"
+    );
+    for Pending { job, done } in batch.drain(..) {
+        let result = write_one(&job);
+        if let Err(e) = &result {
+            tracing::error!(error = ?e, "write failed");
+            stats.failed_jobs.fetch_add(1, Relaxed);
+        }
+        let _ = done.send((job, result));
+    }
 }
 
 /// Runs the chores that arrived, each in its own transaction, and answers them.

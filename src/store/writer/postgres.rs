@@ -20,7 +20,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::super::sql::Pool;
 use super::super::{StoreError, batch, retention};
-use super::{ChoreRequest, FOLD_INTERVAL, Pending, Request, STOP_POLL, WriterStats};
+use super::{
+    ChoreRequest, FOLD_INTERVAL, Pending, Request, STOP_POLL, WriterStats, write_one_by_one,
+};
 
 /// Connects the writer's connection on its own thread and runs the writer there; returns
 /// once it is connected (or could not connect).
@@ -112,11 +114,7 @@ fn run(
             let started = Instant::now();
             let jobs: Vec<&_> = batch.iter().map(|p| &p.job).collect();
             let result = runtime.block_on(write(pool, &jobs));
-            stats.batches.fetch_add(1, Relaxed);
-            stats.jobs.fetch_add(batch.len() as u64, Relaxed);
-            stats
-                .commit_micros
-                .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+            stats.count_batch(batch.len(), started);
             folds.pending = true;
             match result {
                 Ok(()) => {
@@ -124,17 +122,9 @@ fn run(
                         let _ = done.send((job, Ok(())));
                     }
                 }
-                Err(e) => {
-                    tracing::warn!(error = ?e, jobs = batch.len(), "batch failed; writing its jobs one by one");
-                    for Pending { job, done } in batch.drain(..) {
-                        let result = runtime.block_on(write(pool, &[&job]));
-                        if let Err(e) = &result {
-                            tracing::error!(error = ?e, "write failed");
-                            stats.failed_jobs.fetch_add(1, Relaxed);
-                        }
-                        let _ = done.send((job, result));
-                    }
-                }
+                Err(e) => write_one_by_one(&mut batch, &e, stats, |job| {
+                    runtime.block_on(write(pool, &[job]))
+                }),
             }
         }
         for ChoreRequest { chore, done } in chores.drain(..) {
