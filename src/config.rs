@@ -101,6 +101,10 @@ pub struct Workers {
     /// Ingest's outcome counts added to the database (what a crash can lose of them).
     #[arg(long, env = "SNAG_OUTCOME_FLUSH_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration, global = true, hide = true)]
     pub outcome_flush_interval: Duration,
+
+    /// Cron monitors judged: missed and timed-out runs found, their issue events written.
+    #[arg(long, env = "SNAG_CRON_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration, global = true, hide = true)]
+    pub cron_interval: Duration,
 }
 
 impl Default for Workers {
@@ -114,6 +118,7 @@ impl Default for Workers {
             alert_idle_evaluate_interval: Duration::from_secs(60),
             alert_send_interval: Duration::from_secs(1),
             outcome_flush_interval: Duration::from_secs(5),
+            cron_interval: Duration::from_secs(10),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod crons;
 pub mod error;
 pub mod format;
 pub mod grouping;

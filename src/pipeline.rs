@@ -4,6 +4,7 @@
 //! envelope items ─┬─ event      → parse JSON → normalize → group → EventRow ─┐
 //!                 ├─ attachment → AttachmentRow ─────────────────────────────┤→ WriteJob → writer
 //!                 ├─ user_report / feedback → UserReportRow ─────────────────┘   (200 after COMMIT)
+//!                 ├─ check_in   → crons::CheckIn (recorded by crons::record, also before the 200)
 //!                 └─ everything else → counted, not stored
 //! ```
 //! [`prepare`] is pure CPU work done in the request handler; [`commit`] waits for the writer.
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::Limits;
+use crate::crons::check_in::CheckIn;
 use crate::grouping::{self, ProjectRules};
 use crate::ingest::error::IngestError;
 use crate::normalize::{self, NormalizedEvent};
@@ -24,6 +26,8 @@ use crate::store::writer::{SubmitError, Writer};
 
 /// Attachments (and user reports) stored from one envelope; Relay caps attachments too.
 const MAX_STORED_ITEMS: usize = 100;
+/// The largest check-in item, as Relay's `max_check_in_size`.
+const MAX_CHECK_IN_SIZE: usize = 100 * 1024;
 /// Sessions and client reports per envelope, as Relay counts them (they are counted, not kept).
 const MAX_COUNTED_ITEMS: usize = 100;
 
@@ -49,6 +53,8 @@ pub struct Prepared {
     /// The id to answer with: the envelope's, else its event's.
     pub event_id: Option<EventId>,
     pub job: WriteJob,
+    /// Cron check-ins, in envelope order.
+    pub check_ins: Vec<CheckIn>,
     /// Items accepted, by type (for metrics).
     pub counts: Vec<&'static str>,
     /// Data categories of the items Snag does not keep (SDKs are told to stop sending them).
@@ -69,6 +75,7 @@ pub fn prepare(
     let mut attachments = Vec::new();
     let mut counts = Vec::with_capacity(envelope.items.len());
     let mut not_kept = Vec::new();
+    let mut check_ins = Vec::new();
     for item in &envelope.items {
         match &item.ty {
             ItemType::Event if job.event.is_none() => {
@@ -93,6 +100,14 @@ pub fn prepare(
                 .user_reports
                 .push(user_report_row(item.payload, received)?),
             ItemType::Feedback => job.user_reports.push(feedback_row(item.payload, received)?),
+            ItemType::CheckIn => {
+                if item.payload.len() > MAX_CHECK_IN_SIZE {
+                    return Err(IngestError::TooLarge("check_in"));
+                }
+                let check_in = CheckIn::from_json(item.payload, None)
+                    .map_err(|e| IngestError::BadRequest(e.to_string()))?;
+                check_ins.push(check_in);
+            }
             // A second event in one envelope is ignored, as by Relay; not a kind to hold back.
             ItemType::Event => {}
             other => not_kept.extend(other.data_category()),
@@ -101,6 +116,9 @@ pub fn prepare(
     }
     if attachments.len() > MAX_STORED_ITEMS || job.user_reports.len() > MAX_STORED_ITEMS {
         return Err(IngestError::TooLarge("attachment"));
+    }
+    if check_ins.len() > MAX_STORED_ITEMS {
+        return Err(IngestError::TooLarge("check_in"));
     }
     for kind in ["session", "sessions", "client_report"] {
         if counts.iter().filter(|c| **c == kind).count() > MAX_COUNTED_ITEMS {
@@ -123,6 +141,7 @@ pub fn prepare(
     Ok(Prepared {
         event_id,
         job,
+        check_ins,
         counts,
         not_kept,
     })

@@ -11,13 +11,14 @@
 //! | `retention::disk::DiskWatch` | `workers.disk_check_interval` (2 s) | reads free disk space; wakes retention when it or the budget runs short |
 //! | `alerts::Evaluator` | `workers.alert_evaluate_interval` (2 s; 60 s without writes) | records the alerts that are due |
 //! | `alerts::Sender` (email, webhooks) | `workers.alert_send_interval` (1 s) | delivers them, each channel on its own |
+//! | `crons::detect::Detector` | `workers.cron_interval` (10 s) | marks runs missed or timed out, writes the issue events monitor failures owe |
 //! | `ingest::outcomes::OutcomeFlush` | `workers.outcome_flush_interval` (5 s) | adds ingest's outcome counts (accepted, rate limited, invalid) to the database |
 //!
 //! Workers get the handles they use (the store, the writer, metrics), never the HTTP
 //! framework's types.
 //!
 //! Several nodes may share one database (PostgreSQL): the jobs that act on the shared data
-//! (roll-ups, retention, dictionaries, alert evaluation and delivery) then run on one node at a
+//! (roll-ups, retention, dictionaries, cron judgement, alert evaluation and delivery) then run on one node at a
 //! time, the one that holds the `periodic` lease ([`Leased`], `store::leases`); a node that
 //! dies stops renewing it, and another takes over within [`LEASE_TERM`]. Checkpoints, the disk
 //! watch and outcome counts are each node's own.
@@ -31,6 +32,7 @@ use tokio::task::JoinHandle;
 
 use crate::alerts::{Evaluator, Sender};
 use crate::config::Config;
+use crate::crons::detect::Detector;
 use crate::ingest::outcomes::OutcomeFlush;
 use crate::metrics::Metrics;
 use crate::retention::disk::{DiskGuard, DiskWatch};
@@ -212,6 +214,11 @@ pub fn start(config: &Config, handles: Handles) -> Workers {
             lease.over(retention.clone()),
             config.retention.retention_interval,
             Some(wake_retention.clone()),
+        ),
+        spawn(
+            lease.over(Detector::new(store.clone(), writer.clone())),
+            every.cron_interval,
+            None,
         ),
         spawn(
             lease.over(Trainer::new(store.clone(), writer, stats.clone())),

@@ -5,6 +5,7 @@
 //! POST [/{prefix}]/api/{project_id}/store[/]      JSON event (legacy), or an envelope by Content-Type
 //! POST [/{prefix}]/api/{project_id}/security[/]   browser security reports (CSP, HPKP, Expect-CT),
 //!      [/{prefix}]/api/{project_id}/csp-report[/] key in the query string (security.rs)
+//! GET|POST [/{prefix}]/api/{project_id}/cron/{slug}[/{key}][/]   HTTP check-ins (cron.rs): 202
 //! OPTIONS on each                                  CORS preflight
 //! → 200 {"id": "<event id>"} only after the envelope's rows are committed
 //!   (security reports: an empty 200, as Relay)
@@ -17,6 +18,7 @@
 pub mod auth;
 pub mod body;
 pub mod budget;
+mod cron;
 mod envelope;
 pub mod error;
 pub mod keys;
@@ -101,6 +103,17 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<IngestState>) {
                         .wrap(cors_headers())
                         .route(web::post().to(security::handle))
                         .route(web::method(Method::OPTIONS).to(preflight)),
+                );
+            }
+            for key in ["/{public_key}", ""] {
+                cfg.service(
+                    web::resource(format!(
+                        "{prefix}/api/{{project_id}}/cron/{{monitor_slug}}{key}{slash}"
+                    ))
+                    .wrap(cors_headers())
+                    .route(web::get().to(cron::handle))
+                    .route(web::post().to(cron::handle))
+                    .route(web::method(Method::OPTIONS).to(preflight)),
                 );
             }
             cfg.service(
@@ -251,25 +264,45 @@ async fn accept(
         _charge,
     } = rows;
     let (taken, mut limits) = apply_quotas(state, &mut prepared, received, key).await?;
+    let check_ins = take_check_ins(state, &mut prepared, received, key, &mut limits).await?;
     let refused = limits.first().cloned();
     if let Some(limit) = quota::not_stored(&prepared.not_kept) {
         limits.push(limit);
     }
     if prepared.job.is_empty()
+        && check_ins.is_empty()
         && let Some(limit) = refused
     {
         return Err(IngestError::RateLimited(limit));
     }
     let has_event = prepared.job.event.is_some();
     let attachment_bytes = attachment_bytes(&prepared.job.attachments);
-    if let Err(e) = pipeline::commit(&state.writer, prepared.job).await {
+    let project = received.project_id;
+    let at = received.received_ms;
+    // Check-ins first: one the monitors refuse refuses the envelope before anything is stored.
+    let mut recorded = Ok(());
+    for check_in in &check_ins {
+        recorded = crate::crons::record::record(&state.store, &state.writer, project, check_in, at)
+            .await
+            .map(drop);
+        if recorded.is_err() {
+            break;
+        }
+        let monitor = outcomes::MONITOR;
+        state
+            .outcomes
+            .record(project, at, monitor, outcomes::ACCEPTED, "", 1);
+    }
+    let committed = match recorded {
+        Ok(()) => pipeline::commit(&state.writer, prepared.job).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = committed {
         if let Some(taken) = taken {
             state.quotas.give_back(taken);
         }
         return Err(e);
     }
-    let project = received.project_id;
-    let at = received.received_ms;
     if has_event {
         state
             .outcomes
@@ -351,6 +384,40 @@ async fn take_event(
         "taking a share of a quota",
         std::io::Error::other("no share after three asks"),
     ))
+}
+
+/// Takes each check-in from the key's rate limit, as an event: a flood of check-ins is
+/// refused as one of events would be. Returns those that fit; the limit of the others joins
+/// `limits`, for the `monitor` category.
+async fn take_check_ins(
+    state: &IngestState,
+    prepared: &mut Prepared,
+    received: &Received,
+    key: &ProjectKey,
+    limits: &mut Vec<RateLimit>,
+) -> Result<Vec<crate::crons::check_in::CheckIn>, IngestError> {
+    let project_id = received.project_id;
+    let now_secs = received.received_ms.div_euclid(1000);
+    let mut kept = Vec::with_capacity(prepared.check_ins.len());
+    for check_in in std::mem::take(&mut prepared.check_ins) {
+        match take_event(state, key, project_id, None, now_secs).await? {
+            Ok(_) => kept.push(check_in),
+            Err(limit) => {
+                state.metrics.rate_limited(limit.reason, 1);
+                let (at, limited) = (received.received_ms, outcomes::RATE_LIMITED);
+                state
+                    .outcomes
+                    .record(project_id, at, outcomes::MONITOR, limited, limit.reason, 1);
+                if !limits.iter().any(|l| l.categories == ["monitor"]) {
+                    limits.push(RateLimit {
+                        categories: vec!["monitor"],
+                        ..limit
+                    });
+                }
+            }
+        }
+    }
+    Ok(kept)
 }
 
 /// Takes the event from the key's rate limit and the project's daily cap, and the attachments

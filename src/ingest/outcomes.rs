@@ -27,6 +27,7 @@ pub const INVALID: &str = "invalid";
 /// Sentry's data categories Snag counts.
 pub const ERROR: &str = "error";
 pub const ATTACHMENT: &str = "attachment";
+pub const MONITOR: &str = "monitor";
 
 type Key = (i64, ProjectId, &'static str, &'static str, &'static str);
 

@@ -133,7 +133,7 @@ impl IssueStatus {
     }
 
     /// `(status, substatus)` as stored (Sentry's API strings).
-    fn columns(&self) -> (&'static str, &'static str) {
+    pub(super) fn columns(&self) -> (&'static str, &'static str) {
         match self {
             IssueStatus::Unresolved => ("unresolved", "ongoing"),
             IssueStatus::Resolved | IssueStatus::ResolvedInRelease(_) => ("resolved", ""),

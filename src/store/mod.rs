@@ -16,6 +16,7 @@ pub mod issue_state;
 pub mod issues;
 pub mod leases;
 pub mod migrate;
+pub mod monitors;
 pub mod outcomes;
 mod pending_tags;
 pub mod projects;

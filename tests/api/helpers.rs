@@ -131,6 +131,11 @@ pub async fn spawn_app_on(database_url: &str) -> TestApp {
     start(database_url.to_owned(), None, |_| {}).await
 }
 
+/// [`spawn_app_on`] after `tune` adjusted its configuration.
+pub async fn spawn_app_on_with(database_url: &str, tune: impl FnOnce(&mut Config)) -> TestApp {
+    start(database_url.to_owned(), None, tune).await
+}
+
 async fn start(
     database_url: String,
     dir: Option<tempfile::TempDir>,

@@ -4,6 +4,7 @@ mod alerts;
 mod bad_input;
 mod browser;
 mod cli;
+mod crons;
 mod discover;
 mod durability;
 mod grouping;

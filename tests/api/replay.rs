@@ -127,7 +127,21 @@ const GROUPS: [&str; 11] = [
 
 /// Replays every capture of every SDK into `app` (its project 1 has key `publickey`); how
 /// many were accepted.
+/// The monitors the Python and Node captures check in to, made as their team would make them
+/// on the Crons page (the SDKs sent no `monitor_config`).
+pub async fn create_captured_monitors(app: &TestApp) {
+    let schedule = snag::crons::schedule::Schedule::crontab("0 2 * * *").unwrap();
+    let config = snag::crons::config::MonitorConfig::with_schedule(schedule);
+    for slug in ["nightly-job", "node-nightly"] {
+        app.store
+            .create_monitor(ProjectId(1), slug, slug, &config, snag::store::now_ms())
+            .await
+            .expect("create the captures' monitor");
+    }
+}
+
 pub async fn replay_all(app: &TestApp) -> usize {
+    create_captured_monitors(app).await;
     let mut accepted = 0;
     for group in GROUPS {
         for capture in load(group) {
@@ -141,6 +155,7 @@ pub async fn replay_all(app: &TestApp) -> usize {
 async fn every_captured_request_is_accepted_and_its_events_stored() {
     let app = spawn_app().await;
     app.project("captures", ProjectId(1), "publickey").await;
+    create_captured_monitors(&app).await;
     let mut expected_events = Vec::new();
     let mut expected_attachments = 0;
     let mut replayed = 0;
@@ -244,6 +259,7 @@ async fn every_captured_request_is_accepted_and_its_events_stored() {
 async fn captured_events_get_the_titles_and_levels_sentry_shows() {
     let app = spawn_app().await;
     app.project("captures", ProjectId(1), "publickey").await;
+    create_captured_monitors(&app).await;
     for group in [
         "python",
         "python-legacy-raven",
