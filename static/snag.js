@@ -23,3 +23,7 @@ document.addEventListener("click", async (e) => {
   button.textContent = "Copied";
   setTimeout(() => { button.textContent = label; }, 1500);
 });
+document.addEventListener("submit", (e) => {
+  const question = e.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) e.preventDefault();
+});

@@ -17,3 +17,4 @@ pub mod incident;
 pub mod occurrence;
 pub mod record;
 pub mod schedule;
+pub mod timeline;

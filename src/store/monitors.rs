@@ -993,3 +993,197 @@ async fn judge_timeout(
     .await?;
     Ok(Some(change))
 }
+
+/// A monitor environment's runs in one hour, by status, and their durations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow)]
+pub struct HourTally {
+    pub monitor_environment_id: i64,
+    pub hour: i64,
+    pub ok: i64,
+    pub error: i64,
+    pub missed: i64,
+    pub timeout: i64,
+    pub in_progress: i64,
+    pub duration_sum: i64,
+    pub duration_count: i64,
+    pub duration_max: i64,
+}
+
+impl Store {
+    /// A page of monitors (of one project, or all), those with an open incident first, then
+    /// by slug; and how many there are.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn list_monitors(
+        &self,
+        project: Option<ProjectId>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Monitor>, i64), StoreError> {
+        let rows: Vec<MonitorRow> = sql::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MONITOR_COLUMNS} FROM monitors m
+             WHERE $1 IS NULL OR project_id = $1
+             ORDER BY EXISTS (SELECT 1 FROM monitor_environments e
+                              WHERE e.monitor_id = m.id AND e.status = 'error') DESC, slug
+             LIMIT $2 OFFSET $3"
+        )))
+        .bind(project)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 =
+            sql::query_scalar("SELECT COUNT(*) FROM monitors WHERE $1 IS NULL OR project_id = $1")
+                .bind(project)
+                .fetch_one(&self.pool)
+                .await?;
+        let monitors = rows
+            .into_iter()
+            .map(Monitor::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((monitors, total))
+    }
+
+    /// The environments of these monitors, by monitor and name.
+    pub async fn environments_of(
+        &self,
+        monitor_ids: &[i64],
+    ) -> Result<Vec<MonitorEnvironment>, StoreError> {
+        if monitor_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = sql::Builder::new(format!(
+            "SELECT {ENVIRONMENT_COLUMNS} FROM monitor_environments WHERE monitor_id IN "
+        ));
+        qb.push_list(monitor_ids);
+        qb.push(" ORDER BY monitor_id, environment");
+        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    /// The hourly tallies of these environments from hour `from_hour` on.
+    pub async fn monitor_hours(
+        &self,
+        environment_ids: &[i64],
+        from_hour: i64,
+    ) -> Result<Vec<HourTally>, StoreError> {
+        if environment_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = sql::Builder::new(
+            "SELECT monitor_environment_id, hour, ok, error, missed, timeout, in_progress,
+                    duration_sum, duration_count, duration_max
+             FROM monitor_hours WHERE hour >= ",
+        );
+        qb.push_bind(from_hour);
+        qb.push(" AND monitor_environment_id IN ");
+        qb.push_list(environment_ids);
+        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    /// Replaces a monitor's name and config; each environment's next expected check-in is
+    /// counted again from its last one.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn update_monitor(
+        &self,
+        monitor: &Monitor,
+        name: &str,
+        config: &MonitorConfig,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_exclusive(MONITORS_LOCK).await?;
+        write_config(&mut tx, monitor.id, config).await?;
+        sql::query("UPDATE monitors SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(monitor.id)
+            .execute(&mut tx)
+            .await?;
+        let updated = Monitor {
+            name: name.to_owned(),
+            config: config.clone(),
+            ..monitor.clone()
+        };
+        reschedule(&mut tx, &updated, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Mutes a monitor (no issue, no alert) or unmutes it.
+    pub async fn set_monitor_muted(&self, monitor_id: i64, muted: bool) -> Result<(), StoreError> {
+        sql::query("UPDATE monitors SET is_muted = $1 WHERE id = $2")
+            .bind(muted)
+            .bind(monitor_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Disables a monitor (its check-ins are dropped, nothing is missed) or enables it again,
+    /// expecting its next run from `now_ms` on.
+    pub async fn set_monitor_disabled(
+        &self,
+        monitor: &Monitor,
+        disabled: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_exclusive(MONITORS_LOCK).await?;
+        sql::query("UPDATE monitors SET status = $1 WHERE id = $2")
+            .bind(if disabled { "disabled" } else { "active" })
+            .bind(monitor.id)
+            .execute(&mut tx)
+            .await?;
+        if !disabled {
+            reschedule(&mut tx, monitor, Some(now_ms)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a monitor with its environments and runs (its issues stay).
+    pub async fn delete_monitor(&self, monitor_id: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_exclusive(MONITORS_LOCK).await?;
+        for sql in [
+            "DELETE FROM monitor_hours WHERE monitor_environment_id IN
+                 (SELECT id FROM monitor_environments WHERE monitor_id = $1)",
+            "DELETE FROM check_ins WHERE monitor_environment_id IN
+                 (SELECT id FROM monitor_environments WHERE monitor_id = $1)",
+            "DELETE FROM monitor_environments WHERE monitor_id = $1",
+            "DELETE FROM monitors WHERE id = $1",
+        ] {
+            sql::query(sql).bind(monitor_id).execute(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Counts each environment's next expected check-in again: from `from_ms`, or from its last
+/// check-in.
+async fn reschedule(
+    tx: &mut Tx,
+    monitor: &Monitor,
+    from_ms: Option<i64>,
+) -> Result<(), StoreError> {
+    let envs: Vec<MonitorEnvironment> = sql::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ENVIRONMENT_COLUMNS} FROM monitor_environments WHERE monitor_id = $1"
+    )))
+    .bind(monitor.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for env in envs {
+        let Some(from) = from_ms.or(env.last_checkin) else {
+            continue;
+        };
+        let next = monitor
+            .config
+            .schedule
+            .next_after(from, monitor.config.timezone);
+        sql::query(
+            "UPDATE monitor_environments SET next_checkin = $1, next_checkin_latest = $2
+             WHERE id = $3",
+        )
+        .bind(next)
+        .bind(next.map(|n| n + margin_ms(monitor)))
+        .bind(env.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}

@@ -11,12 +11,14 @@
 //! GET  /issues/{id}?event=EVENT_ID  issue page with one event (the latest by default)
 //! POST /issues/{id}/status          status (resolved | ignored | unresolved)
 //! GET  /issues/{id}/events/{event_id}/attachments/{n}
+//! GET  /crons  GET /crons/{slug}     cron monitors and their runs (crons.rs)
 //! GET  /projects  POST /projects    DSNs, how to connect, create a project
 //! GET  /settings/tokens  POST …       API tokens: create (shown once), revoke
 //! ```
 //! Every page but setup and login requires a session; every form carries a CSRF token.
 
 mod auth;
+mod crons;
 pub mod event_view;
 pub mod format;
 mod issues;
@@ -94,6 +96,7 @@ pub fn routes(
             .route("/static/snag.js", web::get().to(script))
             .configure(auth::routes)
             .configure(issues::routes)
+            .configure(crons::routes)
             .configure(projects::routes)
             .configure(releases::routes)
             .configure(tokens::routes),

@@ -433,3 +433,166 @@ async fn chromium_reports_csp_violations_that_group_into_one_issue() {
     browser.quit().await;
     app.stop().await;
 }
+
+/// Two days of an hourly job's runs, as if they had happened: mostly ok, two errors, and a
+/// run that never came (judged missed an hour later).
+async fn seed_two_days_of_runs(app: &crate::helpers::TestApp, now: i64) {
+    use snag::crons::check_in::CheckIn;
+    const HOUR: i64 = 3_600_000;
+    let config = json!({"schedule": {"type": "interval", "value": 1, "unit": "hour"},
+        "max_runtime": 20});
+    for h in (1..=48).rev() {
+        let at = now - h * HOUR;
+        if h == 30 {
+            // No run: the periodic judgement finds it missed past its margin.
+            app.store.judge_monitors(at + 2 * 60_000).await.unwrap();
+            continue;
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let status = if h == 7 || h == 8 { "error" } else { "ok" };
+        let started = CheckIn::from_json(
+            json!({"check_in_id": id, "monitor_slug": "hourly-sync", "status": "in_progress",
+                   "monitor_config": config})
+            .to_string()
+            .as_bytes(),
+            None,
+        )
+        .unwrap();
+        app.store
+            .record_check_in(ProjectId(5), &started, at)
+            .await
+            .unwrap();
+        let seconds = 40 + (h * 37) % 90;
+        let ended = CheckIn::from_json(
+            json!({"check_in_id": id, "monitor_slug": "hourly-sync", "status": status,
+                   "duration": seconds as f64, "release": "jobs@2.1"})
+            .to_string()
+            .as_bytes(),
+            None,
+        )
+        .unwrap();
+        app.store
+            .record_check_in(ProjectId(5), &ended, at + seconds * 1000)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_admin_reads_creates_and_mutes_cron_monitors_in_chromium() {
+    let app = spawn_app().await;
+    app.store
+        .create_user("ops@example.com", "correct horse battery", true)
+        .await
+        .unwrap();
+    app.project("jobs", ProjectId(5), "jobkey").await;
+    let now = snag::store::now_ms();
+    seed_two_days_of_runs(&app, now).await;
+    // A job that never checked in since it was set up (no timeline yet).
+    let r = crate::helpers::send_raw(
+        app.port,
+        "POST",
+        "/api/5/cron/nightly-export/jobkey/",
+        &[("Content-Type".into(), "application/json".into())],
+        json!({"status": "in_progress", "monitor_config": {"schedule":
+            {"type": "crontab", "value": "0 3 * * *"}, "timezone": "Europe/Vienna"}})
+        .to_string()
+        .as_bytes(),
+        false,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+
+    let base = format!("http://127.0.0.1:{}", app.port);
+    let chromium = Chromium::start().await;
+    chromium.open(&format!("{base}/crons")).await;
+    chromium
+        .type_into("input[name=email]", "ops@example.com")
+        .await;
+    chromium
+        .type_into("input[name=password]", "correct horse battery")
+        .await;
+    chromium.click("button[type=submit]").await;
+    chromium.wait_for_url(|u| u.ends_with("/crons")).await;
+
+    // The list: each monitor's schedule in words, its state and a day of marks.
+    let table = chromium.text("table.monitors").await;
+    assert!(
+        table.contains("hourly-sync") && table.contains("Every hour (UTC)"),
+        "{table}"
+    );
+    assert!(
+        table.contains("nightly-export") && table.contains("(Europe/Vienna)"),
+        "{table}"
+    );
+    assert!(table.contains("ok"), "{table}");
+    let marks = chromium
+        .command(
+            "/elements",
+            json!({"using": "css selector", "value": "tr:first-child svg.marks rect"}),
+        )
+        .await;
+    assert_eq!(
+        marks.as_array().map(Vec::len),
+        Some(24),
+        "a mark per hour of the day"
+    );
+    chromium.screenshot("crons").await;
+    chromium.click(".spans a[href*='span=7d']").await;
+    chromium.wait_for_url(|u| u.contains("span=7d")).await;
+    chromium.screenshot("crons-7d").await;
+
+    // The monitor's page: its runs with durations, errors and the missed run.
+    chromium.open(&format!("{base}/crons/hourly-sync")).await;
+    let runs = chromium.text("table.check-ins").await;
+    assert!(
+        runs.contains("missed") && runs.contains("error") && runs.contains("jobs@2.1"),
+        "{runs}"
+    );
+    chromium.resize(1280, 1800).await;
+    chromium.screenshot("cron-monitor").await;
+    chromium.prefer_dark().await;
+    chromium.screenshot("cron-monitor-dark").await;
+    chromium.click(".monitor-actions button").await; // Mute
+    chromium.wait_for_text("h1", |t| t.contains("muted")).await;
+    assert!(
+        app.store
+            .monitor("hourly-sync")
+            .await
+            .unwrap()
+            .unwrap()
+            .is_muted
+    );
+
+    // A new monitor from the form; a crontab that does not parse is refused with its reason.
+    chromium.resize(1280, 900).await;
+    chromium.open(&format!("{base}/crons")).await;
+    chromium.click("details.new-monitor summary").await;
+    chromium
+        .type_into("input[name=slug]", "Weekly Report")
+        .await;
+    chromium.type_into("input[name=schedule]", "0 9 * *").await;
+    chromium
+        .click("details.new-monitor button[type=submit]")
+        .await;
+    let error = chromium.wait_for_text("p.alert", |_| true).await;
+    assert!(error.contains("has 4 fields"), "{error}");
+    chromium.type_into("input[name=schedule]", " MON").await;
+    chromium
+        .type_into("input[name=timezone]", "Europe/Vienna")
+        .await;
+    chromium
+        .click("details.new-monitor button[type=submit]")
+        .await;
+    chromium
+        .wait_for_url(|u| u.ends_with("/crons/weekly-report"))
+        .await;
+    let header = chromium.text("main").await;
+    assert!(
+        header.contains("Europe/Vienna") && header.contains("weekly-report"),
+        "{header}"
+    );
+    chromium.screenshot("cron-new-monitor").await;
+    chromium.quit().await;
+    app.stop().await;
+}

@@ -9,6 +9,7 @@ use crate::helpers::{TestApp, fixtures_dir, send_raw, spawn_app};
 /// One captured request.
 struct Capture {
     name: String,
+    method: String,
     path: String,
     query: String,
     headers: Vec<(String, String)>,
@@ -73,6 +74,7 @@ fn load(group: &str) -> Vec<Capture> {
                 .unwrap_or_default();
             Capture {
                 name: format!("{group}/{}", path.file_name().unwrap().to_string_lossy()),
+                method: raw["method"].as_str().unwrap_or("POST").to_owned(),
                 path: raw["path"].as_str().unwrap().to_owned(),
                 query: raw["query"].as_str().unwrap_or("").to_owned(),
                 headers,
@@ -102,7 +104,7 @@ async fn replay(app: &TestApp, capture: &Capture) -> crate::helpers::RawResponse
     };
     send_raw(
         app.port,
-        "POST",
+        &capture.method,
         &target,
         &capture.headers,
         &capture.body,
@@ -127,12 +129,12 @@ const GROUPS: [&str; 11] = [
 
 /// Replays every capture of every SDK into `app` (its project 1 has key `publickey`); how
 /// many were accepted.
-/// The monitors the Python and Node captures check in to, made as their team would make them
-/// on the Crons page (the SDKs sent no `monitor_config`).
+/// The monitors the Python, Node and curl captures check in to without a `monitor_config`,
+/// made as their team would make them on the Crons page.
 pub async fn create_captured_monitors(app: &TestApp) {
     let schedule = snag::crons::schedule::Schedule::crontab("0 2 * * *").unwrap();
     let config = snag::crons::config::MonitorConfig::with_schedule(schedule);
-    for slug in ["nightly-job", "node-nightly"] {
+    for slug in ["nightly-job", "node-nightly", "shell-backup"] {
         app.store
             .create_monitor(ProjectId(1), slug, slug, &config, snag::store::now_ms())
             .await
@@ -407,6 +409,87 @@ async fn chromiums_csp_reports_become_csp_issues() {
                 .to_string()
                 .contains("HeadlessChrome/156"),
             "{event}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn captured_check_ins_record_the_runs_of_their_monitors() {
+    let app = spawn_app().await;
+    app.project("captures", ProjectId(1), "publickey").await;
+    create_captured_monitors(&app).await;
+    for group in ["python-crons", "sentry-cli-crons", "http-crons"] {
+        for capture in load(group) {
+            let response = replay(&app, &capture).await;
+            let expected = if capture.path.contains("/cron/") {
+                202
+            } else {
+                200
+            };
+            assert_eq!(
+                response.status,
+                expected,
+                "{}: {}",
+                capture.name,
+                String::from_utf8_lossy(&response.body)
+            );
+        }
+    }
+    let runs = |slug: &'static str| {
+        let store = app.store.clone();
+        async move {
+            let monitor = store
+                .monitor(slug)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{slug}"));
+            let runs = store.check_ins(monitor.id, 100).await.unwrap();
+            let runs: Vec<(String, String, bool)> = runs
+                .into_iter()
+                .map(|(env, r)| (env, r.status.0.as_str().to_owned(), r.duration.is_some()))
+                .collect();
+            (monitor, runs)
+        }
+    };
+    let run = |env: &str, status: &str| (env.to_owned(), status.to_owned(), true);
+    // The decorator: an ok run, then a run that raised; both upserted the monitor's config.
+    let (invoices, invoice_runs) = runs("nightly-invoices").await;
+    assert_eq!(
+        invoice_runs,
+        [run("capture", "error"), run("capture", "ok")]
+    );
+    assert_eq!(invoices.config.timezone.name(), "Europe/Vienna");
+    assert_eq!(invoices.config.checkin_margin, 5);
+    assert_eq!(runs("hourly-sync").await.1, [run("capture", "ok")]);
+    assert_eq!(
+        runs("heartbeat").await.1,
+        [("capture".to_owned(), "ok".to_owned(), false)]
+    );
+    // sentry-cli monitors run: `true`, then `false`.
+    let (backup, backup_runs) = runs("backup-db").await;
+    assert_eq!(backup_runs, [run("capture", "error"), run("capture", "ok")]);
+    assert_eq!(backup.config.max_runtime, 15);
+    // curl: in progress and ok in production, then (with a config) in progress and error.
+    let (shell, shell_runs) = runs("shell-backup").await;
+    assert_eq!(
+        shell_runs,
+        [run("capture", "error"), run("production", "ok")]
+    );
+    assert_eq!(shell.config.schedule.describe(), "Every 2 hours");
+    // Each error run opened its monitor's issue (threshold 1).
+    let titles: std::collections::BTreeSet<String> = app
+        .store
+        .list_issues(ProjectId(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.title)
+        .collect();
+    for slug in ["nightly-invoices", "backup-db", "shell-backup"] {
+        assert!(
+            titles.contains(&format!("Monitor failure: {slug}")),
+            "{titles:?}"
         );
     }
     app.stop().await;
