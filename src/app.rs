@@ -272,6 +272,7 @@ async fn metrics(req: actix_web::HttpRequest, state: web::Data<ServerState>) -> 
         queue_depth: state.writer.queue_depth(),
         budget_in_use: state.budget.in_use(),
         budget_total: state.budget.total(),
+        monitors: state.store.monitors_by_state().await.unwrap_or_default(),
     };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -8,6 +8,7 @@
 //! has:user                             seen by at least one user
 //! is:assigned|unassigned, assigned:me|none|EMAIL   who it is assigned to
 //! first-release:VERSION               first seen in that release
+//! trace:TRACE_ID                       one of its events is of that trace
 //! KEY:VALUE, KEY:"VALUE WITH SPACES"   a tag of one of its events (release, environment, os.name…)
 //! anything else                        words of the title or culprit
 //! ```
@@ -92,6 +93,7 @@ pub fn parse(query: &str) -> Result<IssueFilter, SearchError> {
                 filter.first_release = Some(version.to_owned())
             }
             ("assigned", email) => filter.assignee = Some(AssigneeFilter::Email(email.to_owned())),
+            ("trace", trace) => filter.trace_id = Some(trace.to_lowercase().replace('-', "")),
             ("level", level) => filter.level = Some(level.to_lowercase()),
             ("has", "user") => filter.has_user = true,
             ("is" | "has", _) => filter.text.push(term.clone()),

@@ -4,6 +4,8 @@
 //! snag_items_accepted_total{type="event"} 1042
 //! snag_requests_rejected_total{reason="too_large"} 3
 //! snag_writer_queue_depth 12
+//! snag_check_ins_total{status="missed"} 2
+//! snag_monitors{state="error"} 1
 //! ```
 
 use std::collections::BTreeMap;
@@ -20,6 +22,8 @@ pub struct Metrics {
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     rate_limited: Mutex<BTreeMap<&'static str, u64>>,
     alert_deliveries: Mutex<BTreeMap<&'static str, u64>>,
+    /// Cron check-ins, by status: as clients sent them, and those Snag judged.
+    check_ins: Mutex<BTreeMap<&'static str, u64>>,
     /// Events accepted per project id, and requests rejected per project id and reason.
     project_accepted: Mutex<BTreeMap<ProjectId, u64>>,
     project_rejected: Mutex<BTreeMap<(ProjectId, &'static str), u64>>,
@@ -80,6 +84,16 @@ impl Metrics {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(result)
+            .or_default() += 1;
+    }
+
+    /// A cron check-in with this status (sent, or judged missed or timed out).
+    pub fn check_in(&self, status: &'static str) {
+        *self
+            .check_ins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(status)
             .or_default() += 1;
     }
 
@@ -224,6 +238,21 @@ impl Metrics {
         {
             let _ = writeln!(out, "snag_alert_emails_total{{result=\"{result}\"}} {n}");
         }
+        out.push_str("# HELP snag_check_ins_total Cron check-ins by status: sent by clients (in_progress, ok, error) or judged (missed, timeout).\n");
+        out.push_str("# TYPE snag_check_ins_total counter\n");
+        for (status, n) in self
+            .check_ins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(out, "snag_check_ins_total{{status=\"{status}\"}} {n}");
+        }
+        out.push_str("# HELP snag_monitors Cron monitors by state, per environment (active: no result yet; error: an incident is open).\n");
+        out.push_str("# TYPE snag_monitors gauge\n");
+        for (state, n) in &ingest.monitors {
+            let _ = writeln!(out, "snag_monitors{{state=\"{state}\"}} {n}");
+        }
         out
     }
 
@@ -267,7 +296,7 @@ impl Metrics {
 }
 
 /// Ingest gauges read when `/metrics` is asked.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct IngestGauges {
     pub queue_depth: usize,
     pub budget_in_use: usize,
@@ -277,4 +306,7 @@ pub struct IngestGauges {
     pub database_free_bytes: u64,
     /// Free space on the database's disk (none for an in-memory database).
     pub disk_free_bytes: Option<u64>,
+    /// Cron monitor environments by state (`active`, `ok`, `error`, `disabled`), from the
+    /// database.
+    pub monitors: Vec<(&'static str, i64)>,
 }

@@ -197,12 +197,26 @@ pub fn event_row(
         release: event.release.clone(),
         environment: event.environment.clone(),
         user_key: event.user_key.clone(),
+        trace_id: trace_id(event),
         timestamp: event.timestamp_ms,
         received: event.received_ms,
         tags: normalize::indexed_tags(&event.json),
         metadata: grouping.metadata.to_string(),
         data,
     }
+}
+
+/// The event's trace id (`contexts.trace.trace_id`), when it is one.
+fn trace_id(event: &NormalizedEvent) -> Option<String> {
+    let id = event
+        .json
+        .get("contexts")?
+        .get("trace")?
+        .get("trace_id")?
+        .as_str()?;
+    uuid::Uuid::try_parse(id)
+        .ok()
+        .map(|id| id.simple().to_string())
 }
 
 fn attachment_row(item: &Item<'_>, event_id: EventId, received: &Received) -> AttachmentRow {

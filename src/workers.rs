@@ -216,7 +216,11 @@ pub fn start(config: &Config, handles: Handles) -> Workers {
             Some(wake_retention.clone()),
         ),
         spawn(
-            lease.over(Detector::new(store.clone(), writer.clone())),
+            lease.over(Detector::new(
+                store.clone(),
+                writer.clone(),
+                metrics.clone(),
+            )),
             every.cron_interval,
             None,
         ),

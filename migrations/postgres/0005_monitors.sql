@@ -54,6 +54,9 @@ CREATE TABLE check_ins (
 CREATE UNIQUE INDEX check_ins_guid ON check_ins(monitor_environment_id, guid);
 CREATE INDEX check_ins_environment ON check_ins(monitor_environment_id, date_added);
 CREATE INDEX check_ins_timeout ON check_ins(timeout_at) WHERE timeout_at IS NOT NULL;
+-- The newest run still in progress (a check-in without an id closes it).
+CREATE INDEX check_ins_in_progress ON check_ins(monitor_environment_id, date_added)
+    WHERE status = 'in_progress';
 CREATE INDEX check_ins_added ON check_ins(date_added);
 
 -- Check-ins per environment and hour by status, and their durations: the timelines.

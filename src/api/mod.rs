@@ -11,12 +11,13 @@
 //! GET  /api/0/projects/{org}/{project}/alert-settings/ (and PUT), …/grouping-rules/ (and PUT)
 //! PUT  /api/0/projects/{org}/{project}/    {"quotas": {"dailyEvents": 50000, "attachmentBytes": null}}
 //! PUT  /api/0/projects/{org}/{project}/keys/{public key}/   {"rateLimit": {"count": 10, "window": 60}}
+//! GET  /api/0/organizations/{org}/monitors/[{slug}/[checkins/]]   (and POST, PUT, DELETE)
 //! ```
 //! Lists are paged with Sentry's `Link` header (`cursor="0:{offset}:0"`, `results="true|false"`).
 //! Errors are `{"detail": "…"}`: 401 without a valid token, 403 without the scope, 404.
 //!
 //! One file per resource, each with its routes and shapes: [`organizations`], [`projects`],
-//! [`keys`], [`issues`], [`events`], [`tags`], [`settings`] (alerts, grouping rules) and
+//! [`keys`], [`issues`], [`events`], [`tags`], [`monitors`], [`settings`] (alerts, grouping rules) and
 //! [`index`] (`/api/0/`, the OpenAPI document). Every endpoint first checks its token's scope
 //! and loads what its path names through [`access`]; [`shapes`] makes Sentry's JSON.
 
@@ -29,6 +30,7 @@ mod feedback;
 mod index;
 mod issues;
 mod keys;
+mod monitors;
 pub mod openapi;
 mod organizations;
 mod projects;
@@ -117,6 +119,16 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
                 web::get().to(teams::members),
             )
             .route("/organizations/{org}/repos/", web::get().to(teams::repos))
+            .route(
+                "/organizations/{org}/monitors/",
+                web::get().to(monitors::list),
+            )
+            .route(
+                "/organizations/{org}/monitors/",
+                web::post().to(monitors::create),
+            )
+            .configure(|cfg| monitor_routes(cfg, "/organizations/{org}/monitors/{slug}"))
+            .configure(|cfg| monitor_routes(cfg, "/projects/{org}/{project}/monitors/{slug}"))
             .configure(|cfg| release_routes(cfg, "/organizations/{org}/releases"))
             .configure(|cfg| release_routes(cfg, "/projects/{org}/{project}/releases"))
             .route("/teams/{org}/{team}/", web::get().to(teams::team_detail))
@@ -238,6 +250,17 @@ fn issue_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
         .route(
             &format!("{prefix}/tags/{{key}}/values/"),
             web::get().to(tags::issue_tag_values),
+        );
+}
+
+/// One monitor's endpoints under `prefix`: through the organization, and through its project.
+fn monitor_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
+    cfg.route(&format!("{prefix}/"), web::get().to(monitors::detail))
+        .route(&format!("{prefix}/"), web::put().to(monitors::update))
+        .route(&format!("{prefix}/"), web::delete().to(monitors::delete))
+        .route(
+            &format!("{prefix}/checkins/"),
+            web::get().to(monitors::check_ins),
         );
 }
 

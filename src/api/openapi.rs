@@ -452,6 +452,67 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
         Some(Scope::EventRead),
         "An attachment's bytes, always as a download",
     ),
+    // Monitors, in the order a client creates, reads, changes and deletes one.
+    (
+        "post",
+        "/api/0/organizations/{org}/monitors/",
+        Some(Scope::ProjectWrite),
+        "Create a cron monitor (`project`, `name`, `slug`, `status`, `isMuted`, `type`: cron_job, `config`: `{\"schedule_type\": \"crontab\", \"schedule\": \"0 2 * * *\", \"timezone\", \"checkin_margin\", \"max_runtime\", …}`); a taken slug is a 400",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/monitors/",
+        Some(Scope::OrgRead),
+        "Cron monitors, those in error first, then by name (`project` and `environment` repeatable, `query` in the name or slug, `cursor`)",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/monitors/{monitor_slug}/",
+        Some(Scope::OrgRead),
+        "A cron monitor, with its state per environment",
+    ),
+    (
+        "put",
+        "/api/0/organizations/{org}/monitors/{monitor_slug}/",
+        Some(Scope::ProjectWrite),
+        "Change a monitor: any of `name`, `slug`, `status` (active|disabled), `isMuted`, `config` (replaced as a whole)",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/monitors/{monitor_slug}/checkins/",
+        Some(Scope::OrgRead),
+        "A monitor's check-ins, newest first (`environment` repeatable, `statsPeriod` or `start`/`end`, default 90 days)",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/monitors/{monitor_slug}/",
+        Some(Scope::ProjectRead),
+        "A cron monitor of the project",
+    ),
+    (
+        "put",
+        "/api/0/projects/{org}/{project}/monitors/{monitor_slug}/",
+        Some(Scope::ProjectWrite),
+        "Change a cron monitor of the project",
+    ),
+    (
+        "get",
+        "/api/0/projects/{org}/{project}/monitors/{monitor_slug}/checkins/",
+        Some(Scope::ProjectRead),
+        "The check-ins of a cron monitor of the project",
+    ),
+    (
+        "delete",
+        "/api/0/projects/{org}/{project}/monitors/{monitor_slug}/",
+        Some(Scope::ProjectAdmin),
+        "Delete a cron monitor of the project: 202",
+    ),
+    (
+        "delete",
+        "/api/0/organizations/{org}/monitors/{monitor_slug}/",
+        Some(Scope::ProjectAdmin),
+        "Delete a cron monitor with its check-ins (not `?environment=`: Snag deletes whole monitors); 202, its issues stay",
+    ),
     ("get", "/api/0/openapi.json", None, "This document"),
 ];
 

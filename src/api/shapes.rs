@@ -3,10 +3,12 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::crons::incident::EnvStatus;
 use crate::store::ProjectId;
 use crate::store::activity::Activity;
 use crate::store::events::{StoredEvent, StoredIssue};
 use crate::store::issue_state::Substatus;
+use crate::store::monitors::{Monitor, MonitorEnvironment, StoredCheckIn};
 use crate::store::projects::{Project, ProjectKey};
 use crate::store::quotas::ProjectQuotas;
 use crate::store::releases::{Deploy, Release};
@@ -156,6 +158,22 @@ fn status_details(i: &StoredIssue) -> Value {
     }
 }
 
+/// Sentry's `type` of an issue: a monitor's failures are a generic issue.
+fn issue_type(i: &StoredIssue) -> &str {
+    match i.issue_type.as_str() {
+        crate::crons::occurrence::ISSUE_TYPE => "generic",
+        other => other,
+    }
+}
+
+/// Sentry's `issueCategory` of an issue: `cron` for a monitor's failures.
+fn issue_category(i: &StoredIssue) -> &'static str {
+    match i.issue_type.as_str() {
+        crate::crons::occurrence::ISSUE_TYPE => "cron",
+        _ => "error",
+    }
+}
+
 /// An issue as the list and detail endpoints show it (`stats` added by the caller).
 pub fn issue(i: &StoredIssue, p: &Project, base_url: &str, org: &str) -> Value {
     let metadata: Value = serde_json::from_str(&i.metadata).unwrap_or_else(|_| json!({}));
@@ -165,7 +183,7 @@ pub fn issue(i: &StoredIssue, p: &Project, base_url: &str, org: &str) -> Value {
         "title": i.title, "culprit": i.culprit,
         "permalink": format!("{}/issues/{}", base_url.trim_end_matches('/'), i.id),
         "level": i.level, "status": i.status, "statusDetails": status_details(i), "substatus": i.substatus,
-        "type": i.issue_type, "issueType": i.issue_type, "issueCategory": "error",
+        "type": issue_type(i), "issueType": i.issue_type, "issueCategory": issue_category(i),
         "platform": i.platform, "logger": null, "metadata": metadata,
         "count": i.times_seen.to_string(), "userCount": i.users_seen,
         "firstSeen": iso(i.first_seen), "lastSeen": iso(i.last_seen),
@@ -179,6 +197,56 @@ pub fn issue(i: &StoredIssue, p: &Project, base_url: &str, org: &str) -> Value {
         "annotations": [], "isUnhandled": false,
         "project": project_ref(p),
         "organization": {"slug": org},
+    })
+}
+
+/// A cron monitor, with its environments (error first, then ok, then active; the newest
+/// check-in first among equals) and its project's JSON.
+pub fn monitor(m: &Monitor, project: Value, environments: &[&MonitorEnvironment]) -> Value {
+    let mut environments = environments.to_vec();
+    environments.sort_by_key(|e| (status_rank(e.status.0), std::cmp::Reverse(e.last_checkin)));
+    let environments: Vec<Value> = environments
+        .iter()
+        .map(|e| monitor_environment(m, e))
+        .collect();
+    json!({
+        "id": m.guid, "slug": m.slug, "name": m.name,
+        "status": if m.disabled { "disabled" } else { "active" },
+        "isMuted": m.is_muted, "type": "cron_job", "dateCreated": iso(m.created_at),
+        "project": project, "owner": null, "config": m.config.to_json(),
+        "environments": environments,
+    })
+}
+
+fn status_rank(status: EnvStatus) -> u8 {
+    match status {
+        EnvStatus::Error => 0,
+        EnvStatus::Ok => 1,
+        EnvStatus::Active => 2,
+    }
+}
+
+/// A monitor's state in one environment; `disabled` with the monitor.
+fn monitor_environment(m: &Monitor, e: &MonitorEnvironment) -> Value {
+    let incident = e.incident_started.map(|started| {
+        json!({"startingTimestamp": iso(started), "resolvingTimestamp": null, "brokenNotice": null})
+    });
+    json!({
+        "name": e.environment,
+        "status": if m.disabled { "disabled" } else { e.status.0.as_str() },
+        "isMuted": m.is_muted, "dateCreated": iso(e.created_at),
+        "lastCheckIn": e.last_checkin.map(iso), "nextCheckIn": e.next_checkin.map(iso),
+        "nextCheckInLatest": e.next_checkin_latest.map(iso), "activeIncident": incident,
+    })
+}
+
+/// A monitor's run in `environment`; `config` is the monitor's (Snag keeps no copy per run).
+pub fn check_in(environment: &str, c: &StoredCheckIn, config: &Value) -> Value {
+    json!({
+        "id": c.guid, "environment": environment, "status": c.status.0.as_str(),
+        "duration": c.duration, "dateCreated": iso(c.date_added), "dateAdded": iso(c.date_added),
+        "dateUpdated": iso(c.date_updated), "expectedTime": c.expected_time.map(iso),
+        "monitorConfig": config,
     })
 }
 

@@ -4,6 +4,7 @@
 //! so a run is judged once however many nodes there are, and after a restart what came due
 //! while Snag was down is judged at its first round.
 
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::writer::Writer;
 use crate::workers::{Next, WorkError, Worker};
@@ -11,11 +12,16 @@ use crate::workers::{Next, WorkError, Worker};
 pub struct Detector {
     store: Store,
     writer: Writer,
+    metrics: std::sync::Arc<Metrics>,
 }
 
 impl Detector {
-    pub fn new(store: Store, writer: Writer) -> Detector {
-        Detector { store, writer }
+    pub fn new(store: Store, writer: Writer, metrics: std::sync::Arc<Metrics>) -> Detector {
+        Detector {
+            store,
+            writer,
+            metrics,
+        }
     }
 }
 
@@ -24,6 +30,9 @@ impl Worker for Detector {
 
     async fn round(&mut self, now_ms: i64) -> Result<Next, WorkError> {
         let changes = self.store.judge_monitors(now_ms).await?;
+        for (status, _) in &changes {
+            self.metrics.check_in(status.as_str());
+        }
         let written = super::record::write_owed(&self.store, &self.writer, None).await?;
         if !changes.is_empty() || written > 0 {
             tracing::debug!(judged = changes.len(), written, "monitors judged");

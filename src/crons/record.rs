@@ -3,6 +3,7 @@
 use super::check_in::CheckIn;
 use super::occurrence;
 use crate::ingest::error::IngestError;
+use crate::metrics::Metrics;
 use crate::pipeline;
 use crate::store::monitors::{IncidentChange, Recorded};
 use crate::store::rows::{EncodedEvent, WriteJob};
@@ -15,6 +16,7 @@ use crate::store::{ProjectId, Store, StoreError};
 pub async fn record(
     store: &Store,
     writer: &Writer,
+    metrics: &Metrics,
     project: ProjectId,
     check_in: &CheckIn,
     now_ms: i64,
@@ -24,6 +26,9 @@ pub async fn record(
         Err(StoreError::Invalid(why)) => return Err(IngestError::BadRequest(why)),
         Err(e) => return Err(IngestError::internal("recording a check-in", e)),
     };
+    if let Recorded::Stored(_) = recorded {
+        metrics.check_in(check_in.status.as_str());
+    }
     if let Recorded::Stored(IncidentChange::Failure { environment_id }) = recorded {
         write_owed(store, writer, Some(environment_id)).await?;
     }

@@ -72,6 +72,7 @@ async fn check_in(
             crate::crons::record::record(
                 &state.store,
                 &state.writer,
+                &state.metrics,
                 project_id,
                 &check_in,
                 now_ms,

@@ -282,9 +282,16 @@ async fn accept(
     // Check-ins first: one the monitors refuse refuses the envelope before anything is stored.
     let mut recorded = Ok(());
     for check_in in &check_ins {
-        recorded = crate::crons::record::record(&state.store, &state.writer, project, check_in, at)
-            .await
-            .map(drop);
+        recorded = crate::crons::record::record(
+            &state.store,
+            &state.writer,
+            &state.metrics,
+            project,
+            check_in,
+            at,
+        )
+        .await
+        .map(drop);
         if recorded.is_err() {
             break;
         }

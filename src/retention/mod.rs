@@ -61,6 +61,8 @@ pub struct Swept {
     pub attachments: u64,
     pub issues: u64,
     pub user_reports: u64,
+    /// Cron monitors' runs.
+    pub check_ins: u64,
     /// Free pages handed back to the file system.
     pub pages: u64,
 }
@@ -152,6 +154,13 @@ impl Retention {
                 .chore(Chore::DeleteUserReports {
                     created_before: cutoff,
                 })
+                .await?;
+            let hours_before = cutoff.div_euclid(crate::time::HOUR_MS);
+            swept.check_ins += self
+                .drain(
+                    || store.check_ins_added_before(cutoff, CHUNK),
+                    |ids| Chore::DeleteCheckIns { ids, hours_before },
+                )
                 .await?;
         }
         if let Some(keep) = self.policy.max_events_per_issue {

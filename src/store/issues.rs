@@ -8,7 +8,7 @@ use super::events::{
     Attachment, EVENT_COLUMNS, ISSUE_COLUMNS, StoredEvent, StoredIssue, UserReport,
 };
 use super::issue_state::Status;
-use super::sql::{self, Builder, Dialect};
+use super::sql::{self, Builder, Dialect, like_pattern};
 use super::users::User;
 use super::{IssueId, ProjectId, Store, StoreError};
 
@@ -32,6 +32,8 @@ pub struct IssueFilter {
     pub assignee: Option<AssigneeFilter>,
     /// `first-release:VERSION`: issues first seen in that release.
     pub first_release: Option<String>,
+    /// Issues with an event of this trace (32 hex digits).
+    pub trace_id: Option<String>,
     /// Issues seen within `[start, end)` unix ms: first seen before its end, last seen after
     /// its start (an issue quiet through the whole range but seen on both sides of it counts).
     pub seen_between: Option<(i64, i64)>,
@@ -210,6 +212,11 @@ fn push_filter(qb: &mut Builder, filter: &IssueFilter, dialect: Dialect) {
     if let Some(version) = &filter.first_release {
         qb.push(" AND first_release = ").push_bind(version.clone());
     }
+    if let Some(trace_id) = &filter.trace_id {
+        qb.push(" AND id IN (SELECT issue_id FROM events WHERE trace_id = ")
+            .push_bind(trace_id.clone())
+            .push(")");
+    }
     if let Some((start, end)) = filter.seen_between {
         qb.push(" AND last_seen >= ")
             .push_bind(start)
@@ -235,16 +242,6 @@ fn push_tag_condition(qb: &mut Builder, key: &str, values: &[String], dialect: D
         .push(" AND t.value->>1");
     push_values(qb);
     qb.push("))");
-}
-
-/// `%word%` for `LIKE … ESCAPE '\'`, the word's own wildcards escaped.
-fn like_pattern(word: &str) -> String {
-    format!(
-        "%{}%",
-        word.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
 }
 
 /// `filter`'s conditions on the events table, its columns named with `table` (`""`, `"e."`).

@@ -12,6 +12,8 @@
 //!                                DELETE the issues still last seen before T (the rest cascades:
 //!                                hashes, events, minutes, hours, tags, users, alerts)
 //! DeleteUserReports before T     DELETE user reports made before T
+//! DeleteCheckIns [id…]           DELETE the monitors' finished runs; DELETE their hourly tallies
+//!                                older than the oldest run kept
 //! Vacuum n                       PRAGMA incremental_vacuum(n): n free pages handed back
 //! RewriteEvents [(id, blob)…]    UPDATE events SET data (compressed with the dictionary);
 //!                                UPDATE event_recompression SET next_id
@@ -42,6 +44,12 @@ pub enum Chore {
     },
     DeleteUserReports {
         created_before: i64,
+    },
+    /// Cron runs that ended (in progress ones are judged first), and the timeline hours
+    /// before `hours_before`.
+    DeleteCheckIns {
+        ids: Vec<i64>,
+        hours_before: i64,
     },
     /// Hands this many free pages back to the file system.
     Vacuum {
@@ -104,6 +112,12 @@ pub(super) fn run(conn: &mut Connection, chore: &Chore) -> Result<u64, StoreErro
         Chore::DeleteUserReports { created_before } => tx
             .prepare_cached("DELETE FROM user_reports WHERE created_at < ?")?
             .execute([created_before])?,
+        Chore::DeleteCheckIns { ids, hours_before } => {
+            tx.prepare_cached("DELETE FROM monitor_hours WHERE hour < ?")?
+                .execute([hours_before])?;
+            tx.prepare_cached("DELETE FROM check_ins WHERE id IN (SELECT value FROM json_each(?))")?
+                .execute([id_list(ids)])?
+        }
         Chore::Vacuum { pages } => {
             let before: i64 = tx.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
             // Each step of the pragma frees one page: step it to the end.
@@ -199,6 +213,19 @@ pub(super) async fn run_postgres(pool: &sql::Pool, chore: &Chore) -> Result<u64,
                 .execute(&mut tx)
                 .await?
                 .rows_affected()
+        }
+        Chore::DeleteCheckIns { ids, hours_before } => {
+            sql::query("DELETE FROM monitor_hours WHERE hour < $1")
+                .bind(*hours_before)
+                .execute(&mut tx)
+                .await?;
+            sql::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM check_ins WHERE id IN ({IDS})"
+            )))
+            .bind(id_list(ids))
+            .execute(&mut tx)
+            .await?
+            .rows_affected()
         }
         Chore::Vacuum { .. } => 0,
         Chore::RewriteEvents {
@@ -315,6 +342,24 @@ impl Store {
              WHERE created_at < $1",
         )
         .bind(created_before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Ids of cron runs that ended and were added before `added_before`, at most `limit`
+    /// (through the index on the time added).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn check_ins_added_before(
+        &self,
+        added_before: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sql::query_scalar(
+            "SELECT id FROM check_ins WHERE date_added < $1 AND status <> 'in_progress'
+             ORDER BY date_added LIMIT $2",
+        )
+        .bind(added_before)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?)

@@ -108,6 +108,7 @@ pub const EVENT: Shape = Shape {
         "release",
         "environment",
         "user_key",
+        "trace_id",
         "title",
         "data_offset",
         "data_length",
@@ -125,6 +126,7 @@ pub const EVENT_FIELDS: Shape = Shape {
         "release",
         "environment",
         "user_key",
+        "trace_id",
         "title",
     ],
 };
@@ -430,6 +432,9 @@ pub struct EventRow {
     pub release: Option<String>,
     pub environment: Option<String>,
     pub user_key: Option<String>,
+    /// `contexts.trace.trace_id`, 32 lowercase hex digits: finds the errors of a trace (a
+    /// cron run's, a log line's).
+    pub trace_id: Option<String>,
     /// Event time and receive time, unix ms.
     pub timestamp: i64,
     pub received: i64,
@@ -502,6 +507,7 @@ impl EncodedEvent {
             .opt("release", row.release.as_deref())
             .opt("environment", row.environment.as_deref())
             .opt("user_key", row.user_key.as_deref())
+            .opt("trace_id", row.trace_id.as_deref())
             .text("title", &row.title);
         let mut latest = String::with_capacity(
             32 + row.title.len() + row.culprit.len() + row.metadata.len() * 5 / 4,
@@ -569,7 +575,7 @@ mod tests {
                 "SELECT {events.release}, substr(b, {events.data_offset}) WHERE x = {#tags.tags}",
                 &[&EVENT, &TAGS]
             ),
-            "SELECT value->>7, substr(b, value->>11) WHERE x = 2"
+            "SELECT value->>7, substr(b, value->>12) WHERE x = 2"
         );
     }
 
@@ -591,6 +597,7 @@ mod tests {
             .opt("release", Some("1.0"))
             .opt("environment", None)
             .opt("user_key", None)
+            .opt("trace_id", Some("4c79f60c11214eb38604f4ae0781bfb2"))
             .text("title", "T");
         let mut out = String::new();
         EVENT
@@ -608,6 +615,10 @@ mod tests {
         let row: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(row[EVENT.index("release")], "1.0");
         assert_eq!(row[EVENT.index("environment")], serde_json::Value::Null);
+        assert_eq!(
+            row[EVENT.index("trace_id")],
+            "4c79f60c11214eb38604f4ae0781bfb2"
+        );
         assert_eq!(row[EVENT.index("data_length")], 4);
         assert_eq!(row.as_array().unwrap().len(), EVENT.slots.len());
     }

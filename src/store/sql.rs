@@ -465,6 +465,16 @@ impl Builder {
     }
 }
 
+/// `%word%` for `LIKE … ESCAPE '\'`, the word's own wildcards escaped.
+pub fn like_pattern(word: &str) -> String {
+    format!(
+        "%{}%",
+        word.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

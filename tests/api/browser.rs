@@ -445,7 +445,7 @@ async fn seed_two_days_of_runs(app: &crate::helpers::TestApp, now: i64) {
         let at = now - h * HOUR;
         if h == 30 {
             // No run: the periodic judgement finds it missed past its margin.
-            app.store.judge_monitors(at + 2 * 60_000).await.unwrap();
+            app.store.judge_monitors(at + 10 * 60_000).await.unwrap();
             continue;
         }
         let id = uuid::Uuid::new_v4().simple().to_string();

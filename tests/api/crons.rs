@@ -163,6 +163,45 @@ async fn check_ins_upsert_a_monitor_record_its_runs_and_open_and_resolve_its_iss
     );
     assert_eq!(runs[0].1.trace_id.as_deref(), Some(trace_id.as_str()));
     assert_eq!(runs[0].1.release.as_deref(), Some("jobs@1.0"));
+
+    // An error the run raised, of the same trace, is found by `trace:` (the monitor page's
+    // link); another trace's is not.
+    for (message, trace) in [
+        ("invoice 7 failed", trace_id.clone()),
+        ("unrelated", "ab".repeat(16)),
+    ] {
+        let event = json!({"message": message, "level": "error",
+            "contexts": {"trace": {"trace_id": trace, "span_id": "a1b2c3d4e5f6a7b8"}}});
+        let r = crate::helpers::post_envelope(
+            &app,
+            5,
+            "jobkey",
+            &crate::helpers::event_envelope(&event),
+        )
+        .await;
+        assert_eq!(r.status, 200);
+    }
+    let (token, _) = app.store.create_token("crons", &[], None).await.unwrap();
+    let found = reqwest::Client::new()
+        .get(format!(
+            "http://127.0.0.1:{}/api/0/organizations/snag/issues/?query=is:all%20trace:{trace_id}",
+            app.port
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let found: Value = serde_json::from_str(&found).unwrap();
+    let titles: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["invoice 7 failed"]);
     app.stop().await;
 }
 
@@ -423,4 +462,271 @@ async fn missed_and_timed_out_runs_open_one_issue_and_one_email_each_across_a_re
     );
     app2.stop().await;
     smtp.stop().await;
+}
+
+#[tokio::test]
+async fn runs_older_than_the_retention_go_and_their_monitor_stays() {
+    use snag::crons::check_in::CheckIn;
+    let app = spawn_app().await;
+    app.project("jobs", ProjectId(5), "jobkey").await;
+    let now = snag::store::now_ms();
+    let day = 24 * 60 * MINUTE_MS;
+    let check_in = |status: &str| {
+        let json = json!({"monitor_slug": "daily-report", "status": status,
+            "monitor_config": {"schedule": {"type": "crontab", "value": "@daily"}}});
+        CheckIn::from_json(json.to_string().as_bytes(), None).unwrap()
+    };
+    // Two runs 100 days ago (past the 90 days kept), one yesterday.
+    for (at, status) in [
+        (now - 100 * day, "ok"),
+        (now - 99 * day, "error"),
+        (now - day, "ok"),
+    ] {
+        app.store
+            .record_check_in(ProjectId(5), &check_in(status), at)
+            .await
+            .unwrap();
+    }
+    let swept = app.retention.run_once(now).await.unwrap();
+    assert_eq!(swept.check_ins, 2, "{swept:?}");
+    let monitor = app
+        .store
+        .monitor("daily-report")
+        .await
+        .unwrap()
+        .expect("the monitor stays");
+    let runs = app.store.check_ins(monitor.id, 10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].1.date_added, now - day);
+    let envs = app.store.monitor_environments(monitor.id).await.unwrap();
+    let hours = app.store.monitor_hours(&[envs[0].id], 0).await.unwrap();
+    assert_eq!(hours.len(), 1, "only yesterday's hour: {hours:?}");
+    app.stop().await;
+}
+
+/// sentry-cli `monitors run` with the DSN of project 3 (key `shopkey`).
+async fn sentry_cli_run(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = tokio::process::Command::new(crate::helpers::npm_tool("sentry-cli", "sentry-cli"))
+        .args(["monitors", "run"])
+        .args(args)
+        .env(
+            "SENTRY_DSN",
+            format!("http://shopkey@127.0.0.1:{}/3", app.port),
+        )
+        .env("SENTRY_DISABLE_UPDATE_CHECK", "true")
+        .env_remove("SENTRY_AUTH_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), printed)
+}
+
+#[tokio::test]
+async fn the_python_sdk_and_sentry_cli_report_runs_a_failure_mails_once_and_an_ok_run_resolves() {
+    let port = free_port();
+    let smtp = SmtpSink::start(port).await;
+    let app = app_mailing_to(port).await;
+    let dsn = format!("http://shopkey@127.0.0.1:{}/3", app.port);
+
+    // The Python decorator: an ok run, then a run that raised.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/python_crons.py");
+    let out = tokio::process::Command::new(crate::python_sdk::python())
+        .args([script, &dsn])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let monitor = app
+        .store
+        .monitor("nightly-invoices")
+        .await
+        .unwrap()
+        .expect("upserted by the SDK");
+    assert_eq!(monitor.config.timezone.name(), "Europe/Vienna");
+    assert_eq!(monitor.config.checkin_margin, 10);
+    let runs = app.store.check_ins(monitor.id, 10).await.unwrap();
+    let statuses: Vec<&str> = runs.iter().map(|r| r.1.status.0.as_str()).collect();
+    assert_eq!(statuses, ["error", "ok"]);
+    assert!(
+        runs.iter()
+            .all(|r| r.1.duration.is_some() && r.0 == "production")
+    );
+    // The run's trace leads to the exception it raised.
+    let trace_id = printed["trace_id"].as_str().unwrap();
+    assert_eq!(runs[0].1.trace_id.as_deref(), Some(trace_id));
+    let error = app
+        .store
+        .get_event(ProjectId(3), printed["event_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(error.is_some(), "the exception was stored");
+
+    // The failure opened the monitor's issue: one email.
+    let issues = wait_for_issues(&app, ProjectId(3), 2).await;
+    let failure = issues
+        .iter()
+        .find(|i| i.title == "Monitor failure: nightly-invoices")
+        .expect("the monitor's issue");
+    app.evaluate_alerts().await;
+    let mail = smtp.exactly(2).await;
+    assert!(
+        mail.iter().any(|m| m["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Monitor failure: nightly-invoices")),
+        "{mail:#?}"
+    );
+
+    // sentry-cli runs the job again and it succeeds: the issue is resolved, nobody is mailed.
+    let (ok, printed) = sentry_cli_run(&app, &["nightly-invoices", "--", "true"]).await;
+    assert!(ok, "{printed}");
+    let issue = app.store.get_issue(failure.id).await.unwrap().unwrap();
+    assert_eq!(issue.status.as_str(), "resolved");
+    // A job of its own that fails, with its schedule: a monitor, a run, an issue, an email.
+    let (ok, printed) = sentry_cli_run(
+        &app,
+        &[
+            "--schedule",
+            "*/15 * * * *",
+            "--max-runtime",
+            "5",
+            "backup-db",
+            "--",
+            "false",
+        ],
+    )
+    .await;
+    assert!(!ok, "sentry-cli passes the command's failure on: {printed}");
+    let backup = app
+        .store
+        .monitor("backup-db")
+        .await
+        .unwrap()
+        .expect("upserted by sentry-cli");
+    assert_eq!(backup.config.max_runtime, 5);
+    let runs = app.store.check_ins(backup.id, 10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].1.status.0.as_str(), "error");
+    wait_for_issues(&app, ProjectId(3), 3).await;
+    app.evaluate_alerts().await;
+    let mail = smtp.exactly(3).await;
+    assert!(
+        mail[2]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Monitor failure: backup-db"),
+        "{:?}",
+        mail[2]
+    );
+
+    // /metrics: check-ins by status, monitors by state.
+    let metrics = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/metrics", app.port))
+        .bearer_auth("metrics-secret")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "snag_check_ins_total{status=\"in_progress\"} 4",
+        "snag_check_ins_total{status=\"ok\"} 2",
+        "snag_check_ins_total{status=\"error\"} 2",
+        "snag_monitors{state=\"ok\"} 1",
+        "snag_monitors{state=\"error\"} 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
+    app.stop().await;
+    smtp.stop().await;
+}
+
+#[tokio::test]
+async fn a_flood_of_check_ins_meets_the_keys_rate_limit() {
+    let app = spawn_app().await;
+    app.project("jobs", ProjectId(5), "jobkey").await;
+    let limit = snag::store::quotas::KeyRateLimit {
+        count: 3,
+        window_secs: 3600,
+    };
+    assert!(
+        app.store
+            .set_key_rate_limit("jobkey", Some(limit))
+            .await
+            .unwrap()
+    );
+    let daily = json!({"schedule": {"type": "crontab", "value": "@daily"}});
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = crate::helpers::post_envelope(
+            &app,
+            5,
+            "jobkey",
+            &check_in_envelope(&json!({
+            "monitor_slug": "flood", "status": "ok", "monitor_config": daily})),
+        )
+        .await;
+        statuses.push(r.status);
+        if r.status == 429 {
+            let limits = r
+                .header("x-sentry-rate-limits")
+                .unwrap_or_default()
+                .to_owned();
+            assert!(limits.contains(":monitor:key:key_quota"), "{limits}");
+        }
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    // By HTTP the refusal is silent, as Relay's: a 202, and nothing stored.
+    let r = http_check_in(&app, 5, "flood/jobkey/", "?status=ok", None).await;
+    assert_eq!(r.status, 202);
+    let flood = app.store.monitor("flood").await.unwrap().unwrap();
+    assert_eq!(app.store.check_ins(flood.id, 10).await.unwrap().len(), 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_check_in_values_are_rendered_dead() {
+    let app = spawn_app().await;
+    app.store
+        .create_user("dev@example.com", "correct horse battery", true)
+        .await
+        .unwrap();
+    app.project("jobs", ProjectId(5), "jobkey").await;
+    let hostile = "<img src=x onerror=alert(1)>";
+    let r = http_check_in(
+        &app,
+        5,
+        "hostile/jobkey/",
+        "",
+        Some(&json!({
+        "status": "ok", "environment": hostile, "release": format!("\"><script>alert(2)</script>"),
+        "monitor_config": {"schedule": {"type": "crontab", "value": "@hourly"}}})),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let browser = crate::web::Browser::new(&app);
+    browser.sign_in("dev@example.com").await;
+    for page in ["/crons", "/crons/hostile"] {
+        let html = browser.html(page).await;
+        assert!(
+            html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+            "{page}: {html}"
+        );
+        assert!(
+            !html.contains("<img src=x") && !html.contains("<script>alert"),
+            "{page}"
+        );
+    }
+    app.stop().await;
 }

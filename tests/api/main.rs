@@ -12,6 +12,7 @@ mod helpers;
 mod hostile;
 mod ingest;
 mod mcp;
+mod monitors_api;
 mod new_cli;
 mod postgres;
 mod postgres_nodes;

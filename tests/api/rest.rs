@@ -174,6 +174,10 @@ async fn sentry_cli_lists_pages_changes_status_and_finds_what_it_sent() {
     app.stop().await;
 }
 
+/// The monitor the endpoint test creates.
+const MONITOR: &str = r#"{"project": "shop", "name": "Nightly", "slug": "nightly",
+    "config": {"schedule_type": "crontab", "schedule": "0 2 * * *"}}"#;
+
 #[tokio::test]
 async fn every_documented_endpoint_answers_with_sentrys_types() {
     let (app, token) = app_with_issues(3).await;
@@ -220,14 +224,33 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
             .replace("{issue_id}", &issue)
             .replace("{event_id}", &event)
             .replace("{key}", "deploy")
-            .replace("{key_id}", "publickey");
+            .replace("{key_id}", "publickey")
+            .replace("{monitor_slug}", "nightly");
         let mut path = path.replace("{version}", "shop%402.0");
         if path.ends_with("/organizations/snag/events/") || path.ends_with("/events/validate/") {
             path.push_str("?field=title&field=count()");
         } else if path.ends_with("/stats_v2/") {
             path.push_str("?field=sum(quantity)&groupBy=outcome&category=error");
         }
-        let body = if path.ends_with("/releases/") && *method == "post" {
+        let monitors = path.contains("/monitors/");
+        if monitors && *method == "delete" && app.store.monitor("nightly").await.unwrap().is_none()
+        {
+            // Deleted through the organization already: again, to delete it through its project.
+            let (status, json) = call(
+                &app,
+                "POST",
+                "/api/0/organizations/snag/monitors/",
+                Some(&token),
+                MONITOR,
+            )
+            .await;
+            assert_eq!(status, 201, "{json}");
+        }
+        let body = if monitors && *method == "post" {
+            MONITOR
+        } else if monitors && *method == "put" {
+            r#"{"isMuted": true}"#
+        } else if path.ends_with("/releases/") && *method == "post" {
             r#"{"version": "shop@2.0", "projects": ["shop"]}"#
         } else if path.ends_with("/deploys/") {
             r#"{"environment": "production"}"#
@@ -254,6 +277,7 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
         let expected = match *method {
             _ if path.ends_with("/autofix/") => 403,
             "post" => 201,
+            "delete" if monitors => 202,
             "delete" => 204,
             _ => 200,
         };

@@ -36,7 +36,7 @@
 //!
 //! ```json
 //! events = [[project_id, "event_id", issue_id, timestamp, received, "level", "platform",
-//!        "release", "environment", "user_key", "title", data_offset, data_length], …]
+//!        "release", "environment", "user_key", "trace_id", "title", data_offset, data_length], …]
 //! ```
 //! Each kind of row's slots are declared once, in [`super::rows`] ([`rows::EVENT`] above); the
 //! SQL below names them (`{events.release}`) and the encoders write them in that order. The
@@ -93,10 +93,10 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
     INSERT INTO issue_hashes (project_id, hash, issue_id)
         SELECT {hashes.project_id}, {hashes.hash}, {hashes.issue_id} FROM jsonb_each(NEW.hashes);
     INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release,
-                        environment, user_key, title, data)
+                        environment, user_key, trace_id, title, data)
         SELECT {events.project_id}, {events.event_id}, {events.issue_id}, {events.timestamp},
                {events.received}, {events.level}, {events.platform}, {events.release},
-               {events.environment}, {events.user_key}, {events.title},
+               {events.environment}, {events.user_key}, {events.trace_id}, {events.title},
                substr(NEW.blobs, {events.data_offset}, {events.data_length})
         FROM jsonb_each(NEW.events);
     INSERT INTO issue_users (issue_id, user_key)

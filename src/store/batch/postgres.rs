@@ -78,11 +78,12 @@ const WRITE_TEMPLATES: [(&str, usize); 12] = [
     ),
     (
         "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform,
-                             release, environment, user_key, title, data)
+                             release, environment, user_key, trace_id, title, data)
          SELECT CAST({events.project_id} AS BIGINT), {events.event_id},
                 CAST({events.issue_id} AS BIGINT), CAST({events.timestamp} AS BIGINT),
                 CAST({events.received} AS BIGINT), {events.level}, {events.platform},
-                {events.release}, {events.environment}, {events.user_key}, {events.title},
+                {events.release}, {events.environment}, {events.user_key}, {events.trace_id},
+                {events.title},
                 substring($2::bytea FROM CAST({events.data_offset} AS INT)
                                    FOR CAST({events.data_length} AS INT))
          FROM jsonb_array_elements($1::jsonb)",

@@ -44,6 +44,7 @@ fn event_row(event_id: &str, title: &str, timestamp: i64, release: Option<&str>)
         release: release.map(str::to_owned),
         environment: None,
         user_key: None,
+        trace_id: None,
         timestamp,
         received: 60_000 * 1000 + timestamp % 1000,
         tags: vec![("tier".into(), "gold".into())],
@@ -261,6 +262,7 @@ fn distinct_job(event: &str, timestamp: i64, received: i64) -> WriteJob {
             release: Some(format!("release-{event}")),
             environment: Some(format!("environment-{event}")),
             user_key: Some(format!("id:user-{event}")),
+            trace_id: Some(format!("{:0>32}", event.len())),
             timestamp,
             received,
             tags: vec![
