@@ -44,7 +44,8 @@ impl Span {
         }
     }
 
-    fn bucket_hours(self) -> i64 {
+    /// Hours per mark.
+    pub fn bucket_hours(self) -> i64 {
         match self {
             Span::Day => 1,
             Span::Week => 3,

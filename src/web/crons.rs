@@ -36,8 +36,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/crons/{slug}/{action}", web::post().to(act));
 }
 
-/// Monitors per page of the list.
-const PAGE_SIZE: i64 = 50;
+/// Monitors per page of the list (as the issue list: each row carries a timeline).
+const PAGE_SIZE: i64 = 25;
 /// Runs listed on a monitor's page.
 const RUNS_SHOWN: i64 = 100;
 
@@ -56,22 +56,19 @@ struct MarkView {
 }
 
 fn timeline_view(marks: &[Mark]) -> TimelineView {
-    let when = |m: &Mark| format!("{} – {}", utc(m.start_ms), utc(m.end_ms));
     let means: Vec<i64> = marks
         .iter()
         .map(|m| m.mean_duration().unwrap_or(0))
         .collect();
-    let labels: Vec<String> = marks.iter().map(when).collect();
-    let mut durations = format::bars(&means, marks.len() as f64, 10.0, &labels);
+    let mut durations = format::bars(&means, marks.len() as f64, 10.0, &[]);
     for (bar, mark) in durations.iter_mut().zip(marks) {
         bar.label = match mark.mean_duration() {
             Some(ms) => format!(
-                "mean {}, longest {}: {}",
+                "mean {}, longest {}",
                 duration(ms),
-                duration(mark.duration_max),
-                when(mark)
+                duration(mark.duration_max)
             ),
-            None => format!("no duration: {}", when(mark)),
+            None => "no duration".to_owned(),
         };
     }
     let total: i64 = marks.iter().flat_map(|m| m.counts).sum();
@@ -95,12 +92,36 @@ fn timeline_view(marks: &[Mark]) -> TimelineView {
             .map(|(x, m)| MarkView {
                 x,
                 class: m.worst().map(CheckInStatus::as_str).unwrap_or("none"),
-                title: format!("{}: {}", when(m), m.summary()),
+                title: format!("{}: {}", span_words(m.start_ms, m.end_ms), m.summary()),
             })
             .collect(),
         durations,
         width: marks.len(),
         summary: format!("{total} runs, {failures} failed"),
+    }
+}
+
+/// "Nov 4 05:00–17:00 UTC", "Nov 4 17:00 – Nov 5 05:00 UTC": a mark's time, short (a page
+/// holds thousands of them).
+fn span_words(start_ms: i64, end_ms: i64) -> String {
+    let (Some(start), Some(end)) = (
+        chrono::DateTime::from_timestamp_millis(start_ms),
+        chrono::DateTime::from_timestamp_millis(end_ms),
+    ) else {
+        return String::new();
+    };
+    if start.date_naive() == end.date_naive() || end.format("%H:%M").to_string() == "00:00" {
+        format!(
+            "{}–{} UTC",
+            start.format("%b %-d %H:%M"),
+            end.format("%H:%M")
+        )
+    } else {
+        format!(
+            "{} – {} UTC",
+            start.format("%b %-d %H:%M"),
+            end.format("%b %-d %H:%M")
+        )
     }
 }
 
@@ -140,6 +161,20 @@ mod tests {
         assert_eq!(duration(12_500), "12.5 s");
         assert_eq!(duration(200_000), "3 min 20 s");
         assert_eq!(duration(7_500_000), "2 h 5 min");
+        let hour = 3_600_000;
+        let nov_4 = 1_793_750_400_000; // 2026-11-04 00:00 UTC
+        assert_eq!(
+            span_words(nov_4 + 5 * hour, nov_4 + 17 * hour),
+            "Nov 4 05:00–17:00 UTC"
+        );
+        assert_eq!(
+            span_words(nov_4 + 17 * hour, nov_4 + 29 * hour),
+            "Nov 4 17:00 – Nov 5 05:00 UTC"
+        );
+        assert_eq!(
+            span_words(nov_4 + 23 * hour, nov_4 + 24 * hour),
+            "Nov 4 23:00–00:00 UTC"
+        );
     }
 }
 
@@ -276,7 +311,9 @@ async fn render_list(
     let ids: Vec<i64> = monitors.iter().map(|m| m.id).collect();
     let envs = store.environments_of(&ids).await?;
     let env_ids: Vec<i64> = envs.iter().map(|e| e.id).collect();
-    let tallies = store.monitor_hours(&env_ids, span.first_hour(now)).await?;
+    let tallies = store
+        .monitor_hours(&env_ids, span.first_hour(now), span.bucket_hours())
+        .await?;
     let projects: Vec<(ProjectId, String)> = store
         .list_projects()
         .await?
@@ -526,7 +563,9 @@ async fn render_detail(
     let store = &state.store;
     let envs = store.monitor_environments(monitor.id).await?;
     let env_ids: Vec<i64> = envs.iter().map(|e| e.id).collect();
-    let tallies = store.monitor_hours(&env_ids, span.first_hour(now)).await?;
+    let tallies = store
+        .monitor_hours(&env_ids, span.first_hour(now), span.bucket_hours())
+        .await?;
     let project = store
         .list_projects()
         .await?

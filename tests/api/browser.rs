@@ -563,6 +563,27 @@ async fn an_admin_reads_creates_and_mutes_cron_monitors_in_chromium() {
             .unwrap()
             .is_muted
     );
+    chromium
+        .click(".monitor-actions form[action$='/disable'] button")
+        .await;
+    chromium
+        .wait_for_text("h1", |t| t.contains("disabled"))
+        .await;
+    let sync = app.store.monitor("hourly-sync").await.unwrap().unwrap();
+    assert!(sync.disabled);
+    // Deleting asks first; dismissed, nothing happens; accepted, the monitor is gone.
+    chromium.open(&format!("{base}/crons/nightly-export")).await;
+    chromium
+        .click(".monitor-actions form[action$='/delete'] button")
+        .await;
+    chromium.command("/alert/dismiss", json!({})).await;
+    assert!(app.store.monitor("nightly-export").await.unwrap().is_some());
+    chromium
+        .click(".monitor-actions form[action$='/delete'] button")
+        .await;
+    chromium.command("/alert/accept", json!({})).await;
+    chromium.wait_for_url(|u| u.ends_with("/crons")).await;
+    assert!(app.store.monitor("nightly-export").await.unwrap().is_none());
 
     // A new monitor from the form; a crontab that does not parse is refused with its reason.
     chromium.resize(1280, 900).await;

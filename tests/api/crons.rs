@@ -48,6 +48,12 @@ fn check_in_envelope(check_in: &Value) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The `key` of each object of a JSON list.
+fn strings<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    items.iter().filter_map(|item| item[key].as_str()).collect()
+}
+
 async fn wait_for_issues(app: &TestApp, project: ProjectId, n: usize) -> Vec<StoredIssue> {
     for _ in 0..100 {
         let issues = app.store.list_issues(project).await.unwrap();
@@ -182,25 +188,9 @@ async fn check_ins_upsert_a_monitor_record_its_runs_and_open_and_resolve_its_iss
         assert_eq!(r.status, 200);
     }
     let (token, _) = app.store.create_token("crons", &[], None).await.unwrap();
-    let found = reqwest::Client::new()
-        .get(format!(
-            "http://127.0.0.1:{}/api/0/organizations/snag/issues/?query=is:all%20trace:{trace_id}",
-            app.port
-        ))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let found: Value = serde_json::from_str(&found).unwrap();
-    let titles: Vec<&str> = found
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["title"].as_str().unwrap())
-        .collect();
+    let path = format!("/api/0/organizations/snag/issues/?query=is:all%20trace:{trace_id}");
+    let (_, found, _) = crate::monitors_api::get(&app, &token, &path).await;
+    let titles = strings(&found, "title");
     assert_eq!(titles, ["invoice 7 failed"]);
     app.stop().await;
 }
@@ -499,7 +489,7 @@ async fn runs_older_than_the_retention_go_and_their_monitor_stays() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].1.date_added, now - day);
     let envs = app.store.monitor_environments(monitor.id).await.unwrap();
-    let hours = app.store.monitor_hours(&[envs[0].id], 0).await.unwrap();
+    let hours = app.store.monitor_hours(&[envs[0].id], 0, 1).await.unwrap();
     assert_eq!(hours.len(), 1, "only yesterday's hour: {hours:?}");
     app.stop().await;
 }
@@ -570,6 +560,20 @@ async fn the_python_sdk_and_sentry_cli_report_runs_a_failure_mails_once_and_an_o
         .await
         .unwrap();
     assert!(error.is_some(), "the exception was stored");
+
+    // Both runs on the monitor's page and in Sentry's API.
+    let browser = crate::web::Browser::new(&app);
+    browser.sign_in("oncall@example.com").await;
+    let page = browser.html("/crons/nightly-invoices").await;
+    assert!(
+        page.contains("run-ok") && page.contains("run-error") && page.contains("invoices@3.1"),
+        "{page}"
+    );
+    let (token, _) = app.store.create_token("crons", &[], None).await.unwrap();
+    let path = "/api/0/organizations/snag/monitors/nightly-invoices/checkins/";
+    let (_, api, _) = crate::monitors_api::get(&app, &token, path).await;
+    let statuses = strings(&api, "status");
+    assert_eq!(statuses, ["error", "ok"], "{api}");
 
     // The failure opened the monitor's issue: one email.
     let issues = wait_for_issues(&app, ProjectId(3), 2).await;

@@ -20,7 +20,7 @@ async fn app_with_projects() -> (TestApp, String) {
 }
 
 /// A `GET` with the token: status, JSON and `Link` header.
-async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value, String) {
+pub(crate) async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value, String) {
     let headers = [("Authorization".to_owned(), format!("Bearer {token}"))];
     let r = send_raw(app.port, "GET", path, &headers, b"", false).await;
     let json = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
