@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::WebState;
 use super::auth::{check_csrf, require_admin, signed_in};
 use super::format::{self, Bar};
-use super::issues::Nav;
+use super::issues::{Nav, with_project_and_page};
 use super::{WebError, page, see_other};
 use crate::crons::check_in::{CheckInStatus, slug_of};
 use crate::crons::config::MonitorConfig;
@@ -273,14 +273,7 @@ struct ListQuery {
 }
 
 fn list_url(project: Option<ProjectId>, span: Span, page: i64) -> String {
-    let mut url = format!("/crons?span={}", span.as_str());
-    if let Some(p) = project {
-        url.push_str(&format!("&project={p}"));
-    }
-    if page > 1 {
-        url.push_str(&format!("&page={page}"));
-    }
-    url
+    with_project_and_page(format!("/crons?span={}", span.as_str()), project, page)
 }
 
 async fn list(

@@ -128,7 +128,12 @@ fn sort_of(name: Option<&str>) -> (IssueSort, &'static str) {
 }
 
 fn list_url(project: Option<ProjectId>, query: &str, sort: &str, page: i64) -> String {
-    let mut url = format!("/issues?query={}&sort={sort}", url_encode(query));
+    let url = format!("/issues?query={}&sort={sort}", url_encode(query));
+    with_project_and_page(url, project, page)
+}
+
+/// A list's URL (with its query string begun) narrowed to a project and at a page.
+pub fn with_project_and_page(mut url: String, project: Option<ProjectId>, page: i64) -> String {
     if let Some(p) = project {
         url.push_str(&format!("&project={p}"));
     }
