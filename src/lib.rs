@@ -19,6 +19,7 @@ pub mod format;
 pub mod grouping;
 pub mod ingest;
 pub mod issue_search;
+pub mod logs;
 pub mod metrics;
 pub mod normalize;
 pub mod pipeline;
