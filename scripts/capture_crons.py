@@ -18,163 +18,19 @@ Then it rewrites the three groups' sections of INDEX.md (other sections are left
 Run it from the repository root; it needs python3 with sentry_sdk, node and curl.
 """
 
-import base64
-import gzip
 import json
 import os
-import re
-import subprocess
 import sys
-import tempfile
-import threading
-import urllib.parse
-import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# The shared Relay stand-in, naming and INDEX.md code. The script is run as
+# scripts/capture_crons.py, so sys.path[0] is the scripts folder and a plain import finds it.
+import capture_common
 
 SENTRY_CLI = os.path.join("tests", "e2e", "node_modules", ".bin", "sentry-cli")
 CURL = "curl"
-captured = []
-lock = threading.Lock()
-
-
-def read_chunked(rfile):
-    body = b""
-    while True:
-        size = int(rfile.readline().split(b";")[0].strip(), 16)
-        if size == 0:
-            while rfile.readline() not in (b"\r\n", b"\n", b""):
-                pass  # trailers
-            return body
-        body += rfile.read(size)
-        rfile.readline()
-
-
-def decode(body, encoding):
-    """(decoded body, error) for a Content-Encoding."""
-    try:
-        if encoding in (None, "", "identity"):
-            return body, None
-        if encoding in ("gzip", "x-gzip"):
-            return gzip.decompress(body), None
-        if encoding == "deflate":
-            try:
-                return zlib.decompress(body), None
-            except zlib.error:
-                return zlib.decompress(body, -15), None
-        if encoding == "br":
-            import brotli  # not in the standard library; only needed for brotli bodies
-
-            return brotli.decompress(body), None
-        return body, f"unknown content-encoding {encoding}"
-    except Exception as e:  # noqa: BLE001 - recorded in the capture
-        return body, f"{type(e).__name__}: {e}"
-
-
-def parse_envelope(data):
-    """The envelope summary the existing captures hold: header, items, errors."""
-    errors = []
-    first, sep, rest = data.partition(b"\n")
-    try:
-        header = json.loads(first)
-    except ValueError as e:
-        return {"header": None, "items": [], "errors": [f"envelope header: {e}"]}
-    items = []
-    pos = 0 if sep else len(rest)
-    while pos < len(rest):
-        if rest[pos:pos + 1] == b"\n":  # blank line between items
-            pos += 1
-            continue
-        end = rest.find(b"\n", pos)
-        line = rest[pos:] if end < 0 else rest[pos:end]
-        pos = len(rest) if end < 0 else end + 1
-        try:
-            headers = json.loads(line)
-        except ValueError as e:
-            errors.append(f"item header: {e}")
-            break
-        if "length" in headers:
-            length = headers["length"]
-            payload = rest[pos:pos + length]
-            pos += length
-            if rest[pos:pos + 1] == b"\n":
-                pos += 1
-            framing = "length"
-        else:
-            end = rest.find(b"\n", pos)
-            payload = rest[pos:] if end < 0 else rest[pos:end]
-            pos = len(rest) if end < 0 else end + 1
-            framing = "newline"
-        item = {"headers": headers, "payload_len": len(payload), "framing": framing}
-        try:
-            item["payload_json"] = json.loads(payload)
-        except ValueError:
-            try:
-                item["payload_text"] = payload.decode("utf-8")
-            except UnicodeDecodeError:
-                item["payload_b64"] = base64.b64encode(payload).decode()
-        items.append(item)
-    return {"header": header, "items": items, "errors": errors}
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def capture(self):
-        headers = [[k, v] for k, v in self.headers.items()]
-        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
-        if chunked:
-            body = read_chunked(self.rfile)
-        else:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        encoding = self.headers.get("Content-Encoding")
-        decoded, error = decode(body, encoding)
-        try:
-            text = decoded.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        split = urllib.parse.urlsplit(self.path)
-        record = {
-            "method": self.command,
-            "path": split.path,
-            "query": split.query,
-            "query_parsed": urllib.parse.parse_qs(split.query),
-            "http_version": self.request_version,
-            "headers": headers,
-            "body_framing": "chunked" if chunked else "content-length",
-            "body_len": len(body),
-            "content_encoding": encoding,
-            "decode_error": error,
-            "decoded_len": len(decoded),
-            "body_text_if_utf8_after_decompression": text,
-        }
-        if split.path.endswith("/envelope/"):
-            record["envelope"] = parse_envelope(decoded)
-        record["body_b64"] = base64.b64encode(body).decode()
-        with lock:
-            captured.append(record)
-        return split.path
-
-    def answer(self, status, body=b"", content_type=None):
-        self.send_response(status)
-        if content_type:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def handle_any(self):
-        path = self.capture()
-        if re.fullmatch(r"/api/\d+/envelope/", path) and self.command == "POST":
-            self.answer(200, b"{}", "application/json")
-        elif re.fullmatch(r"/api/\d+/cron/[^/]+/(?:[^/]+/)?", path):
-            self.answer(202)
-        else:
-            self.answer(404)
-
-    do_GET = do_POST = handle_any
+# The cron check-in endpoints, answered 202; with the key as their last segment in the second form.
+CRON_PATH = r"/api/\d+/cron/[^/]+/(?:[^/]+/)?"
+CRON_PATH_WITH_KEY = r"/api/\d+/cron/[^/]+/[^/]+/"
 
 
 # The Python SDK driver: `python3 -c PYTHON_DRIVER <dsn> <case>`.
@@ -215,22 +71,13 @@ sentry_sdk.flush()
 '''
 
 
-def run(label, argv, env, cwd, expect_fail=False):
-    """Runs one client; returns [(label, capture)] for the requests it made."""
-    before = len(captured)
-    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
-    if (result.returncode != 0) != expect_fail:
-        sys.exit(f"{label}: exit {result.returncode}\n{result.stdout}{result.stderr}")
-    return [(label, c) for c in captured[before:]]
-
-
-def envelope_name(label, capture):
-    items = capture["envelope"]["items"]
-    types = "+".join(i["headers"].get("type", "?") for i in items)
-    statuses = [i["payload_json"]["status"] for i in items
+def capture_name(label, capture):
+    """`envelope-<types>-<label>_<check-in statuses>` or `cron-<method>-<status>`."""
+    if "envelope" not in capture:
+        return cron_name(label, capture)
+    statuses = [i["payload_json"]["status"] for i in capture["envelope"]["items"]
                 if i["headers"].get("type") == "check_in" and isinstance(i.get("payload_json"), dict)]
-    suffix = "_".join([label] + statuses)
-    return f"envelope-{types}-{suffix}"
+    return capture_common.envelope_name(label, capture, statuses)
 
 
 def cron_name(label, capture):
@@ -244,7 +91,7 @@ def python_crons(base, env, cwd):
     dsn = f"http://publickey@127.0.0.1:{base}/1"
     out = []
     for case in ["decorator", "decorator_raises", "context_manager", "capture_checkin"]:
-        out += run(case, [sys.executable, "-c", PYTHON_DRIVER, dsn, case], env, cwd)
+        out += capture_common.run(case, [sys.executable, "-c", PYTHON_DRIVER, dsn, case], env, cwd)
     return out
 
 
@@ -256,7 +103,8 @@ def sentry_cli_crons(base, env, cwd):
           "--check-in-margin", "5", "--max-runtime", "15", "--timezone", "Europe/Vienna",
           "backup-db", "--", "true"]
     failing = [cli, "monitors", "run", "-e", "capture", "backup-db", "--", "false"]
-    return run("run_true", ok, env, cwd) + run("run_false", failing, env, cwd, expect_fail=True)
+    return (capture_common.run("run_true", ok, env, cwd)
+            + capture_common.run("run_false", failing, env, cwd, expect_fail=True))
 
 
 def http_crons(base, env, cwd):
@@ -274,7 +122,7 @@ def http_crons(base, env, cwd):
     ]
     out = []
     for argv in calls:
-        out += run("curl", argv, env, cwd)
+        out += capture_common.run("curl", argv, env, cwd)
     return out
 
 
@@ -291,84 +139,13 @@ GROUPS = [
 ]
 
 
-def auth_kind(capture):
-    kinds = []
-    names = {k.lower() for k, _ in capture["headers"]}
-    if "sentry_key" in capture["query_parsed"]:
-        kinds.append("query")
-    if re.fullmatch(r"/api/\d+/cron/[^/]+/[^/]+/", capture["path"]):
-        kinds.append("path")
-    if "x-sentry-auth" in names:
-        kinds.append("X-Sentry-Auth")
-    env = capture.get("envelope") or {}
-    if (env.get("header") or {}).get("dsn"):
-        kinds.append("envelope-dsn")
-    return "+".join(kinds) or "(none)"
-
-
-def index_line(name, capture):
-    """One INDEX.md line, in the columns the index's header names."""
-    headers = {k.lower(): v for k, v in capture["headers"]}
-    text = capture["body_text_if_utf8_after_decompression"] or ""
-    env = capture.get("envelope")
-    if env is not None:
-        items = ", ".join(f"{i['headers'].get('type', '?')}({'len' if i['framing'] == 'length' else 'nl'})"
-                          for i in env["items"])
-    elif capture["method"] == "GET":
-        items = f"cron check-in by query: {capture['query']}"
-    else:
-        items = "cron check-in JSON body"
-    client = re.search(r"sentry_client=([^,\s]+)", headers.get("x-sentry-auth", ""))
-    client = client.group(1) if client else headers.get("user-agent", "(none)")
-    return (f"- `{name}` | {capture['method']} {capture['path']} | {auth_kind(capture)} | "
-            f"{headers.get('content-type', '(none)')} | "
-            f"{capture['content_encoding'] or 'identity'}/{capture['body_framing']} | "
-            f"{capture['body_len']} ({capture['decoded_len']}) | "
-            f"{'yes' if text.endswith(chr(10)) else 'no'} | {items} | {client}")
-
-
-def update_index(root, sections):
-    """Replaces (or appends) this script's sections of INDEX.md, leaving the others alone."""
-    path = os.path.join(root, "INDEX.md")
-    with open(path) as f:
-        text = f.read()
-    for group, lines in sections:
-        block = f"## {group}\n" + "\n".join(lines) + "\n"
-        pattern = re.compile(rf"^## {re.escape(group)}\n.*?(?=^## |\Z)", re.S | re.M)
-        if pattern.search(text):
-            text = pattern.sub(lambda _: block + "\n", text, count=1)
-        else:
-            text = text.rstrip("\n") + "\n\n" + block
-    with open(path, "w") as f:
-        f.write(text.rstrip("\n") + "\n")
-
-
-def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join("tests", "fixtures", "sdk")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    sections = []
-    with tempfile.TemporaryDirectory() as home:
-        env = {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8"}
-        for group, drive, note in GROUPS:
-            out = os.path.join(root, group)
-            os.makedirs(out, exist_ok=True)
-            for old in os.listdir(out):
-                if old.endswith(".json"):
-                    os.remove(os.path.join(out, old))
-            lines = [note]
-            for i, (label, capture) in enumerate(drive(port, env, home), 1):
-                kind = envelope_name if "envelope" in capture else cron_name
-                name = f"{i:02d}-{kind(label, capture)}.json"
-                with open(os.path.join(out, name), "w") as f:
-                    json.dump(capture, f, indent=1)
-                lines.append(index_line(name, capture))
-                print(os.path.join(out, name))
-            sections.append((group, lines))
-    server.shutdown()
-    update_index(root, sections)
+def describe_check_in(capture):
+    """INDEX.md's items column for an HTTP check-in (not an envelope)."""
+    if capture["method"] == "GET":
+        return f"cron check-in by query: {capture['query']}"
+    return "cron check-in JSON body"
 
 
 if __name__ == "__main__":
-    main()
+    capture_common.main(GROUPS, capture_name, accepted=[CRON_PATH], path_auth=CRON_PATH_WITH_KEY,
+                        describe_other=describe_check_in)
