@@ -282,8 +282,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// The payload and item header of the first `log` item of a captured request.
-    fn captured(path: &str) -> (Option<u64>, Option<String>, Vec<u8>) {
+    /// The first `log` item of a captured request, parsed.
+    fn captured(path: &str) -> LogItem {
         let file = format!("{}/tests/fixtures/sdk/{path}", env!("CARGO_MANIFEST_DIR"));
         let capture: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
         let item = capture["envelope"]["items"]
@@ -293,25 +293,28 @@ mod tests {
             .find(|i| i["headers"]["type"] == "log")
             .unwrap();
         let headers = &item["headers"];
-        (
+        let payload = serde_json::to_vec(&item["payload_json"]).unwrap();
+        parse(
             headers["item_count"].as_u64(),
-            headers["content_type"].as_str().map(str::to_owned),
-            serde_json::to_vec(&item["payload_json"]).unwrap(),
+            headers["content_type"].as_str(),
+            &payload,
+        )
+        .unwrap()
+    }
+
+    /// Lines kept, lines dropped, attributes dropped.
+    fn counts(item: &LogItem) -> (usize, usize, usize) {
+        (
+            item.lines.len(),
+            item.dropped_lines,
+            item.dropped_attributes,
         )
     }
 
     #[test]
     fn the_node_sdks_lines_keep_their_fields_and_typed_attributes() {
-        let (count, ty, payload) = captured("node/04-envelope-log-enable_logs.json");
-        let item = parse(count, ty.as_deref(), &payload).unwrap();
-        assert_eq!(
-            (
-                item.lines.len(),
-                item.dropped_lines,
-                item.dropped_attributes
-            ),
-            (2, 0, 0)
-        );
+        let item = captured("node/04-envelope-log-enable_logs.json");
+        assert_eq!(counts(&item), (2, 0, 0));
         let failed = &item.lines[1];
         assert_eq!(failed.body, "order 1001 failed");
         assert_eq!((failed.level, failed.severity_number), (Level::Error, 17));
@@ -337,16 +340,8 @@ mod tests {
 
     #[test]
     fn the_python_sdks_lines_parse_whole_up_to_a_burst_of_150() {
-        let (count, ty, payload) = captured("python-logs/02-envelope-log-sentry_logger.json");
-        let item = parse(count, ty.as_deref(), &payload).unwrap();
-        assert_eq!(
-            (
-                item.lines.len(),
-                item.dropped_lines,
-                item.dropped_attributes
-            ),
-            (2, 0, 0)
-        );
+        let item = captured("python-logs/02-envelope-log-sentry_logger.json");
+        assert_eq!(counts(&item), (2, 0, 0));
         let failed = &item.lines[1];
         assert_eq!(failed.body, "payment pay_7 failed: card declined");
         // Python sends no severity_number: the level's own.
@@ -355,12 +350,9 @@ mod tests {
             "sentry.message.parameter.reason".to_owned(),
             AttrValue::String("card declined".into())
         )));
-        let (count, ty, payload) = captured("python-logs/06-envelope-log-burst.json");
-        let burst = parse(count, ty.as_deref(), &payload).unwrap();
-        assert_eq!((burst.lines.len(), burst.dropped_lines), (150, 0));
-        let (count, ty, payload) = captured("python-logs/01-envelope-log-logging_levels.json");
-        let levels: Vec<Level> = parse(count, ty.as_deref(), &payload)
-            .unwrap()
+        let burst = captured("python-logs/06-envelope-log-burst.json");
+        assert_eq!(counts(&burst), (150, 0, 0));
+        let levels: Vec<Level> = captured("python-logs/01-envelope-log-logging_levels.json")
             .lines
             .iter()
             .map(|l| l.level)
@@ -386,14 +378,7 @@ mod tests {
         ]})
         .to_string();
         let item = parse(Some(6), Some(CONTENT_TYPE), payload.as_bytes()).unwrap();
-        assert_eq!(
-            (
-                item.lines.len(),
-                item.dropped_lines,
-                item.dropped_attributes
-            ),
-            (1, 5, 4)
-        );
+        assert_eq!(counts(&item), (1, 5, 4));
         let kept = &item.lines[0];
         assert_eq!((kept.level, kept.severity_number), (Level::Warn, 13));
         assert_eq!(kept.span_id.as_deref(), Some("a1b2c3d4e5f6a7b8"));
