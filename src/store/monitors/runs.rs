@@ -2,8 +2,8 @@
 //! missed and timed-out ones, and each finished run may open or end its monitor's incident
 //! and leave an owed occurrence (see the module above).
 
-use super::*;
 use super::admin::{insert_monitor, write_config};
+use super::*;
 
 impl Store {
     /// Records a check-in of `project` received at `now_ms`: upserts its monitor, records or
