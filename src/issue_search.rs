@@ -34,7 +34,7 @@ pub enum SearchError {
 }
 
 /// Splits a query into terms; double quotes keep spaces (`release:"a b"`, `"two words"`).
-fn terms(query: &str) -> Vec<String> {
+pub(crate) fn terms(query: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut quoted = false;

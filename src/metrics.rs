@@ -6,6 +6,8 @@
 //! snag_writer_queue_depth 12
 //! snag_check_ins_total{status="missed"} 2
 //! snag_monitors{state="error"} 1
+//! snag_log_lines_total{level="error"} 40
+//! snag_project_log_lines_total{project="1",level="error"} 40     (metrics token holders)
 //! ```
 
 use std::collections::BTreeMap;
@@ -27,6 +29,8 @@ pub struct Metrics {
     /// Events accepted per project id, and requests rejected per project id and reason.
     project_accepted: Mutex<BTreeMap<ProjectId, u64>>,
     project_rejected: Mutex<BTreeMap<(ProjectId, &'static str), u64>>,
+    /// Log lines stored, by project id and level.
+    log_lines: Mutex<BTreeMap<(ProjectId, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -75,6 +79,16 @@ impl Metrics {
             .unwrap_or_else(PoisonError::into_inner)
             .entry((project_id, reason))
             .or_default() += 1;
+    }
+
+    /// Log lines stored (committed) of a project at a level.
+    pub fn log_lines(&self, project_id: ProjectId, level: &'static str, n: u64) {
+        *self
+            .log_lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry((project_id, level))
+            .or_default() += n;
     }
 
     /// An alert email attempt: `sent`, `retry` or `failed`.
@@ -253,6 +267,20 @@ impl Metrics {
         for (state, n) in &ingest.monitors {
             let _ = writeln!(out, "snag_monitors{{state=\"{state}\"}} {n}");
         }
+        out.push_str("# HELP snag_log_lines_total Log lines stored, by level.\n");
+        out.push_str("# TYPE snag_log_lines_total counter\n");
+        let mut by_level: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for ((_, level), n) in self
+            .log_lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            *by_level.entry(level).or_default() += n;
+        }
+        for (level, n) in by_level {
+            let _ = writeln!(out, "snag_log_lines_total{{level=\"{level}\"}} {n}");
+        }
         out
     }
 
@@ -282,6 +310,21 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "snag_project_requests_rejected_total{{project=\"{project}\",reason=\"{reason}\"}} {n}"
+            );
+        }
+        out.push_str(
+            "# HELP snag_project_log_lines_total Log lines stored, by project id and level.\n",
+        );
+        out.push_str("# TYPE snag_project_log_lines_total counter\n");
+        for ((project, level), n) in self
+            .log_lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "snag_project_log_lines_total{{project=\"{project}\",level=\"{level}\"}} {n}"
             );
         }
         out.push_str("# HELP snag_project_events_per_minute Events received in the last full minute, by project id.\n");

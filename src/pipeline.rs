@@ -5,6 +5,7 @@
 //!                 ├─ attachment → AttachmentRow ─────────────────────────────┤→ WriteJob → writer
 //!                 ├─ user_report / feedback → UserReportRow ─────────────────┘   (200 after COMMIT)
 //!                 ├─ check_in   → crons::CheckIn (recorded by crons::record, also before the 200)
+//!                 ├─ log        → logs::item::parse → logs::block::encode → NewBlock ─→ WriteJob
 //!                 └─ everything else → counted, not stored
 //! ```
 //! [`prepare`] is pure CPU work done in the request handler; [`commit`] waits for the writer.
@@ -30,6 +31,10 @@ const MAX_STORED_ITEMS: usize = 100;
 const MAX_CHECK_IN_SIZE: usize = 100 * 1024;
 /// Sessions and client reports per envelope, as Relay counts them (they are counted, not kept).
 const MAX_COUNTED_ITEMS: usize = 100;
+/// The largest log item, as Relay's `max_container_size`.
+pub const MAX_LOG_ITEM_SIZE: usize = 12 * 1024 * 1024;
+/// The largest log line on average over its item, as Relay's `max_log_size`.
+const MAX_LOG_LINE_SIZE: usize = 2 * 1024 * 1024;
 
 /// How a project's events are grouped and stored.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +64,24 @@ pub struct Prepared {
     pub counts: Vec<&'static str>,
     /// Data categories of the items Snag does not keep (SDKs are told to stop sending them).
     pub not_kept: Vec<&'static str>,
+    /// What the envelope's log item held and lost.
+    pub logs: LogTally,
+}
+
+/// The lines of an envelope's log item: kept per level, dropped as malformed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogTally {
+    /// Lines kept, by [`crate::logs::item::Level`] index.
+    pub kept: [u64; 6],
+    /// Their size as Relay bills it.
+    pub bytes: u64,
+    pub dropped_lines: u64,
+}
+
+impl LogTally {
+    pub fn lines(&self) -> u64 {
+        self.kept.iter().sum()
+    }
 }
 
 /// Turns an envelope into rows. Fails (4xx) on the first item that is malformed or too large.
@@ -76,6 +99,7 @@ pub fn prepare(
     let mut counts = Vec::with_capacity(envelope.items.len());
     let mut not_kept = Vec::new();
     let mut check_ins = Vec::new();
+    let mut logs = LogTally::default();
     for item in &envelope.items {
         match &item.ty {
             ItemType::Event if job.event.is_none() => {
@@ -107,6 +131,14 @@ pub fn prepare(
                 let check_in = CheckIn::from_json(item.payload, None)
                     .map_err(|e| IngestError::BadRequest(e.to_string()))?;
                 check_ins.push(check_in);
+            }
+            ItemType::Log => {
+                if !job.log_blocks.is_empty() || logs.dropped_lines > 0 {
+                    return Err(IngestError::BadRequest(
+                        "an envelope may hold one log item".into(),
+                    ));
+                }
+                job.log_blocks = log_blocks(item, received, &mut logs)?;
             }
             // A second event in one envelope is ignored, as by Relay; not a kind to hold back.
             ItemType::Event => {}
@@ -144,7 +176,36 @@ pub fn prepare(
         check_ins,
         counts,
         not_kept,
+        logs,
     })
+}
+
+/// A log item's lines as blocks of at most [`crate::logs::block::MAX_LINES`] lines, counted
+/// into `tally`. A malformed container is refused; a malformed line is dropped alone.
+fn log_blocks(
+    item: &Item<'_>,
+    received: &Received,
+    tally: &mut LogTally,
+) -> Result<Vec<crate::logs::block::NewBlock>, IngestError> {
+    use crate::logs::{block, item as log_item};
+    let item_count = item.headers.get("item_count").and_then(Value::as_u64);
+    if item.payload.len() > MAX_LOG_ITEM_SIZE
+        || item.payload.len() / item_count.unwrap_or(1).max(1) as usize > MAX_LOG_LINE_SIZE
+    {
+        return Err(IngestError::TooLarge("log"));
+    }
+    let parsed = log_item::parse(item_count, item.header_str("content_type"), item.payload)
+        .map_err(|e| IngestError::BadRequest(e.to_string()))?;
+    tally.dropped_lines += parsed.dropped_lines as u64;
+    for line in &parsed.lines {
+        tally.kept[line.level as usize] += 1;
+        tally.bytes += block::billed_size(line);
+    }
+    Ok(parsed
+        .lines
+        .chunks(block::MAX_LINES)
+        .map(|lines| block::encode(received.project_id, lines, received.received_ms))
+        .collect())
 }
 
 /// Queues the rows and waits for their COMMIT.

@@ -30,6 +30,7 @@ mod feedback;
 mod index;
 mod issues;
 mod keys;
+mod logs;
 mod monitors;
 pub mod openapi;
 mod organizations;
@@ -101,6 +102,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ApiState>) {
             .route(
                 "/organizations/{org}/events/validate/",
                 web::get().to(discover::validate),
+            )
+            .route(
+                "/organizations/{org}/trace-logs/",
+                web::get().to(logs::trace_logs),
             )
             .route(
                 "/organizations/{org}/events-stats/",

@@ -195,6 +195,9 @@ fn received(req: &HttpRequest, project_id: ProjectId) -> Received {
 /// Memory an attachment costs until it is committed, in multiples of its size.
 const ATTACHMENT_COST: usize = 4;
 
+/// Bytes held per byte of a log item while it is parsed and packed (see [`open_rows`]).
+const LOG_COST: usize = 3;
+
 /// An envelope's rows, with the bytes they hold charged to the budget until their COMMIT.
 pub struct Rows {
     prepared: Prepared,
@@ -243,7 +246,12 @@ fn open_rows(
             .map(|i| i.payload.len())
             .sum::<usize>()
     };
-    charge.add(bytes(ItemType::Event) + ATTACHMENT_COST * bytes(ItemType::Attachment))?;
+    // A log item's lines, parsed, take about three times its JSON, until they are blocks.
+    charge.add(
+        bytes(ItemType::Event)
+            + ATTACHMENT_COST * bytes(ItemType::Attachment)
+            + LOG_COST * bytes(ItemType::Log),
+    )?;
     let prepared = pipeline::prepare(envelope, received, project, limits)?;
     Ok(Rows {
         prepared,
@@ -265,6 +273,7 @@ async fn accept(
     } = rows;
     let (taken, mut limits) = apply_quotas(state, &mut prepared, received, key).await?;
     let check_ins = take_check_ins(state, &mut prepared, received, key, &mut limits).await?;
+    take_logs(state, &mut prepared, received, key, &mut limits).await?;
     let refused = limits.first().cloned();
     if let Some(limit) = quota::not_stored(&prepared.not_kept) {
         limits.push(limit);
@@ -315,6 +324,7 @@ async fn accept(
             .outcomes
             .record(project, at, outcomes::ERROR, outcomes::ACCEPTED, "", 1);
     }
+    count_logs(state, project, at, &prepared.logs);
     if attachment_bytes > 0 {
         let attachment = outcomes::ATTACHMENT;
         state.outcomes.record(
@@ -425,6 +435,80 @@ async fn take_check_ins(
         }
     }
     Ok(kept)
+}
+
+/// Takes a log item from the key's rate limit as one event (an SDK sends its lines in
+/// envelopes of up to a hundred, or a thousand from Python): a flood of envelopes is refused
+/// as one of events would be. Over it, the lines are dropped and the limit joins `limits` for
+/// the `log_item` and `log_byte` categories.
+async fn take_logs(
+    state: &IngestState,
+    prepared: &mut Prepared,
+    received: &Received,
+    key: &ProjectKey,
+    limits: &mut Vec<RateLimit>,
+) -> Result<(), IngestError> {
+    if prepared.job.log_blocks.is_empty() {
+        return Ok(());
+    }
+    let project_id = received.project_id;
+    let now_secs = received.received_ms.div_euclid(1000);
+    if let Err(limit) = take_event(state, key, project_id, None, now_secs).await? {
+        let tally = std::mem::take(&mut prepared.logs);
+        state.metrics.rate_limited(limit.reason, tally.lines());
+        let (at, limited) = (received.received_ms, outcomes::RATE_LIMITED);
+        let lines = tally.lines();
+        let o = &state.outcomes;
+        o.record(
+            project_id,
+            at,
+            outcomes::LOG_ITEM,
+            limited,
+            limit.reason,
+            lines,
+        );
+        o.record(
+            project_id,
+            at,
+            outcomes::LOG_BYTE,
+            limited,
+            limit.reason,
+            tally.bytes,
+        );
+        prepared.job.log_blocks.clear();
+        limits.push(RateLimit {
+            categories: vec![outcomes::LOG_ITEM, outcomes::LOG_BYTE],
+            ..limit
+        });
+    }
+    Ok(())
+}
+
+/// Counts committed log lines (metrics per project and level, outcomes) and dropped ones.
+fn count_logs(state: &IngestState, project: ProjectId, at: i64, logs: &pipeline::LogTally) {
+    let o = &state.outcomes;
+    if logs.dropped_lines > 0 {
+        let (item, invalid) = (outcomes::LOG_ITEM, outcomes::INVALID);
+        o.record(
+            project,
+            at,
+            item,
+            invalid,
+            "invalid_log",
+            logs.dropped_lines,
+        );
+    }
+    if logs.lines() == 0 {
+        return;
+    }
+    for (level, n) in crate::logs::item::Level::ALL.iter().zip(logs.kept) {
+        if n > 0 {
+            state.metrics.log_lines(project, level.as_str(), n);
+        }
+    }
+    let accepted = outcomes::ACCEPTED;
+    o.record(project, at, outcomes::LOG_ITEM, accepted, "", logs.lines());
+    o.record(project, at, outcomes::LOG_BYTE, accepted, "", logs.bytes);
 }
 
 /// Takes the event from the key's rate limit and the project's daily cap, and the attachments

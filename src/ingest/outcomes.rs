@@ -28,6 +28,8 @@ pub const INVALID: &str = "invalid";
 pub const ERROR: &str = "error";
 pub const ATTACHMENT: &str = "attachment";
 pub const MONITOR: &str = "monitor";
+pub const LOG_ITEM: &str = "log_item";
+pub const LOG_BYTE: &str = "log_byte";
 
 type Key = (i64, ProjectId, &'static str, &'static str, &'static str);
 

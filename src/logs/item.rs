@@ -16,7 +16,7 @@
 //! OpenTelemetry's short names (`warn`, not `warning`); a line without `severity_number` (Python
 //! sends none) takes its level's.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The content type of a log container.
@@ -94,8 +94,9 @@ impl Level {
     }
 }
 
-/// An attribute's value, of the type it declared.
-#[derive(Debug, Clone, PartialEq)]
+/// An attribute's value, of the type it declared (stored as the bare JSON value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
 pub enum AttrValue {
     String(String),
     Integer(i64),

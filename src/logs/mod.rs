@@ -4,7 +4,12 @@
 //! ```text
 //! envelope item {"type":"log","item_count":N,"content_type":"application/vnd.sentry.items.log+json"}
 //!   → item::parse (checked as Relay checks it) → LogLine { timestamp, trace_id, level, body, attributes }
+//!   → block::encode (one compressed block per item, with its index words) → WriteJob → writer
+//! Logs page, API: query::parse → store::logs (blocks by time, level and words) → block::decode
+//!   → query::matches, newest first
 //! ```
-//! So far only the wire format is here: ingest still counts log items without keeping them.
 
+pub mod block;
 pub mod item;
+pub mod query;
+pub mod search;

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod issue_state;
 pub mod issues;
 pub mod leases;
+pub mod logs;
 pub mod migrate;
 pub mod monitors;
 pub mod outcomes;

@@ -203,6 +203,24 @@ pub const ATTACHMENT: Shape = Shape {
     ],
 };
 
+/// A block of log lines (`crate::logs::block`); its words go to the search index.
+pub const LOG_BLOCK: Shape = Shape {
+    name: "log_blocks",
+    slots: &[
+        "id",
+        "project_id",
+        "first_ns",
+        "last_ns",
+        "received",
+        "lines",
+        "levels",
+        "bytes",
+        "data_offset",
+        "data_length",
+        "words",
+    ],
+};
+
 pub const USER_REPORT: Shape = Shape {
     name: "user_reports",
     slots: &[
@@ -472,11 +490,15 @@ pub struct WriteJob {
     pub event: Option<EncodedEvent>,
     pub attachments: Vec<AttachmentRow>,
     pub user_reports: Vec<UserReportRow>,
+    pub log_blocks: Vec<crate::logs::block::NewBlock>,
 }
 
 impl WriteJob {
     pub fn is_empty(&self) -> bool {
-        self.event.is_none() && self.attachments.is_empty() && self.user_reports.is_empty()
+        self.event.is_none()
+            && self.attachments.is_empty()
+            && self.user_reports.is_empty()
+            && self.log_blocks.is_empty()
     }
 }
 

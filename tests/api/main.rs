@@ -11,6 +11,7 @@ mod grouping;
 mod helpers;
 mod hostile;
 mod ingest;
+mod logs;
 mod mcp;
 mod monitors_api;
 mod new_cli;

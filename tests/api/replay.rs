@@ -7,8 +7,8 @@ use snag::store::ProjectId;
 use crate::helpers::{TestApp, fixtures_dir, send_raw, spawn_app};
 
 /// One captured request.
-struct Capture {
-    name: String,
+pub(crate) struct Capture {
+    pub name: String,
     method: String,
     path: String,
     query: String,
@@ -21,7 +21,7 @@ struct Capture {
     items: Vec<(String, Value)>,
 }
 
-fn load(group: &str) -> Vec<Capture> {
+pub(crate) fn load(group: &str) -> Vec<Capture> {
     let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join(group))
         .unwrap_or_else(|e| panic!("fixtures {group}: {e}"))
         .map(|e| e.unwrap().path())
@@ -89,7 +89,7 @@ fn load(group: &str) -> Vec<Capture> {
         .collect()
 }
 
-async fn replay(app: &TestApp, capture: &Capture) -> crate::helpers::RawResponse {
+pub(crate) async fn replay(app: &TestApp, capture: &Capture) -> crate::helpers::RawResponse {
     // The browser tunnel posted to the capture server's own /tunnel; Snag takes the same body
     // on the envelope endpoint of the DSN's project (as Relay does).
     let path = if capture.path == "/tunnel" {

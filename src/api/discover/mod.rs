@@ -119,6 +119,9 @@ pub async fn events(
     query: Query,
 ) -> Answer {
     authorized_org(&req, &state, &path, Scope::EventRead).await?;
+    if super::logs::is_logs(get(&query, "dataset")) {
+        return super::logs::events(req, &state, &query).await;
+    }
     let fields = asked_fields(&query, "field")?;
     if fields.is_empty() {
         return Err(ApiError::BadRequest(format!(

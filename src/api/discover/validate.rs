@@ -56,6 +56,9 @@ pub async fn validate(
     query: Query,
 ) -> Answer {
     authorized_org(&req, &state, &path, Scope::EventRead).await?;
+    if crate::api::logs::is_logs(get(&query, "dataset")) {
+        return crate::api::logs::validate(&state, &query).await;
+    }
     let dataset = get(&query, "dataset").unwrap_or("errors");
     let dataset_error = check_dataset(&query).err().map(message);
 

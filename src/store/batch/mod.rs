@@ -65,6 +65,7 @@ const LOOKUP_TEMPLATE: &str = "SELECT json_object(
                JOIN issue_hashes h ON h.project_id = j.{hash_keys.project_id} AND h.hash = j.{hash_keys.hash}),
     'max_issue_id', MAX((SELECT COALESCE(MAX(id), 0) FROM issues),
                         (SELECT COALESCE(MAX(max_issue_id), 0) FROM issue_id_floors)),
+    'max_log_block_id', (SELECT COALESCE(MAX(id), 0) FROM log_blocks),
     'max_short_ids', (SELECT json_group_array(json_array(p.value,
                           MAX((SELECT COALESCE(MAX(short_id), 0) FROM issues WHERE project_id = p.value),
                               (SELECT COALESCE(MAX(max_short_id), 0) FROM issue_id_floors
@@ -79,8 +80,9 @@ static LOOKUP: LazyLock<String> =
 /// wake-up of the writer task that preempts SQLite's thread on a busy 2-core machine). Slots
 /// are named (`{events.release}`) after their shapes in [`rows`].
 const WRITE_TEMPLATE: &str = "CREATE TEMP VIEW IF NOT EXISTS batch_write
-    (issues, hashes, events, users, issue_updates, counts, minutes, tags, attachments, user_reports, blobs)
-    AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
+    (issues, hashes, events, users, issue_updates, counts, minutes, tags, attachments, user_reports,
+     log_blocks, blobs)
+    AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
 CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write BEGIN
     INSERT INTO issues (id, project_id, short_id, primary_hash, type, first_seen, last_seen, times_seen,
                         title, culprit, level, first_release, last_release, metadata)
@@ -146,6 +148,13 @@ CREATE TEMP TRIGGER IF NOT EXISTS batch_write INSTEAD OF INSERT ON batch_write B
         SELECT {user_reports.project_id}, {user_reports.event_id}, {user_reports.name},
                {user_reports.email}, {user_reports.comments}, {user_reports.received}
         FROM jsonb_each(NEW.user_reports);
+    INSERT INTO log_blocks (id, project_id, first_ns, last_ns, received, lines, levels, bytes, data)
+        SELECT {log_blocks.id}, {log_blocks.project_id}, {log_blocks.first_ns}, {log_blocks.last_ns},
+               {log_blocks.received}, {log_blocks.lines}, {log_blocks.levels}, {log_blocks.bytes},
+               substr(NEW.blobs, {log_blocks.data_offset}, {log_blocks.data_length})
+        FROM jsonb_each(NEW.log_blocks);
+    INSERT INTO log_search (rowid, words)
+        SELECT {log_blocks.id}, {log_blocks.words} FROM jsonb_each(NEW.log_blocks);
     INSERT INTO project_usage (project_id, events, event_bytes)
         SELECT {events.project_id}, COUNT(*), SUM({events.data_length}) FROM jsonb_each(NEW.events)
         WHERE true GROUP BY {events.project_id}
@@ -172,6 +181,7 @@ static WRITE_PROCEDURE: LazyLock<String> = LazyLock::new(|| {
             &rows::TAGS,
             &rows::ATTACHMENT,
             &rows::USER_REPORT,
+            &rows::LOG_BLOCK,
         ],
     )
 });
@@ -213,7 +223,7 @@ static FOLD_TAGS: LazyLock<String> =
 
 const CLEAR_PENDING_TAGS: &str = "DELETE FROM issue_tags_pending;";
 
-const WRITE: &str = "INSERT INTO batch_write VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);";
+const WRITE: &str = "INSERT INTO batch_write VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);";
 
 /// Installs WRITE's trigger on the writer's connection (TEMP: it lives with the connection),
 /// and the release order it asks (`release_order.rs`).
@@ -260,8 +270,8 @@ pub(super) struct Batch<'a> {
     pub events: Vec<&'a EncodedEvent>,
     pub issue_ids: Vec<IssueId>,
     /// issues, hashes, events, users, issue_updates, counts, minutes, tags, attachments,
-    /// user_reports
-    pub rows: [String; 10],
+    /// user_reports, log_blocks
+    pub rows: [String; 11],
     pub blobs: Blobs,
 }
 
@@ -280,6 +290,7 @@ impl<'a> Batch<'a> {
                     .is_some_and(|ids| ids.contains(&e.event_id))
             })
             .collect();
+        let first_log_block = known.max_log_block_id + 1;
         let plan = Plan::new(&events, known);
         let tallies = tallies(&events, &plan.issue_ids);
         let mut blobs = Blobs::default();
@@ -294,6 +305,7 @@ impl<'a> Batch<'a> {
             tag_rows(&events, &plan.issue_ids),
             attachment_rows(jobs, &mut blobs),
             user_report_rows(jobs),
+            log_block_rows(jobs, first_log_block, &mut blobs),
         ];
         Batch {
             issue_ids: plan.issue_ids,
@@ -350,6 +362,8 @@ pub(super) struct Known {
     issue_by_hash: HashMap<ProjectId, HashMap<String, IssueId>>,
     max_issue_id: IssueId,
     max_short_id: HashMap<ProjectId, i64>,
+    /// Blocks of log lines take the next ids (the write lock is held).
+    max_log_block_id: i64,
 }
 
 /// What exists of the batch (in the transaction that holds the write lock).
@@ -392,6 +406,7 @@ pub(super) fn known_from_json(found: &str) -> Result<Known, StoreError> {
         hashes: Vec<(ProjectId, String, IssueId)>,
         max_issue_id: IssueId,
         max_short_ids: Vec<(ProjectId, i64)>,
+        max_log_block_id: i64,
     }
     let found: Found = serde_json::from_str(found)
         .map_err(|e| StoreError::Corrupt(format!("unreadable lookup result: {e}")))?;
@@ -400,6 +415,7 @@ pub(super) fn known_from_json(found: &str) -> Result<Known, StoreError> {
         issue_by_hash: HashMap::new(),
         max_issue_id: found.max_issue_id,
         max_short_id: found.max_short_ids.into_iter().collect(),
+        max_log_block_id: found.max_log_block_id,
     };
     for (project_id, event_id) in found.events {
         known.stored.entry(project_id).or_default().insert(event_id);
@@ -687,6 +703,28 @@ fn user_report_rows(jobs: &[&WriteJob]) -> String {
             .opt("email", r.email.as_deref())
             .text("comments", &r.comments)
             .int("received", r.received)
+            .end();
+    })
+}
+
+/// The batch's blocks of log lines, numbered from `first_id`.
+fn log_block_rows(jobs: &[&WriteJob], first_id: i64, blobs: &mut Blobs) -> String {
+    let blocks = jobs.iter().flat_map(|j| &j.log_blocks).zip(first_id..);
+    json_list(blocks, |out, (b, id)| {
+        let (offset, length) = blobs.push(&b.data);
+        rows::LOG_BLOCK
+            .row(out)
+            .int("id", id)
+            .project_id("project_id", b.project_id)
+            .int("first_ns", b.first_ns)
+            .int("last_ns", b.last_ns)
+            .int("received", b.received_ms)
+            .count("lines", u64::from(b.lines))
+            .count("levels", u64::from(b.levels))
+            .count("bytes", b.bytes)
+            .int("data_offset", offset)
+            .int("data_length", length)
+            .text("words", &b.words)
             .end();
     })
 }

@@ -48,6 +48,7 @@ const LOOKUP_TEMPLATE: &str = "SELECT jsonb_build_object(
                                   AND h.hash = j.{hash_keys.hash}),
     'max_issue_id', GREATEST((SELECT COALESCE(MAX(id), 0) FROM issues),
                              (SELECT COALESCE(MAX(max_issue_id), 0) FROM issue_id_floors)),
+    'max_log_block_id', (SELECT COALESCE(MAX(id), 0) FROM log_blocks),
     'max_short_ids', (SELECT COALESCE(jsonb_agg(jsonb_build_array(p.id,
                           GREATEST((SELECT COALESCE(MAX(short_id), 0) FROM issues WHERE project_id = p.id),
                                    (SELECT COALESCE(MAX(max_short_id), 0) FROM issue_id_floors
@@ -57,7 +58,7 @@ const LOOKUP_TEMPLATE: &str = "SELECT jsonb_build_object(
 
 /// WRITE's statements, each reading one JSON array of rows (`$1`) and, for payloads, the
 /// blobs (`$2`); in the order of [`Batch::rows`]' arrays they read.
-const WRITE_TEMPLATES: [(&str, usize); 12] = [
+const WRITE_TEMPLATES: [(&str, usize); 13] = [
     (
         "INSERT INTO issues (id, project_id, short_id, primary_hash, type, first_seen, last_seen,
                              times_seen, title, culprit, level, first_release, last_release, metadata)
@@ -179,6 +180,19 @@ const WRITE_TEMPLATES: [(&str, usize); 12] = [
          FROM jsonb_array_elements($1::jsonb)",
         USER_REPORTS,
     ),
+    (
+        "INSERT INTO log_blocks (id, project_id, first_ns, last_ns, received, lines, levels, bytes,
+                                 data, words)
+         SELECT CAST({log_blocks.id} AS BIGINT), CAST({log_blocks.project_id} AS BIGINT),
+                CAST({log_blocks.first_ns} AS BIGINT), CAST({log_blocks.last_ns} AS BIGINT),
+                CAST({log_blocks.received} AS BIGINT), CAST({log_blocks.lines} AS INT),
+                CAST({log_blocks.levels} AS INT), CAST({log_blocks.bytes} AS BIGINT),
+                substring($2::bytea FROM CAST({log_blocks.data_offset} AS INT)
+                                   FOR CAST({log_blocks.data_length} AS INT)),
+                array_to_tsvector(string_to_array({log_blocks.words}, ' '))
+         FROM jsonb_array_elements($1::jsonb)",
+        LOG_BLOCKS,
+    ),
 ];
 
 /// Each event's tags appended as one pending row (`$1`: [`rows::TAGS`] rows); [`fold_tags`]
@@ -253,6 +267,7 @@ const MINUTES: usize = 6;
 const TAGS: usize = 7;
 const ATTACHMENTS: usize = 8;
 const USER_REPORTS: usize = 9;
+const LOG_BLOCKS: usize = 10;
 
 /// Every statement rendered once, with the row array it reads.
 struct Statements {
@@ -264,7 +279,7 @@ struct Statements {
 }
 
 static STATEMENTS: LazyLock<Statements> = LazyLock::new(|| {
-    let shapes: [&rows::Shape; 12] = [
+    let shapes: [&rows::Shape; 13] = [
         &rows::ISSUE,
         &rows::HASH,
         &rows::EVENT,
@@ -275,6 +290,7 @@ static STATEMENTS: LazyLock<Statements> = LazyLock::new(|| {
         &rows::TAGS,
         &rows::ATTACHMENT,
         &rows::USER_REPORT,
+        &rows::LOG_BLOCK,
         &rows::EVENT_KEY,
         &rows::HASH_KEY,
     ];

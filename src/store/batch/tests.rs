@@ -13,12 +13,13 @@ fn id(name: &str) -> EventId {
 }
 
 #[test]
-fn the_write_binds_ten_row_lists_and_the_blobs() {
-    assert_eq!(WRITE.matches('?').count(), 11);
-    // Ten row lists (issue updates read twice; events once more for the releases, their
-    // projects and a regression's release; events and attachments once more for the usage),
-    // and the blobs of events and attachments.
-    assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 18);
+fn the_write_binds_eleven_row_lists_and_the_blobs() {
+    assert_eq!(WRITE.matches('?').count(), 12);
+    // Eleven row lists (issue updates read twice; events once more for the releases, their
+    // projects and a regression's release; events and attachments once more for the usage;
+    // log blocks once more for their words), and the blobs of events, attachments and log
+    // blocks.
+    assert_eq!(WRITE_PROCEDURE.matches("NEW.").count(), 21);
     assert_eq!(LOOKUP.matches('?').count(), 3);
 }
 
@@ -289,6 +290,17 @@ fn distinct_job(event: &str, timestamp: i64, received: i64) -> WriteJob {
             comments: format!("comments-{event}"),
             received: received + 2,
         }],
+        log_blocks: vec![crate::logs::block::NewBlock {
+            project_id: ProjectId(1),
+            first_ns: timestamp * 1_000_000 + 1,
+            last_ns: timestamp * 1_000_000 + 2,
+            lines: 3,
+            levels: 4,
+            bytes: 5,
+            data: format!("block-{event}").into_bytes(),
+            words: format!("word{event} other"),
+            received_ms: received + 3,
+        }],
     }
 }
 
@@ -356,6 +368,27 @@ async fn an_event_row_reads_back_column_by_column() {
     assert_eq!(text("user_key").as_deref(), Some("id:user-x"));
     assert_eq!(text("title").as_deref(), Some("title-x"));
     assert_eq!(row.get::<Vec<u8>, _>("data"), [9, 8, 7, 6]);
+}
+
+#[tokio::test]
+async fn a_log_block_row_reads_back_column_by_column_and_is_found_by_its_words() {
+    let (_dir, store, _conn, _tags) = written_once().await;
+    let row = one_row(&store, "SELECT * FROM log_blocks").await;
+    let int = |c: &str| row.get::<i64, _>(c);
+    assert_eq!((int("id"), int("project_id")), (1, 1));
+    assert_eq!(
+        (int("first_ns"), int("last_ns")),
+        (5_000_000_001, 5_000_000_002)
+    );
+    assert_eq!(int("received"), RECEIVED + 3);
+    assert_eq!((int("lines"), int("levels"), int("bytes")), (3, 4, 5));
+    assert_eq!(row.get::<Vec<u8>, _>("data"), b"block-x");
+    let found: Vec<i64> =
+        sqlx::query_scalar("SELECT rowid FROM log_search WHERE log_search MATCH 'wordx'")
+            .fetch_all(store.sqlite_pool())
+            .await
+            .unwrap();
+    assert_eq!(found, [1]);
 }
 
 #[tokio::test]
