@@ -202,13 +202,14 @@ pub async fn cleanup(config: Config) -> anyhow::Result<()> {
     store.close().await;
     let swept = swept?;
     println!(
-        "Deleted {} event(s), {} attachment(s), {} issue(s), {} user report(s), {} cron check-in(s); \
-         the database went from {} to {}.",
+        "Deleted {} event(s), {} attachment(s), {} issue(s), {} user report(s), {} cron check-in(s), \
+         {} block(s) of log lines; the database went from {} to {}.",
         swept.events,
         swept.attachments,
         swept.issues,
         swept.user_reports,
         swept.check_ins,
+        swept.log_blocks,
         bytesize::ByteSize::b(before.bytes()),
         bytesize::ByteSize::b(after.bytes()),
     );

@@ -146,6 +146,20 @@ pub struct Retention {
     #[arg(long, env = "SNAG_MAX_STORAGE", global = true)]
     pub max_storage: Option<bytesize::ByteSize>,
 
+    /// Days a log line is kept after it was received (0: keep forever).
+    #[arg(
+        long,
+        env = "SNAG_LOG_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub log_retention_days: u32,
+
+    /// The share of `--max-storage` log lines may take, in percent: past it the oldest lines
+    /// are deleted first, so logs never push errors out.
+    #[arg(long, env = "SNAG_LOG_STORAGE_SHARE", default_value_t = 25, value_parser = clap::value_parser!(u8).range(0..=100), global = true)]
+    pub log_storage_share: u8,
+
     /// Free space to keep on the database's file system: below it ingest answers 429 (SDKs
     /// back off), every page says why, and retention runs at once.
     #[arg(
@@ -168,6 +182,8 @@ impl Default for Retention {
             retention_days: 90,
             max_events_per_issue: 10_000,
             max_storage: None,
+            log_retention_days: 30,
+            log_storage_share: 25,
             min_free_disk: bytesize::ByteSize::gib(1),
             retention_interval: std::time::Duration::from_secs(600),
         }

@@ -40,6 +40,9 @@ pub struct Policy {
     pub max_age_ms: Option<i64>,
     pub max_events_per_issue: Option<u64>,
     pub max_storage: Option<u64>,
+    pub log_max_age_ms: Option<i64>,
+    /// Bytes of `max_storage` log lines may take.
+    pub log_budget: Option<u64>,
 }
 
 impl Policy {
@@ -50,6 +53,11 @@ impl Policy {
             max_events_per_issue: (config.max_events_per_issue > 0)
                 .then_some(config.max_events_per_issue),
             max_storage: config.max_storage.map(|b| b.as_u64()),
+            log_max_age_ms: (config.log_retention_days > 0)
+                .then(|| i64::from(config.log_retention_days) * crate::time::DAY_MS),
+            log_budget: config
+                .max_storage
+                .map(|b| b.as_u64() / 100 * u64::from(config.log_storage_share)),
         }
     }
 }
@@ -63,6 +71,8 @@ pub struct Swept {
     pub user_reports: u64,
     /// Cron monitors' runs.
     pub check_ins: u64,
+    /// Blocks of log lines.
+    pub log_blocks: u64,
     /// Free pages handed back to the file system.
     pub pages: u64,
 }
@@ -163,6 +173,26 @@ impl Retention {
                 )
                 .await?;
         }
+        if let Some(max_age) = self.policy.log_max_age_ms {
+            let cutoff = now_ms - max_age;
+            swept.log_blocks += self
+                .drain(
+                    || async {
+                        let oldest = store.oldest_log_blocks(CHUNK).await?;
+                        Ok(oldest
+                            .into_iter()
+                            .take_while(|b| b.received < cutoff)
+                            .map(|b| b.id)
+                            .collect())
+                    },
+                    Chore::DeleteLogBlocks,
+                )
+                .await?;
+        }
+        // Logs keep to their share of the budget first: they never push errors out.
+        if let Some(budget) = self.policy.log_budget {
+            swept.log_blocks += self.trim_logs(budget).await?;
+        }
         if let Some(keep) = self.policy.max_events_per_issue {
             for issue in store.issues_seen_more_than(keep).await? {
                 swept.events += self
@@ -225,6 +255,36 @@ impl Retention {
             left -= pages;
         }
         Ok(swept)
+    }
+
+    /// Deletes the oldest blocks of log lines until they take under 90% of `budget`, once
+    /// they take more than it; how many went.
+    async fn trim_logs(&self, budget: u64) -> Result<u64, RetentionError> {
+        let mut over = (self.store.log_usage().await?.bytes as u64).saturating_sub(budget / 10 * 9);
+        if over <= budget / 10 {
+            return Ok(0);
+        }
+        let mut deleted = 0;
+        while over > 0 {
+            let mut ids = Vec::new();
+            for block in self.store.oldest_log_blocks(CHUNK).await? {
+                if over == 0 {
+                    break;
+                }
+                over = over.saturating_sub(block.bytes as u64);
+                ids.push(block.id);
+            }
+            let went = self.writer.chore(Chore::DeleteLogBlocks(ids)).await?;
+            if went == 0 {
+                break;
+            }
+            deleted += went;
+        }
+        tracing::info!(
+            blocks = deleted,
+            "log lines passed their share of --max-storage: oldest lines deleted"
+        );
+        Ok(deleted)
     }
 
     /// Finds rows with `find` and deletes them with the chore `delete` makes, until a search

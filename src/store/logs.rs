@@ -59,6 +59,16 @@ impl StoredBlock {
     }
 }
 
+/// A block as retention sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct OldBlock {
+    pub id: i64,
+    /// Milliseconds since the Unix epoch.
+    pub received: i64,
+    /// Stored (compressed) bytes.
+    pub bytes: i64,
+}
+
 /// What the log store holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow)]
 pub struct LogUsage {
@@ -151,6 +161,18 @@ impl Store {
         )
         .bind(id)
         .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The oldest blocks, oldest first, with when they were received and their stored size
+    /// (ids grow with receipt).
+    pub async fn oldest_log_blocks(&self, limit: u32) -> Result<Vec<OldBlock>, StoreError> {
+        Ok(sql::query_as::<OldBlock>(
+            "SELECT id, received, CAST(length(data) AS BIGINT) AS bytes FROM log_blocks
+             ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
         .await?)
     }
 

@@ -14,6 +14,7 @@
 //! DeleteUserReports before T     DELETE user reports made before T
 //! DeleteCheckIns [id…]           DELETE the monitors' finished runs; DELETE their hourly tallies
 //!                                older than the oldest run kept
+//! DeleteLogBlocks [id…]          DELETE the blocks of log lines and their index words
 //! Vacuum n                       PRAGMA incremental_vacuum(n): n free pages handed back
 //! RewriteEvents [(id, blob)…]    UPDATE events SET data (compressed with the dictionary);
 //!                                UPDATE event_recompression SET next_id
@@ -51,6 +52,8 @@ pub enum Chore {
         ids: Vec<i64>,
         hours_before: i64,
     },
+    /// Blocks of log lines (`crate::logs::block`).
+    DeleteLogBlocks(Vec<i64>),
     /// Hands this many free pages back to the file system.
     Vacuum {
         pages: u32,
@@ -117,6 +120,17 @@ pub(super) fn run(conn: &mut Connection, chore: &Chore) -> Result<u64, StoreErro
                 .execute([hours_before])?;
             tx.prepare_cached("DELETE FROM check_ins WHERE id IN (SELECT value FROM json_each(?))")?
                 .execute([id_list(ids)])?
+        }
+        Chore::DeleteLogBlocks(ids) => {
+            let ids = id_list(ids);
+            tx.prepare_cached(
+                "DELETE FROM log_search WHERE rowid IN (SELECT value FROM json_each(?))",
+            )?
+            .execute([&ids])?;
+            tx.prepare_cached(
+                "DELETE FROM log_blocks WHERE id IN (SELECT value FROM json_each(?))",
+            )?
+            .execute([&ids])?
         }
         Chore::Vacuum { pages } => {
             let before: i64 = tx.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
@@ -227,6 +241,13 @@ pub(super) async fn run_postgres(pool: &sql::Pool, chore: &Chore) -> Result<u64,
             .await?
             .rows_affected()
         }
+        Chore::DeleteLogBlocks(ids) => sql::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM log_blocks WHERE id IN ({IDS})"
+        )))
+        .bind(id_list(ids))
+        .execute(&mut tx)
+        .await?
+        .rows_affected(),
         Chore::Vacuum { .. } => 0,
         Chore::RewriteEvents {
             project_id,

@@ -371,3 +371,84 @@ async fn a_project_gets_a_dictionary_of_its_own_and_its_events_shrink() {
     assert!(page.contains("KeyError"), "{page}");
     app.stop().await;
 }
+
+/// A log envelope of `lines` lines of trace `trace`, bodies of `body_bytes` letters that do
+/// not repeat (seeded by `seed`).
+pub fn log_envelope(seed: u64, lines: usize, body_bytes: usize, trace: &str) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let now = snag::store::now_ms() as f64 / 1000.0;
+    let items: Vec<Value> = (0..lines)
+        .map(|n| {
+            let noise: String = (0..body_bytes)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    char::from(b'a' + (state % 26) as u8)
+                })
+                .collect();
+            json!({"timestamp": now + n as f64 / 1000.0, "trace_id": trace, "level": "info",
+                   "body": format!("line {seed} {noise}"),
+                   "attributes": {"logger.name": {"value": "retention", "type": "string"}}})
+        })
+        .collect();
+    let header = json!({"type": "log", "item_count": lines,
+                        "content_type": "application/vnd.sentry.items.log+json"});
+    format!("{{}}\n{header}\n{}\n", json!({ "items": items })).into_bytes()
+}
+
+const TRACE: &str = "0123456789abcdef0123456789abcdef";
+
+#[tokio::test]
+async fn log_lines_go_after_their_own_days_and_keep_to_their_share_of_the_budget() {
+    // Their own days: 30 by default, while events stay 90.
+    let app = app_with(|_| {}).await;
+    let event = send(&app, "kept", json!({})).await;
+    let r = post_envelope(&app, 1, "retainkey", &log_envelope(1, 10, 20, TRACE)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let swept = app
+        .retention
+        .run_once(snag::store::now_ms() + 29 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!(swept.log_blocks, 0);
+    assert_eq!(app.store.log_usage().await.unwrap().lines, 10);
+    let swept = app
+        .retention
+        .run_once(snag::store::now_ms() + 31 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!(swept.log_blocks, 1);
+    assert_eq!(app.store.log_usage().await.unwrap().lines, 0);
+    assert_eq!(app.store.event_ids(ProjectId(1)).await.unwrap(), [event]);
+    app.stop().await;
+
+    // A quarter of a 4 MB budget: 200 KB envelopes of lines that do not compress.
+    const BUDGET: u64 = 4 * 1024 * 1024;
+    let app = app_with(|c| c.retention.max_storage = Some(bytesize::ByteSize::b(BUDGET))).await;
+    let mut sent_events = Vec::new();
+    for n in 0..20 {
+        sent_events.push(send(&app, &format!("e{n}"), json!({})).await);
+    }
+    for seed in 0..12 {
+        let r = post_envelope(&app, 1, "retainkey", &log_envelope(seed, 100, 2000, TRACE)).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let before = app.store.log_usage().await.unwrap();
+    assert!(before.bytes as u64 > BUDGET / 4, "{before:?}");
+    let swept = app.retention.run_once(snag::store::now_ms()).await.unwrap();
+    assert!(swept.log_blocks > 0);
+    let after = app.store.log_usage().await.unwrap();
+    assert!(after.bytes as u64 <= BUDGET / 4, "{after:?}");
+    assert!(after.lines > 0, "the newest lines stay");
+    // The newest envelope's lines are still found; every event is kept.
+    let kept = app.store.oldest_log_blocks(100).await.unwrap();
+    assert_eq!(kept.len() as i64, after.blocks);
+    assert_eq!(kept.last().unwrap().id, 12, "the newest block stays");
+    let mut stored = app.store.event_ids(ProjectId(1)).await.unwrap();
+    stored.sort();
+    sent_events.sort();
+    assert_eq!(stored, sent_events);
+    assert!(app.store.check().await.unwrap().is_empty());
+    app.stop().await;
+}
