@@ -27,3 +27,28 @@ document.addEventListener("submit", (e) => {
   const question = e.target.getAttribute("data-confirm");
   if (question && !window.confirm(question)) e.preventDefault();
 });
+// The Logs page: lines that arrived since it was made go on top, every three seconds.
+{
+  const list = document.querySelector("[data-poll]");
+  if (list) {
+    const poll = async () => {
+      try {
+        const url = `${list.dataset.poll}&after=${encodeURIComponent(list.dataset.after)}`;
+        const response = await fetch(url, { credentials: "same-origin" });
+        if (response.ok) {
+          const html = await response.text();
+          const newest = response.headers.get("X-Newest-Block");
+          if (newest) list.dataset.after = newest;
+          if (html.trim()) {
+            list.insertAdjacentHTML("afterbegin", html);
+            document.getElementById("no-lines")?.remove();
+          }
+        }
+      } catch {
+        // The server may be restarting: the next poll tries again.
+      }
+      setTimeout(poll, 3000);
+    };
+    setTimeout(poll, 3000);
+  }
+}

@@ -319,6 +319,8 @@ pub async fn events(req: HttpRequest, state: &ApiState, query: &Query) -> Answer
         newest_first: true,
         limit: offset + size + 1,
         after: None,
+        after_block: None,
+        until_block: None,
     };
     let (mut rows, complete) = if aggregate {
         counts(state, &search, &fields, &slugs, get(query, "sort")).await?
@@ -554,6 +556,8 @@ pub async fn trace_logs(
         newest_first: newest_first(sort)?,
         limit: offset + size + 1,
         after: None,
+        after_block: None,
+        until_block: None,
     };
     let found = search::search(&state.store, &search).await?;
     let rows: Vec<Value> = found

@@ -29,6 +29,9 @@ pub struct Search {
     pub limit: usize,
     /// Lines strictly after this one, in the search's order (a page's last line).
     pub after: Option<(i64, LineId)>,
+    /// Only lines that arrived after this block, and up to that one (live pages).
+    pub after_block: Option<i64>,
+    pub until_block: Option<i64>,
 }
 
 /// What a search found.
@@ -122,6 +125,7 @@ async fn scan(
         levels: search.query.levels,
         words: &words,
         newest_first: search.newest_first,
+        blocks: (search.after_block, search.until_block),
     };
     let mut scanned = 0;
     let mut cursor: Option<BlockCursor> = None;
@@ -204,6 +208,8 @@ pub async fn trace_lines(
             newest_first: false,
             limit,
             after: None,
+            after_block: None,
+            until_block: None,
         },
     )
     .await

@@ -26,6 +26,8 @@ pub struct BlockFilter<'a> {
     pub levels: u8,
     pub words: &'a IndexQuery,
     pub newest_first: bool,
+    /// Blocks with ids after the first and up to the second (arrival order), when given.
+    pub blocks: (Option<i64>, Option<i64>),
 }
 
 /// Where a page of blocks ended: the next page starts after it.
@@ -131,6 +133,12 @@ impl Store {
                 Dialect::Postgres => q.push(" AND words @@ ").push_bind(text).push("::tsquery"),
             };
         }
+        if let Some(after) = filter.blocks.0 {
+            q.push(" AND id > ").push_bind(after);
+        }
+        if let Some(until) = filter.blocks.1 {
+            q.push(" AND id <= ").push_bind(until);
+        }
         let (column, before, order) = if filter.newest_first {
             ("last_ns", "<", "DESC")
         } else {
@@ -152,6 +160,15 @@ impl Store {
         Ok(q.build_query_as::<StoredBlock>()
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    /// The id of the newest block (0 when there is none).
+    pub async fn newest_log_block(&self) -> Result<i64, StoreError> {
+        Ok(
+            sql::query_scalar::<i64>("SELECT COALESCE(MAX(id), 0) FROM log_blocks")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// One block, by id (a line's page).

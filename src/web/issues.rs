@@ -562,6 +562,18 @@ struct IssuePage {
     event_time: String,
     older: Option<String>,
     newer: Option<String>,
+    /// The log lines of the event's trace, oldest first (the first after the event marked),
+    /// and the trace's Logs page.
+    trace_lines: Vec<super::logs::LineView>,
+    trace_logs_url: Option<String>,
+}
+
+/// An event's trace id (`contexts.trace.trace_id`), as the logs keep it.
+fn trace_of(event: &serde_json::Value) -> Option<String> {
+    let id = event.pointer("/contexts/trace/trace_id")?.as_str()?;
+    uuid::Uuid::try_parse(id)
+        .ok()
+        .map(|id| id.simple().to_string())
 }
 
 /// `/organizations/snag/issues/SHOP-12/` → this issue's page.
@@ -633,6 +645,7 @@ async fn issue(
     }
     let (mut event, mut event_id, mut event_time, mut neighbours) =
         (None, String::new(), String::new(), Neighbours::default());
+    let (mut lines, mut trace_logs_url) = (Vec::new(), None);
     if let Some(stored) = stored {
         let json = stored.json()?;
         let attachments = store
@@ -658,6 +671,14 @@ async fn issue(
             })
             .collect();
         neighbours = store.neighbour_events(id, &stored.event_id).await?;
+        if let Some(trace) = trace_of(&json) {
+            let project = (issue.project_id, project.as_str());
+            lines = super::logs::trace_lines(store, project, &trace, stored.timestamp).await?;
+            trace_logs_url = Some(format!(
+                "/logs?period=30d&query={}",
+                crate::format::url_encode(&format!("trace:{trace}"))
+            ));
+        }
         event = Some(event_view(&json, attachments, feedback));
         event_time = utc(stored.timestamp);
         event_id = stored.event_id;
@@ -735,6 +756,8 @@ async fn issue(
         event_time,
         older: neighbours.older,
         newer: neighbours.newer,
+        trace_lines: lines,
+        trace_logs_url,
     })
 }
 

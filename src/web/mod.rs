@@ -12,6 +12,7 @@
 //! POST /issues/{id}/status          status (resolved | ignored | unresolved)
 //! GET  /issues/{id}/events/{event_id}/attachments/{n}
 //! GET  /crons  GET /crons/{slug}     cron monitors and their runs (crons.rs)
+//! GET  /logs  GET /logs/rows          log lines, searched, live (logs.rs)
 //! GET  /projects  POST /projects    DSNs, how to connect, create a project
 //! GET  /settings/tokens  POST …       API tokens: create (shown once), revoke
 //! ```
@@ -22,6 +23,7 @@ mod crons;
 pub mod event_view;
 pub mod format;
 mod issues;
+mod logs;
 mod projects;
 mod releases;
 mod throttle;
@@ -42,6 +44,7 @@ pub use throttle::LoginLimiter;
 
 /// Sent with every page: nothing but our own stylesheet and script may load or run.
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The web UI's routes, behind the session cookie and the security headers.
@@ -97,6 +100,7 @@ pub fn routes(
             .configure(auth::routes)
             .configure(issues::routes)
             .configure(crons::routes)
+            .configure(logs::routes)
             .configure(projects::routes)
             .configure(releases::routes)
             .configure(tokens::routes),

@@ -241,3 +241,201 @@ async fn bad_log_items_and_bad_log_searches_say_why() {
     assert_eq!(status, 400);
     app.stop().await;
 }
+
+/// Runs a driver of tests/e2e with the DSN; what it printed, as JSON.
+async fn drive(program: String, script: &str, dsn: &str) -> Value {
+    let script = format!("{}/tests/e2e/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new(program)
+        .args([script.as_str(), dsn])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Waits until the lines of `trace` (sent after their error) are stored.
+async fn wait_for_lines(app: &TestApp, token: &str, trace: &str, at_least: usize) -> Value {
+    for _ in 0..100 {
+        let (_, found) = logs(
+            app,
+            token,
+            &format!("field=message&field=severity&field=logger.name&field=sentry.environment&per_page=100&statsPeriod=1h&query=trace:{trace}"),
+        )
+        .await;
+        if found["data"]
+            .as_array()
+            .is_some_and(|d| d.len() >= at_least)
+        {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the lines of trace {trace} never came");
+}
+
+#[tokio::test]
+async fn the_python_and_node_sdks_lines_are_stored_searched_shown_beside_their_error_and_listed_by_sentry_cli()
+ {
+    let app =
+        crate::helpers::spawn_app_with(|c| c.metrics_token = Some("metrics-secret".into())).await;
+    app.project("shop", ProjectId(3), "shopkey").await;
+    let token = full_token(&app).await;
+    let dsn = format!("http://shopkey@127.0.0.1:{}/3", app.port);
+
+    // Python: four `logging`/`sentry_sdk.logger` lines, a hostile one, and the exception's.
+    let python = drive(crate::python_sdk::python(), "python_logs.py", &dsn).await;
+    let trace = python["trace_id"].as_str().unwrap().to_owned();
+    let found = wait_for_lines(&app, &token, &trace, 5).await;
+    let messages: Vec<&str> = column(&found, "message")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for expected in [
+        "cart 7 opened by alice",
+        "payment slow: 1234 ms",
+        "order 42 paid",
+        "checkout of order 42 failed",
+    ] {
+        assert!(messages.contains(&expected), "{expected} in {messages:?}");
+    }
+    assert!(!messages.iter().any(|m| m.contains("below INFO")));
+    assert!(
+        column(&found, "sentry.environment")
+            .iter()
+            .all(|e| e.as_str() == Some("production"))
+    );
+    // Found by a word and a level, and by the logger.
+    let (_, slow) = logs(
+        &app,
+        &token,
+        "field=message&statsPeriod=1h&query=severity:warn slow logger.name:shop.checkout",
+    )
+    .await;
+    assert_eq!(column(&slow, "message"), [&json!("payment slow: 1234 ms")]);
+
+    // Node: three lines and an error of one trace.
+    let node = drive("node".into(), "node_logs.js", &dsn).await;
+    let node_trace = node["trace_id"].as_str().unwrap().to_owned();
+    let found = wait_for_lines(&app, &token, &node_trace, 3).await;
+    assert_eq!(
+        column(&found, "message"),
+        [
+            &json!("charge for order 1001 declined"),
+            &json!("inventory low"),
+            &json!("order 1001 received")
+        ]
+    );
+    let (_, declined) = logs(
+        &app,
+        &token,
+        "field=message&field=reason&statsPeriod=1h&query=reason:card_declined",
+    )
+    .await;
+    assert_eq!(column(&declined, "reason"), [&json!("card_declined")]);
+
+    // The issue page of the Python exception shows its trace's lines; hostile ones dead.
+    let event = app
+        .store
+        .get_event(ProjectId(3), python["event_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("the exception was stored");
+    let browser = crate::web::Browser::new(&app);
+    app.store
+        .create_user("oncall@example.com", crate::web::PASSWORD, true)
+        .await
+        .unwrap();
+    browser.sign_in("oncall@example.com").await;
+    let page = browser.html(&format!("/issues/{}", event.issue_id)).await;
+    assert!(page.contains("Logs of this trace"), "{page}");
+    for line in [
+        "cart 7 opened by alice",
+        "order 42 paid",
+        "checkout of order 42 failed",
+    ] {
+        assert!(page.contains(line), "{line} on the issue page");
+    }
+    assert!(page.contains("event-after"), "the event's place is marked");
+    for page in [page, browser.html("/logs?period=1h&query=odd").await] {
+        assert!(
+            page.contains("&#60;script&#62;alert("),
+            "escaped body: {page}"
+        );
+        assert!(
+            page.contains("&#60;img src=x onerror=alert(1)&#62;"),
+            "escaped key"
+        );
+        assert!(
+            page.contains("&#60;b&#62;bold&#60;/b&#62;"),
+            "escaped value"
+        );
+        assert!(!page.contains("<script>alert") && !page.contains("<img src=x"));
+    }
+    // The Logs page: filters, and a line's links.
+    let page = browser
+        .html("/logs?period=1h&level=warn&environment=production&logger=shop.checkout")
+        .await;
+    assert!(page.contains("payment slow: 1234 ms"), "{page}");
+    assert!(!page.contains("cart 7 opened by alice"));
+    assert!(
+        page.contains(&format!("trace%3A{trace}")),
+        "a link to the trace's lines"
+    );
+
+    // sentry-cli logs list, as a team runs it.
+    let (ok, out) = crate::rest::cli_outcome(
+        &app,
+        &token,
+        &["logs", "list", "--project", "shop", "--max-rows", "50"],
+    )
+    .await;
+    assert!(ok, "{out}");
+    for line in [
+        "cart 7 opened by alice",
+        "inventory low",
+        "charge for order 1001 declined",
+    ] {
+        assert!(out.contains(line), "{line} in {out}");
+    }
+    let (ok, out) = crate::rest::cli_outcome(
+        &app,
+        &token,
+        &[
+            "logs",
+            "list",
+            "--project",
+            "shop",
+            "--query",
+            "severity:error",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("checkout of order 42 failed") && !out.contains("inventory low"),
+        "{out}"
+    );
+
+    // /metrics: lines per level, and per project and level.
+    let metrics = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/metrics", app.port))
+        .bearer_auth("metrics-secret")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "snag_log_lines_total{level=\"error\"} 2",
+        "snag_project_log_lines_total{project=\"3\",level=\"warn\"} 3",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
+    app.stop().await;
+}

@@ -57,7 +57,7 @@ async fn cli(app: &TestApp, token: &str, args: &[&str]) -> String {
 }
 
 /// Whether sentry-cli succeeded, and what it printed (stdout, then stderr).
-async fn cli_outcome(app: &TestApp, token: &str, args: &[&str]) -> (bool, String) {
+pub(crate) async fn cli_outcome(app: &TestApp, token: &str, args: &[&str]) -> (bool, String) {
     let out = tokio::process::Command::new(sentry_cli())
         .args(args)
         .env("SENTRY_URL", format!("http://127.0.0.1:{}", app.port))
