@@ -4,6 +4,9 @@
 //! event of several KB: a chained exception with a 12-frame stack with context lines, tags,
 //! breadcrumbs, contexts, a user. Events spread over `--issues` distinct issues. With `--verify`
 //! the acknowledged event ids are looked up in the database afterwards.
+//!
+//! With `--logs N` each request is instead a log envelope of N lines as sentry-python's
+//! `logging` integration sends them (`log_lines`). `--rate` caps the requests per second.
 
 use std::io::Write;
 use std::sync::{Arc, RwLock};
@@ -34,6 +37,12 @@ pub struct BenchArgs {
     /// Afterwards, count the acknowledged events in the database (`--database-url`).
     #[arg(long)]
     pub verify: bool,
+    /// Send log envelopes of this many lines instead of events.
+    #[arg(long)]
+    pub logs: Option<usize>,
+    /// Requests per second at most, all senders together.
+    #[arg(long)]
+    pub rate: Option<f64>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -71,11 +80,27 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<()> {
         dsn.public_key
     );
     let issues = args.issues.max(1);
-    let bodies = Arc::new(RwLock::new(compressed_events(issues)));
-    println!(
-        "bench: {} concurrent senders for {:?} to {}{}, {issues} distinct issues",
-        args.concurrency, args.duration, target.addr, target.path
-    );
+    let lines = args.logs;
+    let render = move || match lines {
+        Some(n) => log_envelopes(issues, n),
+        None => compressed_events(issues),
+    };
+    let bodies = Arc::new(RwLock::new(render()));
+    match lines {
+        Some(n) => println!(
+            "bench: {} concurrent senders for {:?} to {}{}, log envelopes of {n} lines",
+            args.concurrency, args.duration, target.addr, target.path
+        ),
+        None => println!(
+            "bench: {} concurrent senders for {:?} to {}{}, {issues} distinct issues",
+            args.concurrency, args.duration, target.addr, target.path
+        ),
+    }
+    // Each sender waits this long between its requests (`--rate`).
+    let pace = args
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(args.concurrency as f64 / r));
 
     let started = Instant::now();
     let deadline = started + args.duration;
@@ -86,9 +111,7 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<()> {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(5)).await;
-                let fresh = tokio::task::spawn_blocking(move || compressed_events(issues))
-                    .await
-                    .expect("render");
+                let fresh = tokio::task::spawn_blocking(render).await.expect("render");
                 *bodies.write().expect("bodies lock") = fresh;
             }
         })
@@ -102,10 +125,16 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<()> {
             let mut n = worker;
             while Instant::now() < deadline {
                 let event_id = uuid::Uuid::new_v4().simple().to_string();
-                let event = bodies.read().expect("bodies lock")[n % issues].clone();
+                let event = {
+                    let bodies = bodies.read().expect("bodies lock");
+                    bodies[n % bodies.len()].clone()
+                };
                 n += 7;
                 let body = [gzip_stored(envelope_header(&event_id).as_bytes()), event].concat();
                 let sent = Instant::now();
+                if let Some(pace) = pace {
+                    tokio::time::sleep(pace.saturating_sub(sent.elapsed())).await;
+                }
                 match target.post(&mut connection, &auth, &body).await {
                     Ok(200) => {
                         tally.latencies_us.push(sent.elapsed().as_micros() as u64);
@@ -134,7 +163,28 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     refresher.abort();
     report(&mut total, elapsed);
-    if args.verify {
+    if let Some(n) = lines {
+        println!(
+            "accepted log lines/s: {:.0}",
+            (total.accepted.len() * n) as f64 / elapsed
+        );
+    }
+    if args.verify
+        && let Some(n) = lines
+    {
+        // Log envelopes have no event id to look up: every acknowledged line must be there.
+        let acknowledged = (total.accepted.len() * n) as i64;
+        let store = Store::open(&config).await?;
+        let stored = store.log_usage().await?.lines;
+        store.close().await;
+        println!("stored: {stored} log lines in the database, {acknowledged} acknowledged");
+        if stored < acknowledged {
+            anyhow::bail!(
+                "{} acknowledged log lines are missing",
+                acknowledged - stored
+            );
+        }
+    } else if args.verify {
         let accepted = total.accepted.len() as i64;
         let store = Store::open(&config).await?;
         let stored = store.count_events(dsn.project_id, &total.accepted).await?;
@@ -329,6 +379,117 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     );
     encoder.write_all(data).expect("writing to memory");
     encoder.finish().expect("writing to memory")
+}
+
+/// Log templates as a shop's `logging` calls make them: (logger, level, template, parameters).
+const LOG_CALLS: [(&str, &str, &str, usize); 12] = [
+    ("shop.orders", "info", "order %s created for user %s", 2),
+    ("shop.orders", "info", "loading order %s from cache", 1),
+    ("shop.payments", "info", "payment %s authorized: %s EUR", 2),
+    ("shop.payments", "warn", "payment %s slow: %s ms", 2),
+    (
+        "shop.payments",
+        "error",
+        "payment %s declined: card_declined for user %s",
+        2,
+    ),
+    ("shop.cart", "info", "cart %s updated with %s items", 2),
+    ("shop.cart", "debug", "cart %s recalculated", 1),
+    ("shop.inventory", "warn", "stock low for SKU %s: %s left", 2),
+    ("shop.inventory", "info", "reserved %s units of SKU %s", 2),
+    ("shop.http", "info", "GET /api/orders/%s 200 in %s ms", 2),
+    (
+        "shop.http",
+        "error",
+        "POST /api/checkout/%s 500 after %s ms: timeout",
+        2,
+    ),
+    ("shop.mail", "info", "receipt for order %s sent to %s", 2),
+];
+
+/// `envelopes` log envelope items of `lines` lines each (item header + payload), gzipped,
+/// stamped with the current time: a line per call of [`LOG_CALLS`] in turn with sentry-python's
+/// twenty attributes, a trace per ten lines.
+fn log_envelopes(envelopes: usize, lines: usize) -> Vec<Vec<u8>> {
+    let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+    let mut seed = now.to_bits();
+    let mut random = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    (0..envelopes.max(1))
+        .map(|_| {
+            let mut trace = String::new();
+            let items: Vec<serde_json::Value> = (0..lines)
+                .map(|i| {
+                    if i % 10 == 0 {
+                        trace = format!("{:016x}{:016x}", random(), random());
+                    }
+                    let (logger, level, template, params) =
+                        LOG_CALLS[(random() % LOG_CALLS.len() as u64) as usize];
+                    let values: Vec<String> = (0..params)
+                        .map(|p| match p {
+                            0 => (10_000 + random() % 90_000).to_string(),
+                            _ => format!("u{}", random() % 5_000),
+                        })
+                        .collect();
+                    let mut body = template.to_owned();
+                    for v in &values {
+                        body = body.replacen("%s", v, 1);
+                    }
+                    let number = match level {
+                        "debug" => 5,
+                        "info" => 9,
+                        "warn" => 13,
+                        _ => 17,
+                    };
+                    let mut attributes = serde_json::json!({
+                        "sentry.origin": {"value": "auto.log.stdlib", "type": "string"},
+                        "sentry.message.template": {"value": template, "type": "string"},
+                        "code.line.number": {"value": 40 + i % 7, "type": "integer"},
+                        "code.file.path": {"value": format!("{}.py", logger.replace('.', "/")), "type": "string"},
+                        "code.function.name": {"value": "handle", "type": "string"},
+                        "thread.id": {"value": 140_593_250_151_296_u64 as i64, "type": "integer"},
+                        "thread.name": {"value": "MainThread", "type": "string"},
+                        "process.pid": {"value": 6672, "type": "integer"},
+                        "process.executable.name": {"value": "MainProcess", "type": "string"},
+                        "logger.name": {"value": logger, "type": "string"},
+                        "sentry.sdk.name": {"value": "sentry.python.django", "type": "string"},
+                        "sentry.sdk.version": {"value": "2.76.0", "type": "string"},
+                        "process.runtime.name": {"value": "CPython", "type": "string"},
+                        "process.runtime.version": {"value": "3.12.7", "type": "string"},
+                        "server.address": {"value": "web-3", "type": "string"},
+                        "sentry.environment": {"value": "production", "type": "string"},
+                        "sentry.release": {"value": "shop@2.4.1", "type": "string"},
+                        "sentry.severity_number": {"value": number, "type": "integer"},
+                        "sentry.severity_text": {"value": level, "type": "string"},
+                    });
+                    for (p, v) in values.iter().enumerate() {
+                        attributes[format!("sentry.message.parameter.{p}")] =
+                            serde_json::json!({"value": v, "type": "string"});
+                    }
+                    serde_json::json!({
+                        "timestamp": now + i as f64 * 1e-4,
+                        "level": level,
+                        "body": body,
+                        "trace_id": trace,
+                        "span_id": format!("{:016x}", random()),
+                        "attributes": attributes,
+                    })
+                })
+                .collect();
+            let payload = serde_json::json!({ "version": 2, "items": items }).to_string();
+            gzip(
+                format!(
+                    "{{\"type\":\"log\",\"item_count\":{lines},\"content_type\":\"application/vnd.sentry.items.log+json\",\"length\":{}}}\n{payload}\n",
+                    payload.len()
+                )
+                .as_bytes(),
+            )
+        })
+        .collect()
 }
 
 const EXCEPTIONS: [&str; 6] = [

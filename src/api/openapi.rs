@@ -360,13 +360,19 @@ pub const ENDPOINTS: &[(&str, &str, Option<Scope>, &str)] = &[
         "get",
         "/api/0/organizations/{org}/events/",
         Some(Scope::EventRead),
-        "Event search, errors dataset: fields (columns, event fields such as `error.type`, any tag), aggregates grouped by the other fields, `query`, `sort`, a time range",
+        "Event search. Errors dataset: fields (columns, event fields such as `error.type`, any tag), aggregates grouped by the other fields, `query`, `sort`, a time range. Logs dataset (`dataset=logs` or `ourlogs`): fields `sentry.item_id`, `trace`, `severity`, `severity_number`, `message`, `timestamp`, `timestamp_precise`, `project`, `project.id`, `payload_size` and any attribute (`logger.name`, `environment`, `message.parameter.0`), `count()` and `count_unique(field)` grouped by the others; `query` in the logs search language (`severity:[warn,error] logger.name:shop.orders card declined trace:ID timestamp_precise:>NS`), `sort` `-timestamp` or `timestamp`, `per_page` 1-9999, `statsPeriod` or `start`/`end`",
     ),
     (
         "get",
         "/api/0/organizations/{org}/events/validate/",
         Some(Scope::EventRead),
-        "Whether an event search would run, part by part (`field`, `query`, `orderby`, `project`, `environment`, `dataset`); 400 with the same body when not",
+        "Whether an event search would run, part by part (`field`, `query`, `orderby`, `project`, `environment`, `dataset`: errors or logs); 400 with the same body when not",
+    ),
+    (
+        "get",
+        "/api/0/organizations/{org}/trace-logs/",
+        Some(Scope::EventRead),
+        "The log lines of one or more traces (`traceId` repeatable, required) in every project: `sentry.item_id`, `project.id`, `trace`, `severity_number`, `severity`, `timestamp`, `timestamp_precise`, `message`; `query` narrows them, `sort` `-timestamp` (default) or `timestamp`, `per_page`",
     ),
     (
         "get",

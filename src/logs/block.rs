@@ -20,6 +20,7 @@
 //! the blocks that have all its words, then reads their lines and keeps those that match
 //! ([`super::query`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use md5::{Digest, Md5};
@@ -76,15 +77,20 @@ pub fn levels_from(level: Level) -> u8 {
         .fold(0, |m, l| m | level_bit(*l))
 }
 
+/// A block as stored. Reading borrows what it can from the decompressed JSON: a search tests
+/// every line of the blocks it reads, and copies out only those it keeps.
 #[derive(Serialize, Deserialize)]
-struct Encoded {
-    sets: Vec<Vec<(String, AttrValue)>>,
-    traces: Vec<String>,
-    lines: Vec<EncodedLine>,
+struct Encoded<'a> {
+    #[serde(borrow)]
+    sets: Vec<Vec<(Cow<'a, str>, AttrValue)>>,
+    #[serde(borrow)]
+    traces: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    lines: Vec<EncodedLine<'a>>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct EncodedLine {
+struct EncodedLine<'a> {
     /// Nanoseconds since the Unix epoch.
     t: i64,
     /// [`Level`] as its index.
@@ -92,13 +98,59 @@ struct EncodedLine {
     s: u8,
     /// Index into `traces`.
     r: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    p: Option<String>,
-    b: String,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    p: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    b: Cow<'a, str>,
     /// Index into `sets`.
     a: u32,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    v: Vec<(String, AttrValue)>,
+    #[serde(default, borrow, skip_serializing_if = "Vec::is_empty")]
+    v: Vec<(Cow<'a, str>, AttrValue)>,
+}
+
+/// A line still in its decoded block.
+struct Borrowed<'b, 'a> {
+    line: &'b EncodedLine<'a>,
+    set: &'b [(Cow<'a, str>, AttrValue)],
+    trace_id: &'b str,
+    level: Level,
+    id: LineId,
+}
+
+impl LineFields for Borrowed<'_, '_> {
+    fn timestamp_ns(&self) -> i64 {
+        self.line.t
+    }
+    fn level(&self) -> Level {
+        self.level
+    }
+    fn trace_id(&self) -> &str {
+        self.trace_id
+    }
+    fn body(&self) -> &str {
+        &self.line.b
+    }
+    fn attribute(&self, key: &str) -> Option<&AttrValue> {
+        self.line
+            .v
+            .iter()
+            .chain(self.set)
+            .find_map(|(k, v)| (k == key).then_some(v))
+    }
+    fn id(&self) -> LineId {
+        self.id
+    }
+}
+
+/// What a search tests of a line, whether read whole ([`StoredLine`]) or still in its block
+/// ([`decode_matching`] tests lines before it copies them out).
+pub trait LineFields {
+    fn timestamp_ns(&self) -> i64;
+    fn level(&self) -> Level;
+    fn trace_id(&self) -> &str;
+    fn body(&self) -> &str;
+    fn attribute(&self, key: &str) -> Option<&AttrValue>;
+    fn id(&self) -> LineId;
 }
 
 /// A stored line, read back.
@@ -134,6 +186,27 @@ impl StoredLine {
         self.attributes
             .iter()
             .find_map(|(k, v)| (k == key).then_some(v))
+    }
+}
+
+impl LineFields for StoredLine {
+    fn timestamp_ns(&self) -> i64 {
+        self.timestamp_ns
+    }
+    fn level(&self) -> Level {
+        self.level
+    }
+    fn trace_id(&self) -> &str {
+        &self.trace_id
+    }
+    fn body(&self) -> &str {
+        &self.body
+    }
+    fn attribute(&self, key: &str) -> Option<&AttrValue> {
+        StoredLine::attribute(self, key)
+    }
+    fn id(&self) -> LineId {
+        self.id
     }
 }
 
@@ -246,9 +319,9 @@ pub fn text_words(text: &str) -> impl Iterator<Item = String> + '_ {
 
 /// Packs the lines of one item into a block. `lines` is not empty and at most [`MAX_LINES`].
 pub fn encode(project_id: ProjectId, lines: &[LogLine], received_ms: i64) -> NewBlock {
-    let mut sets: Vec<Vec<(String, AttrValue)>> = Vec::new();
+    let mut sets: Vec<Vec<(Cow<str>, AttrValue)>> = Vec::new();
     let mut set_index: HashMap<String, u32> = HashMap::new();
-    let mut traces: Vec<String> = Vec::new();
+    let mut traces: Vec<Cow<str>> = Vec::new();
     let mut words: BTreeSet<String> = BTreeSet::new();
     let mut encoded = Vec::with_capacity(lines.len());
     let (mut first_ns, mut last_ns, mut levels, mut bytes) = (i64::MAX, i64::MIN, 0u8, 0u64);
@@ -262,7 +335,7 @@ pub fn encode(project_id: ProjectId, lines: &[LogLine], received_ms: i64) -> New
             Some(i) => i,
             None => {
                 words.insert(trace_word(&line.trace_id));
-                traces.push(line.trace_id.clone());
+                traces.push(Cow::Borrowed(&line.trace_id));
                 traces.len() - 1
             }
         };
@@ -270,7 +343,7 @@ pub fn encode(project_id: ProjectId, lines: &[LogLine], received_ms: i64) -> New
         let (mut shared, mut own): (Vec<_>, Vec<_>) = line
             .attributes
             .iter()
-            .cloned()
+            .map(|(k, v)| (Cow::Borrowed(k.as_str()), v.clone()))
             .partition(|(k, _)| !varies(k));
         shared.sort_by(|a, b| a.0.cmp(&b.0));
         own.sort_by(|a, b| a.0.cmp(&b.0));
@@ -289,8 +362,8 @@ pub fn encode(project_id: ProjectId, lines: &[LogLine], received_ms: i64) -> New
             l: line.level as u8,
             s: line.severity_number,
             r: r as u32,
-            p: line.span_id.clone(),
-            b: line.body.clone(),
+            p: line.span_id.as_deref().map(Cow::Borrowed),
+            b: Cow::Borrowed(&line.body),
             a,
             v: own,
         });
@@ -330,47 +403,68 @@ pub fn decode(
     project_id: ProjectId,
     data: &[u8],
 ) -> Result<Vec<StoredLine>, CorruptBlock> {
+    decode_matching(block, project_id, data, |_| true)
+}
+
+/// Reads back the lines of a stored block that `keep` keeps, in stored order; the others are
+/// tested where they lie and never copied.
+pub fn decode_matching(
+    block: i64,
+    project_id: ProjectId,
+    data: &[u8],
+    mut keep: impl FnMut(&dyn LineFields) -> bool,
+) -> Result<Vec<StoredLine>, CorruptBlock> {
     let corrupt = |reason: String| CorruptBlock { block, reason };
     let json =
         zstd::bulk::decompress(data, MAX_DECODED_BYTES).map_err(|e| corrupt(e.to_string()))?;
     let encoded: Encoded = serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))?;
-    encoded
-        .lines
-        .into_iter()
-        .enumerate()
-        .map(|(index, line)| {
-            let set = encoded
-                .sets
-                .get(line.a as usize)
-                .ok_or_else(|| corrupt(format!("line {index} names a missing set")))?;
-            let trace_id = encoded
-                .traces
-                .get(line.r as usize)
-                .ok_or_else(|| corrupt(format!("line {index} names a missing trace")))?;
-            let level = Level::ALL
-                .get(usize::from(line.l))
-                .copied()
-                .ok_or_else(|| corrupt(format!("line {index} has level {}", line.l)))?;
-            let mut attributes = set.clone();
-            attributes.extend(line.v);
-            attributes.sort_by(|a, b| a.0.cmp(&b.0));
-            Ok(StoredLine {
-                id: LineId {
-                    block,
-                    index: index as u16,
-                    ms: line.t.div_euclid(1_000_000),
-                },
-                project_id,
-                timestamp_ns: line.t,
-                level,
-                severity_number: line.s,
-                trace_id: trace_id.clone(),
-                span_id: line.p,
-                body: line.b,
-                attributes,
-            })
-        })
-        .collect()
+    let mut kept = Vec::new();
+    for (index, line) in encoded.lines.iter().enumerate() {
+        let set = encoded
+            .sets
+            .get(line.a as usize)
+            .ok_or_else(|| corrupt(format!("line {index} names a missing set")))?;
+        let trace_id = encoded
+            .traces
+            .get(line.r as usize)
+            .ok_or_else(|| corrupt(format!("line {index} names a missing trace")))?;
+        let level = Level::ALL
+            .get(usize::from(line.l))
+            .copied()
+            .ok_or_else(|| corrupt(format!("line {index} has level {}", line.l)))?;
+        let borrowed = Borrowed {
+            line,
+            set,
+            trace_id,
+            level,
+            id: LineId {
+                block,
+                index: index as u16,
+                ms: line.t.div_euclid(1_000_000),
+            },
+        };
+        if !keep(&borrowed) {
+            continue;
+        }
+        let mut attributes: Vec<(String, AttrValue)> = set
+            .iter()
+            .chain(&line.v)
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        attributes.sort_by(|a, b| a.0.cmp(&b.0));
+        kept.push(StoredLine {
+            id: borrowed.id,
+            project_id,
+            timestamp_ns: line.t,
+            level,
+            severity_number: line.s,
+            trace_id: trace_id.to_string(),
+            span_id: line.p.as_deref().map(str::to_owned),
+            body: line.b.to_string(),
+            attributes,
+        });
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! names `key`. Free text is found by the words it starts with (the index keeps words, not
 //! substrings) and then checked against the whole body.
 
-use super::block::{StoredLine, attribute_text, attribute_word, level_bit, text_words, trace_word};
+use super::block::{LineFields, attribute_text, attribute_word, level_bit, text_words, trace_word};
 use super::item::{AttrValue, Level};
 
 pub const MAX_TERMS: usize = 30;
@@ -302,7 +302,7 @@ fn glob(pattern: &str, text: &str) -> bool {
 }
 
 impl Condition {
-    fn holds(&self, line: &StoredLine) -> bool {
+    fn holds(&self, line: &dyn LineFields) -> bool {
         let value = line.attribute(&self.key);
         let holds = match (&self.test, value) {
             (Test::Exists, found) => found.is_some(),
@@ -322,20 +322,19 @@ impl Condition {
 
 impl LogQuery {
     /// Whether a line matches every condition but the projects (the caller's).
-    pub fn matches(&self, line: &StoredLine) -> bool {
-        if self.levels & level_bit(line.level) == 0 {
+    pub fn matches(&self, line: &dyn LineFields) -> bool {
+        if self.levels & level_bit(line.level()) == 0 {
             return false;
         }
-        if !self.traces.is_empty() && !self.traces.contains(&line.trace_id) {
+        if !self.traces.is_empty() && !self.traces.iter().any(|t| t == line.trace_id()) {
             return false;
         }
-        if self.after_ns.is_some_and(|t| line.timestamp_ns <= t)
-            || self.before_ns.is_some_and(|t| line.timestamp_ns >= t)
-        {
+        let at = line.timestamp_ns();
+        if self.after_ns.is_some_and(|t| at <= t) || self.before_ns.is_some_and(|t| at >= t) {
             return false;
         }
         if !self.text.is_empty() {
-            let body = line.body.to_lowercase();
+            let body = line.body().to_lowercase();
             if !self.text.iter().all(|t| body.contains(t.as_str())) {
                 return false;
             }
@@ -389,7 +388,7 @@ impl LogQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::block::LineId;
+    use crate::logs::block::{LineId, StoredLine};
     use crate::store::ProjectId;
 
     fn stored(body: &str, level: Level, attributes: &[(&str, AttrValue)]) -> StoredLine {

@@ -7,7 +7,7 @@
 //!   hold a newer line), when no block is left, or after SCAN_LIMIT lines (partial answer)
 //! ```
 
-use super::block::{self, LineId, StoredLine};
+use super::block::{self, LineFields, LineId, StoredLine};
 use super::query::LogQuery;
 use crate::store::logs::{BlockCursor, BlockFilter, StoredBlock};
 use crate::store::{ProjectId, Store, StoreError};
@@ -50,15 +50,17 @@ fn position(line: &StoredLine) -> (i64, LineId) {
 }
 
 impl Search {
-    fn wants(&self, line: &StoredLine) -> bool {
-        if line.timestamp_ns < self.since_ns || line.timestamp_ns > self.until_ns {
+    fn wants(&self, line: &dyn LineFields) -> bool {
+        let at = line.timestamp_ns();
+        if at < self.since_ns || at > self.until_ns {
             return false;
         }
         if let Some(after) = self.after {
+            let position = (at, line.id());
             let before_in_order = if self.newest_first {
-                position(line) >= after
+                position >= after
             } else {
-                position(line) <= after
+                position <= after
             };
             if before_in_order {
                 return false;
@@ -86,10 +88,14 @@ async fn lines_of(
         let mut kept = Vec::new();
         let mut read = 0;
         for b in blocks {
-            let lines = block::decode(b.id, b.project_id, &b.data)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            read += lines.len();
-            kept.extend(lines.into_iter().filter(|l| search.wants(l)));
+            let mut tested = 0;
+            let lines = block::decode_matching(b.id, b.project_id, &b.data, |l| {
+                tested += 1;
+                search.wants(l)
+            })
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            read += tested;
+            kept.extend(lines);
         }
         Ok((kept, read))
     })

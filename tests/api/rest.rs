@@ -231,6 +231,8 @@ async fn every_documented_endpoint_answers_with_sentrys_types() {
             path.push_str("?field=title&field=count()");
         } else if path.ends_with("/stats_v2/") {
             path.push_str("?field=sum(quantity)&groupBy=outcome&category=error");
+        } else if path.ends_with("/trace-logs/") {
+            path.push_str("?traceId=0123456789abcdef0123456789abcdef");
         }
         let monitors = path.contains("/monitors/");
         if monitors && *method == "delete" && app.store.monitor("nightly").await.unwrap().is_none()
