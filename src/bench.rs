@@ -221,9 +221,8 @@ fn report(total: &mut Tally, elapsed: f64) {
         pct(0.99)
     );
     println!(
-        "envelope size: {} B gzip on the wire, about {} B decompressed",
+        "envelope size: {} B gzip on the wire",
         total.bytes_sent.checked_div(accepted as u64).unwrap_or(0),
-        event_template(0).len()
     );
 }
 

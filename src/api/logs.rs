@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 use super::access::authorized_org;
 use super::{Answer, ApiError, ApiState, Query, link_header, time_range};
 use crate::format::field as get;
-use crate::logs::block::{StoredLine, attribute_text};
+use crate::logs::block::{LineFields, StoredLine, attribute_text};
 use crate::logs::item::AttrValue;
 use crate::logs::query::{self, LogQuery};
 use crate::logs::search::{self, Search};
@@ -135,18 +135,18 @@ impl LogField {
     }
 
     /// The value of this field for a line.
-    fn value(&self, line: &StoredLine, slugs: &HashMap<ProjectId, String>) -> Value {
+    fn value(&self, line: &dyn LineFields, slugs: &HashMap<ProjectId, String>) -> Value {
         match self {
-            LogField::ItemId => json!(line.id.hex()),
-            LogField::Trace => json!(line.trace_id),
-            LogField::Span => json!(line.span_id),
-            LogField::Severity => json!(line.level.as_str()),
-            LogField::SeverityNumber => json!(line.severity_number),
-            LogField::Message => json!(line.body),
-            LogField::Timestamp => json!(iso_ns(line.timestamp_ns)),
-            LogField::TimestampPrecise => json!(line.timestamp_ns),
-            LogField::Project => json!(slugs.get(&line.project_id)),
-            LogField::ProjectId => json!(line.project_id.get()),
+            LogField::ItemId => json!(line.id().hex()),
+            LogField::Trace => json!(line.trace_id()),
+            LogField::Span => json!(line.span_id()),
+            LogField::Severity => json!(line.level().as_str()),
+            LogField::SeverityNumber => json!(line.severity_number()),
+            LogField::Message => json!(line.body()),
+            LogField::Timestamp => json!(iso_ns(line.timestamp_ns())),
+            LogField::TimestampPrecise => json!(line.timestamp_ns()),
+            LogField::Project => json!(slugs.get(&line.project_id())),
+            LogField::ProjectId => json!(line.project_id().get()),
             LogField::PayloadSize => json!(line.payload_size()),
             LogField::Attribute(key) => match line.attribute(key) {
                 Some(AttrValue::Integer(n)) => json!(n),

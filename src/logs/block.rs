@@ -110,6 +110,7 @@ struct EncodedLine<'a> {
 
 /// A line still in its decoded block.
 struct Borrowed<'b, 'a> {
+    project_id: ProjectId,
     line: &'b EncodedLine<'a>,
     set: &'b [(Cow<'a, str>, AttrValue)],
     trace_id: &'b str,
@@ -140,6 +141,19 @@ impl LineFields for Borrowed<'_, '_> {
     fn id(&self) -> LineId {
         self.id
     }
+    fn project_id(&self) -> ProjectId {
+        self.project_id
+    }
+    fn severity_number(&self) -> u8 {
+        self.line.s
+    }
+    fn span_id(&self) -> Option<&str> {
+        self.line.p.as_deref()
+    }
+    fn payload_size(&self) -> u64 {
+        let attributes = self.line.v.iter().chain(self.set);
+        size_of(&self.line.b, attributes.map(|(k, v)| (k.as_ref(), v)))
+    }
 }
 
 /// What a search tests of a line, whether read whole ([`StoredLine`]) or still in its block
@@ -151,6 +165,11 @@ pub trait LineFields {
     fn body(&self) -> &str;
     fn attribute(&self, key: &str) -> Option<&AttrValue>;
     fn id(&self) -> LineId;
+    fn project_id(&self) -> ProjectId;
+    fn severity_number(&self) -> u8;
+    fn span_id(&self) -> Option<&str>;
+    /// Its size as Relay bills it ([`billed_size`]).
+    fn payload_size(&self) -> u64;
 }
 
 /// A stored line, read back.
@@ -175,11 +194,6 @@ impl StoredLine {
             AttrValue::String(s) if k == key => Some(s.as_str()),
             _ => None,
         })
-    }
-
-    /// Its size as Relay bills it ([`billed_size`]).
-    pub fn payload_size(&self) -> u64 {
-        size_of(&self.body, &self.attributes)
     }
 
     pub fn attribute(&self, key: &str) -> Option<&AttrValue> {
@@ -207,6 +221,19 @@ impl LineFields for StoredLine {
     }
     fn id(&self) -> LineId {
         self.id
+    }
+    fn project_id(&self) -> ProjectId {
+        self.project_id
+    }
+    fn severity_number(&self) -> u8 {
+        self.severity_number
+    }
+    fn span_id(&self) -> Option<&str> {
+        self.span_id.as_deref()
+    }
+    fn payload_size(&self) -> u64 {
+        let attributes = self.attributes.iter();
+        size_of(&self.body, attributes.map(|(k, v)| (k.as_str(), v)))
     }
 }
 
@@ -259,10 +286,13 @@ fn timestamp_ns(line: &LogLine) -> i64 {
 /// Relay's size of a line: body bytes plus each attribute's key and value (strings by their
 /// bytes, numbers 8, booleans 1).
 pub fn billed_size(line: &LogLine) -> u64 {
-    size_of(&line.body, &line.attributes)
+    size_of(
+        &line.body,
+        line.attributes.iter().map(|(k, v)| (k.as_str(), v)),
+    )
 }
 
-fn size_of(body: &str, attributes: &[(String, AttrValue)]) -> u64 {
+fn size_of<'a>(body: &str, attributes: impl Iterator<Item = (&'a str, &'a AttrValue)>) -> u64 {
     fn value_size(v: &AttrValue) -> usize {
         match v {
             AttrValue::String(s) => s.len(),
@@ -271,10 +301,7 @@ fn size_of(body: &str, attributes: &[(String, AttrValue)]) -> u64 {
             AttrValue::Array(items) => items.iter().map(value_size).sum(),
         }
     }
-    let attributes: usize = attributes
-        .iter()
-        .map(|(k, v)| k.len() + value_size(v))
-        .sum();
+    let attributes: usize = attributes.map(|(k, v)| k.len() + value_size(v)).sum();
     (body.len() + attributes) as u64
 }
 
@@ -347,16 +374,25 @@ pub fn encode(project_id: ProjectId, lines: &[LogLine], received_ms: i64) -> New
             .partition(|(k, _)| !varies(k));
         shared.sort_by(|a, b| a.0.cmp(&b.0));
         own.sort_by(|a, b| a.0.cmp(&b.0));
-        for (key, value) in shared.iter().chain(&own) {
-            if let Some(text) = attribute_text(value) {
-                words.insert(attribute_word(key, &text));
+        let mut index_attributes = |attributes: &[(Cow<str>, AttrValue)]| {
+            for (key, value) in attributes {
+                if let Some(text) = attribute_text(value) {
+                    words.insert(attribute_word(key, &text));
+                }
             }
-        }
+        };
+        index_attributes(&own);
+        // A set's words are those of its first line (a block holds a few sets, each many lines).
         let set_key = serde_json::to_string(&shared).unwrap_or_default();
-        let a = *set_index.entry(set_key).or_insert_with(|| {
-            sets.push(shared);
-            sets.len() as u32 - 1
-        });
+        let a = match set_index.get(&set_key) {
+            Some(a) => *a,
+            None => {
+                index_attributes(&shared);
+                sets.push(shared);
+                set_index.insert(set_key, sets.len() as u32 - 1);
+                sets.len() as u32 - 1
+            }
+        };
         encoded.push(EncodedLine {
             t,
             l: line.level as u8,
@@ -433,6 +469,7 @@ pub fn decode_matching(
             .copied()
             .ok_or_else(|| corrupt(format!("line {index} has level {}", line.l)))?;
         let borrowed = Borrowed {
+            project_id,
             line,
             set,
             trace_id,

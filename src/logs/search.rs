@@ -78,39 +78,35 @@ impl Search {
     }
 }
 
-/// Decodes blocks and keeps their lines that `search` wants (CPU work, off the async workers).
-async fn lines_of(
+/// Tests every line of `blocks` where it lies; hands those `search` wants to `keep` (which
+/// copies them out, or not); how many lines were read.
+fn read_blocks(
     search: &Search,
-    blocks: Vec<StoredBlock>,
+    blocks: &[StoredBlock],
+    mut keep: impl FnMut(&dyn LineFields) -> bool,
 ) -> Result<(Vec<StoredLine>, usize), StoreError> {
-    let search = search.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut kept = Vec::new();
-        let mut read = 0;
-        for b in blocks {
-            let mut tested = 0;
-            let lines = block::decode_matching(b.id, b.project_id, &b.data, |l| {
-                tested += 1;
-                search.wants(l)
-            })
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            read += tested;
-            kept.extend(lines);
-        }
-        Ok((kept, read))
-    })
-    .await
-    .map_err(|e| StoreError::Corrupt(format!("decoding log blocks failed: {e}")))?
+    let mut kept = Vec::new();
+    let mut read = 0;
+    for b in blocks {
+        let lines = block::decode_matching(b.id, b.project_id, &b.data, |l| {
+            read += 1;
+            search.wants(l) && keep(l)
+        })
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        kept.extend(lines);
+    }
+    Ok((kept, read))
 }
 
-/// Reads the blocks of `search` a page at a time, handing each page's wanted lines (and where
-/// the page ended) to `take` until it says stop, no block is left or [`SCAN_LIMIT`] lines
-/// were read. Returns the lines read, and whether the range was read to its end (or `take`
-/// stopped it: what it has then is certain).
+/// Reads the blocks of `search` a page at a time (a page is a millisecond or two of CPU, done
+/// between the queries), handing each to `take` with where it ended, until `take` says stop
+/// (its answer is then certain), no block is left or [`SCAN_LIMIT`] lines were read. `take`
+/// answers how many lines it read and whether to stop. Returns the lines read, and whether
+/// the answer is whole.
 async fn scan(
     store: &Store,
     search: &Search,
-    mut take: impl FnMut(Vec<StoredLine>, BlockCursor) -> bool,
+    mut take: impl FnMut(&[StoredBlock], BlockCursor) -> Result<(usize, bool), StoreError>,
 ) -> Result<(usize, bool), StoreError> {
     if search.projects.is_empty() || search.query.levels == 0 || search.limit == 0 {
         return Ok((0, true));
@@ -141,10 +137,9 @@ async fn scan(
             return Ok((scanned, true));
         };
         let next = last.cursor(search.newest_first);
-        let exhausted = blocks.len() < BLOCKS_PER_PAGE;
-        let (lines, read) = lines_of(search, blocks).await?;
+        let (read, stop) = take(&blocks, next)?;
         scanned += read;
-        if take(lines, next) || exhausted {
+        if stop || blocks.len() < BLOCKS_PER_PAGE {
             return Ok((scanned, true));
         }
         if scanned >= SCAN_LIMIT {
@@ -157,19 +152,21 @@ async fn scan(
 /// Runs a search: its first `limit` lines in its order.
 pub async fn search(store: &Store, search: &Search) -> Result<Found, StoreError> {
     let mut lines: Vec<StoredLine> = Vec::new();
-    let (scanned, complete) = scan(store, search, |page, next| {
+    let (scanned, complete) = scan(store, search, |blocks, next| {
+        let (page, read) = read_blocks(search, blocks, |_| true)?;
         lines.extend(page);
         search.sort(&mut lines);
         lines.truncate(search.limit);
         // Every later block holds lines at or before (after, oldest first) `next.at_ns`.
-        lines.len() == search.limit
+        let certain = lines.len() == search.limit
             && lines.last().is_some_and(|l| {
                 if search.newest_first {
                     l.timestamp_ns >= next.at_ns
                 } else {
                     l.timestamp_ns <= next.at_ns
                 }
-            })
+            });
+        Ok((read, certain))
     })
     .await?;
     Ok(Found {
@@ -179,16 +176,19 @@ pub async fn search(store: &Store, search: &Search) -> Result<Found, StoreError>
     })
 }
 
-/// Hands every line of `search` to `visit`, in no particular order (for counts); returns the
-/// lines read and whether they were all of the range.
+/// Hands every line of `search` to `visit` where it lies, in no particular order (for
+/// counts); returns the lines read and whether they were all of the range.
 pub async fn visit(
     store: &Store,
     search: &Search,
-    mut visit: impl FnMut(&StoredLine),
+    mut visit: impl FnMut(&dyn LineFields),
 ) -> Result<(usize, bool), StoreError> {
-    scan(store, search, |page, _| {
-        page.iter().for_each(&mut visit);
-        false
+    scan(store, search, |blocks, _| {
+        let (_, read) = read_blocks(search, blocks, |l| {
+            visit(l);
+            false
+        })?;
+        Ok((read, false))
     })
     .await
 }

@@ -171,16 +171,6 @@ impl Store {
         )
     }
 
-    /// One block, by id (a line's page).
-    pub async fn log_block(&self, id: i64) -> Result<Option<StoredBlock>, StoreError> {
-        Ok(sql::query_as::<StoredBlock>(
-            "SELECT id, project_id, first_ns, last_ns, data FROM log_blocks WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
     /// The oldest blocks, oldest first, with when they were received and their stored size
     /// (ids grow with receipt).
     pub async fn oldest_log_blocks(&self, limit: u32) -> Result<Vec<OldBlock>, StoreError> {

@@ -267,6 +267,7 @@ struct CronsPage {
 
 #[derive(Deserialize)]
 struct ListQuery {
+    #[serde(default, deserialize_with = "super::empty_as_none")]
     project: Option<ProjectId>,
     span: Option<String>,
     page: Option<i64>,

@@ -52,6 +52,7 @@ const PERIODS: [(&str, i64); 6] = [
 
 #[derive(Debug, Default, Deserialize)]
 pub struct LogsQuery {
+    #[serde(default, deserialize_with = "super::empty_as_none")]
     project: Option<ProjectId>,
     period: Option<String>,
     level: Option<String>,

@@ -153,6 +153,21 @@ fn local_path(next: &str) -> &str {
     }
 }
 
+/// A form's `project` select: its "All projects" option sends an empty value, which is none.
+pub fn empty_as_none<'de, D>(deserializer: D) -> Result<Option<crate::store::ProjectId>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(id) => id
+            .parse::<i64>()
+            .map(|id| Some(crate::store::ProjectId(id)))
+            .map_err(|_| serde::de::Error::custom(format!("project {id:?} is not a number"))),
+    }
+}
+
 /// A rendered page.
 fn page(template: &impl Template) -> Result<HttpResponse, WebError> {
     let html = template

@@ -506,14 +506,7 @@ async fn an_admin_reads_creates_and_mutes_cron_monitors_in_chromium() {
     let base = format!("http://127.0.0.1:{}", app.port);
     let chromium = Chromium::start().await;
     chromium.open(&format!("{base}/crons")).await;
-    chromium
-        .type_into("input[name=email]", "ops@example.com")
-        .await;
-    chromium
-        .type_into("input[name=password]", "correct horse battery")
-        .await;
-    chromium.click("button[type=submit]").await;
-    chromium.wait_for_url(|u| u.ends_with("/crons")).await;
+    sign_in_at(&chromium, "ops@example.com", |u| u.ends_with("/crons")).await;
 
     // The list: each monitor's schedule in words, its state and a day of marks.
     let table = chromium.text("table.monitors").await;
@@ -614,6 +607,216 @@ async fn an_admin_reads_creates_and_mutes_cron_monitors_in_chromium() {
         "{header}"
     );
     chromium.screenshot("cron-new-monitor").await;
+    chromium.quit().await;
+    app.stop().await;
+}
+
+/// Signs in on the login page the browser was sent to, and waits to be back at `back_at`.
+async fn sign_in_at(chromium: &Chromium, email: &str, back_at: impl Fn(&str) -> bool) {
+    chromium.type_into("input[name=email]", email).await;
+    chromium
+        .type_into("input[name=password]", "correct horse battery")
+        .await;
+    chromium.click("button[type=submit]").await;
+    chromium.wait_for_url(back_at).await;
+}
+
+#[tokio::test]
+async fn a_developer_searches_filters_expands_and_follows_log_lines_in_chromium() {
+    use crate::logs::{log_item_envelope, log_line};
+    let app = spawn_app().await;
+    app.store
+        .create_user("dev@example.com", "correct horse battery", true)
+        .await
+        .unwrap();
+    app.project("shop", ProjectId(1), "publickey").await;
+    let checkout = "5c9a1c24191a40d486d2cf547bb59096";
+    let other = "0123456789abcdef0123456789abcdef";
+    let lines = [
+        log_line(
+            9_000,
+            checkout,
+            "info",
+            "cart 7 opened by alice",
+            &[
+                ("logger.name", "shop.cart"),
+                ("sentry.environment", "production"),
+            ],
+        ),
+        log_line(
+            8_000,
+            checkout,
+            "warn",
+            "payment slow: 1234 ms",
+            &[
+                ("logger.name", "shop.payments"),
+                ("sentry.environment", "production"),
+            ],
+        ),
+        log_line(
+            7_000,
+            checkout,
+            "error",
+            "payment for order 42 declined: card_declined",
+            &[
+                ("logger.name", "shop.payments"),
+                ("sentry.environment", "production"),
+                ("user.id", "alice"),
+            ],
+        ),
+        log_line(
+            6_000,
+            other,
+            "info",
+            "receipt for order 41 sent",
+            &[
+                ("logger.name", "shop.mail"),
+                ("sentry.environment", "staging"),
+            ],
+        ),
+        log_line(
+            5_000,
+            other,
+            "warn",
+            "<img src=x onerror=alert(1)> odd input",
+            &[("<b>key</b>", "<script>alert(2)</script>")],
+        ),
+    ];
+    let r = post_envelope(&app, 1, "publickey", &log_item_envelope(&lines)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // The error of the checkout's trace.
+    let event = json!({"message": "checkout failed", "level": "error",
+                       "contexts": {"trace": {"trace_id": checkout, "span_id": "a5e7f50d2529e13c"}}});
+    let r = post_envelope(&app, 1, "publickey", &event_envelope(&event)).await;
+    assert_eq!(r.status, 200);
+
+    let base = format!("http://127.0.0.1:{}", app.port);
+    let chromium = Chromium::start().await;
+    chromium.resize(1280, 900).await;
+    chromium.open(&format!("{base}/logs")).await;
+    sign_in_at(&chromium, "dev@example.com", |u| u.ends_with("/logs")).await;
+
+    // Newest first; the hostile line is text, not markup.
+    let list = chromium.text("#log-lines").await;
+    let order: Vec<usize> = [
+        "odd input",
+        "receipt for order 41",
+        "declined",
+        "payment slow",
+        "cart 7",
+    ]
+    .iter()
+    .map(|t| list.find(t).unwrap_or_else(|| panic!("{t} in {list}")))
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "newest first: {list}"
+    );
+    assert!(
+        list.contains("<img src=x onerror=alert(1)> odd input"),
+        "{list}"
+    );
+    let images = chromium
+        .command("/elements", json!({"using": "css selector", "value": "#log-lines img, #log-lines b, #log-lines script"}))
+        .await;
+    assert_eq!(
+        images.as_array().map(Vec::len),
+        Some(0),
+        "no markup from log lines"
+    );
+    chromium.screenshot("logs").await;
+
+    // A word and a level.
+    chromium.type_into("input[name=query]", "order").await;
+    chromium
+        .click("select[name=level] option[value=warn]")
+        .await;
+    chromium.click(".log-filters button[type=submit]").await;
+    chromium.wait_for_url(|u| u.contains("query=order")).await;
+    let found = chromium.text("#log-lines").await;
+    assert!(
+        found.contains("declined") && !found.contains("receipt for order 41"),
+        "{found}"
+    );
+    // An attribute, and an environment.
+    chromium
+        .open(&format!("{base}/logs?query=user.id:alice"))
+        .await;
+    let found = chromium.text("#log-lines").await;
+    assert!(
+        found.contains("declined") && !found.contains("payment slow"),
+        "{found}"
+    );
+    chromium
+        .open(&format!("{base}/logs?environment=staging"))
+        .await;
+    let found = chromium.text("#log-lines").await;
+    assert!(
+        found.contains("receipt for order 41") && !found.contains("cart 7"),
+        "{found}"
+    );
+
+    // A line opens to its attributes and its trace's links.
+    chromium.open(&format!("{base}/logs?query=declined")).await;
+    chromium.click("details.log-line summary").await;
+    let detail = chromium
+        .text("details.log-line[open] .log-attributes")
+        .await;
+    assert!(
+        detail.contains("logger.name")
+            && detail.contains("shop.payments")
+            && detail.contains(checkout),
+        "{detail}"
+    );
+    chromium.screenshot("logs-expanded").await;
+    chromium.prefer_dark().await;
+    chromium.screenshot("logs-dark").await;
+    chromium
+        .click("details.log-line[open] .log-links a[href^='/logs']")
+        .await;
+    chromium.wait_for_url(|u| u.contains(checkout)).await;
+    let traced = chromium.text("#log-lines").await;
+    assert!(
+        traced.contains("cart 7") && traced.contains("payment slow") && !traced.contains("receipt"),
+        "{traced}"
+    );
+    chromium.click("details.log-line summary").await;
+    chromium
+        .click("details.log-line[open] .log-links a[href^='/issues']")
+        .await;
+    chromium.wait_for_url(|u| u.contains("/issues?")).await;
+    let issues = chromium.text("main").await;
+    assert!(issues.contains("checkout failed"), "{issues}");
+
+    // The issue page shows the trace's lines beside the event.
+    chromium.click("a.title").await;
+    chromium.wait_for_url(|u| u.contains("/issues/")).await;
+    let beside = chromium.text("#trace-logs").await;
+    assert!(
+        beside.contains("Logs of this trace") && beside.contains("payment slow"),
+        "{beside}"
+    );
+    chromium.resize(1280, 1600).await;
+    chromium.screenshot("issue-trace-logs").await;
+
+    // Live: a line that arrives while the page is open appears on top without a reload.
+    chromium.open(&format!("{base}/logs")).await;
+    let late = [log_line(0, other, "error", "a line that came later", &[])];
+    let r = post_envelope(&app, 1, "publickey", &log_item_envelope(&late)).await;
+    assert_eq!(r.status, 200);
+    let mut list = String::new();
+    for _ in 0..100 {
+        list = chromium.text("#log-lines").await;
+        if list.contains("a line that came later") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(list.contains("a line that came later"), "{list}");
+    assert!(
+        list.find("a line that came later") < list.find("odd input"),
+        "on top: {list}"
+    );
     chromium.quit().await;
     app.stop().await;
 }

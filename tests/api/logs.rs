@@ -38,6 +38,30 @@ async fn app_with_captures(groups: &[&str]) -> (TestApp, String) {
     (app, token)
 }
 
+/// An envelope of one log item holding `lines` (each `{"timestamp", "trace_id", "level",
+/// "body", "attributes"}` as the SDKs write them).
+pub(crate) fn log_item_envelope(lines: &[Value]) -> Vec<u8> {
+    let header = json!({"type": "log", "item_count": lines.len(),
+                        "content_type": "application/vnd.sentry.items.log+json"});
+    format!("{{}}\n{header}\n{}\n", json!({ "items": lines })).into_bytes()
+}
+
+/// A line logged `ago_ms` before now, with string attributes.
+pub(crate) fn log_line(
+    ago_ms: i64,
+    trace: &str,
+    level: &str,
+    body: &str,
+    attributes: &[(&str, &str)],
+) -> Value {
+    let attributes: serde_json::Map<String, Value> = attributes
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!({"value": v, "type": "string"})))
+        .collect();
+    json!({"timestamp": (snag::store::now_ms() - ago_ms) as f64 / 1000.0, "trace_id": trace,
+           "level": level, "body": body, "attributes": attributes})
+}
+
 async fn logs(app: &TestApp, token: &str, query: &str) -> (u16, Value) {
     let query = query.replace(' ', "%20");
     let path = format!("/api/0/organizations/snag/events/?dataset=logs&{query}");

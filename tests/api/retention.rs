@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{
     TestApp, event_envelope, post_envelope, spawn_app_with, spawn_sqlite_app_with,
 };
+use crate::logs::{log_item_envelope, log_line};
 use crate::web::{Browser, PASSWORD};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -374,11 +375,10 @@ async fn a_project_gets_a_dictionary_of_its_own_and_its_events_shrink() {
 
 /// A log envelope of `lines` lines of trace `trace`, bodies of `body_bytes` letters that do
 /// not repeat (seeded by `seed`).
-pub fn log_envelope(seed: u64, lines: usize, body_bytes: usize, trace: &str) -> Vec<u8> {
+fn log_envelope(seed: u64, lines: usize, body_bytes: usize, trace: &str) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let now = snag::store::now_ms() as f64 / 1000.0;
     let items: Vec<Value> = (0..lines)
-        .map(|n| {
+        .map(|_| {
             let noise: String = (0..body_bytes)
                 .map(|_| {
                     state ^= state << 13;
@@ -387,14 +387,11 @@ pub fn log_envelope(seed: u64, lines: usize, body_bytes: usize, trace: &str) -> 
                     char::from(b'a' + (state % 26) as u8)
                 })
                 .collect();
-            json!({"timestamp": now + n as f64 / 1000.0, "trace_id": trace, "level": "info",
-                   "body": format!("line {seed} {noise}"),
-                   "attributes": {"logger.name": {"value": "retention", "type": "string"}}})
+            let body = format!("line {seed} {noise}");
+            log_line(0, trace, "info", &body, &[("logger.name", "retention")])
         })
         .collect();
-    let header = json!({"type": "log", "item_count": lines,
-                        "content_type": "application/vnd.sentry.items.log+json"});
-    format!("{{}}\n{header}\n{}\n", json!({ "items": items })).into_bytes()
+    log_item_envelope(&items)
 }
 
 const TRACE: &str = "0123456789abcdef0123456789abcdef";
