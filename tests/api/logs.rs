@@ -463,3 +463,38 @@ async fn the_python_and_node_sdks_lines_are_stored_searched_shown_beside_their_e
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_flood_of_log_envelopes_meets_the_keys_rate_limit_and_nothing_over_it_is_stored() {
+    let app = spawn_app().await;
+    app.project("flood", ProjectId(1), "publickey").await;
+    let limit = snag::store::quotas::KeyRateLimit {
+        count: 2,
+        window_secs: 3600,
+    };
+    assert!(
+        app.store
+            .set_key_rate_limit("publickey", Some(limit))
+            .await
+            .unwrap()
+    );
+    let trace = "0123456789abcdef0123456789abcdef";
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        let lines: Vec<Value> = (0..10)
+            .map(|i| log_line(0, trace, "info", &format!("flood {n} line {i}"), &[]))
+            .collect();
+        let r = post_envelope(&app, 1, "publickey", &log_item_envelope(&lines)).await;
+        statuses.push(r.status);
+        if r.status == 429 {
+            let limits = r.header("x-sentry-rate-limits").unwrap_or_default();
+            assert!(
+                limits.contains(":log_item;log_byte:key:key_quota"),
+                "{limits}"
+            );
+        }
+    }
+    assert_eq!(statuses, [200, 200, 429, 429]);
+    assert_eq!(app.store.log_usage().await.unwrap().lines, 20);
+    app.stop().await;
+}

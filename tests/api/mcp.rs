@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use snag::store::ProjectId;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, post_envelope, spawn_app};
 use crate::python_sdk::python;
 
 fn sentry_mcp() -> String {
@@ -261,6 +261,42 @@ async fn sentrys_mcp_server_reads_and_triages_what_the_python_sdk_sent() {
         .await;
     assert!(
         text.contains(&short_id) && text.contains("count()"),
+        "{text}"
+    );
+    // Logs, as the assistant searches them (validated first, then the logs dataset).
+    let lines = [
+        crate::logs::log_line(
+            2_000,
+            "5c9a1c24191a40d486d2cf547bb59096",
+            "error",
+            "payment 42 declined",
+            &[("logger.name", "shop.payments")],
+        ),
+        crate::logs::log_line(
+            1_000,
+            "5c9a1c24191a40d486d2cf547bb59096",
+            "info",
+            "cart 7 opened",
+            &[("logger.name", "shop.cart")],
+        ),
+    ];
+    let r = post_envelope(
+        &app,
+        1,
+        "pythonkey",
+        &crate::logs::log_item_envelope(&lines),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let text = mcp
+        .execute(
+            "search_events",
+            json!({"organizationSlug": "snag", "dataset": "logs", "projectSlug": "python",
+                   "query": "severity:error logger.name:shop.payments"}),
+        )
+        .await;
+    assert!(
+        text.contains("payment 42 declined") && !text.contains("cart 7"),
         "{text}"
     );
 
