@@ -414,15 +414,7 @@ async fn counts(
         })
         .collect();
     let sort = sort.unwrap_or("-count()");
-    let (name, descending) = match sort.strip_prefix('-') {
-        Some(name) => (name, true),
-        None => (sort, false),
-    };
-    if !fields.iter().any(|(n, _)| n == name) {
-        return Err(ApiError::BadRequest(format!(
-            "sort by one of the fields asked for, not {name:?}"
-        )));
-    }
+    let (name, descending) = super::sort_field(sort, fields)?;
     rows.sort_by(|a, b| {
         let order = compare(&a[name], &b[name]);
         if descending { order.reverse() } else { order }

@@ -397,6 +397,23 @@ pub fn page(query: &[(String, String)]) -> Result<(i64, i64), ApiError> {
     Ok((size, offset))
 }
 
+/// `-name` (descending) or `name`, which must be one of the `fields` asked for.
+pub(crate) fn sort_field<'s, T>(
+    sort: &'s str,
+    fields: &[(String, T)],
+) -> Result<(&'s str, bool), ApiError> {
+    let (name, descending) = match sort.strip_prefix('-') {
+        Some(name) => (name, true),
+        None => (sort, false),
+    };
+    if !fields.iter().any(|(n, _)| n == name) {
+        return Err(ApiError::BadRequest(format!(
+            "sort by one of the fields asked for, not {name:?}"
+        )));
+    }
+    Ok((name, descending))
+}
+
 /// Sentry's `Link` header: previous and next pages, with `results` saying whether they exist.
 pub fn link_header(
     url: &str,

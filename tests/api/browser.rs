@@ -611,6 +611,12 @@ async fn an_admin_reads_creates_and_mutes_cron_monitors_in_chromium() {
     app.stop().await;
 }
 
+/// The text of the log lines at `url`.
+async fn lines_at(chromium: &Chromium, url: &str) -> String {
+    chromium.open(url).await;
+    chromium.text("#log-lines").await
+}
+
 /// Signs in on the login page the browser was sent to, and waits to be back at `back_at`.
 async fn sign_in_at(chromium: &Chromium, email: &str, back_at: impl Fn(&str) -> bool) {
     chromium.type_into("input[name=email]", email).await;
@@ -739,18 +745,12 @@ async fn a_developer_searches_filters_expands_and_follows_log_lines_in_chromium(
         "{found}"
     );
     // An attribute, and an environment.
-    chromium
-        .open(&format!("{base}/logs?query=user.id:alice"))
-        .await;
-    let found = chromium.text("#log-lines").await;
+    let found = lines_at(&chromium, &format!("{base}/logs?query=user.id:alice")).await;
     assert!(
         found.contains("declined") && !found.contains("payment slow"),
         "{found}"
     );
-    chromium
-        .open(&format!("{base}/logs?environment=staging"))
-        .await;
-    let found = chromium.text("#log-lines").await;
+    let found = lines_at(&chromium, &format!("{base}/logs?environment=staging")).await;
     assert!(
         found.contains("receipt for order 41") && !found.contains("cart 7"),
         "{found}"

@@ -634,15 +634,7 @@ async fn the_python_sdk_and_sentry_cli_report_runs_a_failure_mails_once_and_an_o
     );
 
     // /metrics: check-ins by status, monitors by state.
-    let metrics = reqwest::Client::new()
-        .get(format!("http://127.0.0.1:{}/metrics", app.port))
-        .bearer_auth("metrics-secret")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics("metrics-secret").await;
     for line in [
         "snag_check_ins_total{status=\"in_progress\"} 4",
         "snag_check_ins_total{status=\"ok\"} 2",
@@ -660,16 +652,7 @@ async fn the_python_sdk_and_sentry_cli_report_runs_a_failure_mails_once_and_an_o
 async fn a_flood_of_check_ins_meets_the_keys_rate_limit() {
     let app = spawn_app().await;
     app.project("jobs", ProjectId(5), "jobkey").await;
-    let limit = snag::store::quotas::KeyRateLimit {
-        count: 3,
-        window_secs: 3600,
-    };
-    assert!(
-        app.store
-            .set_key_rate_limit("jobkey", Some(limit))
-            .await
-            .unwrap()
-    );
+    app.limit_key("jobkey", 3, 3600).await;
     let daily = json!({"schedule": {"type": "crontab", "value": "@daily"}});
     let mut statuses = Vec::new();
     for _ in 0..5 {

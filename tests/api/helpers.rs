@@ -41,6 +41,30 @@ impl TestApp {
 
     /// Records the alerts due now, as the evaluator's next round would: tests that set
     /// [`alerts_on_demand`] call this after each step instead of waiting for a round.
+    /// `/metrics` as the holder of the metrics token `token` reads it.
+    pub async fn metrics(&self, token: &str) -> String {
+        reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{}/metrics", self.port))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Sets key `key`'s rate limit to `count` per `window_secs`.
+    pub async fn limit_key(&self, key: &str, count: u64, window_secs: u64) {
+        let limit = snag::store::quotas::KeyRateLimit { count, window_secs };
+        assert!(
+            self.store
+                .set_key_rate_limit(key, Some(limit))
+                .await
+                .unwrap()
+        );
+    }
+
     pub async fn evaluate_alerts(&self) {
         let base_url = self
             .config

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use snag::store::ProjectId;
 
 use crate::helpers::{TestApp, post_envelope, spawn_app};
-use crate::replay::{load, replay};
+use crate::replay::{load, replay_accepted};
 use crate::rest::{call, full_token};
 
 /// The captures' lines were logged on 2026-12-04 around 05:09 UTC.
@@ -18,14 +18,7 @@ async fn app_with_captures(groups: &[&str]) -> (TestApp, String) {
     app.project("captures", ProjectId(1), "publickey").await;
     for group in groups {
         for capture in load(group) {
-            let response = replay(&app, &capture).await;
-            assert_eq!(
-                response.status,
-                200,
-                "{}: {}",
-                capture.name,
-                String::from_utf8_lossy(&response.body)
-            );
+            let response = replay_accepted(&app, &capture).await;
             assert_eq!(
                 response.header("x-sentry-rate-limits"),
                 None,
@@ -446,15 +439,7 @@ async fn the_python_and_node_sdks_lines_are_stored_searched_shown_beside_their_e
     );
 
     // /metrics: lines per level, and per project and level.
-    let metrics = reqwest::Client::new()
-        .get(format!("http://127.0.0.1:{}/metrics", app.port))
-        .bearer_auth("metrics-secret")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics("metrics-secret").await;
     for line in [
         "snag_log_lines_total{level=\"error\"} 2",
         "snag_project_log_lines_total{project=\"3\",level=\"warn\"} 3",
@@ -468,16 +453,7 @@ async fn the_python_and_node_sdks_lines_are_stored_searched_shown_beside_their_e
 async fn a_flood_of_log_envelopes_meets_the_keys_rate_limit_and_nothing_over_it_is_stored() {
     let app = spawn_app().await;
     app.project("flood", ProjectId(1), "publickey").await;
-    let limit = snag::store::quotas::KeyRateLimit {
-        count: 2,
-        window_secs: 3600,
-    };
-    assert!(
-        app.store
-            .set_key_rate_limit("publickey", Some(limit))
-            .await
-            .unwrap()
-    );
+    app.limit_key("publickey", 2, 3600).await;
     let trace = "0123456789abcdef0123456789abcdef";
     let mut statuses = Vec::new();
     for n in 0..4 {

@@ -173,16 +173,7 @@ async fn past_the_storage_budget_the_oldest_events_go_and_the_file_shrinks() {
     // Events that do not compress: 1,000 of them take about 6 MB.
     let mut ids = Vec::new();
     for n in 0..1000u32 {
-        let mut state = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let noise: String = (0..3000)
-            .map(|_| {
-                // xorshift: letters that do not repeat
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                char::from(b'a' + (state % 26) as u8)
-            })
-            .collect();
+        let noise = noise(u64::from(n), 3000);
         ids.push(
             send(
                 &app,
@@ -373,21 +364,25 @@ async fn a_project_gets_a_dictionary_of_its_own_and_its_events_shrink() {
     app.stop().await;
 }
 
+/// `len` letters that do not repeat (xorshift), seeded by `seed`: data that does not compress.
+fn noise(seed: u64, len: usize) -> String {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect()
+}
+
 /// A log envelope of `lines` lines of trace `trace`, bodies of `body_bytes` letters that do
 /// not repeat (seeded by `seed`).
 fn log_envelope(seed: u64, lines: usize, body_bytes: usize, trace: &str) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let items: Vec<Value> = (0..lines)
-        .map(|_| {
-            let noise: String = (0..body_bytes)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    char::from(b'a' + (state % 26) as u8)
-                })
-                .collect();
-            let body = format!("line {seed} {noise}");
+        .map(|n| {
+            let body = format!("line {seed} {}", noise(seed * 1000 + n as u64, body_bytes));
             log_line(0, trace, "info", &body, &[("logger.name", "retention")])
         })
         .collect();

@@ -281,15 +281,7 @@ fn sort_of(sort: Option<&str>, fields: &[(String, Asked)]) -> Result<(String, bo
             .map_or(scan::HIDDEN[0].0, |(n, _)| n.as_str());
         return Ok((default.to_owned(), true));
     };
-    let (name, descending) = match sort.strip_prefix('-') {
-        Some(name) => (name, true),
-        None => (sort, false),
-    };
-    if !fields.iter().any(|(n, _)| n == name) {
-        return Err(ApiError::BadRequest(format!(
-            "sort by one of the fields asked for, not {name:?}"
-        )));
-    }
+    let (name, descending) = super::sort_field(sort, fields)?;
     Ok((name.to_owned(), descending))
 }
 
