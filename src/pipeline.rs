@@ -194,8 +194,9 @@ fn log_blocks(
     {
         return Err(IngestError::TooLarge("log"));
     }
-    let parsed = log_item::parse(item_count, item.header_str("content_type"), item.payload)
+    let mut parsed = log_item::parse(item_count, item.header_str("content_type"), item.payload)
         .map_err(|e| IngestError::BadRequest(e.to_string()))?;
+    log_item::clamp_timestamps(&mut parsed.lines, received.received_ms);
     tally.dropped_lines += parsed.dropped_lines as u64;
     for line in &parsed.lines {
         tally.kept[line.level as usize] += 1;

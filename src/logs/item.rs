@@ -138,6 +138,25 @@ struct Container {
     items: Vec<Value>,
 }
 
+/// How far a line's time may be ahead of its arrival (clock skew), as Relay allows.
+pub const MAX_FUTURE_US: i64 = 60 * 1_000_000;
+/// How far back a line's time may be.
+pub const MAX_PAST_US: i64 = 30 * 24 * 3600 * 1_000_000;
+
+/// Lines stamped too far ahead of their arrival or too long before it take their arrival
+/// time, as Relay does: a line from 2099 would otherwise head every page for ever, and a block
+/// spanning decades would be read by every search.
+pub fn clamp_timestamps(lines: &mut [LogLine], received_ms: i64) {
+    let received_us = received_ms.saturating_mul(1000);
+    for line in lines {
+        if line.timestamp_us > received_us + MAX_FUTURE_US
+            || line.timestamp_us < received_us - MAX_PAST_US
+        {
+            line.timestamp_us = received_us;
+        }
+    }
+}
+
 /// Parses a log item: its header's `item_count` and `content_type`, and its payload.
 pub fn parse(
     item_count: Option<u64>,
@@ -417,6 +436,33 @@ mod tests {
                 .to_string();
             assert!(error.contains(says), "{error}");
         }
+    }
+
+    #[test]
+    fn lines_from_far_ahead_or_long_ago_take_their_arrival_time() {
+        let received_ms = 1_796_360_983_000;
+        let at = |us: i64| LogLine {
+            timestamp_us: us,
+            trace_id: "49aed8c636be4695a77c5b93beee44fd".into(),
+            span_id: None,
+            level: Level::Info,
+            severity_number: 9,
+            body: String::new(),
+            attributes: Vec::new(),
+        };
+        let now_us = received_ms * 1000;
+        let mut lines = vec![
+            at(now_us - 5_000_000),
+            at(now_us + 30_000_000),
+            at(now_us + 3_600_000_000),
+            at(1_000_000),
+        ];
+        clamp_timestamps(&mut lines, received_ms);
+        let times: Vec<i64> = lines.iter().map(|l| l.timestamp_us).collect();
+        assert_eq!(
+            times,
+            [now_us - 5_000_000, now_us + 30_000_000, now_us, now_us]
+        );
     }
 
     #[test]
