@@ -1,5 +1,6 @@
 //! Structured logs, as Sentry's SDKs send them (`enable_logs=True`, `Sentry.logger`): the lines
-//! that led up to an error, kept beside it (issue 23, docs/logs-research.md).
+//! that led up to an error, kept beside it (issue 23, docs/logs-research.md; why blocks:
+//! docs/adr/0003-log-lines-are-stored-as-blocks.md).
 //!
 //! ```text
 //! envelope item {"type":"log","item_count":N,"content_type":"application/vnd.sentry.items.log+json"}
