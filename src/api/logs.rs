@@ -281,15 +281,11 @@ fn meta(fields: &[(String, LogField)], complete: bool) -> Value {
         .iter()
         .map(|(n, f)| (n.clone(), json!(f.type_name())))
         .collect();
+    // Only fields with a unit: clients read the values as strings.
     let units: Map<String, Value> = fields
         .iter()
-        .map(|(n, f)| {
-            let unit = match f {
-                LogField::PayloadSize => json!("byte"),
-                _ => Value::Null,
-            };
-            (n.clone(), unit)
-        })
+        .filter(|(_, f)| *f == LogField::PayloadSize)
+        .map(|(n, _)| (n.clone(), json!("byte")))
         .collect();
     json!({"fields": types, "units": units, "isMetricsData": false, "tips": {},
            "dataset": "logs", "datasetReason": "unchanged",
@@ -496,8 +492,9 @@ pub async fn validate(state: &ApiState, query: &Query) -> Answer {
     })
 }
 
-/// The columns `trace-logs/` answers with, as Sentry's.
-const TRACE_FIELDS: [&str; 8] = [
+/// The columns `trace-logs/` answers with, as Sentry's (the npm `sentry` CLI reads `id`).
+const TRACE_FIELDS: [&str; 9] = [
+    "id",
     "sentry.item_id",
     "project.id",
     "trace",

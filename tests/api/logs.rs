@@ -439,6 +439,35 @@ async fn the_python_and_node_sdks_lines_are_stored_searched_shown_beside_their_e
         "{out}"
     );
 
+    // The npm `sentry` CLI: a project's lines as JSON, and a trace's lines.
+    let (ok, out) = crate::new_cli::run(
+        &app,
+        &token,
+        &[
+            "log",
+            "list",
+            "snag/shop",
+            "--json",
+            "-q",
+            "severity:error",
+            "--period",
+            "1h",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("charge for order 1001 declined") && !out.contains("inventory low"),
+        "{out}"
+    );
+    let trace_target = format!("snag/{node_trace}");
+    let (ok, out) =
+        crate::new_cli::run(&app, &token, &["log", "list", &trace_target, "--json"]).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("order 1001 received") && !out.contains("cart 7 opened"),
+        "{out}"
+    );
     // /metrics: lines per level, and per project and level.
     let metrics = app.metrics("metrics-secret").await;
     for line in [

@@ -13,7 +13,7 @@ fn sentry() -> String {
 
 /// Runs `sentry ARGS` for the token; whether it succeeded and what it printed. Its own
 /// telemetry and update check are off, and its cache is a fresh folder each time.
-async fn run(app: &TestApp, token: &str, args: &[&str]) -> (bool, String) {
+pub(crate) async fn run(app: &TestApp, token: &str, args: &[&str]) -> (bool, String) {
     let config = tempfile::tempdir().unwrap();
     let out = tokio::process::Command::new(sentry())
         .args(args)
