@@ -180,7 +180,7 @@ pub fn prepare(
     })
 }
 
-/// A log item's lines as blocks of at most [`crate::logs::block::MAX_LINES`] lines, counted
+/// A log item's lines as blocks ([`crate::logs::block::encode_all`]), counted
 /// into `tally`. A malformed container is refused; a malformed line is dropped alone.
 fn log_blocks(
     item: &Item<'_>,
@@ -202,11 +202,11 @@ fn log_blocks(
         tally.kept[line.level as usize] += 1;
         tally.bytes += block::billed_size(line);
     }
-    Ok(parsed
-        .lines
-        .chunks(block::MAX_LINES)
-        .map(|lines| block::encode(received.project_id, lines, received.received_ms))
-        .collect())
+    Ok(block::encode_all(
+        received.project_id,
+        &parsed.lines,
+        received.received_ms,
+    ))
 }
 
 /// Queues the rows and waits for their COMMIT.

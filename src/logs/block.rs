@@ -33,6 +33,10 @@ use crate::store::ProjectId;
 pub const MAX_LINES: usize = 1000;
 /// The longest word indexed, in characters (longer ones are cut: still found by prefix).
 const MAX_WORD_CHARS: usize = 40;
+/// The most bytes of index words one block may have: PostgreSQL's tsvector holds at most
+/// 1 MB, and a block of a thousand lines of unique words would pass it. A block whose words
+/// pass this is split in two (see [`encode_all`]).
+const MAX_WORDS_BYTES: usize = 256 * 1024;
 /// The zstd level: level 3 takes a block of 100 Python lines to about a third of level −1's
 /// size, for 20 µs more.
 const LEVEL: i32 = 3;
@@ -344,8 +348,26 @@ pub fn text_words(text: &str) -> impl Iterator<Item = String> + '_ {
         })
 }
 
-/// Packs the lines of one item into a block. `lines` is not empty and at most [`MAX_LINES`].
-pub fn encode(project_id: ProjectId, lines: &[LogLine], received_ms: i64) -> NewBlock {
+/// Packs the lines of one item into blocks of at most [`MAX_LINES`] lines, each with at most
+/// [`MAX_WORDS_BYTES`] of words (a block with more is split in halves until it fits).
+pub fn encode_all(project_id: ProjectId, lines: &[LogLine], received_ms: i64) -> Vec<NewBlock> {
+    let mut blocks = Vec::new();
+    let mut pending: Vec<&[LogLine]> = lines.chunks(MAX_LINES).rev().collect();
+    while let Some(lines) = pending.pop() {
+        let block = encode(project_id, lines, received_ms);
+        if block.words.len() > MAX_WORDS_BYTES && lines.len() > 1 {
+            let (first, second) = lines.split_at(lines.len() / 2);
+            pending.push(second);
+            pending.push(first);
+        } else {
+            blocks.push(block);
+        }
+    }
+    blocks
+}
+
+/// Packs lines into a block. `lines` is not empty and at most [`MAX_LINES`].
+fn encode(project_id: ProjectId, lines: &[LogLine], received_ms: i64) -> NewBlock {
     let mut sets: Vec<Vec<(Cow<str>, AttrValue)>> = Vec::new();
     let mut set_index: HashMap<String, u32> = HashMap::new();
     let mut traces: Vec<Cow<str>> = Vec::new();
@@ -580,6 +602,34 @@ mod tests {
         }
         assert!(words.contains(&attribute_word("logger.name", "shop.orders").as_str()));
         assert!(words.contains(&attribute_word("sentry.message.parameter.0", "43").as_str()));
+    }
+
+    #[test]
+    fn lines_of_many_distinct_words_are_split_into_blocks_whose_words_fit() {
+        let lines: Vec<LogLine> = (0..1000)
+            .map(|n| {
+                let body: Vec<String> = (0..100).map(|w| format!("w{n}x{w}")).collect();
+                line(&body.join(" "), Level::Info, vec![])
+            })
+            .collect();
+        let blocks = encode_all(ProjectId(1), &lines, 0);
+        assert!(
+            blocks.len() > 1,
+            "one block of {} KB of words",
+            blocks[0].words.len() / 1024
+        );
+        assert!(blocks.iter().all(|b| b.words.len() <= MAX_WORDS_BYTES));
+        assert_eq!(blocks.iter().map(|b| b.lines).sum::<u32>(), 1000);
+        // In order: the first block starts with the first line.
+        let first = decode(1, ProjectId(1), &blocks[0].data).unwrap();
+        assert!(first[0].body.starts_with("w0x0 "));
+        // And an item of 2,500 plain lines makes three blocks.
+        let plain: Vec<LogLine> = (0..2500).map(|_| line("ok", Level::Info, vec![])).collect();
+        let lines_per_block: Vec<u32> = encode_all(ProjectId(1), &plain, 0)
+            .iter()
+            .map(|b| b.lines)
+            .collect();
+        assert_eq!(lines_per_block, [1000, 1000, 500]);
     }
 
     #[test]

@@ -234,6 +234,24 @@ async fn bad_log_items_and_bad_log_searches_say_why() {
     );
     let (_, found) = logs(&app, &token, &format!("field=message&{CAPTURED}")).await;
     assert_eq!(column(&found, "message"), [&json!("hi")]);
+    // A thousand lines of words no other line has: stored (in several blocks, each of whose
+    // words fit PostgreSQL's tsvector) and found by the last line's last word.
+    let distinct: Vec<Value> = (0..1000)
+        .map(|n| {
+            let words: Vec<String> = (0..100).map(|w| format!("w{n}x{w}")).collect();
+            log_line(
+                0,
+                "49aed8c636be4695a77c5b93beee44fd",
+                "info",
+                &words.join(" "),
+                &[],
+            )
+        })
+        .collect();
+    let r = post_envelope(&app, 1, "publickey", &log_item_envelope(&distinct)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let (_, found) = logs(&app, &token, "field=message&statsPeriod=1h&query=w999x99").await;
+    assert_eq!(column(&found, "message").len(), 1, "{found}");
 
     for (query, says) in [
         ("field=message&query=severity:loud", "unknown severity"),
