@@ -447,6 +447,22 @@ fn encode(project_id: ProjectId, lines: &[LogLine], received_ms: i64) -> NewBloc
     }
 }
 
+/// The index words of a stored block, as [`encode`] made them (`snag migrate` rebuilds
+/// PostgreSQL's index from SQLite's blocks: SQLite's FTS5 keeps no text to copy).
+pub fn words_of(block: i64, data: &[u8]) -> Result<String, CorruptBlock> {
+    let mut words = BTreeSet::new();
+    for line in decode(block, ProjectId(0), data)? {
+        words.insert(trace_word(&line.trace_id));
+        words.extend(text_words(&line.body));
+        for (key, value) in &line.attributes {
+            if let Some(text) = attribute_text(value) {
+                words.insert(attribute_word(key, &text));
+            }
+        }
+    }
+    Ok(words.into_iter().collect::<Vec<_>>().join(" "))
+}
+
 /// Why a stored block could not be read (the server's fault).
 #[derive(Debug, thiserror::Error)]
 #[error("log block {block}: {reason}")]
@@ -630,6 +646,28 @@ mod tests {
             .map(|b| b.lines)
             .collect();
         assert_eq!(lines_per_block, [1000, 1000, 500]);
+    }
+
+    #[test]
+    fn a_stored_block_gives_back_the_words_it_was_indexed_by() {
+        let s = |v: &str| AttrValue::String(v.into());
+        let lines = vec![
+            line(
+                "order 42 paid",
+                Level::Info,
+                vec![("logger.name", s("shop"))],
+            ),
+            line(
+                "order 43 failed",
+                Level::Error,
+                vec![
+                    ("logger.name", s("shop")),
+                    ("sentry.message.parameter.0", AttrValue::Integer(43)),
+                ],
+            ),
+        ];
+        let block = encode(ProjectId(2), &lines, 0);
+        assert_eq!(words_of(5, &block.data).unwrap(), block.words);
     }
 
     #[test]

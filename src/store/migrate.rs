@@ -13,6 +13,8 @@
 //! The source's pending counter rows must be folded first (the caller starts and stops a
 //! writer on it, which folds what a server left). Values are read as the target column's type
 //! asks: SQLite's integers become BOOLEANs where PostgreSQL has them, its binary JSON text.
+//! A `tsvector` column (`log_blocks.words`) has no SQLite column: its words are made again
+//! from the row's block (SQLite's FTS5 index keeps no text to copy).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -174,6 +176,8 @@ async fn copy_table(
         .map(|c| match c.kind.as_str() {
             // SQLite keeps binary JSON: as text it reads as PostgreSQL's jsonb.
             "jsonb" => format!("json({0}) AS {0}", c.name),
+            // Made from the block's data by `read_row`.
+            "tsvector" => format!("NULL AS {}", c.name),
             _ => c.name.clone(),
         })
         .collect();
@@ -210,6 +214,7 @@ fn read_row(row: &SqliteRow, columns: &[Column]) -> Result<Vec<Arg>, StoreError>
                 "double precision" | "real" => Arg::Float(row.try_get(i)?),
                 "bytea" => Arg::Bytes(row.try_get(i)?),
                 "text" | "jsonb" => Arg::Text(row.try_get(i)?),
+                "tsvector" => Arg::Text(Some(block_words(row, columns)?)),
                 other => {
                     return Err(StoreError::Unsupported(format!(
                         "cannot copy column {} of type {other}",
@@ -219,6 +224,18 @@ fn read_row(row: &SqliteRow, columns: &[Column]) -> Result<Vec<Arg>, StoreError>
             })
         })
         .collect()
+}
+
+/// The index words of a `log_blocks` row, from its `id` and `data`.
+fn block_words(row: &SqliteRow, columns: &[Column]) -> Result<String, StoreError> {
+    let at = |name: &str| {
+        columns.iter().position(|c| c.name == name).ok_or_else(|| {
+            StoreError::Unsupported(format!("a tsvector column beside no {name} column"))
+        })
+    };
+    let id: i64 = row.try_get(at("id")?)?;
+    let data: Vec<u8> = row.try_get(at("data")?)?;
+    crate::logs::block::words_of(id, &data).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn arg_size(arg: &Arg) -> usize {
@@ -247,9 +264,18 @@ async fn insert(
             if i > 0 {
                 insert.push(", ");
             }
-            insert.push_bind(value);
-            if column.kind == "jsonb" {
-                insert.push("::jsonb");
+            match column.kind.as_str() {
+                "tsvector" => {
+                    insert.push("array_to_tsvector(string_to_array(");
+                    insert.push_bind(value);
+                    insert.push(", ' '))");
+                }
+                kind => {
+                    insert.push_bind(value);
+                    if kind == "jsonb" {
+                        insert.push("::jsonb");
+                    }
+                }
             }
         }
         insert.push(")");

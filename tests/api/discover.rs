@@ -118,7 +118,7 @@ async fn event_search_answers_fields_aggregates_and_filters_as_sentry_does() {
         "field=id&query=!level:error",
         "field=id&project=1&query=project:other",
         "field=id&cursor=0:10001:0",
-        "dataset=logs&field=id",
+        "dataset=transactions&field=id",
         "field=id&sort=-count()",
         "field=id&query=is:unresolved",
         "",

@@ -137,10 +137,18 @@ async fn the_postgresql_schema_has_every_table_column_index_and_trigger_of_sqlit
         sqlite("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL");
     let sqlite_triggers = sqlite("SELECT name FROM sqlite_schema WHERE type = 'trigger'");
 
+    // Log blocks' words: an FTS5 table (and its shadow tables) on SQLite, a tsvector column on
+    // PostgreSQL (docs/adr/0003).
+    let mut sqlite_columns: BTreeSet<String> = sqlite_columns
+        .into_iter()
+        .filter(|c| !c.starts_with("log_search"))
+        .collect();
+    sqlite_columns.insert("log_blocks.words".to_owned());
     same("tables.columns", &pg_columns, &sqlite_columns);
     // `users.email` is unique ignoring case: COLLATE NOCASE in SQLite, an index on PostgreSQL.
     let mut expected_indexes = sqlite_indexes;
     expected_indexes.insert("users_email".to_owned());
+    expected_indexes.insert("log_blocks_words".to_owned());
     same("indexes", &pg_indexes, &expected_indexes);
     // PostgreSQL fires AFTER row triggers at the end of the statement: its limits' BEFORE
     // trigger counts the new tag values itself (migrations/postgres/0004).
@@ -174,6 +182,26 @@ async fn holdings(store: &Store) -> Vec<String> {
     }
     seen.push(format!("{:?}", store.list_users().await.unwrap()));
     seen.push(format!("{:?}", store.list_tokens().await.unwrap()));
+    // Log lines, found through each database's own index of their words.
+    let projects = store.list_projects().await.unwrap();
+    let search = snag::logs::search::Search {
+        projects: projects.iter().map(|(p, _)| p.id).collect(),
+        since_ns: i64::MIN,
+        until_ns: i64::MAX,
+        query: snag::logs::query::parse("order").unwrap(),
+        newest_first: true,
+        limit: 1000,
+        after: None,
+        after_block: None,
+        until_block: None,
+    };
+    let found = snag::logs::search::search(store, &search).await.unwrap();
+    let lines: Vec<(String, &str)> = found
+        .lines
+        .iter()
+        .map(|l| (l.id.hex(), l.body.as_str()))
+        .collect();
+    seen.push(format!("log lines with `order` {lines:?}"));
     seen
 }
 
@@ -184,6 +212,11 @@ async fn snag_migrate_copies_an_installation_and_sdks_keep_sending_with_their_ds
     let app = spawn_sqlite_app_with(|_| {}).await;
     app.project("captures", ProjectId(1), "publickey").await;
     assert!(crate::replay::replay_all(&app).await >= 80);
+    for group in ["python-logs", "node-logs"] {
+        for capture in crate::replay::load(group) {
+            crate::replay::replay_accepted(&app, &capture).await;
+        }
+    }
     app.project("python", ProjectId(7), "pythonkey").await;
     let dsn = format!("http://pythonkey@127.0.0.1:{}/7", app.port);
     crate::python_sdk::run_script(&dsn).await;
@@ -194,6 +227,14 @@ async fn snag_migrate_copies_an_installation_and_sdks_keep_sending_with_their_ds
     let (token, _) = app.store.create_token("ci", &[], None).await.unwrap();
     let before = holdings(&app.store).await;
     assert!(before.len() > 40, "{before:?}");
+    assert!(
+        before
+            .last()
+            .unwrap()
+            .contains("order 42 created for alice"),
+        "{:?}",
+        before.last()
+    );
     let sqlite_url = app.database_url.clone();
     // The server stops; its folder (and database) stay until `app` is dropped.
     app.handle.stop(true).await;
