@@ -58,6 +58,8 @@ for path in sorted(glob.glob(os.path.join(ROOT, "tests", "fixtures", "sdk", "*",
         if isinstance(header, dict) and header.get("type") == "event":
             put("normalize", f"{name}-{n}", payload)
             put("grouping", f"{name}-{n}", payload)
+        if isinstance(header, dict) and header.get("type") == "log":
+            put("log_item", f"{name}-{n}", payload)
 
 rules = open(os.path.join(ROOT, "src", "grouping", "builtin_rules.txt")).read().splitlines()
 rules = [r for r in rules if r.strip() and not r.startswith("#")]
@@ -76,3 +78,10 @@ for n, query in enumerate([
     "is:all os.name:Linux url:/checkout",
 ]):
     put("search", str(n), query)
+for n, query in enumerate([
+    "severity:[warn,error] logger.name:shop.orders card declined",
+    '!environment:dev message:"*timeout*" has:user.id tags[x,number]:>=3',
+    "trace:49aed8c636be4695a77c5b93beee44fd timestamp_precise:>1796360983000000000",
+    "severity_number:<13 message.parameter.0:42 project:[a,b] OR x",
+]):
+    put("log_search", str(n), query)

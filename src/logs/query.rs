@@ -140,16 +140,21 @@ pub fn attribute_key(key: &str) -> String {
     }
 }
 
-/// `[a,b]` → its items; anything else → itself.
-fn values(value: &str) -> Vec<String> {
-    match value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+/// `[a,b]` → its items; anything else → itself. An empty list is refused: it would ask for
+/// nothing.
+fn values(key: &str, value: &str) -> Result<Vec<String>, QueryError> {
+    let items: Vec<String> = match value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
         Some(list) => list
             .split(',')
             .map(|v| v.trim().trim_matches('"').to_owned())
             .filter(|v| !v.is_empty())
             .collect(),
         None => vec![value.to_owned()],
+    };
+    if items.is_empty() {
+        return Err(QueryError(format!("{key}:{value} lists no value")));
     }
+    Ok(items)
 }
 
 fn levels_of(names: &[String]) -> Result<u8, QueryError> {
@@ -216,7 +221,7 @@ pub fn parse(query: &str) -> Result<LogQuery, QueryError> {
             | "severity_text"
             | "log.severity_text"
             | "sentry.severity_text" => {
-                let mask = levels_of(&values(value))?;
+                let mask = levels_of(&values(key, value)?)?;
                 q.levels &= if negated { ALL_LEVELS & !mask } else { mask };
             }
             "severity_number" | "log.severity_number" | "sentry.severity_number" => {
@@ -231,7 +236,7 @@ pub fn parse(query: &str) -> Result<LogQuery, QueryError> {
                 q.levels &= if negated { ALL_LEVELS & !mask } else { mask };
             }
             "trace" | "trace_id" | "sentry.trace_id" if !negated => {
-                for id in values(value) {
+                for id in values(key, value)? {
                     let id = id.to_lowercase().replace('-', "");
                     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
                         return Err(QueryError(format!("{id:?} is not a trace id")));
@@ -240,7 +245,7 @@ pub fn parse(query: &str) -> Result<LogQuery, QueryError> {
                 }
             }
             "project" | "project.slug" | "project.id" | "project_id" if !negated => {
-                q.projects.extend(values(value))
+                q.projects.extend(values(key, value)?)
             }
             "message" | "log.body" | "sentry.body" if !negated => {
                 q.text.push(value.trim_matches('*').to_lowercase())
@@ -269,7 +274,7 @@ pub fn parse(query: &str) -> Result<LogQuery, QueryError> {
             key => {
                 let test = match Comparison::split(value) {
                     Some((op, n)) => Test::Compare(op, number(key, n)?),
-                    None => Test::OneOf(values(value)),
+                    None => Test::OneOf(values(key, value)?),
                 };
                 q.attributes.push(Condition {
                     key: attribute_key(key),
@@ -444,6 +449,8 @@ mod tests {
             ("trace:xyz", "not a trace id"),
             ("timestamp_precise:5", "takes a comparison"),
             ("count:>many", "compares numbers"),
+            ("logger.name:[]", "lists no value"),
+            ("severity:[,]", "lists no value"),
         ] {
             let e = parse(query).unwrap_err();
             assert!(e.0.contains(says), "{query}: {e}");

@@ -259,6 +259,7 @@ async fn bad_log_items_and_bad_log_searches_say_why() {
         ("field=p99(x)", "unknown function"),
         ("field=message&sort=message", "sort by timestamp"),
         ("field=message&query=project:nope", "no project"),
+        ("field=message&query=logger.name:[]", "lists no value"),
         ("field=message&statsPeriod=soon", ""),
     ] {
         let (status, body) = logs(&app, &token, query).await;
