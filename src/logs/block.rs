@@ -12,7 +12,7 @@
 //! A line's attributes that repeat from line to line (SDK, runtime, server, release, logger,
 //! call site: some twenty for a Python `logging` record) are kept once per block as a set;
 //! what varies (message parameters, Node's sequence) stays with the line. zstd does the rest:
-//! about 40 bytes a line for envelopes of 100 (see the README's benchmark).
+//! about 50 bytes a line for envelopes of 100 (see the README's benchmark).
 //!
 //! A block is found through its words ([`Words`]): the body's words (lowercase, letters and
 //! digits), `t` + each trace id, and `a` + a hash of each scalar attribute (`key`, `value`);
