@@ -246,16 +246,10 @@ async fn a_person_signs_in_reads_an_issue_and_resolves_it_in_chromium() {
     // Any page asks to sign in first, then comes back.
     chromium.open(&format!("{base}/issues?project=1")).await;
     assert!(chromium.url().await.contains("/login?next="));
-    chromium
-        .type_into("input[name=email]", "dev@example.com")
-        .await;
-    chromium
-        .type_into("input[name=password]", "correct horse battery")
-        .await;
-    chromium.click("button[type=submit]").await;
-    chromium
-        .wait_for_url(|u| u.ends_with("/issues?project=1"))
-        .await;
+    sign_in_at(&chromium, "dev@example.com", |u| {
+        u.ends_with("/issues?project=1")
+    })
+    .await;
     let count = chromium.text(".bulk .count").await;
     assert!(
         count.contains(" of "),
